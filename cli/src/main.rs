@@ -1,0 +1,224 @@
+//! `idc-guard`: validate a policy, print its schema, check CloudTrail events offline.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use idc_guard::date::Date;
+use idc_guard::engine::{EventVerdict, check_json};
+use idc_guard::event::Input;
+use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::policy::{Policy, json_schema};
+use idc_guard::report::{Style, json_line, text_line};
+
+/// The guardrail for AWS IAM Identity Center.
+#[derive(Parser)]
+#[command(name = "idc-guard", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a policy file (default: ./guardrail.toml).
+    Validate {
+        /// The policy file.
+        policy: Option<PathBuf>,
+        /// Judge exception expiry as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long, value_parser = parse_date)]
+        today: Option<Date>,
+    },
+    /// Print the policy file's JSON Schema, for editors.
+    Schema,
+    /// Check CloudTrail events offline against the policy.
+    ///
+    /// Each FILE holds an EventBridge event, a raw CloudTrail record, several of them (JSON
+    /// Lines or an array), or a CloudTrail log file as delivered to S3 ({"Records":[...]},
+    /// plain or gzipped). `-` reads standard input. Exit status: 0 nothing violates, 1 something
+    /// violates, 2 usage or input errors.
+    Check {
+        /// The policy file (default: ./guardrail.toml if present, else the built-in baseline).
+        #[arg(long, env = "IDC_GUARD_POLICY")]
+        policy: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The guarded instance, overriding the policy's `instance.arn`.
+        #[arg(long, value_parser = parse_instance)]
+        instance_arn: Option<InstanceArn>,
+        /// The guarded identity store, overriding the policy's `instance.identity_store_id`.
+        #[arg(long, value_parser = parse_store)]
+        identity_store_id: Option<IdentityStoreId>,
+        /// Judge exception expiry as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long, value_parser = parse_date)]
+        today: Option<Date>,
+        /// Input files; `-` is standard input.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// One line per event, for people.
+    Text,
+    /// One JSON object per event per line.
+    Json,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn parse_instance(s: &str) -> Result<InstanceArn, String> {
+    InstanceArn::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_store(s: &str) -> Result<IdentityStoreId, String> {
+    IdentityStoreId::parse(s).map_err(|e| e.to_string())
+}
+
+const DEFAULT_POLICY: &str = "guardrail.toml";
+
+fn load_policy(path: Option<&Path>) -> Result<Policy, String> {
+    match path {
+        Some(p) => Policy::load(p).map_err(|e| e.to_string()),
+        None if Path::new(DEFAULT_POLICY).exists() => {
+            Policy::load(Path::new(DEFAULT_POLICY)).map_err(|e| e.to_string())
+        }
+        None => Ok(Policy::default()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Command::Validate { policy, today } => validate(policy.as_deref(), today.unwrap_or_else(Date::today_utc)),
+        Command::Check {
+            policy,
+            format,
+            instance_arn,
+            identity_store_id,
+            today,
+            files,
+        } => {
+            let mut policy = match load_policy(policy.as_deref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if instance_arn.is_some() {
+                policy.instance_arn = instance_arn;
+            }
+            if identity_store_id.is_some() {
+                policy.identity_store_id = identity_store_id;
+            }
+            check(&policy, format, today.unwrap_or_else(Date::today_utc), &files)
+        }
+    }
+}
+
+fn validate(path: Option<&Path>, today: Date) -> ExitCode {
+    let path = path.unwrap_or(Path::new(DEFAULT_POLICY));
+    match Policy::load(path) {
+        Ok(policy) => {
+            for e in policy.expired_exceptions(today) {
+                eprintln!(
+                    "{}:{}: warning: the exception for {} owned by {} expired on {} and no longer applies",
+                    path.display(),
+                    e.line,
+                    e.rule,
+                    e.owner,
+                    e.expires
+                );
+            }
+            println!(
+                "{}: valid (mode {}, {} rules, {} exceptions)",
+                path.display(),
+                policy.mode,
+                idc_guard::rules::RuleId::ALL.len(),
+                policy.exceptions.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("{}: {} problem(s)", path.display(), e.problems.len());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> ExitCode {
+    let stdout = io::stdout();
+    let style = Style {
+        colour: stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut violations = false;
+    let mut errors = false;
+    for file in files {
+        let input = Input::from_arg(file);
+        let records = match input.open() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{}: {e}", input.name());
+                errors = true;
+                continue;
+            }
+        };
+        for (index, record) in records.enumerate() {
+            let line = match record {
+                Err(e) => {
+                    eprintln!("{}: {e}", input.name());
+                    errors = true;
+                    break;
+                }
+                Ok(json) => match check_json(policy, &json, today) {
+                    Err(e) => {
+                        eprintln!("{}: record {}: {e}", input.name(), index + 1);
+                        errors = true;
+                        continue;
+                    }
+                    Ok(evaluation) => {
+                        violations |= evaluation.verdict == EventVerdict::Violation;
+                        match format {
+                            Format::Json => json_line(&evaluation),
+                            Format::Text => text_line(&evaluation, style),
+                        }
+                    }
+                },
+            };
+            if let Err(e) = writeln!(out, "{line}") {
+                return output_failed(&e);
+            }
+        }
+    }
+    if let Err(e) = out.flush() {
+        return output_failed(&e);
+    }
+    if errors {
+        ExitCode::from(2)
+    } else if violations {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A closed pipe (`idc-guard check … | head`) is not an error worth a message.
+fn output_failed(e: &io::Error) -> ExitCode {
+    if e.kind() != io::ErrorKind::BrokenPipe {
+        eprintln!("idc-guard: cannot write output: {e}");
+    }
+    ExitCode::from(2)
+}

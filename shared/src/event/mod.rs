@@ -1,0 +1,175 @@
+//! The inbound boundary: the only module that reads CloudTrail and EventBridge JSON.
+//!
+//! [`decode`] takes one EventBridge "AWS API Call via CloudTrail" event, or one raw CloudTrail
+//! record without the envelope, and produces a [`Decoded`]: the record's metadata, the classified
+//! actor, and either a typed [`ChangeKind`] or the reason the record is not a change to act on
+//! (a failed call, a read, an event name idc-guard does not handle). [`stream`] splits files
+//! (single events, JSON Lines, arrays, CloudTrail log files as delivered to S3, gzipped or not)
+//! into records without loading them whole.
+//!
+//! Malformed input is a [`DecodeError`] naming the path to the bad field; decoding never panics.
+
+mod actor;
+mod cloudtrail;
+pub mod stream;
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::model::{Actor, ChangeKind, EventMeta};
+
+pub use stream::{Input, RecordReader, StreamError};
+
+/// The EventBridge detail-type of CloudTrail API calls.
+pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Malformed input: what is wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DecodeError {
+    /// Path to the bad field, e.g. `detail.requestParameters.principalType` (empty: the whole input).
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl DecodeError {
+    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a decoded record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A change idc-guard judges.
+    Change(ChangeKind),
+    /// The call failed (`errorCode` present): nothing changed.
+    Failed {
+        /// CloudTrail `errorCode`.
+        error_code: String,
+    },
+    /// A read-only call.
+    ReadOnly,
+    /// An event name (or source) idc-guard does not handle.
+    Unhandled,
+    /// An EventBridge event that is not a CloudTrail API call (e.g. a native Identity Store
+    /// notification).
+    NotApiCall {
+        /// Its detail-type.
+        detail_type: String,
+    },
+}
+
+/// One decoded record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// Record metadata.
+    pub meta: EventMeta,
+    /// The actor, classified (idc-guard's own roles are recognised later, against the policy).
+    pub actor: Actor,
+    /// What it is.
+    pub body: Body,
+}
+
+#[derive(Deserialize)]
+struct Outer<'a> {
+    #[serde(rename = "detail-type")]
+    detail_type: Option<String>,
+    id: Option<String>,
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+    #[serde(rename = "eventSource")]
+    event_source: Option<serde::de::IgnoredAny>,
+}
+
+/// Decodes one EventBridge event or raw CloudTrail record from JSON text.
+pub fn decode(json: &str) -> Result<Decoded, DecodeError> {
+    let outer: Outer<'_> = parse(json, "")?;
+    match (outer.detail_type, outer.event_source) {
+        (Some(detail_type), _) => {
+            if detail_type != API_CALL_DETAIL_TYPE {
+                let event_id = outer.id.unwrap_or_default();
+                return Ok(Decoded {
+                    meta: EventMeta {
+                        event_id: event_id.clone(),
+                        shared_event_id: None,
+                        envelope_id: Some(event_id),
+                        event_name: String::new(),
+                        event_source: String::new(),
+                        source: None,
+                        event_time: String::new(),
+                        region: String::new(),
+                        account: String::new(),
+                        request_id: None,
+                        console: false,
+                    },
+                    actor: Actor::Unknown {
+                        identity_type: String::new(),
+                    },
+                    body: Body::NotApiCall { detail_type },
+                });
+            }
+            let detail = outer.detail.ok_or_else(|| {
+                DecodeError::new(
+                    "detail",
+                    "missing: an EventBridge CloudTrail event carries the record in `detail`",
+                )
+            })?;
+            let mut decoded = cloudtrail::decode_record(detail.get(), "detail.")?;
+            decoded.meta.envelope_id = outer.id;
+            Ok(decoded)
+        }
+        (None, Some(_)) => cloudtrail::decode_record(json, ""),
+        (None, None) => Err(DecodeError::new(
+            "",
+            "neither an EventBridge event (no `detail-type`) nor a CloudTrail record (no `eventSource`)",
+        )),
+    }
+}
+
+/// Deserialises `json` as `T`, reporting errors with the path below `prefix`.
+pub(crate) fn parse<'a, T: Deserialize<'a>>(json: &'a str, prefix: &str) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = match (prefix.trim_end_matches('.'), inner.as_str()) {
+            (p, ".") => p.to_owned(),
+            ("", i) => i.to_owned(),
+            (p, i) if i.starts_with('[') => format!("{p}{i}"),
+            (p, i) => format!("{p}.{i}"),
+        };
+        let message = e.into_inner().to_string();
+        let message = if path.is_empty() {
+            message
+        } else {
+            clean_message(&message)
+        };
+        DecodeError::new(path, message)
+    })?;
+    de.end()
+        .map_err(|e| DecodeError::new(prefix.trim_end_matches('.'), e.to_string()))?;
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C" to its messages; the path already says where.
+fn clean_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => message[..i].to_owned(),
+        _ => message.to_owned(),
+    }
+}

@@ -1,0 +1,470 @@
+//! Splitting input files into records, one at a time.
+//!
+//! Accepted, auto-detected: one JSON event or record; several, concatenated or one per line
+//! (JSON Lines); a JSON array of them; a CloudTrail log file as delivered to S3
+//! (`{"Records":[…]}`); each of these gzipped (detected by its magic bytes, not its name).
+//! A CloudTrail log file holds thousands of records, so elements are cut out of the byte stream
+//! as they arrive, and only one record is held in memory at a time.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+/// A problem reading or splitting an input.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The file could not be read.
+    #[error("{source}")]
+    Io {
+        /// The I/O error.
+        #[from]
+        source: io::Error,
+    },
+    /// The bytes are not a sequence of JSON values.
+    #[error("byte {offset}: {message}")]
+    Syntax {
+        /// Byte offset in the (decompressed) input.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Input {
+    /// `-` is standard input, anything else a path.
+    pub fn from_arg(arg: &str) -> Self {
+        if arg == "-" {
+            Self::Stdin
+        } else {
+            Self::File(PathBuf::from(arg))
+        }
+    }
+
+    /// A name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Stdin => "<stdin>".to_owned(),
+            Self::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// Opens the input, decompressing gzip transparently.
+    pub fn open(&self) -> io::Result<RecordReader<Box<dyn Read>>> {
+        let raw: Box<dyn Read> = match self {
+            Self::Stdin => Box::new(io::stdin().lock()),
+            Self::File(p) => Box::new(open_file(p)?),
+        };
+        RecordReader::new(raw)
+    }
+}
+
+fn open_file(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// Yields the JSON text of each record in a stream.
+pub struct RecordReader<R> {
+    inner: R,
+    chunk: Vec<u8>,
+    pos: usize,
+    len: usize,
+    offset: u64,
+    /// Inside a `Records` or top-level array: more elements may follow.
+    in_array: bool,
+    /// The array was a CloudTrail `Records` member: the wrapping object must be closed after it.
+    in_records_object: bool,
+    /// An element was just read: a `,` or `]` must come next.
+    need_separator: bool,
+    done: bool,
+}
+
+impl RecordReader<Box<dyn Read>> {
+    /// Wraps a reader, detecting gzip by its magic bytes.
+    pub fn new(mut raw: Box<dyn Read>) -> io::Result<Self> {
+        let mut head = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            let n = raw.read(&mut head[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let prefix = io::Cursor::new(head[..got].to_vec());
+        let chained: Box<dyn Read> = Box::new(prefix.chain(raw));
+        let inner: Box<dyn Read> = if got == 2 && head == [0x1f, 0x8b] {
+            Box::new(BufReader::with_capacity(CHUNK, MultiGzDecoder::new(chained)))
+        } else {
+            chained
+        };
+        Ok(Self::from_plain(inner))
+    }
+}
+
+impl<R: Read> RecordReader<R> {
+    /// Wraps an uncompressed reader.
+    pub fn from_plain(inner: R) -> Self {
+        Self {
+            inner,
+            chunk: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            offset: 0,
+            in_array: false,
+            in_records_object: false,
+            need_separator: false,
+            done: false,
+        }
+    }
+
+    fn syntax(&self, message: impl Into<String>) -> StreamError {
+        StreamError::Syntax {
+            offset: self.offset,
+            message: message.into(),
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, StreamError> {
+        if self.pos == self.len {
+            self.len = loop {
+                match self.inner.read(&mut self.chunk) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            self.pos = 0;
+            if self.len == 0 {
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.chunk[self.pos]))
+    }
+
+    fn bump(&mut self) {
+        self.pos += 1;
+        self.offset += 1;
+    }
+
+    fn skip_ws(&mut self) -> Result<Option<u8>, StreamError> {
+        while let Some(b) = self.peek()? {
+            if !b.is_ascii_whitespace() {
+                return Ok(Some(b));
+            }
+            self.bump();
+        }
+        Ok(None)
+    }
+
+    fn expect(&mut self, want: u8) -> Result<(), StreamError> {
+        match self.skip_ws()? {
+            Some(b) if b == want => {
+                self.bump();
+                Ok(())
+            }
+            Some(b) => Err(self.syntax(format!("expected '{}', found '{}'", want as char, b as char))),
+            None => Err(self.syntax(format!("expected '{}', found the end of the input", want as char))),
+        }
+    }
+
+    /// Appends one complete JSON string (starting at its opening quote) to `out`.
+    fn string_into(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        self.bump();
+        out.push(b'"');
+        loop {
+            // Copy runs of ordinary bytes in bulk; strings dominate CloudTrail records.
+            let start = self.pos;
+            let end = self.len;
+            let run = self.chunk[start..end].iter().position(|&b| b == b'"' || b == b'\\');
+            match run {
+                Some(i) => {
+                    out.extend_from_slice(&self.chunk[start..start + i]);
+                    self.pos += i;
+                    self.offset += i as u64;
+                    let b = self.chunk[self.pos];
+                    out.push(b);
+                    self.bump();
+                    if b == b'"' {
+                        return Ok(());
+                    }
+                    match self.peek()? {
+                        Some(escaped) => {
+                            out.push(escaped);
+                            self.bump();
+                        }
+                        None => return Err(self.syntax("unterminated string")),
+                    }
+                }
+                None => {
+                    out.extend_from_slice(&self.chunk[start..end]);
+                    self.offset += (end - start) as u64;
+                    self.pos = end;
+                    if self.peek()?.is_none() {
+                        return Err(self.syntax("unterminated string"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends one complete JSON value to `out`.
+    fn value_into(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        let Some(first) = self.skip_ws()? else {
+            return Err(self.syntax("expected a value, found the end of the input"));
+        };
+        match first {
+            b'"' => self.string_into(out),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    let Some(b) = self.peek()? else {
+                        return Err(self.syntax("unexpected end of the input inside an object or array"));
+                    };
+                    match b {
+                        b'"' => {
+                            self.string_into(out)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => depth -= 1,
+                        _ => {}
+                    }
+                    out.push(b);
+                    self.bump();
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+            }
+            _ => {
+                while let Some(b) = self.peek()? {
+                    if b.is_ascii_whitespace() || matches!(b, b',' | b']' | b'}' | b'{' | b'[') {
+                        break;
+                    }
+                    out.push(b);
+                    self.bump();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// After an array element: `,` (more follow) or `]` (the array ends).
+    fn after_element(&mut self) -> Result<(), StreamError> {
+        match self.skip_ws()? {
+            Some(b',') => {
+                self.bump();
+                Ok(())
+            }
+            Some(b']') => {
+                self.bump();
+                self.in_array = false;
+                if self.in_records_object {
+                    self.in_records_object = false;
+                    self.finish_object()?;
+                }
+                Ok(())
+            }
+            Some(b) => Err(self.syntax(format!("expected ',' or ']' between records, found '{}'", b as char))),
+            None => Err(self.syntax("unexpected end of the input inside the list of records")),
+        }
+    }
+
+    /// Skips the members that follow `Records` in a log file object, up to its `}`.
+    fn finish_object(&mut self) -> Result<(), StreamError> {
+        let mut scratch = Vec::new();
+        loop {
+            match self.skip_ws()? {
+                Some(b'}') => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some(b',') => {
+                    self.bump();
+                    scratch.clear();
+                    self.value_into(&mut scratch)?;
+                    self.expect(b':')?;
+                    scratch.clear();
+                    self.value_into(&mut scratch)?;
+                }
+                Some(b) => return Err(self.syntax(format!("expected ',' or '}}', found '{}'", b as char))),
+                None => return Err(self.syntax("unexpected end of the input in the log file object")),
+            }
+        }
+    }
+
+    /// The next record's JSON text, or `None` at the end of the input.
+    pub fn next_record(&mut self) -> Result<Option<String>, StreamError> {
+        let mut out = Vec::with_capacity(2048);
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if self.in_array {
+                if self.need_separator {
+                    // Checked before the next element rather than after the previous one, so a
+                    // good record is returned before the error that follows it.
+                    self.need_separator = false;
+                    self.after_element()?;
+                    continue;
+                }
+                if self.skip_ws()? == Some(b']') {
+                    // An empty array.
+                    self.after_element()?;
+                    continue;
+                }
+                self.value_into(&mut out)?;
+                self.need_separator = true;
+                return self.finish(out).map(Some);
+            }
+            match self.skip_ws()? {
+                None => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Some(b'[') => {
+                    self.bump();
+                    self.in_array = true;
+                }
+                Some(b'{') => {
+                    // A log file starts `{"Records":[`: stream its elements. Any other object
+                    // is one record, read whole.
+                    self.bump();
+                    out.push(b'{');
+                    if self.skip_ws()? == Some(b'"') {
+                        let mut key = Vec::new();
+                        self.string_into(&mut key)?;
+                        if key == b"\"Records\"" {
+                            self.expect(b':')?;
+                            self.expect(b'[')?;
+                            self.in_array = true;
+                            self.in_records_object = true;
+                            out.clear();
+                            continue;
+                        }
+                        out.extend_from_slice(&key);
+                    }
+                    // Read the rest of the object with the depth already at one.
+                    self.object_tail_into(&mut out)?;
+                    return self.finish(out).map(Some);
+                }
+                Some(b) => return Err(self.syntax(format!("expected a JSON object or array, found '{}'", b as char))),
+            }
+        }
+    }
+
+    /// Appends the remainder of an object whose `{` (and perhaps first key) was consumed.
+    fn object_tail_into(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        let mut depth = 1usize;
+        loop {
+            let Some(b) = self.peek()? else {
+                return Err(self.syntax("unexpected end of the input inside an object"));
+            };
+            match b {
+                b'"' => {
+                    self.string_into(out)?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth -= 1,
+                _ => {}
+            }
+            out.push(b);
+            self.bump();
+            if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn finish(&self, out: Vec<u8>) -> Result<String, StreamError> {
+        String::from_utf8(out).map_err(|_| self.syntax("the record is not valid UTF-8"))
+    }
+}
+
+impl<R: Read> Iterator for RecordReader<R> {
+    type Item = Result<String, StreamError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_record() {
+            Ok(Some(r)) => Some(Ok(r)),
+            Ok(None) => None,
+            Err(e) => {
+                // A syntax error leaves the stream position unknown: stop here.
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn records(input: &[u8]) -> Vec<Result<String, String>> {
+        let reader = RecordReader::new(Box::new(io::Cursor::new(input.to_vec()))).unwrap();
+        reader.map(|r| r.map_err(|e| e.to_string())).collect()
+    }
+
+    fn ok(input: &[u8]) -> Vec<String> {
+        records(input).into_iter().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn single_objects_arrays_and_json_lines() {
+        assert_eq!(ok(br#"{"a":1}"#), vec![r#"{"a":1}"#]);
+        assert_eq!(ok(b"{\"a\":1}\n{\"b\":\"}\"}\n"), vec![r#"{"a":1}"#, r#"{"b":"}"}"#]);
+        assert_eq!(
+            ok(br#"[{"a":1}, {"b":[1,{"c":"]"}]}]"#),
+            vec![r#"{"a":1}"#, r#"{"b":[1,{"c":"]"}]}"#]
+        );
+        assert_eq!(ok(b"  \n "), Vec::<String>::new());
+        assert_eq!(ok(b"[]"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn cloudtrail_log_files_are_streamed_record_by_record() {
+        let input = br#"{"Records":[{"eventID":"1","x":"a\"b"},{"eventID":"2"}], "Digest": {"k": [1]}}"#;
+        assert_eq!(ok(input), vec![r#"{"eventID":"1","x":"a\"b"}"#, r#"{"eventID":"2"}"#]);
+        assert_eq!(ok(br#"{"Records":[]}"#), Vec::<String>::new());
+        // Another key first: the object is one record.
+        assert_eq!(
+            ok(br#"{"version":"0","Records":[1]}"#),
+            vec![r#"{"version":"0","Records":[1]}"#]
+        );
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic_bytes() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(br#"{"Records":[{"eventID":"1"},{"eventID":"2"}]}"#)
+            .unwrap();
+        assert_eq!(ok(&gz.finish().unwrap()).len(), 2);
+    }
+
+    #[test]
+    fn truncated_and_garbled_input_is_an_error_with_an_offset() {
+        let r = records(br#"{"Records":[{"eventID":"1"},{"eventID":"#);
+        assert_eq!(r.len(), 2);
+        assert!(r[1].as_ref().unwrap_err().contains("byte"), "{r:?}");
+        let r = records(b"nonsense");
+        assert!(r[0].is_err());
+        let r = records(br#"{"Records":[{"a":1} {"b":2}]}"#);
+        assert!(r[1].as_ref().unwrap_err().contains("expected ',' or ']'"), "{r:?}");
+    }
+}

@@ -1,0 +1,171 @@
+//! What is known about the resource a change touched, gathered before the rules run.
+//!
+//! Offline (`idc-guard check`) the facts come from the event alone, via [`Facts::from_change`],
+//! and only the aspect the event changed is judged ([`Scope::Change`]). The guard Lambdas read
+//! the live resource and judge all of it ([`Scope::Resource`]). A fact that could not be read is
+//! [`Fact::Unknown`], never "absent": rules turn it into an undetermined verdict.
+
+use crate::ids::PermissionSetArn;
+use crate::model::{
+    AbacAttribute, AbacOp, Boundary, Change, ChangeKind, InlinePolicyText, PermissionSetOp, SessionDuration,
+};
+
+/// A value that is either known or not.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Fact<T> {
+    /// Not known (not in the event, or the read failed).
+    #[default]
+    Unknown,
+    /// Known.
+    Known(T),
+}
+
+impl<T> Fact<T> {
+    /// The value, if known.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Self::Known(v) => Some(v),
+            Self::Unknown => None,
+        }
+    }
+}
+
+/// Which aspects of the resource the rules judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Only what the change itself changed (offline checks of events).
+    #[default]
+    Change,
+    /// The whole resource as read live (the guards and the reconciler).
+    Resource,
+}
+
+/// What is known about a permission set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionSetFacts {
+    /// Its ARN.
+    pub arn: PermissionSetArn,
+    /// Its name.
+    pub name: Fact<String>,
+    /// Its description (`None`: has none).
+    pub description: Fact<Option<String>>,
+    /// Its relay state (`None`: has none).
+    pub relay_state: Fact<Option<String>>,
+    /// Its session duration.
+    pub session_duration: Fact<SessionDuration>,
+    /// Its inline policy (`None`: has none).
+    pub inline_policy: Fact<Option<InlinePolicyText>>,
+    /// Its attached AWS managed policy ARNs (in change scope: the ones the change attached).
+    pub managed_policies: Fact<Vec<String>>,
+    /// Its permissions boundary (`None`: has none).
+    pub boundary: Fact<Option<Boundary>>,
+}
+
+impl PermissionSetFacts {
+    /// Nothing known but the ARN.
+    pub fn unknown(arn: PermissionSetArn) -> Self {
+        Self {
+            arn,
+            name: Fact::Unknown,
+            description: Fact::Unknown,
+            relay_state: Fact::Unknown,
+            session_duration: Fact::Unknown,
+            inline_policy: Fact::Unknown,
+            managed_policies: Fact::Unknown,
+            boundary: Fact::Unknown,
+        }
+    }
+}
+
+/// Everything the rules may look at besides the change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// What the rules judge.
+    pub scope: Scope,
+    /// The permission set involved (the changed one, or the one an assignment uses).
+    pub permission_set: Option<PermissionSetFacts>,
+    /// The instance's ABAC attributes (`None`: ABAC not configured).
+    pub access_control_attributes: Fact<Option<Vec<AbacAttribute>>>,
+    /// Whether the assignment the change concerns exists now.
+    pub assignment_exists: Fact<bool>,
+}
+
+impl Facts {
+    /// The facts an event carries about what it changed.
+    pub fn from_change(change: &Change) -> Self {
+        let mut facts = Facts::default();
+        match &change.kind {
+            ChangeKind::AssignmentCreated(a) => {
+                facts.permission_set = Some(PermissionSetFacts::unknown(a.permission_set_arn.clone()));
+                facts.assignment_exists = Fact::Known(true);
+            }
+            ChangeKind::AssignmentDeleted(a) => {
+                facts.permission_set = Some(PermissionSetFacts::unknown(a.permission_set_arn.clone()));
+                facts.assignment_exists = Fact::Known(false);
+            }
+            ChangeKind::PermissionSet {
+                permission_set_arn, op, ..
+            } => {
+                let mut ps = PermissionSetFacts::unknown(permission_set_arn.clone());
+                match op {
+                    PermissionSetOp::Created {
+                        name,
+                        description,
+                        session_duration,
+                        relay_state,
+                        ..
+                    } => {
+                        ps.name = Fact::Known(name.clone());
+                        ps.description = Fact::Known(description.clone());
+                        ps.relay_state = Fact::Known(relay_state.clone());
+                        ps.session_duration = Fact::Known(session_duration.clone());
+                        // A new set has no policies and no boundary yet; in change scope the
+                        // rules for those aspects do not look at a creation anyway.
+                        ps.inline_policy = Fact::Known(None);
+                        ps.managed_policies = Fact::Known(Vec::new());
+                        ps.boundary = Fact::Known(None);
+                    }
+                    PermissionSetOp::Updated { session_duration, .. } => {
+                        if let Some(d) = session_duration {
+                            ps.session_duration = Fact::Known(d.clone());
+                        }
+                    }
+                    PermissionSetOp::InlinePolicyPut { policy } => {
+                        ps.inline_policy = match policy {
+                            InlinePolicyText::Text(_) => Fact::Known(Some(policy.clone())),
+                            InlinePolicyText::Redacted => Fact::Unknown,
+                        };
+                    }
+                    PermissionSetOp::InlinePolicyDeleted => ps.inline_policy = Fact::Known(None),
+                    PermissionSetOp::ManagedPolicyAttached { policy_arn } => {
+                        ps.managed_policies = Fact::Known(vec![policy_arn.clone()]);
+                    }
+                    PermissionSetOp::BoundaryPut { boundary } => ps.boundary = Fact::Known(Some(boundary.clone())),
+                    PermissionSetOp::BoundaryDeleted => ps.boundary = Fact::Known(None),
+                    PermissionSetOp::Deleted
+                    | PermissionSetOp::ManagedPolicyDetached { .. }
+                    | PermissionSetOp::CustomerManagedPolicyAttached { .. }
+                    | PermissionSetOp::CustomerManagedPolicyDetached { .. }
+                    | PermissionSetOp::Provisioned { .. } => {}
+                }
+                facts.permission_set = Some(ps);
+            }
+            ChangeKind::AccessControlAttributes { op, .. } => {
+                facts.access_control_attributes = Fact::Known(match op {
+                    AbacOp::Configured { attributes, .. } => Some(attributes.clone()),
+                    AbacOp::Deleted => None,
+                });
+            }
+            ChangeKind::Tags { .. } | ChangeKind::Identity { .. } => {}
+        }
+        facts
+    }
+
+    /// The permission set's name, if known.
+    pub fn permission_set_name(&self) -> Option<&str> {
+        self.permission_set
+            .as_ref()
+            .and_then(|p| p.name.known())
+            .map(String::as_str)
+    }
+}

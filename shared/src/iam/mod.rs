@@ -1,0 +1,15 @@
+//! IAM policy semantics for inline policies.
+//!
+//! [`PolicyDocument::parse`] reads a policy document strictly, and
+//! [`forbidden_grants`] decides exactly, with IAM wildcard semantics on both
+//! sides, whether an `Allow` statement grants any action covered by a
+//! forbidden pattern such as `iam:*`. The underlying decision procedure is
+//! [`witness`].
+
+mod document;
+mod glob;
+#[cfg(test)]
+mod tests;
+
+pub use document::{ActionSpec, Effect, ForbiddenGrant, PolicyDocument, PolicyParseError, Statement, forbidden_grants};
+pub use glob::{ActionPattern, witness};

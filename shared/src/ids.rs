@@ -1,0 +1,211 @@
+//! Identifiers of Identity Center resources, validated once at the boundary.
+//!
+//! The patterns follow the sso-admin and identitystore service models, loosely enough to accept
+//! every documented variant (GovCloud/China partitions, `ins-` and `ssoins-` instance ids,
+//! store-prefixed principal ids) and strictly enough that a field holding the wrong kind of
+//! value is reported rather than carried along.
+
+use std::fmt;
+
+/// Why a string is not a valid identifier of the expected kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not {expected}")]
+pub struct IdError {
+    /// The rejected value.
+    pub value: String,
+    /// What was expected, e.g. "a permission set ARN".
+    pub expected: &'static str,
+}
+
+fn err(value: &str, expected: &'static str) -> IdError {
+    IdError {
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+/// Splits `arn:<partition>:sso:::<rest>` and returns `<rest>`.
+fn sso_arn_rest(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    rest.strip_prefix("sso:::")
+}
+
+fn is_instance_id(id: &str) -> bool {
+    let body = id.strip_prefix("ssoins-").or_else(|| id.strip_prefix("ins-"));
+    body.is_some_and(|b| b.len() == 16 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.'))
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The identifier as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// `arn:aws:sso:::instance/ssoins-0123456789abcdef`.
+    InstanceArn
+);
+string_id!(
+    /// `arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef`.
+    PermissionSetArn
+);
+string_id!(
+    /// A 12-digit AWS account id.
+    AccountId
+);
+string_id!(
+    /// An identity store id: `d-` and ten hex digits, or a UUID.
+    IdentityStoreId
+);
+
+impl InstanceArn {
+    /// Validates an instance ARN.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        match sso_arn_rest(value).and_then(|r| r.strip_prefix("instance/")) {
+            Some(id) if is_instance_id(id) => Ok(Self(value.to_owned())),
+            _ => Err(err(value, "an Identity Center instance ARN")),
+        }
+    }
+
+    /// The `ssoins-…` part.
+    pub fn instance_id(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+impl PermissionSetArn {
+    /// Validates a permission set ARN.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let ok = sso_arn_rest(value)
+            .and_then(|r| r.strip_prefix("permissionSet/"))
+            .and_then(|r| r.split_once('/'))
+            .is_some_and(|(instance, ps)| {
+                is_instance_id(instance)
+                    && ps.strip_prefix("ps-").is_some_and(|b| {
+                        b.len() >= 16
+                            && b.bytes()
+                                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'/')
+                    })
+            });
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(err(value, "a permission set ARN"))
+        }
+    }
+
+    /// The instance id (`ssoins-…`) the permission set belongs to.
+    pub fn instance_id(&self) -> &str {
+        self.0.split('/').nth(1).unwrap_or_default()
+    }
+
+    /// Whether this permission set belongs to `instance`.
+    pub fn belongs_to(&self, instance: &InstanceArn) -> bool {
+        self.instance_id() == instance.instance_id()
+    }
+}
+
+impl AccountId {
+    /// Validates a 12-digit account id.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(err(value, "a 12-digit AWS account id"))
+        }
+    }
+}
+
+impl IdentityStoreId {
+    /// Validates an identity store id.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let short = value
+            .strip_prefix("d-")
+            .is_some_and(|h| h.len() == 10 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let uuid = value.len() == 36
+            && value.bytes().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        if short || uuid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(err(value, "an identity store id (d-xxxxxxxxxx)"))
+        }
+    }
+
+    /// Extracts the store id from an identity store ARN
+    /// (`arn:aws:identitystore::111111111111:identitystore/d-…`).
+    pub fn from_arn(arn: &str) -> Option<Self> {
+        let id = arn.rsplit_once(":identitystore/")?.1;
+        Self::parse(id).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_arns_are_validated() {
+        assert!(InstanceArn::parse("arn:aws:sso:::instance/ssoins-72233af8ea2d1f14").is_ok());
+        assert!(InstanceArn::parse("arn:aws-us-gov:sso:::instance/ins-72233af8ea2d1f14").is_ok());
+        assert!(InstanceArn::parse("arn:aws:sso:::instance/ssoins-short").is_err());
+        assert!(InstanceArn::parse("arn:aws:iam::aws:policy/ReadOnlyAccess").is_err());
+        assert!(InstanceArn::parse("").is_err());
+    }
+
+    #[test]
+    fn permission_set_arns_know_their_instance() {
+        let ps =
+            PermissionSetArn::parse("arn:aws:sso:::permissionSet/ssoins-72233af8ea2d1f14/ps-ae5d1fa1f80b684e").unwrap();
+        let instance = InstanceArn::parse("arn:aws:sso:::instance/ssoins-72233af8ea2d1f14").unwrap();
+        let other = InstanceArn::parse("arn:aws:sso:::instance/ssoins-0000000000000000").unwrap();
+        assert_eq!(ps.instance_id(), "ssoins-72233af8ea2d1f14");
+        assert!(ps.belongs_to(&instance));
+        assert!(!ps.belongs_to(&other));
+        assert!(PermissionSetArn::parse("arn:aws:sso:::permissionSet/ssoins-72233af8ea2d1f14").is_err());
+    }
+
+    #[test]
+    fn account_and_store_ids_are_validated() {
+        assert!(AccountId::parse("123456789012").is_ok());
+        assert!(AccountId::parse("12345678901").is_err());
+        assert!(AccountId::parse("12345678901a").is_err());
+        assert!(IdentityStoreId::parse("d-906791299c").is_ok());
+        assert!(IdentityStoreId::parse("d-90679129").is_err());
+        assert_eq!(
+            IdentityStoreId::from_arn("arn:aws:identitystore::111111111111:identitystore/d-906791299c")
+                .unwrap()
+                .as_str(),
+            "d-906791299c"
+        );
+    }
+}

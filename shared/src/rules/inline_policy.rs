@@ -1,0 +1,251 @@
+//! `inline-policy-forbidden-actions`: no inline policy grants `iam:*`, `organizations:*` or
+//! `account:*` outside the admin and break-glass sets.
+
+use super::{
+    Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation, name_unknown,
+    permission_set_resource,
+};
+use crate::facts::Scope;
+use crate::iam::{PolicyDocument, forbidden_grants};
+use crate::model::{ChangeKind, InlinePolicyText, PermissionSetOp};
+use crate::policy::{Exempt, Severity};
+
+/// Flags an inline policy that grants a forbidden action, with IAM's wildcard and `NotAction`
+/// semantics; and an inline policy that cannot be analysed at all.
+///
+/// Why: `iam:*`, `organizations:*` and `account:*` let the holder escalate beyond any review.
+/// Fix: remove the offending statements (idc-guard removes exactly those, deleting the policy
+/// when none remain, and re-provisions).
+pub(super) struct InlinePolicyForbiddenActions;
+
+impl Rule for InlinePolicyForbiddenActions {
+    fn id(&self) -> RuleId {
+        RuleId::InlinePolicyForbiddenActions
+    }
+
+    fn summary(&self) -> &'static str {
+        "No inline policy grants iam:*, organizations:* or account:* outside admin and break-glass sets"
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Critical
+    }
+
+    fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
+        match (change, scope) {
+            (ChangeKind::PermissionSet { op, .. }, Scope::Change) => {
+                matches!(op, PermissionSetOp::InlinePolicyPut { .. })
+            }
+            (ChangeKind::PermissionSet { op, .. }, Scope::Resource) => !matches!(op, PermissionSetOp::Deleted),
+            _ => false,
+        }
+    }
+
+    fn judge(&self, cx: Context<'_>) -> Verdict {
+        let (Some(ps), Some(instance)) = (cx.facts.permission_set.as_ref(), cx.change.kind.instance_arn()) else {
+            return Verdict::NotApplicable;
+        };
+        let settings = &cx.policy.rules.inline_policy_forbidden_actions;
+        let text = match ps.inline_policy.known() {
+            Some(None) => return Verdict::Pass,
+            Some(Some(InlinePolicyText::Text(text))) => text,
+            Some(Some(InlinePolicyText::Redacted)) | None => {
+                return Verdict::Undetermined(Missing {
+                    fact: MissingFact::InlinePolicy,
+                    detail: "the inline policy document (absent or redacted in the event)".to_owned(),
+                });
+            }
+        };
+        let name = ps.name.known().map(String::as_str);
+        let label = name.unwrap_or(ps.arn.as_str());
+        let resource =
+            permission_set_resource(&cx).unwrap_or_else(|| Resource::new(ResourceKind::PermissionSet, ps.arn.as_str()));
+        let doc = match PolicyDocument::parse(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                // Whatever the set's name: a document nobody can analyse is a finding of its own.
+                return Verdict::Fail(Violation {
+                    message: format!(
+                        "The inline policy of permission set {label} cannot be analysed ({e}), so idc-guard \
+                         cannot tell what it grants. Replace it with a valid IAM policy document; \
+                         nothing is changed automatically."
+                    ),
+                    resource,
+                    remediation: Vec::new(),
+                });
+            }
+        };
+        let grants = forbidden_grants(&doc, &settings.actions);
+        if grants.is_empty() {
+            return Verdict::Pass;
+        }
+        match cx.policy.exempt(&settings.exempt, name) {
+            Exempt::Yes => return Verdict::Pass,
+            Exempt::Unknown => return name_unknown("privileged (admin and break-glass) sets may grant these actions"),
+            Exempt::No => {}
+        }
+        let mut statements: Vec<usize> = grants.iter().map(|g| g.statement).collect();
+        statements.dedup();
+        let removed: Vec<String> = statements
+            .iter()
+            .filter_map(|i| doc.statements.iter().find(|s| s.index == *i))
+            .map(|s| s.raw.to_string())
+            .collect();
+        let detail: Vec<String> = grants
+            .iter()
+            .map(|g| {
+                let sid = g.sid.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+                format!(
+                    "statement {}{sid} grants {} (e.g. {})",
+                    g.statement, g.forbidden, g.example
+                )
+            })
+            .collect();
+        let fix = match doc.without_statements(&statements) {
+            Some(remaining_policy) => Action::RemoveInlineStatements {
+                instance_arn: instance.to_string(),
+                permission_set_arn: ps.arn.to_string(),
+                statements,
+                removed,
+                remaining_policy,
+            },
+            None => Action::DeleteInlinePolicy {
+                instance_arn: instance.to_string(),
+                permission_set_arn: ps.arn.to_string(),
+                removed,
+            },
+        };
+        Verdict::Fail(Violation {
+            message: format!(
+                "The inline policy of permission set {label} grants forbidden actions: {}. Only admin and \
+                 break-glass sets may; remove those statements (idc-guard removes exactly them and re-provisions).",
+                detail.join("; ")
+            ),
+            resource,
+            remediation: vec![fix, Action::provision(instance.as_str(), ps.arn.as_str())],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+    use crate::facts::Fact;
+
+    const S3_READ: &str = r#"{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"*"}"#;
+
+    fn doc(statements: &[&str]) -> String {
+        format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","))
+    }
+
+    fn judge(text: &str, name: Option<&str>) -> Verdict {
+        let change = inline_put(text);
+        let mut facts = facts_for(&change);
+        if let Some(n) = name {
+            facts.permission_set.as_mut().unwrap().name = Fact::Known(n.into());
+        }
+        InlinePolicyForbiddenActions.evaluate(cx(&change, &facts, &policy()))
+    }
+
+    #[test]
+    fn documents_table() {
+        let cases: [(String, Option<&str>, Expect); 12] = [
+            (doc(&[S3_READ]), None, Expect::Pass),
+            (
+                doc(&[r#"{"Effect":"Allow","Action":"iam:*","Resource":"*"}"#]),
+                None,
+                Expect::Undetermined,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","Action":"iam:*","Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Fail,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","Action":"iam:*","Resource":"*"}"#]),
+                Some("PlatformAdmin"),
+                Expect::Pass,
+            ),
+            (
+                doc(&[r#"{"Effect":"Deny","Action":"iam:*","Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Pass,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Fail,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","Action":"I*:Create*","Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Fail,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","Action":"Organizations:ListAccounts","Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Fail,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Fail,
+            ),
+            (
+                doc(&[r#"{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"}"#]),
+                Some("DataEngineer"),
+                Expect::Pass,
+            ),
+            ("{not json".to_owned(), Some("PlatformAdmin"), Expect::Fail),
+            (r#"{"Version":"2012-10-17"}"#.to_owned(), None, Expect::Fail),
+        ];
+        for (text, name, expected) in cases {
+            assert_eq!(outcome(&judge(&text, name)), expected, "{text} as {name:?}");
+        }
+    }
+
+    #[test]
+    fn the_fix_removes_exactly_the_offending_statements() {
+        let text = doc(&[
+            S3_READ,
+            r#"{"Sid":"Esc","Effect":"Allow","Action":"iam:PassRole","Resource":"*"}"#,
+        ]);
+        let Verdict::Fail(v) = judge(&text, Some("DataEngineer")) else {
+            panic!()
+        };
+        match &v.remediation[0] {
+            Action::RemoveInlineStatements {
+                statements,
+                removed,
+                remaining_policy,
+                ..
+            } => {
+                assert_eq!(statements, &vec![1]);
+                assert!(removed[0].contains("iam:PassRole"));
+                assert!(remaining_policy.contains("s3:GetObject"));
+                assert!(!remaining_policy.contains("iam:PassRole"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(v.message.contains("Esc"));
+    }
+
+    #[test]
+    fn the_fix_deletes_the_policy_when_nothing_remains() {
+        let text = doc(&[r#"{"Effect":"Allow","Action":"iam:*","Resource":"*"}"#]);
+        let Verdict::Fail(v) = judge(&text, Some("DataEngineer")) else {
+            panic!()
+        };
+        assert!(matches!(&v.remediation[0], Action::DeleteInlinePolicy { removed, .. } if removed.len() == 1));
+    }
+
+    #[test]
+    fn unparseable_documents_plan_nothing() {
+        let Verdict::Fail(v) = judge("{\"Statement\": 5}", None) else {
+            panic!()
+        };
+        assert!(v.remediation.is_empty());
+        assert!(v.message.contains("cannot be analysed"));
+    }
+}

@@ -1,0 +1,161 @@
+//! `identity-store-scim-only`: users, groups and memberships come only from SCIM.
+
+use super::{Action, Context, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
+use crate::facts::Scope;
+use crate::model::{Actor, ChangeKind, EventSource, IdentityOp};
+use crate::policy::Severity;
+
+/// Flags a write to the identity store by anyone but SCIM provisioning.
+///
+/// Why: the IdP is the source of truth; a user or membership made by hand in AWS bypasses
+/// joiner/mover/leaver processing and is overwritten, or worse survives, the next sync.
+/// Fix: make the change in the IdP. A membership added by hand is removed in enforce mode.
+pub(super) struct IdentityStoreScimOnly;
+
+impl Rule for IdentityStoreScimOnly {
+    fn id(&self) -> RuleId {
+        RuleId::IdentityStoreScimOnly
+    }
+
+    fn summary(&self) -> &'static str {
+        "Users, groups and memberships are written only by SCIM provisioning from the IdP"
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Medium
+    }
+
+    fn concerns(&self, change: &ChangeKind, _scope: Scope) -> bool {
+        matches!(change, ChangeKind::Identity { .. })
+    }
+
+    fn judge(&self, cx: Context<'_>) -> Verdict {
+        let ChangeKind::Identity { identity_store_id, op } = &cx.change.kind else {
+            return Verdict::NotApplicable;
+        };
+        if cx.change.meta.source == Some(EventSource::Scim) || cx.change.actor == Actor::Scim {
+            return Verdict::Pass;
+        }
+        let store = identity_store_id.as_ref().map(ToString::to_string);
+        let mut resource = Resource::new(
+            ResourceKind::IdentityStore,
+            store.clone().unwrap_or_else(|| "unknown".to_owned()),
+        );
+        let remediation = match op {
+            IdentityOp::MemberAdded {
+                group_id,
+                member_id,
+                membership_id,
+            } => {
+                resource.principal_id = member_id.clone();
+                vec![Action::DeleteGroupMembership {
+                    identity_store_id: store,
+                    membership_id: membership_id.clone(),
+                    group_id: group_id.clone(),
+                    member_id: member_id.clone(),
+                }]
+            }
+            _ => Vec::new(),
+        };
+        let fix = if remediation.is_empty() {
+            "make the change in the identity provider instead; idc-guard reports it and changes nothing"
+        } else {
+            "add the member in the identity provider instead; idc-guard removes the hand-made membership"
+        };
+        Verdict::Fail(Violation {
+            message: format!(
+                "{} made {} in the identity store outside SCIM. Users and groups come only from the IdP, \
+                 so hand-made changes bypass joiner/mover/leaver processing; {fix}.",
+                cx.change.actor, cx.change.meta.event_name
+            ),
+            resource,
+            remediation,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn writers_table() {
+        let role = Actor::IamRole {
+            role_arn: "arn:aws:iam::222222222222:role/ops".into(),
+            role_name: "ops".into(),
+            session: None,
+        };
+        let added = IdentityOp::MemberAdded {
+            group_id: Some("g".into()),
+            member_id: Some("u".into()),
+            membership_id: None,
+        };
+        let cases = [
+            (
+                identity_change(EventSource::Scim, Actor::Scim, added.clone()),
+                Expect::Pass,
+            ),
+            (
+                identity_change(EventSource::IdentityStore, role.clone(), added),
+                Expect::Fail,
+            ),
+            (
+                identity_change(
+                    EventSource::SsoDirectory,
+                    role,
+                    IdentityOp::UserCreated { user_id: None },
+                ),
+                Expect::Fail,
+            ),
+            (
+                identity_change(
+                    EventSource::Scim,
+                    Actor::Unknown {
+                        identity_type: "WebIdentityUser".into(),
+                    },
+                    IdentityOp::GroupPatched { group_id: None },
+                ),
+                Expect::Pass,
+            ),
+        ];
+        for (change, expected) in cases {
+            check(
+                &IdentityStoreScimOnly,
+                &change,
+                &facts_for(&change),
+                &policy(),
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn only_membership_additions_plan_a_revert() {
+        let role = Actor::IamUser {
+            arn: "arn:aws:iam::222222222222:user/x".into(),
+            name: "x".into(),
+        };
+        let added = IdentityOp::MemberAdded {
+            group_id: Some("g".into()),
+            member_id: Some("u".into()),
+            membership_id: Some("m".into()),
+        };
+        let change = identity_change(EventSource::IdentityStore, role.clone(), added);
+        let Verdict::Fail(v) = IdentityStoreScimOnly.evaluate(cx(&change, &facts_for(&change), &policy())) else {
+            panic!()
+        };
+        assert!(
+            matches!(&v.remediation[..], [Action::DeleteGroupMembership { membership_id: Some(m), .. }] if m == "m")
+        );
+        let change = identity_change(
+            EventSource::IdentityStore,
+            role,
+            IdentityOp::UserDeleted { user_id: None },
+        );
+        let Verdict::Fail(v) = IdentityStoreScimOnly.evaluate(cx(&change, &facts_for(&change), &policy())) else {
+            panic!()
+        };
+        assert!(v.remediation.is_empty());
+    }
+}
