@@ -1,1 +1,69 @@
+//! Support for the integration tests: where the repository's files are, and the fixtures.
 
+use std::path::{Path, PathBuf};
+
+use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::policy::Policy;
+
+/// The instance the fixtures in `events/` belong to.
+pub const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708";
+/// The identity store the fixtures in `events/` belong to.
+pub const FIXTURE_IDENTITY_STORE: &str = "d-9067a1b2c3";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+}
+
+/// Every `events/*.json` fixture, sorted.
+pub fn fixtures() -> Vec<PathBuf> {
+    let dir = repo_root().join("events");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The shipped `guardrail.toml`, scoped to the fixtures' instance and identity store.
+pub fn fixture_policy() -> Policy {
+    let path = repo_root().join("guardrail.toml");
+    let mut policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    policy.instance_arn = InstanceArn::parse(FIXTURE_INSTANCE).ok();
+    policy.identity_store_id = IdentityStoreId::parse(FIXTURE_IDENTITY_STORE).ok();
+    policy
+}
+
+/// The verdict a fixture's name promises: the last `-`-separated word before `.json`.
+pub fn promised_verdict(path: &Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    stem.rsplit('-').next().unwrap_or_default().to_owned()
+}
+
+/// The `idc-guard` binary, built once per test run with the same cargo and profile.
+pub fn idc_guard_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let out = std::process::Command::new(cargo)
+            .args(["build", "-q", "-p", "idc-guard-cli", "--bin", "idc-guard", "--message-format=json"])
+            .current_dir(repo_root())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .unwrap_or_else(|| panic!("cargo did not report the idc-guard executable"))
+    })
+    .clone()
+}

@@ -17,6 +17,52 @@ use crate::model::{
     IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalType, SessionDuration, Tag,
 };
 
+pub(super) const SSO_ADMIN_EVENTS: &[&str] = &[
+    "CreateAccountAssignment",
+    "DeleteAccountAssignment",
+    "CreatePermissionSet",
+    "UpdatePermissionSet",
+    "DeletePermissionSet",
+    "PutInlinePolicyToPermissionSet",
+    "DeleteInlinePolicyFromPermissionSet",
+    "AttachManagedPolicyToPermissionSet",
+    "DetachManagedPolicyFromPermissionSet",
+    "AttachCustomerManagedPolicyReferenceToPermissionSet",
+    "DetachCustomerManagedPolicyReferenceFromPermissionSet",
+    "PutPermissionsBoundaryToPermissionSet",
+    "DeletePermissionsBoundaryFromPermissionSet",
+    "ProvisionPermissionSet",
+    "CreateInstanceAccessControlAttributeConfiguration",
+    "UpdateInstanceAccessControlAttributeConfiguration",
+    "DeleteInstanceAccessControlAttributeConfiguration",
+    "TagResource",
+    "UntagResource",
+];
+pub(super) const IDENTITY_STORE_EVENTS: &[&str] = &[
+    "CreateUser",
+    "UpdateUser",
+    "DeleteUser",
+    "CreateGroup",
+    "UpdateGroup",
+    "DeleteGroup",
+    "CreateGroupMembership",
+    "DeleteGroupMembership",
+];
+pub(super) const SSO_DIRECTORY_EVENTS: &[&str] = &[
+    "AddMemberToGroup",
+    "RemoveMemberFromGroup",
+    "CreateUser",
+    "UpdateUser",
+    "DeleteUser",
+    "DisableUser",
+    "EnableUser",
+    "CreateGroup",
+    "UpdateGroup",
+    "DeleteGroup",
+];
+pub(super) const SCIM_EVENTS: &[&str] =
+    &["CreateUser", "PatchUser", "PutUser", "DeleteUser", "CreateGroup", "PatchGroup", "DeleteGroup"];
+
 /// CloudTrail writes this instead of sensitive values.
 pub(crate) const REDACTED: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
@@ -622,17 +668,7 @@ fn identity_change(p: &Params<'_>, r: &IdentityParams, op: IdentityOp) -> Result
 }
 
 fn identity_store(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeError> {
-    if !matches!(
-        name,
-        "CreateUser"
-            | "UpdateUser"
-            | "DeleteUser"
-            | "CreateGroup"
-            | "UpdateGroup"
-            | "DeleteGroup"
-            | "CreateGroupMembership"
-            | "DeleteGroupMembership"
-    ) {
+    if !IDENTITY_STORE_EVENTS.contains(&name) {
         return Ok(None);
     }
     let r: IdentityParams = p.request()?;
@@ -671,19 +707,7 @@ fn identity_store(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, Deco
 }
 
 fn sso_directory(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeError> {
-    if !matches!(
-        name,
-        "AddMemberToGroup"
-            | "RemoveMemberFromGroup"
-            | "CreateUser"
-            | "UpdateUser"
-            | "DeleteUser"
-            | "DisableUser"
-            | "EnableUser"
-            | "CreateGroup"
-            | "UpdateGroup"
-            | "DeleteGroup"
-    ) {
+    if !SSO_DIRECTORY_EVENTS.contains(&name) {
         return Ok(None);
     }
     let r: IdentityParams = p.request()?;
@@ -737,10 +761,7 @@ struct ScimResponse {
 }
 
 fn scim(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeError> {
-    if !matches!(
-        name,
-        "CreateUser" | "PatchUser" | "PutUser" | "DeleteUser" | "CreateGroup" | "PatchGroup" | "DeleteGroup"
-    ) {
+    if !SCIM_EVENTS.contains(&name) {
         return Ok(None);
     }
     let request: ScimRequest = p.request()?;

@@ -18,12 +18,23 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::model::{Actor, ChangeKind, EventMeta};
+use crate::model::{Actor, ChangeKind, EventMeta, EventSource};
 
 pub use stream::{Input, RecordReader, StreamError};
 
 /// The EventBridge detail-type of CloudTrail API calls.
 pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// The event names idc-guard decodes into changes, per source. Every other name of these
+/// sources is [`Body::Unhandled`]; the deployment's EventBridge patterns list the same names.
+pub fn handled_event_names(source: &EventSource) -> &'static [&'static str] {
+    match source {
+        EventSource::SsoAdmin => cloudtrail::SSO_ADMIN_EVENTS,
+        EventSource::IdentityStore => cloudtrail::IDENTITY_STORE_EVENTS,
+        EventSource::SsoDirectory => cloudtrail::SSO_DIRECTORY_EVENTS,
+        EventSource::Scim => cloudtrail::SCIM_EVENTS,
+    }
+}
 
 /// Malformed input: what is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,7 +11,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-use super::glob::{ActionPattern, witness};
+use super::glob::{ActionPattern, Budget, TooComplex, witness_within};
 
 /// Whether a statement allows or denies what it lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,7 +325,22 @@ pub struct ForbiddenGrant {
 /// Deny statements are never reported. Each pair is reported once, even if
 /// `forbidden` lists the same pattern twice or several of the statement's
 /// patterns overlap it.
-pub fn forbidden_grants(doc: &PolicyDocument, forbidden: &[ActionPattern]) -> Vec<ForbiddenGrant> {
+///
+/// All searches for one document share one budget
+/// ([`MAX_STATES`](super::MAX_STATES), [`MAX_STEPS`](super::MAX_STEPS)), so
+/// the total work is bounded whatever the document's size. When it runs out
+/// the answer is [`TooComplex`] for the whole document: a partial list could
+/// miss a grant.
+pub fn forbidden_grants(doc: &PolicyDocument, forbidden: &[ActionPattern]) -> Result<Vec<ForbiddenGrant>, TooComplex> {
+    forbidden_grants_within(doc, forbidden, &mut Budget::new())
+}
+
+/// [`forbidden_grants`] on a given budget, which tests inspect afterwards.
+pub(crate) fn forbidden_grants_within(
+    doc: &PolicyDocument,
+    forbidden: &[ActionPattern],
+    budget: &mut Budget,
+) -> Result<Vec<ForbiddenGrant>, TooComplex> {
     let mut distinct: Vec<&ActionPattern> = Vec::with_capacity(forbidden.len());
     for pattern in forbidden {
         if !distinct.contains(&pattern) {
@@ -336,10 +351,19 @@ pub fn forbidden_grants(doc: &PolicyDocument, forbidden: &[ActionPattern]) -> Ve
     for statement in doc.statements.iter().filter(|s| s.effect == Effect::Allow) {
         for &pattern in &distinct {
             let example = match &statement.actions {
-                ActionSpec::Action(granted) => granted.iter().find_map(|action| witness(&[action, pattern], &[])),
+                ActionSpec::Action(granted) => {
+                    let mut example = None;
+                    for action in granted {
+                        example = witness_within(&[action, pattern], &[], budget)?;
+                        if example.is_some() {
+                            break;
+                        }
+                    }
+                    example
+                }
                 ActionSpec::NotAction(excluded) => {
                     let excluded: Vec<&ActionPattern> = excluded.iter().collect();
-                    witness(&[pattern], &excluded)
+                    witness_within(&[pattern], &excluded, budget)?
                 }
             };
             if let Some(example) = example {
@@ -352,7 +376,7 @@ pub fn forbidden_grants(doc: &PolicyDocument, forbidden: &[ActionPattern]) -> Ve
             }
         }
     }
-    grants
+    Ok(grants)
 }
 
 /// A [`Value`] that refuses duplicate object keys at any depth: serde_json

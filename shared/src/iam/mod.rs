@@ -4,7 +4,9 @@
 //! [`forbidden_grants`] decides exactly, with IAM wildcard semantics on both
 //! sides, whether an `Allow` statement grants any action covered by a
 //! forbidden pattern such as `iam:*`. The underlying decision procedure is
-//! [`witness`].
+//! [`witness`]. Both run on a fixed budget of work and answer [`TooComplex`]
+//! when a document's wildcard patterns would need more, since the patterns
+//! come from the people the guardrail polices.
 
 mod document;
 mod glob;
@@ -12,4 +14,4 @@ mod glob;
 mod tests;
 
 pub use document::{ActionSpec, Effect, ForbiddenGrant, PolicyDocument, PolicyParseError, Statement, forbidden_grants};
-pub use glob::{ActionPattern, witness};
+pub use glob::{ActionPattern, MAX_STATES, MAX_STEPS, TooComplex, witness};

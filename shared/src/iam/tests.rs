@@ -4,6 +4,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Value, json};
 
+use super::glob::Budget;
+use super::document::forbidden_grants_within;
 use super::*;
 
 fn p(text: &str) -> ActionPattern {
@@ -15,7 +17,7 @@ fn w(all: &[&str], none: &[&str]) -> Option<String> {
     let none: Vec<ActionPattern> = none.iter().map(|s| p(s)).collect();
     let all_refs: Vec<&ActionPattern> = all.iter().collect();
     let none_refs: Vec<&ActionPattern> = none.iter().collect();
-    witness(&all_refs, &none_refs)
+    witness(&all_refs, &none_refs).expect("small patterns stay within the budget")
 }
 
 /// A reference matcher by dynamic programming, independent of
@@ -381,7 +383,7 @@ fn without_statements_on_single_object() {
 fn grants_of(statement: &Value, forbidden: &[&str]) -> Vec<ForbiddenGrant> {
     let doc = parse(&json!({"Version": "2012-10-17", "Statement": [statement]}));
     let forbidden: Vec<ActionPattern> = forbidden.iter().map(|s| p(s)).collect();
-    forbidden_grants(&doc, &forbidden)
+    forbidden_grants(&doc, &forbidden).expect("small patterns stay within the budget")
 }
 
 #[test]
@@ -456,7 +458,7 @@ fn forbidden_grants_reports_pairs_in_order_once() {
         {"Sid": "AllButS3", "Effect": "Allow", "NotAction": ["s3:*"]},
     ]}));
     let forbidden = [p("iam:*"), p("organizations:*"), p("account:*"), p("iam:*")];
-    let found = forbidden_grants(&doc, &forbidden);
+    let found = forbidden_grants(&doc, &forbidden).expect("within budget");
     let pairs: Vec<(usize, Option<&str>, &str)> = found
         .iter()
         .map(|g| (g.statement, g.sid.as_deref(), g.forbidden.as_str()))
@@ -672,7 +674,8 @@ proptest! {
         let doc = PolicyDocument::parse(&render(&seeds, &catalogue)).expect("generated policy");
         let forbidden: Vec<ActionPattern> =
             forbidden_seeds.iter().map(|s| p(&realise(s, &catalogue))).collect();
-        let found = forbidden_grants(&doc, &forbidden);
+        // Never too complex for small generated documents; otherwise exact.
+        let found = forbidden_grants(&doc, &forbidden).map_err(too_complex)?;
 
         // Sound: every reported example is a real granted, forbidden action.
         for grant in &found {
@@ -719,7 +722,7 @@ proptest! {
         let all_refs: Vec<&ActionPattern> = all.iter().collect();
         let none_refs: Vec<&ActionPattern> = none.iter().collect();
         let qualifies = |s: &str| all.iter().all(|p| p.matches(s)) && !none.iter().any(|p| p.matches(s));
-        let found = witness(&all_refs, &none_refs);
+        let found = witness(&all_refs, &none_refs).map_err(too_complex)?;
         if let Some(found) = &found {
             prop_assert!(qualifies(found), "{:?}", found);
             prop_assert_eq!(found, &found.to_ascii_lowercase());
@@ -744,7 +747,7 @@ proptest! {
         let all_refs: Vec<&ActionPattern> = all.iter().collect();
         let none_refs: Vec<&ActionPattern> = none.iter().collect();
         let qualifies = |s: &str| all.iter().all(|p| p.matches(s)) && !none.iter().any(|p| p.matches(s));
-        let found = witness(&all_refs, &none_refs);
+        let found = witness(&all_refs, &none_refs).map_err(too_complex)?;
 
         let mut shortest = None;
         let mut layer = vec![String::new()];
@@ -807,9 +810,14 @@ proptest! {
     }
 }
 
+/// Fails a property when the budget ran out on a small generated case.
+fn too_complex(e: TooComplex) -> TestCaseError {
+    TestCaseError::fail(format!("small generated patterns must stay within the budget: {e}"))
+}
+
 fn check_parse_round_trip(text: &str) -> Result<(), TestCaseError> {
     if let Ok(doc) = PolicyDocument::parse(text) {
-        let _ = forbidden_grants(&doc, &[p("iam:*"), p("*:Create*")]);
+        forbidden_grants(&doc, &[p("iam:*"), p("*:Create*")]).map_err(too_complex)?;
         if let Some(again) = doc.without_statements(&[]) {
             let again = PolicyDocument::parse(&again).expect("re-serialised policy parses");
             prop_assert_eq!(again.statements.len(), doc.statements.len());
@@ -821,4 +829,87 @@ fn check_parse_round_trip(text: &str) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+// ------------------------------------------------------------------ budget
+
+/// A realistic inline policy of about 10 KB: 50 statements mixing specific
+/// actions, service wildcards, resources, conditions and `NotAction` lists
+/// (a PowerUser-style allow, one that forgets `account:*`, a region lock).
+fn realistic_policy() -> String {
+    const SERVICES: [(&str, &[&str]); 10] = [
+        ("s3", &["GetObject", "PutObject", "List*", "GetBucket*", "DeleteObject"]),
+        ("ec2", &["Describe*", "StartInstances", "StopInstances", "CreateTags"]),
+        ("logs", &["CreateLogGroup", "CreateLogStream", "PutLogEvents", "Describe*"]),
+        ("kms", &["Decrypt", "Encrypt", "GenerateDataKey*", "DescribeKey"]),
+        ("dynamodb", &["GetItem", "PutItem", "Query", "Scan", "BatchWrite*"]),
+        ("lambda", &["InvokeFunction", "GetFunction", "List*"]),
+        ("sqs", &["SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueue*"]),
+        ("cloudwatch", &["Get*", "List*", "PutMetricData"]),
+        ("ssm", &["GetParameter*", "DescribeParameters"]),
+        ("sts", &["AssumeRole", "GetCallerIdentity"]),
+    ];
+    let mut statements = Vec::new();
+    for i in 0..45 {
+        let (service, actions) = SERVICES[i % SERVICES.len()];
+        let count = 1 + i % actions.len();
+        let actions: Vec<String> = actions[..count].iter().map(|a| format!("{service}:{a}")).collect();
+        let mut statement = json!({
+            "Sid": format!("Workload{i}"),
+            "Effect": if i % 9 == 8 { "Deny" } else { "Allow" },
+            "Action": actions,
+            "Resource": [format!("arn:aws:{service}:eu-west-1:123456789012:workload-{i}/*")],
+        });
+        if i % 3 == 0 {
+            statement["Resource"] = json!([
+                format!("arn:aws:{service}:eu-west-1:123456789012:workload-{i}/*"),
+                format!("arn:aws:{service}:eu-central-1:123456789012:workload-{i}/*"),
+            ]);
+        }
+        if i % 4 == 0 {
+            statement["Condition"] = json!({"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}});
+        }
+        statements.push(statement);
+    }
+    statements.extend([
+        json!({"Sid": "ReadAnything", "Effect": "Allow", "Action": ["*:Describe*", "*:List*", "*:Get*"], "Resource": "*"}),
+        json!({"Sid": "PassWorkloadRoles", "Effect": "Allow", "Action": "iam:PassRole",
+               "Resource": "arn:aws:iam::123456789012:role/workload-*"}),
+        json!({"Sid": "PowerUser", "Effect": "Allow",
+               "NotAction": ["iam:*", "organizations:*", "account:*", "sso:*", "sso-directory:*", "identitystore:*"],
+               "Resource": "*"}),
+        json!({"Sid": "NoDestruction", "Effect": "Allow",
+               "NotAction": ["iam:*", "organizations:*", "*:Delete*", "ec2:Terminate*",
+                             "kms:ScheduleKeyDeletion", "s3:PutBucketPolicy", "cloudtrail:StopLogging"],
+               "Resource": "*"}),
+        json!({"Sid": "RegionLock", "Effect": "Deny",
+               "NotAction": ["iam:*", "organizations:*", "account:*", "sts:*", "support:*", "cloudfront:*",
+                             "route53:*", "budgets:*", "health:*", "trustedadvisor:*"],
+               "Resource": "*",
+               "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}}}),
+    ]);
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+#[test]
+fn realistic_documents_stay_far_below_the_budget() {
+    let text = realistic_policy();
+    assert!((9_000..=12_000).contains(&text.len()), "{} bytes", text.len());
+    let doc = PolicyDocument::parse(&text).expect("valid");
+    assert_eq!(doc.statements.len(), 50);
+    let forbidden = [p("iam:*"), p("organizations:*"), p("account:*")];
+    let mut budget = Budget::new();
+    let found = forbidden_grants_within(&doc, &forbidden, &mut budget).expect("within budget");
+    eprintln!(
+        "realistic {} bytes: {} states, {} steps, {} grants",
+        text.len(),
+        budget.states(),
+        budget.steps(),
+        found.len()
+    );
+    assert!(budget.states() < MAX_STATES / 100, "{} states", budget.states());
+    assert!(budget.steps() < MAX_STEPS / 100, "{} steps", budget.steps());
+    let statements: Vec<usize> = found.iter().map(|g| g.statement).collect();
+    // ReadAnything, PassWorkloadRoles and NoDestruction (account:*), not PowerUser.
+    assert_eq!(statements, [45, 45, 45, 46, 48], "{found:?}");
 }

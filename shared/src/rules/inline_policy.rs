@@ -75,7 +75,22 @@ impl Rule for InlinePolicyForbiddenActions {
                 });
             }
         };
-        let grants = forbidden_grants(&doc, &settings.actions);
+        let grants = match forbidden_grants(&doc, &settings.actions) {
+            Ok(grants) => grants,
+            Err(e) => {
+                // Fail closed, whatever the set's name, like an unparseable document: the
+                // patterns come from the very people this rule polices.
+                return Verdict::Fail(Violation {
+                    message: format!(
+                        "The inline policy of permission set {label} cannot be analysed ({e}), so \
+                         idc-guard cannot tell what it grants. Simplify its Action and NotAction patterns \
+                         (long runs of `?` after a `*`); nothing is changed automatically."
+                    ),
+                    resource,
+                    remediation: Vec::new(),
+                });
+            }
+        };
         if grants.is_empty() {
             return Verdict::Pass;
         }

@@ -1,0 +1,47 @@
+# idc-guard: the same commands locally and in CI (.ci/run calls `make test`).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+# The instance and identity store the fixtures in events/ belong to.
+DEMO_INSTANCE := arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708
+DEMO_STORE := d-9067a1b2c3
+
+.PHONY: help demo test fmt-check clippy unit build bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## Build every crate (debug)
+	$(CARGO) build --workspace --locked
+
+demo: build ## The main job: validate the shipped policy, then check every event in events/
+	./target/debug/idc-guard validate guardrail.toml
+	@echo
+	@echo "== idc-guard check over events/ (shipped policy, fixtures' instance) =="
+	./target/debug/idc-guard check --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) events/*.json \
+	  || [ $$? -eq 1 ]  # exit 1 means violations were found, which is the point of the demo
+	@echo
+	@echo "== verdicts =="
+	./target/debug/idc-guard check --format json --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) events/*.json \
+	  | sed -E 's/.*"verdict":"([a-z]+)".*/\1/' | sort | uniq -c || true
+
+fmt-check: ## cargo fmt --all --check
+	$(CARGO) fmt --all --check
+
+clippy: ## Clippy on every target, warnings are errors
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit: ## Every test in the workspace
+	$(CARGO) test --workspace --locked
+
+test: fmt-check clippy unit ## The gates CI runs: format, lints, all tests
+
+bench: ## Benchmarks recorded in BENCHMARKS.md
+	$(CARGO) bench -p idc-guard --bench throughput --locked
+	./scripts/bench-check.sh
+
+clean: ## Remove build output and benchmark data
+	$(CARGO) clean
+	rm -rf bench-data

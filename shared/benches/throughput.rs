@@ -1,0 +1,297 @@
+//! Decoding and evaluation throughput over the realistic event mix in `events/`.
+//!
+//! Run: `cargo bench -p idc-guard --bench throughput` (results go to BENCHMARKS.md).
+//!
+//! Every fixture is one EventBridge event whose name ends in the verdict the shipped policy
+//! reaches; together they are the mix (assignments, permission sets, inline and managed policies,
+//! identity store and SCIM changes, and ignored records: failed, read-only, other instance, own
+//! echo). Two variants are measured: the events as EventBridge delivers them (what the Lambda
+//! sees), and the bare CloudTrail records with the envelope stripped and whitespace removed
+//! (what a CloudTrail log file holds). Each is measured decode-only and decode+evaluate
+//! (`check_json`), single-threaded, after a warm-up; a third line streams a `{"Records":[…]}` log
+//! file from memory through `RecordReader` and `check_json`, i.e. `idc-guard check` minus output.
+//!
+//! `BENCH_ROUNDS` (passes over the mix per sample, default 3000, i.e. 204,000 events with 68
+//! fixtures) and `BENCH_SAMPLES` (default 3; the median is reported) override the run length.
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use idc_guard::date::Date;
+use idc_guard::engine::{EventVerdict, check_json};
+use idc_guard::event::{RecordReader, decode};
+use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::policy::Policy;
+
+const TARGET_PER_SEC: f64 = 100_000.0;
+const MIN_EVENTS: usize = 200_000;
+const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708";
+const FIXTURE_IDENTITY_STORE: &str = "d-9067a1b2c3";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
+/// `(file name, EventBridge event text)` for every fixture, sorted by name.
+fn load_fixtures() -> Vec<(String, String)> {
+    let dir = repo_root().join("events");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (name, text)
+        })
+        .collect()
+}
+
+/// The verdict a fixture's name promises: the last `-`-separated word before `.json`.
+fn promised_verdict(name: &str) -> &str {
+    name.trim_end_matches(".json").rsplit('-').next().unwrap_or_default()
+}
+
+/// Removes insignificant whitespace from JSON text, keeping key order and string contents.
+fn minify(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_ascii_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The CloudTrail record inside an EventBridge event: its `detail`, as written, minified.
+fn strip_envelope(name: &str, event: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        detail: &'a serde_json::value::RawValue,
+    }
+    let env: Envelope<'_> = serde_json::from_str(event).unwrap_or_else(|e| panic!("{name}: {e}"));
+    minify(env.detail.get())
+}
+
+fn fixture_policy() -> Policy {
+    let path = repo_root().join("guardrail.toml");
+    let mut policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    policy.instance_arn = Some(InstanceArn::parse(FIXTURE_INSTANCE).unwrap_or_else(|e| panic!("{e}")));
+    policy.identity_store_id = Some(IdentityStoreId::parse(FIXTURE_IDENTITY_STORE).unwrap_or_else(|e| panic!("{e}")));
+    policy
+}
+
+/// Checks every record once and compares with the verdict its fixture name promises, so the
+/// benchmark measures the real paths (a record failing to decode would be a cheap early exit).
+fn verify(policy: &Policy, today: Date, names: &[String], records: &[String], variant: &str) -> [usize; 4] {
+    let mut counts = [0usize; 4];
+    for (name, json) in names.iter().zip(records) {
+        let evaluation = check_json(policy, json, today).unwrap_or_else(|e| panic!("{variant} {name}: {e}"));
+        let got = evaluation.verdict.as_str();
+        assert_eq!(got, promised_verdict(name), "{variant} {name}: verdict");
+        counts[match evaluation.verdict {
+            EventVerdict::Violation => 0,
+            EventVerdict::Undetermined => 1,
+            EventVerdict::Compliant => 2,
+            EventVerdict::Ignored => 3,
+        }] += 1;
+    }
+    counts
+}
+
+struct Stats {
+    events: usize,
+    median: Duration,
+    best: Duration,
+    worst: Duration,
+}
+
+impl Stats {
+    fn per_sec(&self, d: Duration) -> f64 {
+        self.events as f64 / d.as_secs_f64()
+    }
+
+    fn ns_per_event(&self, d: Duration) -> f64 {
+        d.as_nanos() as f64 / self.events as f64
+    }
+}
+
+/// Runs `body` (which processes `events` events) once to warm up, then `samples` times.
+fn measure(events: usize, samples: usize, mut body: impl FnMut() -> usize) -> Stats {
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(300) {
+        black_box(body());
+    }
+    let mut times: Vec<Duration> = (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            let n = black_box(body());
+            let t = start.elapsed();
+            assert_eq!(n, events, "events processed");
+            t
+        })
+        .collect();
+    times.sort();
+    Stats {
+        events,
+        median: times[times.len() / 2],
+        best: times[0],
+        worst: times[times.len() - 1],
+    }
+}
+
+fn report(label: &str, s: &Stats, judged: bool) {
+    let verdict = if !judged {
+        "(no target)".to_owned()
+    } else if s.per_sec(s.median) >= TARGET_PER_SEC {
+        format!("PASS (target {TARGET_PER_SEC:.0}/s)")
+    } else {
+        format!("FAIL (target {TARGET_PER_SEC:.0}/s)")
+    };
+    println!(
+        "{label:<44} {:>10.0} events/s {:>8.0} ns/event  [best {:.0}/s, worst {:.0}/s; {} events/sample]  {verdict}",
+        s.per_sec(s.median),
+        s.ns_per_event(s.median),
+        s.per_sec(s.best),
+        s.per_sec(s.worst),
+        s.events,
+    );
+}
+
+/// Decodes every record `rounds` times; returns the number decoded.
+fn decode_only(records: &[String], rounds: usize) -> usize {
+    let mut n = 0;
+    for _ in 0..rounds {
+        for r in records {
+            let d = decode(black_box(r)).unwrap_or_else(|e| panic!("{e}"));
+            black_box(&d);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Decodes and evaluates every record `rounds` times; returns the number checked.
+fn checked(policy: &Policy, today: Date, records: &[String], rounds: usize) -> usize {
+    let mut n = 0;
+    for _ in 0..rounds {
+        for r in records {
+            let e = check_json(policy, black_box(r), today).unwrap_or_else(|e| panic!("{e}"));
+            black_box(&e);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn main() {
+    let fixtures = load_fixtures();
+    assert!(!fixtures.is_empty(), "no fixtures in events/");
+    let names: Vec<String> = fixtures.iter().map(|(n, _)| n.clone()).collect();
+    let enveloped: Vec<String> = fixtures.iter().map(|(_, t)| t.clone()).collect();
+    let raw: Vec<String> = fixtures.iter().map(|(n, t)| strip_envelope(n, t)).collect();
+    let policy = fixture_policy();
+    let today = Date::new(2026, 11, 27).unwrap_or_else(|| panic!("date"));
+
+    let counts = verify(&policy, today, &names, &enveloped, "eventbridge");
+    let raw_counts = verify(&policy, today, &names, &raw, "cloudtrail");
+    assert_eq!(counts, raw_counts, "the envelope changes no verdict");
+
+    let min_rounds = MIN_EVENTS.div_ceil(fixtures.len());
+    let rounds = env_usize("BENCH_ROUNDS", 3000).max(min_rounds);
+    let samples = env_usize("BENCH_SAMPLES", 3);
+    let events = rounds * fixtures.len();
+    let bytes = |v: &[String]| v.iter().map(String::len).sum::<usize>() / v.len();
+
+    println!("idc-guard decode+evaluate throughput, single-threaded");
+    println!(
+        "mix: {} fixtures from events/ ({} violation, {} undetermined, {} compliant, {} ignored); \
+         mean size {} B as EventBridge events, {} B as minified CloudTrail records",
+        fixtures.len(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        bytes(&enveloped),
+        bytes(&raw),
+    );
+    println!(
+        "policy: guardrail.toml scoped to {FIXTURE_INSTANCE} / {FIXTURE_IDENTITY_STORE}; \
+         {rounds} passes = {events} events per sample, median of {samples} samples after a 300 ms warm-up"
+    );
+    println!();
+
+    let eb_decode = measure(events, samples, || decode_only(&enveloped, rounds));
+    report("EventBridge events: decode", &eb_decode, false);
+    let eb_check = measure(events, samples, || checked(&policy, today, &enveloped, rounds));
+    report("EventBridge events: decode+evaluate", &eb_check, true);
+    let ct_decode = measure(events, samples, || decode_only(&raw, rounds));
+    report("CloudTrail records: decode", &ct_decode, false);
+    let ct_check = measure(events, samples, || checked(&policy, today, &raw, rounds));
+    report("CloudTrail records: decode+evaluate", &ct_check, true);
+
+    // A CloudTrail log file as delivered to S3, from memory: record splitting + check_json.
+    let mut log = String::from("{\"Records\":[");
+    for i in 0..events {
+        if i > 0 {
+            log.push(',');
+        }
+        log.push_str(&raw[i % raw.len()]);
+    }
+    log.push_str("]}");
+    let log = log.into_bytes();
+    let streamed = measure(events, samples, || {
+        let reader = RecordReader::from_plain(Cursor::new(black_box(&log[..])));
+        let mut n = 0;
+        for record in reader {
+            let json = record.unwrap_or_else(|e| panic!("{e}"));
+            let e = check_json(&policy, &json, today).unwrap_or_else(|e| panic!("{e}"));
+            black_box(&e);
+            n += 1;
+        }
+        n
+    });
+    report("CloudTrail log file: split+decode+evaluate", &streamed, true);
+
+    println!();
+    let worst = [&eb_check, &ct_check, &streamed]
+        .iter()
+        .map(|s| s.per_sec(s.median))
+        .fold(f64::INFINITY, f64::min);
+    let ok = worst >= TARGET_PER_SEC;
+    println!(
+        "target: >= {TARGET_PER_SEC:.0} events/s decode+evaluate on one core; slowest variant {worst:.0} events/s: {}",
+        if ok { "PASS" } else { "FAIL" }
+    );
+}

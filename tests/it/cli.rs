@@ -1,0 +1,241 @@
+//! The `idc-guard` binary as a user runs it: exit codes, formats, inputs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use idc_guard_tests::{FIXTURE_IDENTITY_STORE, FIXTURE_INSTANCE, fixtures, idc_guard_bin, repo_root};
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(idc_guard_bin())
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("IDC_GUARD_POLICY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn check(extra: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut args = vec![
+        "check",
+        "--today",
+        "2026-11-27",
+        "--instance-arn",
+        FIXTURE_INSTANCE,
+        "--identity-store-id",
+        FIXTURE_IDENTITY_STORE,
+    ];
+    args.extend_from_slice(extra);
+    run(&args, stdin)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn event(name: &str) -> String {
+    repo_root().join("events").join(name).display().to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("idc-guard-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A CloudTrail log file (`{"Records":[…]}`) made of every fixture's record.
+fn log_file() -> (String, usize) {
+    let records: Vec<String> = fixtures()
+        .iter()
+        .map(|p| {
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            v["detail"].to_string()
+        })
+        .collect();
+    (format!("{{\"Records\":[{}]}}", records.join(",\n")), records.len())
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn a_violation_exits_1_and_prints_one_json_object_per_event() {
+    let o = check(&["--format", "json", &event("sso.CreateAccountAssignment-user-violation.json")], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["verdict"], "violation");
+    assert_eq!(lines[0]["findings"][0]["rule"], "assignment-principal-type");
+}
+
+#[test]
+fn compliant_undetermined_and_ignored_events_exit_0() {
+    let o = check(
+        &[
+            "--format",
+            "json",
+            &event("sso.CreateAccountAssignment-group-compliant.json"),
+            &event("sso.UpdatePermissionSet-undetermined.json"),
+            &event("sso.CreateAccountAssignment-failed-ignored.json"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let verdicts: Vec<String> = json_lines(&o).iter().map(|l| l["verdict"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(verdicts, ["compliant", "undetermined", "ignored"]);
+    let lines = json_lines(&o);
+    assert!(lines[2]["reason"].as_str().unwrap().contains("AccessDeniedException"));
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let json = std::fs::read(event("sso.CreatePermissionSet-admin-violation.json")).unwrap();
+    let o = check(&["--format", "json", "-"], Some(&json));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json_lines(&o)[0]["findings"][0]["rule"], "session-duration-cap");
+}
+
+#[test]
+fn cloudtrail_log_files_plain_and_gzipped_give_one_line_per_record() {
+    let (log, count) = log_file();
+    let plain = scratch("log.json");
+    std::fs::write(&plain, &log).unwrap();
+    let gz = scratch("log.json.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(log.as_bytes()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    for file in [&plain, &gz] {
+        let o = check(&["--format", "json", &file.display().to_string()], None);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let lines = json_lines(&o);
+        assert_eq!(lines.len(), count, "{}", file.display());
+        let violations = lines.iter().filter(|l| l["verdict"] == "violation").count();
+        let promised = fixtures().iter().filter(|p| idc_guard_tests::promised_verdict(p) == "violation").count();
+        assert_eq!(violations, promised);
+    }
+}
+
+#[test]
+fn a_malformed_record_is_reported_with_its_path_and_exits_2_while_the_rest_are_checked() {
+    let good = std::fs::read_to_string(event("sso.CreateAccountAssignment-group-compliant.json")).unwrap();
+    let mut bad: serde_json::Value = serde_json::from_str(&good).unwrap();
+    bad["detail"]["requestParameters"]["principalType"] = "ROBOT".into();
+    let input = format!("{}\n{}\n", bad, good.replace('\n', " "));
+    let o = check(&["--format", "json", "-"], Some(input.as_bytes()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("<stdin>: record 1: detail.requestParameters.principalType: expected \"USER\" or \"GROUP\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(json_lines(&o).len(), 1, "the good record is still checked");
+}
+
+#[test]
+fn truncated_input_and_missing_files_exit_2_with_a_message() {
+    let o = check(&["-"], Some(b"{\"Records\":[{\"eventID\":"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("byte"), "{}", stderr(&o));
+    let o = check(&["/nonexistent/events.json"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/events.json"), "{}", stderr(&o));
+}
+
+#[test]
+fn text_output_is_one_line_per_event_and_has_no_colour_when_piped() {
+    let o = check(
+        &[&event("sso.CreateAccountAssignment-user-violation.json"), &event("sso.CreateAccountAssignment-group-compliant.json")],
+        None,
+    );
+    let out = stdout(&o);
+    assert!(!out.contains('\x1b'), "{out}");
+    let heads: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(heads.len(), 2, "{out}");
+    assert!(heads[0].starts_with("VIOLATION"));
+    assert!(heads[1].starts_with("COMPLIANT"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["check"], None).status.code(), Some(2));
+    assert_eq!(run(&["check", "--format", "xml", "x.json"], None).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"], None).status.code(), Some(2));
+    assert_eq!(run(&["check", "--instance-arn", "nope", "x.json"], None).status.code(), Some(2));
+}
+
+#[test]
+fn a_broken_policy_file_stops_check_with_exit_2() {
+    let policy = scratch("broken.toml");
+    std::fs::write(&policy, "mode = \"sometimes\"\n").unwrap();
+    let o = check(&["--policy", &policy.display().to_string(), &event("sso.CreateAccountAssignment-user-violation.json")], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.toml:1:8: mode: unknown mode \"sometimes\""), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn validate_accepts_the_shipped_policy_and_reports_every_problem_of_a_broken_one() {
+    let o = run(&["validate"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("guardrail.toml: valid"));
+    let policy = scratch("three-problems.toml");
+    std::fs::write(&policy, "mode = \"enforce\"\ncolour = \"red\"\n\n[rules.session-duration-cap]\nmax = \"PT13H\"\nprivileged_maxx = \"PT1H\"\n").unwrap();
+    let o = run(&["validate", &policy.display().to_string()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let name = policy.display().to_string();
+    assert!(err.contains(&format!("{name}:2:1: unknown key `colour`")), "{err}");
+    assert!(err.contains(&format!("{name}:5:7: rules.session-duration-cap.max: \"PT13H\" is outside")), "{err}");
+    assert!(err.contains("did you mean `privileged_max`?"), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+}
+
+#[test]
+fn validate_warns_about_expired_exceptions() {
+    let policy = scratch("expired.toml");
+    std::fs::write(
+        &policy,
+        "mode = \"enforce\"\n\n[[exceptions]]\nrule = \"assignment-principal-type\"\naccounts = [\"333333333333\"]\nowner = \"audit\"\nreason = \"auditor\"\nexpires = 2026-01-31\n",
+    )
+    .unwrap();
+    let o = run(&["validate", "--today", "2026-11-27", &policy.display().to_string()], None);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains(":3: warning: the exception for assignment-principal-type owned by audit expired on 2026-01-31"), "{}", stderr(&o));
+}
+
+#[test]
+fn schema_prints_a_json_schema() {
+    let o = run(&["schema"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert!(schema["properties"]["rules"]["properties"]["session-duration-cap"].is_object());
+}
+
+#[test]
+fn the_policy_comes_from_the_environment_when_no_flag_is_given() {
+    let policy = scratch("users-allowed.toml");
+    std::fs::write(&policy, "mode = \"enforce\"\n[rules.assignment-principal-type]\nallowed = [\"GROUP\", \"USER\"]\n").unwrap();
+    let o = Command::new(idc_guard_bin())
+        .args(["check", "--format", "json", &event("sso.CreateAccountAssignment-user-violation.json")])
+        .env("IDC_GUARD_POLICY", &policy)
+        .current_dir(Path::new("/"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_lines(&o)[0]["verdict"], "compliant");
+}
