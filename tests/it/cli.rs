@@ -74,7 +74,14 @@ fn json_lines(o: &Output) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_violation_exits_1_and_prints_one_json_object_per_event() {
-    let o = check(&["--format", "json", &event("sso.CreateAccountAssignment-user-violation.json")], None);
+    let o = check(
+        &[
+            "--format",
+            "json",
+            &event("sso.CreateAccountAssignment-user-violation.json"),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let lines = json_lines(&o);
     assert_eq!(lines.len(), 1);
@@ -95,7 +102,10 @@ fn compliant_undetermined_and_ignored_events_exit_0() {
         None,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let verdicts: Vec<String> = json_lines(&o).iter().map(|l| l["verdict"].as_str().unwrap().to_owned()).collect();
+    let verdicts: Vec<String> = json_lines(&o)
+        .iter()
+        .map(|l| l["verdict"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(verdicts, ["compliant", "undetermined", "ignored"]);
     let lines = json_lines(&o);
     assert!(lines[2]["reason"].as_str().unwrap().contains("AccessDeniedException"));
@@ -124,7 +134,10 @@ fn cloudtrail_log_files_plain_and_gzipped_give_one_line_per_record() {
         let lines = json_lines(&o);
         assert_eq!(lines.len(), count, "{}", file.display());
         let violations = lines.iter().filter(|l| l["verdict"] == "violation").count();
-        let promised = fixtures().iter().filter(|p| idc_guard_tests::promised_verdict(p) == "violation").count();
+        let promised = fixtures()
+            .iter()
+            .filter(|p| idc_guard_tests::promised_verdict(p) == "violation")
+            .count();
         assert_eq!(violations, promised);
     }
 }
@@ -138,7 +151,8 @@ fn a_malformed_record_is_reported_with_its_path_and_exits_2_while_the_rest_are_c
     let o = check(&["--format", "json", "-"], Some(input.as_bytes()));
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("<stdin>: record 1: detail.requestParameters.principalType: expected \"USER\" or \"GROUP\""),
+        stderr(&o)
+            .contains("<stdin>: record 1: detail.requestParameters.principalType: expected \"USER\" or \"GROUP\""),
         "{}",
         stderr(&o)
     );
@@ -158,7 +172,10 @@ fn truncated_input_and_missing_files_exit_2_with_a_message() {
 #[test]
 fn text_output_is_one_line_per_event_and_has_no_colour_when_piped() {
     let o = check(
-        &[&event("sso.CreateAccountAssignment-user-violation.json"), &event("sso.CreateAccountAssignment-group-compliant.json")],
+        &[
+            &event("sso.CreateAccountAssignment-user-violation.json"),
+            &event("sso.CreateAccountAssignment-group-compliant.json"),
+        ],
         None,
     );
     let out = stdout(&o);
@@ -172,18 +189,35 @@ fn text_output_is_one_line_per_event_and_has_no_colour_when_piped() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["check"], None).status.code(), Some(2));
-    assert_eq!(run(&["check", "--format", "xml", "x.json"], None).status.code(), Some(2));
+    assert_eq!(
+        run(&["check", "--format", "xml", "x.json"], None).status.code(),
+        Some(2)
+    );
     assert_eq!(run(&["frobnicate"], None).status.code(), Some(2));
-    assert_eq!(run(&["check", "--instance-arn", "nope", "x.json"], None).status.code(), Some(2));
+    assert_eq!(
+        run(&["check", "--instance-arn", "nope", "x.json"], None).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn a_broken_policy_file_stops_check_with_exit_2() {
     let policy = scratch("broken.toml");
     std::fs::write(&policy, "mode = \"sometimes\"\n").unwrap();
-    let o = check(&["--policy", &policy.display().to_string(), &event("sso.CreateAccountAssignment-user-violation.json")], None);
+    let o = check(
+        &[
+            "--policy",
+            &policy.display().to_string(),
+            &event("sso.CreateAccountAssignment-user-violation.json"),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("broken.toml:1:8: mode: unknown mode \"sometimes\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("broken.toml:1:8: mode: unknown mode \"sometimes\""),
+        "{}",
+        stderr(&o)
+    );
     assert!(stdout(&o).is_empty());
 }
 
@@ -199,7 +233,12 @@ fn validate_accepts_the_shipped_policy_and_reports_every_problem_of_a_broken_one
     let err = stderr(&o);
     let name = policy.display().to_string();
     assert!(err.contains(&format!("{name}:2:1: unknown key `colour`")), "{err}");
-    assert!(err.contains(&format!("{name}:5:7: rules.session-duration-cap.max: \"PT13H\" is outside")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{name}:5:7: rules.session-duration-cap.max: \"PT13H\" is outside"
+        )),
+        "{err}"
+    );
     assert!(err.contains("did you mean `privileged_max`?"), "{err}");
     assert!(err.contains("3 problem(s)"), "{err}");
 }
@@ -212,9 +251,17 @@ fn validate_warns_about_expired_exceptions() {
         "mode = \"enforce\"\n\n[[exceptions]]\nrule = \"assignment-principal-type\"\naccounts = [\"333333333333\"]\nowner = \"audit\"\nreason = \"auditor\"\nexpires = 2026-01-31\n",
     )
     .unwrap();
-    let o = run(&["validate", "--today", "2026-11-27", &policy.display().to_string()], None);
+    let o = run(
+        &["validate", "--today", "2026-11-27", &policy.display().to_string()],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains(":3: warning: the exception for assignment-principal-type owned by audit expired on 2026-01-31"), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains(":3: warning: the exception for assignment-principal-type owned by audit expired on 2026-01-31"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -229,9 +276,18 @@ fn schema_prints_a_json_schema() {
 #[test]
 fn the_policy_comes_from_the_environment_when_no_flag_is_given() {
     let policy = scratch("users-allowed.toml");
-    std::fs::write(&policy, "mode = \"enforce\"\n[rules.assignment-principal-type]\nallowed = [\"GROUP\", \"USER\"]\n").unwrap();
+    std::fs::write(
+        &policy,
+        "mode = \"enforce\"\n[rules.assignment-principal-type]\nallowed = [\"GROUP\", \"USER\"]\n",
+    )
+    .unwrap();
     let o = Command::new(idc_guard_bin())
-        .args(["check", "--format", "json", &event("sso.CreateAccountAssignment-user-violation.json")])
+        .args([
+            "check",
+            "--format",
+            "json",
+            &event("sso.CreateAccountAssignment-user-violation.json"),
+        ])
         .env("IDC_GUARD_POLICY", &policy)
         .current_dir(Path::new("/"))
         .output()

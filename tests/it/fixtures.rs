@@ -33,7 +33,11 @@ fn every_fixture_gets_the_verdict_its_name_promises() {
             wrong.push(format!("{}: {}", path.display(), json_line(&evaluation)));
         }
     }
-    assert!(wrong.is_empty(), "verdicts differ from the names:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "verdicts differ from the names:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -46,7 +50,12 @@ fn every_handled_event_name_has_a_fixture_that_decodes_to_a_change() {
         }
     }
     let mut missing = Vec::new();
-    for source in [EventSource::SsoAdmin, EventSource::IdentityStore, EventSource::SsoDirectory, EventSource::Scim] {
+    for source in [
+        EventSource::SsoAdmin,
+        EventSource::IdentityStore,
+        EventSource::SsoDirectory,
+        EventSource::Scim,
+    ] {
         for name in handled_event_names(&source) {
             // EnableUser mirrors DisableUser exactly; one fixture for the pair is enough.
             if *name == "EnableUser" {
@@ -62,9 +71,20 @@ fn every_handled_event_name_has_a_fixture_that_decodes_to_a_change() {
 
 #[test]
 fn the_variants_the_issue_names_are_present() {
-    let names: Vec<String> =
-        fixtures().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    for needle in ["-failed-ignored", "-console-", "identitystore-scim.", "-own-echo-ignored", "-other-instance-ignored", "-read-only-ignored", "-unhandled-ignored", "sso-directory."] {
+    let names: Vec<String> = fixtures()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for needle in [
+        "-failed-ignored",
+        "-console-",
+        "identitystore-scim.",
+        "-own-echo-ignored",
+        "-other-instance-ignored",
+        "-read-only-ignored",
+        "-unhandled-ignored",
+        "sso-directory.",
+    ] {
         assert!(names.iter().any(|n| n.contains(needle)), "no fixture with {needle}");
     }
 }
@@ -87,11 +107,17 @@ fn json_output_carries_the_cloudtrail_event_id_and_the_fields_consumers_filter_o
     assert_eq!(finding["severity"], "high");
     assert_eq!(finding["mode"], "enforce");
     assert_eq!(finding["resource"]["kind"], "account-assignment");
-    assert_eq!(finding["resource"]["account_id"], raw["detail"]["requestParameters"]["targetId"]);
+    assert_eq!(
+        finding["resource"]["account_id"],
+        raw["detail"]["requestParameters"]["targetId"]
+    );
     let action = &finding["remediation"][0];
     assert_eq!(action["action"], "delete_account_assignment");
     assert_eq!(action["principal_type"], "USER");
-    assert_eq!(action["principal_id"], raw["detail"]["requestParameters"]["principalId"]);
+    assert_eq!(
+        action["principal_id"],
+        raw["detail"]["requestParameters"]["principalId"]
+    );
     assert!(line["undetermined"].as_array().unwrap().is_empty());
 }
 
@@ -114,7 +140,12 @@ fn raw_cloudtrail_records_without_the_envelope_get_the_same_verdict() {
         let raw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let record = raw["detail"].to_string();
         let evaluation = check_json(&policy, &record, today()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(evaluation.verdict.as_str(), promised_verdict(&path), "{}", path.display());
+        assert_eq!(
+            evaluation.verdict.as_str(),
+            promised_verdict(&path),
+            "{}",
+            path.display()
+        );
         assert_eq!(evaluation.meta.envelope_id, None);
     }
 }
@@ -129,7 +160,13 @@ fn actors_are_classified_as_a_person_would_name_them() {
         check(&policy, decode(&json).unwrap(), today()).actor
     };
     match actor("sso.CreateAccountAssignment-console-user-violation.json") {
-        Actor::IdentityCenterUser { permission_set, session, user_id, identity_store_arn, .. } => {
+        Actor::IdentityCenterUser {
+            permission_set,
+            session,
+            user_id,
+            identity_store_arn,
+            ..
+        } => {
             assert_eq!(permission_set.as_deref(), Some("PlatformEngineer"));
             assert_eq!(session.as_deref(), Some("alice@example.com"));
             assert!(user_id.is_some());
@@ -137,22 +174,43 @@ fn actors_are_classified_as_a_person_would_name_them() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(actor("sso.CreateAccountAssignment-root-user-violation.json"), Actor::Root { account: "111111111111".into() });
-    assert!(matches!(actor("sso.CreateAccountAssignment-own-echo-ignored.json"), Actor::Guard { role_name } if role_name == "idc-guard-assignment-guard"));
-    assert!(matches!(actor("identitystore.CreateUser-violation.json"), Actor::IamRole { role_name, session: Some(s), .. } if role_name == "terraform-identity-center" && s == "gitlab-ci-4812"));
-    assert!(matches!(actor("identitystore.CreateGroup-violation.json"), Actor::IamUser { name, .. } if name == "legacy-admin"));
+    assert_eq!(
+        actor("sso.CreateAccountAssignment-root-user-violation.json"),
+        Actor::Root {
+            account: "111111111111".into()
+        }
+    );
+    assert!(
+        matches!(actor("sso.CreateAccountAssignment-own-echo-ignored.json"), Actor::Guard { role_name } if role_name == "idc-guard-assignment-guard")
+    );
+    assert!(
+        matches!(actor("identitystore.CreateUser-violation.json"), Actor::IamRole { role_name, session: Some(s), .. } if role_name == "terraform-identity-center" && s == "gitlab-ci-4812")
+    );
+    assert!(
+        matches!(actor("identitystore.CreateGroup-violation.json"), Actor::IamUser { name, .. } if name == "legacy-admin")
+    );
     assert_eq!(actor("identitystore-scim.PatchGroup-compliant.json"), Actor::Scim);
     assert!(matches!(
         actor("sso-directory.RemoveMemberFromGroup-violation.json"),
-        Actor::IdentityCenterUser { permission_set: None, user_id: Some(_), .. }
+        Actor::IdentityCenterUser {
+            permission_set: None,
+            user_id: Some(_),
+            ..
+        }
     ));
 }
 
 #[test]
 fn console_calls_are_marked() {
-    let json = std::fs::read_to_string(idc_guard_tests::repo_root().join("events/sso.CreateAccountAssignment-console-user-violation.json")).unwrap();
+    let json = std::fs::read_to_string(
+        idc_guard_tests::repo_root().join("events/sso.CreateAccountAssignment-console-user-violation.json"),
+    )
+    .unwrap();
     assert!(decode(&json).unwrap().meta.console);
-    let json = std::fs::read_to_string(idc_guard_tests::repo_root().join("events/sso.CreateAccountAssignment-user-violation.json")).unwrap();
+    let json = std::fs::read_to_string(
+        idc_guard_tests::repo_root().join("events/sso.CreateAccountAssignment-user-violation.json"),
+    )
+    .unwrap();
     assert!(!decode(&json).unwrap().meta.console);
 }
 

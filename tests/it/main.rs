@@ -1,4 +1,6 @@
 //! idc-guard's integration tests: one binary, one module per concern.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 // The CLI as a user runs it: exit codes, formats, stdin, log files.
 mod cli;

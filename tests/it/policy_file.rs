@@ -1,7 +1,7 @@
 //! The shipped policy file, and how policy settings change verdicts.
 
 use idc_guard::date::Date;
-use idc_guard::engine::{EventVerdict, Evaluation, check_json};
+use idc_guard::engine::{Evaluation, EventVerdict, check_json};
 use idc_guard::ids::{IdentityStoreId, InstanceArn};
 use idc_guard::policy::{Mode, Policy, Severity};
 use idc_guard::rules::RuleId;
@@ -41,17 +41,30 @@ fn the_global_mode_caps_every_rule() {
 #[test]
 fn a_rule_switched_off_is_not_evaluated_and_global_off_silences_all() {
     let p = policy("mode = \"enforce\"\n[rules.assignment-principal-type]\nmode = \"off\"\n");
-    assert_eq!(evaluate(&p, USER_ASSIGNMENT, "2026-11-27").verdict, EventVerdict::Compliant);
+    assert_eq!(
+        evaluate(&p, USER_ASSIGNMENT, "2026-11-27").verdict,
+        EventVerdict::Compliant
+    );
     let p = policy("mode = \"off\"\n");
-    for fixture in ["sso.CreatePermissionSet-admin-violation.json", "sso.DeleteInstanceAccessControlAttributeConfiguration-violation.json"] {
-        assert_eq!(evaluate(&p, fixture, "2026-11-27").verdict, EventVerdict::Compliant, "{fixture}");
+    for fixture in [
+        "sso.CreatePermissionSet-admin-violation.json",
+        "sso.DeleteInstanceAccessControlAttributeConfiguration-violation.json",
+    ] {
+        assert_eq!(
+            evaluate(&p, fixture, "2026-11-27").verdict,
+            EventVerdict::Compliant,
+            "{fixture}"
+        );
     }
 }
 
 #[test]
 fn severity_can_be_overridden_per_rule() {
     let p = policy("mode = \"enforce\"\n[rules.assignment-principal-type]\nseverity = \"critical\"\n");
-    assert_eq!(evaluate(&p, USER_ASSIGNMENT, "2026-11-27").findings[0].severity, Severity::Critical);
+    assert_eq!(
+        evaluate(&p, USER_ASSIGNMENT, "2026-11-27").findings[0].severity,
+        Severity::Critical
+    );
 }
 
 const EXCEPTION_FOR_ACCOUNT: &str = "mode = \"enforce\"
@@ -115,9 +128,15 @@ fn permission_set_exceptions_apply_to_named_sets() {
 #[test]
 fn the_instance_and_identity_store_scope_events() {
     let unscoped = Policy::default();
-    let json = std::fs::read_to_string(repo_root().join("events/sso.CreateAccountAssignment-other-instance-ignored.json")).unwrap();
+    let json =
+        std::fs::read_to_string(repo_root().join("events/sso.CreateAccountAssignment-other-instance-ignored.json"))
+            .unwrap();
     let today = Date::parse("2026-11-27").unwrap();
-    assert_eq!(check_json(&unscoped, &json, today).unwrap().verdict, EventVerdict::Violation, "no instance configured: any instance");
+    assert_eq!(
+        check_json(&unscoped, &json, today).unwrap().verdict,
+        EventVerdict::Violation,
+        "no instance configured: any instance"
+    );
     let scoped = policy("mode = \"enforce\"\n");
     let e = check_json(&scoped, &json, today).unwrap();
     assert_eq!(e.verdict, EventVerdict::Ignored);
@@ -149,6 +168,9 @@ fn policy_errors_name_file_line_and_column_and_come_all_at_once() {
         "p.toml:9:9: exceptions[0].owner: must not be empty",
     ];
     for e in expect {
-        assert!(rendered.iter().any(|r| r.starts_with(e)), "missing {e:?} in {rendered:#?}");
+        assert!(
+            rendered.iter().any(|r| r.starts_with(e)),
+            "missing {e:?} in {rendered:#?}"
+        );
     }
 }

@@ -50,7 +50,15 @@ pub fn idc_guard_bin() -> PathBuf {
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let out = std::process::Command::new(cargo)
-            .args(["build", "-q", "-p", "idc-guard-cli", "--bin", "idc-guard", "--message-format=json"])
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "idc-guard-cli",
+                "--bin",
+                "idc-guard",
+                "--message-format=json",
+            ])
             .current_dir(repo_root())
             .output()
             .unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));

@@ -60,8 +60,15 @@ pub(super) const SSO_DIRECTORY_EVENTS: &[&str] = &[
     "UpdateGroup",
     "DeleteGroup",
 ];
-pub(super) const SCIM_EVENTS: &[&str] =
-    &["CreateUser", "PatchUser", "PutUser", "DeleteUser", "CreateGroup", "PatchGroup", "DeleteGroup"];
+pub(super) const SCIM_EVENTS: &[&str] = &[
+    "CreateUser",
+    "PatchUser",
+    "PutUser",
+    "DeleteUser",
+    "CreateGroup",
+    "PatchGroup",
+    "DeleteGroup",
+];
 
 /// CloudTrail writes this instead of sensitive values.
 pub(crate) const REDACTED: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
@@ -202,6 +209,13 @@ struct PsTarget {
 }
 
 impl PsTarget {
+    fn of(instance_arn: String, permission_set_arn: String) -> Self {
+        Self {
+            instance_arn,
+            permission_set_arn,
+        }
+    }
+
     fn ids(&self, p: &Params<'_>) -> Result<(InstanceArn, PermissionSetArn), DecodeError> {
         let instance = p.id("instanceArn", &self.instance_arn, InstanceArn::parse)?;
         let ps = p.id("permissionSetArn", &self.permission_set_arn, PermissionSetArn::parse)?;
@@ -253,8 +267,9 @@ struct CreatedPs {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UpdatePsParams {
-    #[serde(flatten)]
-    target: PsTarget,
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
     description: Option<String>,
     session_duration: Option<String>,
     relay_state: Option<String>,
@@ -263,24 +278,27 @@ struct UpdatePsParams {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InlineParams {
-    #[serde(flatten)]
-    target: PsTarget,
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
     inline_policy: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ManagedParams {
-    #[serde(flatten)]
-    target: PsTarget,
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
     managed_policy_arn: String,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CmpParams {
-    #[serde(flatten)]
-    target: PsTarget,
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
     customer_managed_policy_reference: CmpRef,
 }
 
@@ -302,8 +320,9 @@ impl From<CmpRef> for CustomerManagedPolicyRef {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct BoundaryParams {
-    #[serde(flatten)]
-    target: PsTarget,
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
     permissions_boundary: BoundaryParam,
 }
 
@@ -317,8 +336,9 @@ struct BoundaryParam {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ProvisionParams {
-    #[serde(flatten)]
-    target: PsTarget,
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
     target_type: String,
     target_id: Option<String>,
 }
@@ -481,7 +501,7 @@ fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeErr
                 .map(|d| duration(p, "sessionDuration", d))
                 .transpose()?;
             ps_change(
-                r.target,
+                PsTarget::of(r.instance_arn, r.permission_set_arn),
                 PermissionSetOp::Updated {
                     description: r.description,
                     session_duration,
@@ -499,7 +519,10 @@ fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeErr
                 // Logged as a JSON document rather than a string: analyse the same text.
                 Some(other) => InlinePolicyText::Text(other.to_string()),
             };
-            ps_change(r.target, PermissionSetOp::InlinePolicyPut { policy })?
+            ps_change(
+                PsTarget::of(r.instance_arn, r.permission_set_arn),
+                PermissionSetOp::InlinePolicyPut { policy },
+            )?
         }
         "DeleteInlinePolicyFromPermissionSet" => ps_change(p.request()?, PermissionSetOp::InlinePolicyDeleted)?,
         "AttachManagedPolicyToPermissionSet" | "DetachManagedPolicyFromPermissionSet" => {
@@ -510,7 +533,7 @@ fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeErr
             } else {
                 PermissionSetOp::ManagedPolicyDetached { policy_arn }
             };
-            ps_change(r.target, op)?
+            ps_change(PsTarget::of(r.instance_arn, r.permission_set_arn), op)?
         }
         "AttachCustomerManagedPolicyReferenceToPermissionSet"
         | "DetachCustomerManagedPolicyReferenceFromPermissionSet" => {
@@ -521,7 +544,7 @@ fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeErr
             } else {
                 PermissionSetOp::CustomerManagedPolicyDetached { reference }
             };
-            ps_change(r.target, op)?
+            ps_change(PsTarget::of(r.instance_arn, r.permission_set_arn), op)?
         }
         "PutPermissionsBoundaryToPermissionSet" => {
             let r: BoundaryParams = p.request()?;
@@ -538,7 +561,10 @@ fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeErr
                     ));
                 }
             };
-            ps_change(r.target, PermissionSetOp::BoundaryPut { boundary })?
+            ps_change(
+                PsTarget::of(r.instance_arn, r.permission_set_arn),
+                PermissionSetOp::BoundaryPut { boundary },
+            )?
         }
         "DeletePermissionsBoundaryFromPermissionSet" => ps_change(p.request()?, PermissionSetOp::BoundaryDeleted)?,
         "ProvisionPermissionSet" => {
@@ -559,7 +585,10 @@ fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeErr
                     ));
                 }
             };
-            ps_change(r.target, PermissionSetOp::Provisioned { account_id })?
+            ps_change(
+                PsTarget::of(r.instance_arn, r.permission_set_arn),
+                PermissionSetOp::Provisioned { account_id },
+            )?
         }
         "CreateInstanceAccessControlAttributeConfiguration" | "UpdateInstanceAccessControlAttributeConfiguration" => {
             let r: AbacParams = p.request()?;

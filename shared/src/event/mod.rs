@@ -165,7 +165,8 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(json: &'a str, prefix: &str) -> Resu
             (p, i) => format!("{p}.{i}"),
         };
         let message = e.into_inner().to_string();
-        let message = if path.is_empty() {
+        // At the top level the line and column are the only location there is: keep them.
+        let message = if path.is_empty() && !message.contains("expected struct") {
             message
         } else {
             clean_message(&message)
@@ -177,10 +178,15 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(json: &'a str, prefix: &str) -> Resu
     Ok(value)
 }
 
-/// serde_json appends " at line L column C" to its messages; the path already says where.
+/// serde_json appends " at line L column C" to its messages (the path already says where) and
+/// names our private structs ("expected struct Outer"), which mean nothing to the reader.
 fn clean_message(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => message[..i].to_owned(),
-        _ => message.to_owned(),
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    };
+    match message.find("expected struct ") {
+        Some(i) => format!("{}expected a JSON object", &message[..i]),
+        None => message.to_owned(),
     }
 }

@@ -97,11 +97,12 @@ impl RecordReader<Box<dyn Read>> {
         let mut head = [0u8; 2];
         let mut got = 0;
         while got < 2 {
-            let n = raw.read(&mut head[got..])?;
-            if n == 0 {
-                break;
+            match raw.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            got += n;
         }
         let prefix = io::Cursor::new(head[..got].to_vec());
         let chained: Box<dyn Read> = Box::new(prefix.chain(raw));
@@ -227,35 +228,18 @@ impl<R: Read> RecordReader<R> {
         };
         match first {
             b'"' => self.string_into(out),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    let Some(b) = self.peek()? else {
-                        return Err(self.syntax("unexpected end of the input inside an object or array"));
-                    };
-                    match b {
-                        b'"' => {
-                            self.string_into(out)?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => depth -= 1,
-                        _ => {}
-                    }
-                    out.push(b);
-                    self.bump();
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-            }
+            b'{' | b'[' => self.nested_into(out, Vec::new()),
             _ => {
+                let start = out.len();
                 while let Some(b) = self.peek()? {
                     if b.is_ascii_whitespace() || matches!(b, b',' | b']' | b'}' | b'{' | b'[') {
                         break;
                     }
                     out.push(b);
                     self.bump();
+                }
+                if out.len() == start {
+                    return Err(self.syntax(format!("expected a value, found '{}'", first as char)));
                 }
                 Ok(())
             }
@@ -368,23 +352,31 @@ impl<R: Read> RecordReader<R> {
 
     /// Appends the remainder of an object whose `{` (and perhaps first key) was consumed.
     fn object_tail_into(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
-        let mut depth = 1usize;
+        self.nested_into(out, vec![b'}'])
+    }
+
+    /// Appends an object or array up to its matching close; `open` holds the closers already
+    /// owed (empty when the opening bracket is still ahead). Closers must match their openers.
+    fn nested_into(&mut self, out: &mut Vec<u8>, mut open: Vec<u8>) -> Result<(), StreamError> {
         loop {
             let Some(b) = self.peek()? else {
-                return Err(self.syntax("unexpected end of the input inside an object"));
+                return Err(self.syntax("unexpected end of the input inside an object or array"));
             };
             match b {
                 b'"' => {
                     self.string_into(out)?;
                     continue;
                 }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => depth -= 1,
+                b'{' => open.push(b'}'),
+                b'[' => open.push(b']'),
+                b'}' | b']' if open.pop() != Some(b) => {
+                    return Err(self.syntax(format!("unexpected '{}'", b as char)));
+                }
                 _ => {}
             }
             out.push(b);
             self.bump();
-            if depth == 0 {
+            if open.is_empty() {
                 return Ok(());
             }
         }

@@ -14,9 +14,10 @@
 //! from the people the guardrail polices, so every search runs on a fixed
 //! budget and answers [`TooComplex`] rather than run long.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::rc::Rc;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::rc::Rc;
 
 /// One element of a compiled pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,19 +175,21 @@ pub struct TooComplex;
 
 /// The most product states one analysis may visit: one [`witness`] call, or
 /// one [`forbidden_grants`](super::forbidden_grants) call for all of its
-/// searches together. Each state costs about 100 bytes plus its positions,
-/// so this also bounds memory. Realistic documents visit a few hundred.
-pub const MAX_STATES: usize = 200_000;
+/// searches together. A realistic 10 KB policy of 50 statements visits about
+/// 400; exhausting this takes under 0.1 s in a release build. Each state
+/// costs about 100 bytes plus its positions, so this also bounds memory.
+pub const MAX_STATES: usize = 50_000;
 
 /// The most elementary steps (a pattern position stepped, stored or hashed,
 /// a character class considered) one analysis may take; shared like
 /// [`MAX_STATES`]. This bounds the time when few states are each expensive,
-/// e.g. a long `NotAction` list over many distinct characters, and bounds
-/// the memory held by the states' positions. Realistic documents take a few
-/// tens of thousands.
-pub const MAX_STEPS: u64 = 20_000_000;
+/// e.g. a long `NotAction` list over many distinct characters, and the
+/// memory held by the states' positions. A realistic 10 KB policy takes
+/// about 15 000; exhausting this takes well under 0.1 s in a release build.
+pub const MAX_STEPS: u64 = 5_000_000;
 
-/// What is left of the work allowance of one analysis.
+/// The work one analysis has done so far, against [`MAX_STATES`] and
+/// [`MAX_STEPS`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Budget {
     states: usize,
@@ -194,7 +197,7 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// A fresh allowance of [`MAX_STATES`] and [`MAX_STEPS`].
+    /// A fresh budget: nothing spent yet.
     pub(crate) fn new() -> Budget {
         Budget::default()
     }
@@ -213,12 +216,20 @@ impl Budget {
 
     fn spend(&mut self, steps: usize) -> Result<(), TooComplex> {
         self.steps = self.steps.saturating_add(u64::try_from(steps).unwrap_or(u64::MAX));
-        if self.steps > MAX_STEPS { eprintln!("TMPDEBUG steps at {} states", self.states); Err(TooComplex) } else { Ok(()) }
+        if self.steps > MAX_STEPS {
+            Err(TooComplex)
+        } else {
+            Ok(())
+        }
     }
 
     fn visit(&mut self) -> Result<(), TooComplex> {
         self.states += 1;
-        if self.states > MAX_STATES { eprintln!("TMPDEBUG states at {} steps", self.steps); Err(TooComplex) } else { Ok(()) }
+        if self.states > MAX_STATES {
+            Err(TooComplex)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -247,7 +258,7 @@ pub(crate) fn witness_within(
 ) -> Result<Option<String>, TooComplex> {
     let setup: usize = all.iter().chain(none).map(|p| p.len() + 1).sum();
     budget.spend(setup)?;
-    Search::new(all, none).run(budget)
+    Search::new(all, none)?.run(budget)
 }
 
 /// A node of the product automaton.
@@ -258,7 +269,7 @@ struct State {
     /// The subset-constructed state of all `none` patterns together: the
     /// sorted positions in [`Search::none`] that some pattern can be at.
     /// Sets are kept epsilon-closed so that equal sets compare equal.
-    avoid: Vec<usize>,
+    avoid: Vec<u32>,
 }
 
 impl State {
@@ -267,30 +278,42 @@ impl State {
     }
 }
 
+/// A state found by the search, and how: from which earlier one (by index in
+/// discovery order) on which character; `None` for the start.
+struct Discovered {
+    state: Rc<State>,
+    from: Option<(usize, char)>,
+}
+
+/// A position of the `none` patterns laid end to end, with literals given by
+/// their index in [`Search::alphabet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    Lit(usize),
+    One,
+    Star,
+    /// The final position of a pattern.
+    End,
+}
+
 struct Search<'a> {
     all: &'a [&'a ActionPattern],
+    /// For each pattern in `all` and each of its positions, the index in
+    /// [`Search::alphabet`] of the literal there, if any.
+    all_literals: Vec<Vec<Option<usize>>>,
     /// The `none` patterns laid end to end as one NFA, each followed by
-    /// `None` for its final position, so that a position names its pattern.
-    none: Vec<Option<Token>>,
+    /// [`Node::End`], so that positions of different patterns never mix.
+    none: Vec<Node>,
     /// Where each `none` pattern starts in [`Search::none`].
-    starts: Vec<usize>,
+    starts: Vec<u32>,
     /// One representative per class of characters that all patterns treat
     /// alike: each literal, then one character that is no literal. The
     /// search tries them in this order.
     alphabet: Vec<char>,
-    /// Index of each literal in [`Search::alphabet`].
-    rank: HashMap<char, usize>,
 }
 
 impl<'a> Search<'a> {
-    fn new(all: &'a [&'a ActionPattern], none: &[&ActionPattern]) -> Self {
-        let mut flat = Vec::new();
-        let mut starts = Vec::with_capacity(none.len());
-        for pattern in none {
-            starts.push(flat.len());
-            flat.extend(pattern.tokens.iter().copied().map(Some));
-            flat.push(None);
-        }
+    fn new(all: &'a [&'a ActionPattern], none: &[&ActionPattern]) -> Result<Self, TooComplex> {
         let literals: BTreeSet<char> = all
             .iter()
             .chain(none)
@@ -306,14 +329,43 @@ impl<'a> Search<'a> {
         // then prefers readable ones such as `iam:a` over `iam::`.
         alphabet.sort_by_key(|c| (!c.is_alphanumeric(), *c));
         alphabet.push(other);
-        let rank = alphabet.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-        Search {
+        let rank: HashMap<char, usize> = alphabet.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+
+        // Every literal is in the alphabet; never guess if one were not.
+        let rank_of = |c: &char| rank.get(c).copied().ok_or(TooComplex);
+        let all_literals = all
+            .iter()
+            .map(|p| {
+                p.tokens
+                    .iter()
+                    .map(|token| match token {
+                        Token::Lit(c) => rank_of(c).map(Some),
+                        Token::One | Token::Star => Ok(None),
+                    })
+                    .collect()
+            })
+            .collect::<Result<_, _>>()?;
+        let mut flat = Vec::new();
+        let mut starts = Vec::with_capacity(none.len());
+        for pattern in none {
+            starts.push(u32::try_from(flat.len()).map_err(|_| TooComplex)?);
+            for token in &pattern.tokens {
+                flat.push(match token {
+                    Token::Lit(c) => Node::Lit(rank_of(c)?),
+                    Token::One => Node::One,
+                    Token::Star => Node::Star,
+                });
+            }
+            flat.push(Node::End);
+        }
+        u32::try_from(flat.len()).map_err(|_| TooComplex)?;
+        Ok(Search {
             all,
+            all_literals,
             none: flat,
             starts,
             alphabet,
-            rank,
-        }
+        })
     }
 
     fn run(&self, budget: &mut Budget) -> Result<Option<String>, TooComplex> {
@@ -338,22 +390,28 @@ impl<'a> Search<'a> {
         // spells a shortest witness; and the queue is simply the nodes not
         // yet expanded, so each state is stored once, shared with `seen`.
         let start = Rc::new(start);
-        let mut nodes: Vec<(Rc<State>, Option<(usize, char)>)> = vec![(Rc::clone(&start), None)];
-        let mut seen: HashSet<Rc<State>> = HashSet::from([start]);
+        let mut nodes: Vec<Discovered> = vec![Discovered {
+            state: Rc::clone(&start),
+            from: None,
+        }];
+        let mut seen: HashMap<Rc<State>, ()> = HashMap::from([(start, ())]);
         let mut id = 0;
-        while let Some((state, _)) = nodes.get(id) {
+        while let Some(Discovered { state, .. }) = nodes.get(id) {
             let state = Rc::clone(state);
             if self.accepting(&state) {
                 return Ok(Some(spell(&nodes, id)));
             }
-            for c in self.classes(&state, budget)? {
+            for class in self.classes(&state, budget)? {
+                let Some(&c) = self.alphabet.get(class) else {
+                    continue;
+                };
                 budget.spend(1 + state.must.len())?;
                 let musts = self.step_must(&state.must, c, budget)?;
                 if musts.is_empty() {
                     continue;
                 }
                 budget.spend(state.avoid.len())?;
-                let avoid = self.step_avoid(&state.avoid, c);
+                let avoid = self.step_avoid(&state.avoid, class);
                 for must in musts {
                     let next = State {
                         must,
@@ -361,13 +419,18 @@ impl<'a> Search<'a> {
                     };
                     // Building, hashing and comparing (or storing) `next`.
                     budget.spend(1 + next.size())?;
-                    if self.doomed(&next) || seen.contains(&next) {
+                    if self.doomed(&next) {
                         continue;
                     }
-                    budget.visit()?;
-                    let next = Rc::new(next);
-                    seen.insert(Rc::clone(&next));
-                    nodes.push((next, Some((id, c))));
+                    // One lookup, whether the state is new or not.
+                    if let Entry::Vacant(vacant) = seen.entry(Rc::new(next)) {
+                        budget.visit()?;
+                        nodes.push(Discovered {
+                            state: Rc::clone(vacant.key()),
+                            from: Some((id, c)),
+                        });
+                        vacant.insert(());
+                    }
                 }
             }
             id += 1;
@@ -375,31 +438,33 @@ impl<'a> Search<'a> {
         Ok(None)
     }
 
-    /// The characters worth trying from `state`, in alphabet order: each
-    /// literal at an active position, plus the first character of the
-    /// alphabet that is none of those, standing for all the others (which
-    /// every active position treats alike, so they lead to the same state).
-    fn classes(&self, state: &State, budget: &mut Budget) -> Result<Vec<char>, TooComplex> {
+    /// The characters worth trying from `state`, as indices into
+    /// [`Search::alphabet`] in increasing order: each literal at an active
+    /// position, plus the first character of the alphabet that is none of
+    /// those, standing for all the others (which every active position
+    /// treats alike, so they lead to the same state).
+    fn classes(&self, state: &State, budget: &mut Budget) -> Result<Vec<usize>, TooComplex> {
         budget.spend(1 + 2 * state.size())?;
         let mut ranks = Vec::new();
-        let mut note = |token: Option<&Token>| {
-            if let Some(Token::Lit(c)) = token {
-                ranks.extend(self.rank.get(c));
-            }
-        };
-        for (pattern, &pos) in self.all.iter().zip(&state.must) {
-            pattern.closure(pos, |p| note(pattern.tokens.get(p)));
+        for ((pattern, literals), &pos) in self.all.iter().zip(&self.all_literals).zip(&state.must) {
+            pattern.closure(pos, |p| ranks.extend(literals.get(p).copied().flatten()));
         }
         for &g in &state.avoid {
-            note(self.none[g].as_ref());
+            if let Some(&Node::Lit(rank)) = self.node(g) {
+                ranks.push(rank);
+            }
         }
         ranks.sort_unstable();
         ranks.dedup();
-        // The smallest rank not in `ranks`; it exists because the last
-        // character of the alphabet is no literal at all.
-        let other = ranks.iter().enumerate().find(|&(i, &r)| i != r).map_or(ranks.len(), |(i, _)| i);
+        // The smallest index not in `ranks`; it names a character because
+        // the last one of the alphabet is no literal at all.
+        let other = ranks
+            .iter()
+            .enumerate()
+            .find(|&(i, &r)| i != r)
+            .map_or(ranks.len(), |(i, _)| i);
         ranks.insert(other, other);
-        Ok(ranks.into_iter().filter_map(|r| self.alphabet.get(r).copied()).collect())
+        Ok(ranks)
     }
 
     /// Every combination of successor positions of the `all` patterns; empty
@@ -434,14 +499,16 @@ impl<'a> Search<'a> {
         Ok(combos)
     }
 
-    /// The epsilon-closed set reached from `avoid` by consuming `c`.
-    fn step_avoid(&self, avoid: &[usize], c: char) -> Vec<usize> {
+    /// The epsilon-closed set reached from `avoid` by consuming the
+    /// character of index `class` in [`Search::alphabet`].
+    fn step_avoid(&self, avoid: &[u32], class: usize) -> Vec<u32> {
         let mut next = Vec::with_capacity(avoid.len() + 1);
         for &g in avoid {
-            match self.none[g] {
+            match self.node(g) {
                 // A star loops, and consumes anything.
-                Some(Token::Star) => self.close(g, &mut next),
-                Some(token) if token.advances_on(c) => self.close(g + 1, &mut next),
+                Some(Node::Star) => self.close(g, &mut next),
+                Some(Node::One) => self.close(g + 1, &mut next),
+                Some(&Node::Lit(rank)) if rank == class => self.close(g + 1, &mut next),
                 _ => {}
             }
         }
@@ -450,11 +517,16 @@ impl<'a> Search<'a> {
         next
     }
 
+    fn node(&self, g: u32) -> Option<&Node> {
+        usize::try_from(g).ok().and_then(|g| self.none.get(g))
+    }
+
     /// Adds `g` and every position of [`Search::none`] reachable from it
-    /// without consuming input.
-    fn close(&self, mut g: usize, set: &mut Vec<usize>) {
+    /// without consuming input. Positions stay below `none.len()`, which
+    /// fits in `u32`, because every pattern ends in [`Node::End`].
+    fn close(&self, mut g: u32, set: &mut Vec<u32>) {
         set.push(g);
-        while self.none[g] == Some(Token::Star) {
+        while self.node(g) == Some(&Node::Star) {
             g += 1;
             set.push(g);
         }
@@ -467,7 +539,7 @@ impl<'a> Search<'a> {
         state
             .avoid
             .iter()
-            .any(|&g| self.none[g] == Some(Token::Star) && self.none.get(g + 1) == Some(&None))
+            .any(|&g| self.node(g) == Some(&Node::Star) && self.node(g + 1) == Some(&Node::End))
     }
 
     fn accepting(&self, state: &State) -> bool {
@@ -475,7 +547,7 @@ impl<'a> Search<'a> {
             .iter()
             .zip(&state.must)
             .all(|(pattern, &pos)| pattern.accepts_at(pos))
-            && state.avoid.iter().all(|&g| self.none[g].is_some())
+            && state.avoid.iter().all(|&g| self.node(g) != Some(&Node::End))
     }
 }
 
@@ -492,9 +564,13 @@ fn other_char(literals: &BTreeSet<char>) -> char {
         .unwrap_or('\u{fffd}')
 }
 
-fn spell(nodes: &[(Rc<State>, Option<(usize, char)>)], mut id: usize) -> String {
+fn spell(nodes: &[Discovered], mut id: usize) -> String {
     let mut chars = Vec::new();
-    while let Some((_, Some((parent, c)))) = nodes.get(id) {
+    while let Some(Discovered {
+        from: Some((parent, c)),
+        ..
+    }) = nodes.get(id)
+    {
         chars.push(*c);
         id = *parent;
     }

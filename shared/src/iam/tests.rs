@@ -4,8 +4,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Value, json};
 
-use super::glob::Budget;
 use super::document::forbidden_grants_within;
+use super::glob::Budget;
 use super::*;
 
 fn p(text: &str) -> ActionPattern {
@@ -840,7 +840,10 @@ fn realistic_policy() -> String {
     const SERVICES: [(&str, &[&str]); 10] = [
         ("s3", &["GetObject", "PutObject", "List*", "GetBucket*", "DeleteObject"]),
         ("ec2", &["Describe*", "StartInstances", "StopInstances", "CreateTags"]),
-        ("logs", &["CreateLogGroup", "CreateLogStream", "PutLogEvents", "Describe*"]),
+        (
+            "logs",
+            &["CreateLogGroup", "CreateLogStream", "PutLogEvents", "Describe*"],
+        ),
         ("kms", &["Decrypt", "Encrypt", "GenerateDataKey*", "DescribeKey"]),
         ("dynamodb", &["GetItem", "PutItem", "Query", "Scan", "BatchWrite*"]),
         ("lambda", &["InvokeFunction", "GetFunction", "List*"]),
@@ -912,4 +915,54 @@ fn realistic_documents_stay_far_below_the_budget() {
     let statements: Vec<usize> = found.iter().map(|g| g.statement).collect();
     // ReadAnything, PassWorkloadRoles and NoDestruction (account:*), not PowerUser.
     assert_eq!(statements, [45, 45, 45, 46, 48], "{found:?}");
+}
+
+/// `*a` followed by `n` times `?`, then `iam:` followed by 0 to `n + 1`
+/// times `?`: an `iam:` action escapes these only if it is long and has no
+/// `a` exactly `n + 1` characters before its end. Proving that needs the
+/// subset construction to track where the last `n + 1` characters had an
+/// `a`: about 2^n states.
+fn crafted_not_action(n: usize) -> Vec<ActionPattern> {
+    let mut patterns = vec![p(&format!("*a{}", "?".repeat(n)))];
+    patterns.extend((0..n + 2).map(|k| p(&format!("iam:{}", "?".repeat(k)))));
+    patterns
+}
+
+#[test]
+fn crafted_patterns_are_too_complex_rather_than_slow() {
+    let iam = p("iam:*");
+    let small = crafted_not_action(6);
+    let small_refs: Vec<&ActionPattern> = small.iter().collect();
+    let found = witness(&[&iam], &small_refs).expect("small enough").expect("exists");
+    assert!(
+        iam.matches(&found) && !small.iter().any(|p| p.matches(&found)),
+        "{found}"
+    );
+
+    let crafted = crafted_not_action(16);
+    let crafted_refs: Vec<&ActionPattern> = crafted.iter().collect();
+    assert_eq!(witness(&[&iam], &crafted_refs), Err(TooComplex));
+    assert_eq!(
+        TooComplex.to_string(),
+        "the policy's wildcard patterns are too complex to analyse exactly"
+    );
+}
+
+#[test]
+fn the_budget_is_shared_by_a_whole_document() {
+    let patterns = crafted_not_action(8);
+    let not_action: Vec<&str> = patterns.iter().map(ActionPattern::as_str).collect();
+    let statement = json!({"Effect": "Allow", "NotAction": not_action, "Resource": "*"});
+    let forbidden = [p("iam:*")];
+    let one = parse(&json!({"Statement": [statement]}));
+    let mut budget = Budget::new();
+    let found = forbidden_grants_within(&one, &forbidden, &mut budget).expect("one statement fits");
+    assert_eq!(found.len(), 1);
+    assert!(budget.states() > 1_000, "{} states", budget.states());
+
+    // Enough copies that, together, they need more than the budget: each
+    // search alone would fit, the document does not.
+    let copies = MAX_STATES / budget.states() + 1;
+    let many = parse(&json!({"Statement": vec![statement; copies]}));
+    assert_eq!(forbidden_grants(&many, &forbidden), Err(TooComplex));
 }

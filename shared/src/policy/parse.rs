@@ -292,8 +292,10 @@ impl<'s> Reader<'s> {
         })
     }
 
-    fn common(&mut self, table: &mut Table<'_, '_>) -> RuleCommon {
-        let mut common = RuleCommon::default();
+    /// Mode and severity; a key not given keeps the default rule's value (the baseline runs
+    /// identity-store-scim-only in detect, and a table that only sets its severity keeps that).
+    fn common(&mut self, table: &mut Table<'_, '_>, default: &RuleCommon) -> RuleCommon {
+        let mut common = default.clone();
         if let Some(v) = table.take("mode") {
             common.mode = self.mode(v, &table.child("mode"));
         }
@@ -568,7 +570,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
         match rule {
             RuleId::AssignmentPrincipalType => {
                 if let Some(mut t) = r.table(v, &path, keys::ASSIGNMENT) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.assignment_principal_type.common);
                     let mut allowed = d.assignment_principal_type.allowed.clone();
                     if let Some(v) = t.take("allowed") {
                         allowed = r
@@ -592,7 +594,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
             }
             RuleId::SessionDurationCap => {
                 if let Some(mut t) = r.table(v, &path, keys::SESSION) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.session_duration_cap.common);
                     let dflt = &d.session_duration_cap;
                     let max = t
                         .take("max")
@@ -634,7 +636,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
             }
             RuleId::PermissionsBoundaryRequired => {
                 if let Some(mut t) = r.table(v, &path, keys::BOUNDARY) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.permissions_boundary_required.common);
                     let dflt = &d.permissions_boundary_required;
                     let boundary = match t.take("boundary") {
                         Some(v) => read_boundary(r, v, &t.child("boundary")),
@@ -653,7 +655,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
             }
             RuleId::InlinePolicyForbiddenActions => {
                 if let Some(mut t) = r.table(v, &path, keys::INLINE) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.inline_policy_forbidden_actions.common);
                     let dflt = &d.inline_policy_forbidden_actions;
                     let mut actions = dflt.actions.clone();
                     if let Some(v) = t.take("actions") {
@@ -686,7 +688,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
             }
             RuleId::ManagedPolicyForbidden => {
                 if let Some(mut t) = r.table(v, &path, keys::MANAGED) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.managed_policy_forbidden.common);
                     let dflt = &d.managed_policy_forbidden;
                     let mut policies = dflt.policies.clone();
                     if let Some(v) = t.take("policies") {
@@ -716,7 +718,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
             }
             RuleId::AbacAttributesRequired => {
                 if let Some(mut t) = r.table(v, &path, keys::ABAC) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.abac_attributes_required.common);
                     let mut attributes = d.abac_attributes_required.attributes.clone();
                     if let Some(v) = t.take("attributes") {
                         let apath = t.child("attributes");
@@ -755,7 +757,7 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
             }
             RuleId::IdentityStoreScimOnly => {
                 if let Some(mut t) = r.table(v, &path, keys::COMMON) {
-                    let common = r.common(&mut t);
+                    let common = r.common(&mut t, &d.identity_store_scim_only.common);
                     t.finish(r);
                     out.identity_store_scim_only = ScimOnlySettings { common };
                 }
