@@ -1,12 +1,11 @@
 //! `permissions-boundary-required`: every non-admin permission set carries the boundary.
 
 use super::{
-    Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation, name_unknown,
-    permission_set_resource,
+    Action, Context, Missing, MissingFact, Rule, RuleId, Subject, Verdict, Violation, concerns_permission_set,
 };
 use crate::facts::Scope;
 use crate::model::{ChangeKind, PermissionSetOp};
-use crate::policy::{Exempt, Severity};
+use crate::policy::Severity;
 
 /// Flags a non-exempt permission set whose boundary is missing or not the configured one.
 ///
@@ -28,24 +27,20 @@ impl Rule for PermissionsBoundaryRequired {
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
-        match (change, scope) {
-            (ChangeKind::PermissionSet { op, .. }, Scope::Change) => {
-                matches!(
-                    op,
-                    PermissionSetOp::BoundaryPut { .. } | PermissionSetOp::BoundaryDeleted
-                )
-            }
-            (ChangeKind::PermissionSet { op, .. }, Scope::Resource) => !matches!(op, PermissionSetOp::Deleted),
-            _ => false,
-        }
+        concerns_permission_set(change, scope, |op| {
+            matches!(
+                op,
+                PermissionSetOp::BoundaryPut { .. } | PermissionSetOp::BoundaryDeleted
+            )
+        })
     }
 
     fn judge(&self, cx: Context<'_>) -> Verdict {
-        let (Some(ps), Some(instance)) = (cx.facts.permission_set.as_ref(), cx.change.kind.instance_arn()) else {
+        let Some(subject) = Subject::of(&cx) else {
             return Verdict::NotApplicable;
         };
         let settings = &cx.policy.rules.permissions_boundary_required;
-        let Some(current) = ps.boundary.known() else {
+        let Some(current) = subject.ps.boundary.known() else {
             return Verdict::Undetermined(Missing {
                 fact: MissingFact::PermissionsBoundary,
                 detail: "the permission set's current boundary".to_owned(),
@@ -54,12 +49,12 @@ impl Rule for PermissionsBoundaryRequired {
         if current.as_ref() == Some(&settings.boundary) {
             return Verdict::Pass;
         }
-        match cx.policy.exempt(&settings.exempt, ps.name.known().map(String::as_str)) {
-            Exempt::Yes => return Verdict::Pass,
-            Exempt::Unknown => {
-                return name_unknown("privileged (admin and break-glass) sets are exempt from the boundary");
-            }
-            Exempt::No => {}
+        if let Some(settled) = subject.exempted(
+            cx.policy,
+            &settings.exempt,
+            "privileged (admin and break-glass) sets are exempt from the boundary",
+        ) {
+            return settled;
         }
         let what = match current {
             None => "has no permissions boundary".to_owned(),
@@ -69,18 +64,17 @@ impl Rule for PermissionsBoundaryRequired {
             message: format!(
                 "Permission set {} {what}. Without {} its policies are its only ceiling; \
                  put the boundary back (idc-guard puts it and re-provisions), or name the set as exempt.",
-                ps.name.known().map_or(ps.arn.as_str(), String::as_str),
+                subject.label(),
                 settings.boundary
             ),
-            resource: permission_set_resource(&cx)
-                .unwrap_or_else(|| Resource::new(ResourceKind::PermissionSet, ps.arn.as_str())),
+            resource: subject.resource(),
             remediation: vec![
                 Action::PutPermissionsBoundary {
-                    instance_arn: instance.to_string(),
-                    permission_set_arn: ps.arn.to_string(),
+                    instance_arn: subject.instance.to_string(),
+                    permission_set_arn: subject.ps.arn.to_string(),
                     boundary: settings.boundary.clone(),
                 },
-                Action::provision(instance.as_str(), ps.arn.as_str()),
+                subject.provision(),
             ],
         })
     }

@@ -2,13 +2,12 @@
 //! `account:*` outside the admin and break-glass sets.
 
 use super::{
-    Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation, name_unknown,
-    permission_set_resource,
+    Action, Context, Missing, MissingFact, Rule, RuleId, Subject, Verdict, Violation, concerns_permission_set,
 };
 use crate::facts::Scope;
 use crate::iam::{PolicyDocument, forbidden_grants};
 use crate::model::{ChangeKind, InlinePolicyText, PermissionSetOp};
-use crate::policy::{Exempt, Severity};
+use crate::policy::Severity;
 
 /// Flags an inline policy that grants a forbidden action, with IAM's wildcard and `NotAction`
 /// semantics; and an inline policy that cannot be analysed at all.
@@ -32,21 +31,17 @@ impl Rule for InlinePolicyForbiddenActions {
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
-        match (change, scope) {
-            (ChangeKind::PermissionSet { op, .. }, Scope::Change) => {
-                matches!(op, PermissionSetOp::InlinePolicyPut { .. })
-            }
-            (ChangeKind::PermissionSet { op, .. }, Scope::Resource) => !matches!(op, PermissionSetOp::Deleted),
-            _ => false,
-        }
+        concerns_permission_set(change, scope, |op| {
+            matches!(op, PermissionSetOp::InlinePolicyPut { .. })
+        })
     }
 
     fn judge(&self, cx: Context<'_>) -> Verdict {
-        let (Some(ps), Some(instance)) = (cx.facts.permission_set.as_ref(), cx.change.kind.instance_arn()) else {
+        let Some(subject) = Subject::of(&cx) else {
             return Verdict::NotApplicable;
         };
         let settings = &cx.policy.rules.inline_policy_forbidden_actions;
-        let text = match ps.inline_policy.known() {
+        let text = match subject.ps.inline_policy.known() {
             Some(None) => return Verdict::Pass,
             Some(Some(InlinePolicyText::Text(text))) => text,
             Some(Some(InlinePolicyText::Redacted)) | None => {
@@ -56,10 +51,8 @@ impl Rule for InlinePolicyForbiddenActions {
                 });
             }
         };
-        let name = ps.name.known().map(String::as_str);
-        let label = name.unwrap_or(ps.arn.as_str());
-        let resource =
-            permission_set_resource(&cx).unwrap_or_else(|| Resource::new(ResourceKind::PermissionSet, ps.arn.as_str()));
+        let label = subject.label();
+        let resource = subject.resource();
         let doc = match PolicyDocument::parse(text) {
             Ok(doc) => doc,
             Err(e) => {
@@ -94,10 +87,12 @@ impl Rule for InlinePolicyForbiddenActions {
         if grants.is_empty() {
             return Verdict::Pass;
         }
-        match cx.policy.exempt(&settings.exempt, name) {
-            Exempt::Yes => return Verdict::Pass,
-            Exempt::Unknown => return name_unknown("privileged (admin and break-glass) sets may grant these actions"),
-            Exempt::No => {}
+        if let Some(settled) = subject.exempted(
+            cx.policy,
+            &settings.exempt,
+            "privileged (admin and break-glass) sets may grant these actions",
+        ) {
+            return settled;
         }
         let mut statements: Vec<usize> = grants.iter().map(|g| g.statement).collect();
         statements.dedup();
@@ -118,15 +113,15 @@ impl Rule for InlinePolicyForbiddenActions {
             .collect();
         let fix = match doc.without_statements(&statements) {
             Some(remaining_policy) => Action::RemoveInlineStatements {
-                instance_arn: instance.to_string(),
-                permission_set_arn: ps.arn.to_string(),
+                instance_arn: subject.instance.to_string(),
+                permission_set_arn: subject.ps.arn.to_string(),
                 statements,
                 removed,
                 remaining_policy,
             },
             None => Action::DeleteInlinePolicy {
-                instance_arn: instance.to_string(),
-                permission_set_arn: ps.arn.to_string(),
+                instance_arn: subject.instance.to_string(),
+                permission_set_arn: subject.ps.arn.to_string(),
                 removed,
             },
         };
@@ -137,7 +132,7 @@ impl Rule for InlinePolicyForbiddenActions {
                 detail.join("; ")
             ),
             resource,
-            remediation: vec![fix, Action::provision(instance.as_str(), ps.arn.as_str())],
+            remediation: vec![fix, subject.provision()],
         })
     }
 }

@@ -1,12 +1,11 @@
 //! `managed-policy-forbidden`: AdministratorAccess and IAMFullAccess only on admin sets.
 
 use super::{
-    Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation, name_unknown,
-    permission_set_resource,
+    Action, Context, Missing, MissingFact, Rule, RuleId, Subject, Verdict, Violation, concerns_permission_set,
 };
 use crate::facts::Scope;
 use crate::model::{ChangeKind, PermissionSetOp};
-use crate::policy::{Exempt, Severity};
+use crate::policy::Severity;
 
 /// Flags a forbidden AWS managed policy on a non-exempt permission set.
 ///
@@ -28,21 +27,17 @@ impl Rule for ManagedPolicyForbidden {
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
-        match (change, scope) {
-            (ChangeKind::PermissionSet { op, .. }, Scope::Change) => {
-                matches!(op, PermissionSetOp::ManagedPolicyAttached { .. })
-            }
-            (ChangeKind::PermissionSet { op, .. }, Scope::Resource) => !matches!(op, PermissionSetOp::Deleted),
-            _ => false,
-        }
+        concerns_permission_set(change, scope, |op| {
+            matches!(op, PermissionSetOp::ManagedPolicyAttached { .. })
+        })
     }
 
     fn judge(&self, cx: Context<'_>) -> Verdict {
-        let (Some(ps), Some(instance)) = (cx.facts.permission_set.as_ref(), cx.change.kind.instance_arn()) else {
+        let Some(subject) = Subject::of(&cx) else {
             return Verdict::NotApplicable;
         };
         let settings = &cx.policy.rules.managed_policy_forbidden;
-        let Some(attached) = ps.managed_policies.known() else {
+        let Some(attached) = subject.ps.managed_policies.known() else {
             return Verdict::Undetermined(Missing {
                 fact: MissingFact::ManagedPolicies,
                 detail: "the permission set's managed policies".to_owned(),
@@ -55,31 +50,32 @@ impl Rule for ManagedPolicyForbidden {
         if forbidden.is_empty() {
             return Verdict::Pass;
         }
-        match cx.policy.exempt(&settings.exempt, ps.name.known().map(String::as_str)) {
-            Exempt::Yes => return Verdict::Pass,
-            Exempt::Unknown => return name_unknown("privileged (admin and break-glass) sets may carry these policies"),
-            Exempt::No => {}
+        if let Some(settled) = subject.exempted(
+            cx.policy,
+            &settings.exempt,
+            "privileged (admin and break-glass) sets may carry these policies",
+        ) {
+            return settled;
         }
         let list: Vec<&str> = forbidden.iter().map(|s| s.as_str()).collect();
         let mut remediation: Vec<Action> = forbidden
             .iter()
             .map(|arn| Action::DetachManagedPolicy {
-                instance_arn: instance.to_string(),
-                permission_set_arn: ps.arn.to_string(),
+                instance_arn: subject.instance.to_string(),
+                permission_set_arn: subject.ps.arn.to_string(),
                 managed_policy_arn: (*arn).clone(),
             })
             .collect();
-        remediation.push(Action::provision(instance.as_str(), ps.arn.as_str()));
+        remediation.push(subject.provision());
         Verdict::Fail(Violation {
             message: format!(
                 "Permission set {} has {} attached, which only admin and break-glass sets may carry: \
                  it lets the holder grant themselves any access. Attach a scoped policy instead \
                  (idc-guard detaches it and re-provisions).",
-                ps.name.known().map_or(ps.arn.as_str(), String::as_str),
+                subject.label(),
                 list.join(" and ")
             ),
-            resource: permission_set_resource(&cx)
-                .unwrap_or_else(|| Resource::new(ResourceKind::PermissionSet, ps.arn.as_str())),
+            resource: subject.resource(),
             remediation,
         })
     }

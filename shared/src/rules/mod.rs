@@ -18,9 +18,10 @@ mod test_support;
 use serde::Serialize;
 use std::fmt;
 
-use crate::facts::{Facts, Scope};
-use crate::model::{Change, ChangeKind};
-use crate::policy::{Policy, Severity};
+use crate::facts::{Facts, PermissionSetFacts, Scope};
+use crate::ids::InstanceArn;
+use crate::model::{Change, ChangeKind, PermissionSetOp};
+use crate::policy::{Exempt, Exemptions, Policy, Severity};
 
 pub use action::{Action, Keep, ProvisionTarget};
 
@@ -245,13 +246,59 @@ pub trait Rule: Sync {
     }
 }
 
-/// The resource description for a permission set.
-fn permission_set_resource(cx: &Context<'_>) -> Option<Resource> {
-    let ps = cx.facts.permission_set.as_ref()?;
-    let mut r = Resource::new(ResourceKind::PermissionSet, ps.arn.as_str());
-    r.permission_set_arn = Some(ps.arn.to_string());
-    r.permission_set_name = ps.name.known().cloned();
-    Some(r)
+/// Whether a permission-set rule judges a change: in change scope, whether the change touched
+/// the rule's aspect; in resource scope, any permission set that still exists.
+fn concerns_permission_set(change: &ChangeKind, scope: Scope, touched: fn(&PermissionSetOp) -> bool) -> bool {
+    match (change, scope) {
+        (ChangeKind::PermissionSet { op, .. }, Scope::Change) => touched(op),
+        (ChangeKind::PermissionSet { op, .. }, Scope::Resource) => !matches!(op, PermissionSetOp::Deleted),
+        _ => false,
+    }
+}
+
+/// The permission set a rule judges: what is known of it, its instance, and how to report it.
+struct Subject<'a> {
+    ps: &'a PermissionSetFacts,
+    instance: &'a InstanceArn,
+    name: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    fn of(cx: &Context<'a>) -> Option<Self> {
+        let ps = cx.facts.permission_set.as_ref()?;
+        Some(Self {
+            ps,
+            instance: cx.change.kind.instance_arn()?,
+            name: ps.name.known().map(String::as_str),
+        })
+    }
+
+    /// The name when known, else the ARN.
+    fn label(&self) -> &'a str {
+        self.name.unwrap_or(self.ps.arn.as_str())
+    }
+
+    fn resource(&self) -> Resource {
+        let mut r = Resource::new(ResourceKind::PermissionSet, self.ps.arn.as_str());
+        r.permission_set_arn = Some(self.ps.arn.to_string());
+        r.permission_set_name = self.name.map(str::to_owned);
+        r
+    }
+
+    /// Settles a violation by exemption: `Some(Pass)` for an exempt set, `Some(Undetermined)`
+    /// when only the unknown name could tell, `None` when the set is not exempt.
+    fn exempted(&self, policy: &Policy, exemptions: &Exemptions, why: &str) -> Option<Verdict> {
+        match policy.exempt(exemptions, self.name) {
+            Exempt::Yes => Some(Verdict::Pass),
+            Exempt::Unknown => Some(name_unknown(why)),
+            Exempt::No => None,
+        }
+    }
+
+    /// The provisioning that must follow a change to the set's definition.
+    fn provision(&self) -> Action {
+        Action::provision(self.instance.as_str(), self.ps.arn.as_str())
+    }
 }
 
 fn name_unknown(what: &str) -> Verdict {

@@ -1,7 +1,7 @@
 //! `session-duration-cap`: session durations match the blast radius.
 
-use super::{Action, Context, Keep, Rule, RuleId, Verdict, Violation, name_unknown, permission_set_resource};
-use crate::facts::Scope;
+use super::{Action, Context, Keep, Rule, RuleId, Subject, Verdict, Violation, concerns_permission_set, name_unknown};
+use crate::facts::{Fact, Scope};
 use crate::model::{ChangeKind, PermissionSetOp, SessionDuration};
 use crate::pattern::any_matches;
 use crate::policy::{Policy, Severity};
@@ -48,31 +48,30 @@ impl Rule for SessionDurationCap {
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
-        match (change, scope) {
-            (ChangeKind::PermissionSet { op, .. }, Scope::Change) => matches!(
+        concerns_permission_set(change, scope, |op| {
+            matches!(
                 op,
                 PermissionSetOp::Created { .. }
                     | PermissionSetOp::Updated {
                         session_duration: Some(_),
                         ..
                     }
-            ),
-            (ChangeKind::PermissionSet { op, .. }, Scope::Resource) => !matches!(op, PermissionSetOp::Deleted),
-            _ => false,
-        }
+            )
+        })
     }
 
     fn judge(&self, cx: Context<'_>) -> Verdict {
-        let (Some(ps), Some(instance)) = (cx.facts.permission_set.as_ref(), cx.change.kind.instance_arn()) else {
+        let Some(subject) = Subject::of(&cx) else {
             return Verdict::NotApplicable;
         };
+        let ps = subject.ps;
         let Some(duration) = ps.session_duration.known() else {
             return Verdict::Undetermined(Missing {
                 fact: MissingFact::SessionDuration,
                 detail: "the permission set's session duration".to_owned(),
             });
         };
-        let (cap, why) = match ps.name.known() {
+        let (cap, why) = match subject.name {
             Some(name) => {
                 let cap = cap_for(cx.policy, name);
                 if duration.seconds() <= cap.seconds() {
@@ -101,23 +100,22 @@ impl Rule for SessionDurationCap {
                 )
             }
         };
-        let keep = |f: &crate::facts::Fact<Option<String>>| f.known().map_or(Keep::Current, |v| Keep::Value(v.clone()));
+        let keep = |f: &Fact<Option<String>>| f.known().map_or(Keep::Current, |v| Keep::Value(v.clone()));
         Verdict::Fail(Violation {
             message: format!(
                 "Session duration {duration} is too long: {why}. Long sessions keep stolen credentials useful; \
                  set the session duration to {cap} or less (idc-guard sets {cap} and re-provisions)."
             ),
-            resource: permission_set_resource(&cx)
-                .unwrap_or_else(|| super::Resource::new(super::ResourceKind::PermissionSet, ps.arn.as_str())),
+            resource: subject.resource(),
             remediation: vec![
                 Action::UpdateSessionDuration {
-                    instance_arn: instance.to_string(),
+                    instance_arn: subject.instance.to_string(),
                     permission_set_arn: ps.arn.to_string(),
                     session_duration: cap.to_string(),
                     description: keep(&ps.description),
                     relay_state: keep(&ps.relay_state),
                 },
-                Action::provision(instance.as_str(), ps.arn.as_str()),
+                subject.provision(),
             ],
         })
     }
