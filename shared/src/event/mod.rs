@@ -155,6 +155,11 @@ pub fn decode(json: &str) -> Result<Decoded, DecodeError> {
 
 /// Deserialises `json` as `T`, reporting errors with the path below `prefix`.
 pub(crate) fn parse<'a, T: Deserialize<'a>>(json: &'a str, prefix: &str) -> Result<T, DecodeError> {
+    // Tracking the path costs an allocation per field; only a failure needs it, so well-formed
+    // input (nearly all of it) takes the plain parse and a failure is parsed again for its path.
+    if let Ok(value) = serde_json::from_str(json) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.path().to_string();
