@@ -11,8 +11,13 @@
 //! (`check_json`), single-threaded, after a warm-up; a third line streams a `{"Records":[…]}` log
 //! file from memory through `RecordReader` and `check_json`, i.e. `idc-guard check` minus output.
 //!
-//! `BENCH_ROUNDS` (passes over the mix per sample, default 3000, i.e. 204,000 events with 68
-//! fixtures) and `BENCH_SAMPLES` (default 3; the median is reported) override the run length.
+//! `BENCH_ROUNDS` (passes over the mix per sample, default 3000: 210,000 events with 70 fixtures)
+//! and `BENCH_SAMPLES` (default 3; the median is reported) override the run length. Fewer than
+//! 200,000 events per sample is a profiling run (e.g. under valgrind) and is not judged.
+//!
+//! Both wall time and the thread's on-CPU time are reported; the target (100,000 events/s on one
+//! core) is judged on on-CPU time, since other processes may share the machine. The process
+//! exits 1 when the target is missed.
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -27,6 +32,8 @@ use idc_guard::policy::Policy;
 
 const TARGET_PER_SEC: f64 = 100_000.0;
 const MIN_EVENTS: usize = 200_000;
+/// Passes over the mix in the in-memory CloudTrail log file.
+const LOG_PASSES: usize = 50;
 const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708";
 const FIXTURE_IDENTITY_STORE: &str = "d-9067a1b2c3";
 
@@ -57,7 +64,10 @@ fn load_fixtures() -> Vec<(String, String)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (name, text)
         })
         .collect()
@@ -130,11 +140,36 @@ fn verify(policy: &Policy, today: Date, names: &[String], records: &[String], va
     counts
 }
 
-struct Stats {
-    events: usize,
+/// On-CPU time of the calling thread (Linux `/proc/thread-self/schedstat`, nanoseconds): what
+/// "on one core" means when other work shares the machine. `None` where it is unavailable.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Median, best and worst of a set of sample times.
+struct Spread {
     median: Duration,
     best: Duration,
     worst: Duration,
+}
+
+impl Spread {
+    fn of(mut times: Vec<Duration>) -> Self {
+        times.sort();
+        Self {
+            median: times[times.len() / 2],
+            best: times[0],
+            worst: times[times.len() - 1],
+        }
+    }
+}
+
+struct Stats {
+    events: usize,
+    wall: Spread,
+    cpu: Option<Spread>,
 }
 
 impl Stats {
@@ -145,48 +180,55 @@ impl Stats {
     fn ns_per_event(&self, d: Duration) -> f64 {
         d.as_nanos() as f64 / self.events as f64
     }
+
+    /// The figure judged against the target: on-CPU throughput where measurable, else wall.
+    fn judged(&self) -> f64 {
+        self.per_sec(self.cpu.as_ref().unwrap_or(&self.wall).median)
+    }
 }
 
-/// Runs `body` (which processes `events` events) once to warm up, then `samples` times.
+/// Runs `body` (which processes `events` events) for 300 ms to warm up, then `samples` times.
 fn measure(events: usize, samples: usize, mut body: impl FnMut() -> usize) -> Stats {
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(300) {
         black_box(body());
     }
-    let mut times: Vec<Duration> = (0..samples)
-        .map(|_| {
-            let start = Instant::now();
-            let n = black_box(body());
-            let t = start.elapsed();
-            assert_eq!(n, events, "events processed");
-            t
-        })
-        .collect();
-    times.sort();
+    let mut wall = Vec::with_capacity(samples);
+    let mut cpu = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let cpu_start = thread_cpu();
+        let start = Instant::now();
+        let n = black_box(body());
+        wall.push(start.elapsed());
+        if let (Some(a), Some(b)) = (cpu_start, thread_cpu()) {
+            cpu.push(b.saturating_sub(a));
+        }
+        assert_eq!(n, events, "events processed");
+    }
     Stats {
         events,
-        median: times[times.len() / 2],
-        best: times[0],
-        worst: times[times.len() - 1],
+        wall: Spread::of(wall),
+        cpu: (cpu.len() == samples).then(|| Spread::of(cpu)),
     }
 }
 
 fn report(label: &str, s: &Stats, judged: bool) {
-    let verdict = if !judged {
-        "(no target)".to_owned()
-    } else if s.per_sec(s.median) >= TARGET_PER_SEC {
-        format!("PASS (target {TARGET_PER_SEC:.0}/s)")
-    } else {
-        format!("FAIL (target {TARGET_PER_SEC:.0}/s)")
+    let verdict = match judged {
+        false => "",
+        true if s.judged() >= TARGET_PER_SEC => "PASS",
+        true => "FAIL",
     };
-    println!(
-        "{label:<44} {:>10.0} events/s {:>8.0} ns/event  [best {:.0}/s, worst {:.0}/s; {} events/sample]  {verdict}",
-        s.per_sec(s.median),
-        s.ns_per_event(s.median),
-        s.per_sec(s.best),
-        s.per_sec(s.worst),
-        s.events,
-    );
+    let figure = |name: &str, d: &Spread| {
+        format!(
+            "{name} {:>7.0}/s {:>6.0} ns/event (best {:>6.0}/s, worst {:>6.0}/s)",
+            s.per_sec(d.median),
+            s.ns_per_event(d.median),
+            s.per_sec(d.best),
+            s.per_sec(d.worst),
+        )
+    };
+    let cpu = s.cpu.as_ref().map(|c| figure("cpu", c)).unwrap_or_default();
+    println!("{label:<38} {}   {cpu}   {verdict}", figure("wall", &s.wall));
 }
 
 /// Decodes every record `rounds` times; returns the number decoded.
@@ -228,10 +270,12 @@ fn main() {
     let raw_counts = verify(&policy, today, &names, &raw, "cloudtrail");
     assert_eq!(counts, raw_counts, "the envelope changes no verdict");
 
-    let min_rounds = MIN_EVENTS.div_ceil(fixtures.len());
-    let rounds = env_usize("BENCH_ROUNDS", 3000).max(min_rounds);
+    // Passes over the mix per sample, a multiple of LOG_PASSES (the log file variant below).
+    let min_rounds = MIN_EVENTS.div_ceil(fixtures.len()).next_multiple_of(LOG_PASSES);
+    let rounds = env_usize("BENCH_ROUNDS", 3000).next_multiple_of(LOG_PASSES);
     let samples = env_usize("BENCH_SAMPLES", 3);
     let events = rounds * fixtures.len();
+    let official = rounds >= min_rounds;
     let bytes = |v: &[String]| v.iter().map(String::len).sum::<usize>() / v.len();
 
     println!("idc-guard decode+evaluate throughput, single-threaded");
@@ -250,20 +294,29 @@ fn main() {
         "policy: guardrail.toml scoped to {FIXTURE_INSTANCE} / {FIXTURE_IDENTITY_STORE}; \
          {rounds} passes = {events} events per sample, median of {samples} samples after a 300 ms warm-up"
     );
+    println!(
+        "wall: elapsed time; cpu: on-CPU time of the benchmark thread (/proc/thread-self/schedstat), \
+         which excludes time the machine gave to other processes; the target is judged on cpu"
+    );
+    if !official {
+        println!("BENCH_ROUNDS is below {min_rounds} ({MIN_EVENTS} events): a profiling run, not a measurement");
+    }
     println!();
 
     let eb_decode = measure(events, samples, || decode_only(&enveloped, rounds));
     report("EventBridge events: decode", &eb_decode, false);
     let eb_check = measure(events, samples, || checked(&policy, today, &enveloped, rounds));
-    report("EventBridge events: decode+evaluate", &eb_check, true);
+    report("EventBridge events: decode+evaluate", &eb_check, official);
     let ct_decode = measure(events, samples, || decode_only(&raw, rounds));
     report("CloudTrail records: decode", &ct_decode, false);
     let ct_check = measure(events, samples, || checked(&policy, today, &raw, rounds));
-    report("CloudTrail records: decode+evaluate", &ct_check, true);
+    report("CloudTrail records: decode+evaluate", &ct_check, official);
 
-    // A CloudTrail log file as delivered to S3, from memory: record splitting + check_json.
+    // A CloudTrail log file as delivered to S3, held in memory (LOG_PASSES passes over the mix,
+    // ~5 MB) and streamed through RecordReader and check_json `rounds / LOG_PASSES` times:
+    // `idc-guard check` minus file I/O and output.
     let mut log = String::from("{\"Records\":[");
-    for i in 0..events {
+    for i in 0..LOG_PASSES * raw.len() {
         if i > 0 {
             log.push(',');
         }
@@ -272,26 +325,35 @@ fn main() {
     log.push_str("]}");
     let log = log.into_bytes();
     let streamed = measure(events, samples, || {
-        let reader = RecordReader::from_plain(Cursor::new(black_box(&log[..])));
         let mut n = 0;
-        for record in reader {
-            let json = record.unwrap_or_else(|e| panic!("{e}"));
-            let e = check_json(&policy, &json, today).unwrap_or_else(|e| panic!("{e}"));
-            black_box(&e);
-            n += 1;
+        for _ in 0..rounds / LOG_PASSES {
+            let reader = RecordReader::from_plain(Cursor::new(black_box(&log[..])));
+            for record in reader {
+                let json = record.unwrap_or_else(|e| panic!("{e}"));
+                let e = check_json(&policy, &json, today).unwrap_or_else(|e| panic!("{e}"));
+                black_box(&e);
+                n += 1;
+            }
         }
         n
     });
-    report("CloudTrail log file: split+decode+evaluate", &streamed, true);
+    report("CloudTrail log file: split+decode+eval", &streamed, official);
 
     println!();
-    let worst = [&eb_check, &ct_check, &streamed]
+    let slowest = [&eb_check, &ct_check, &streamed]
         .iter()
-        .map(|s| s.per_sec(s.median))
+        .map(|s| s.judged())
         .fold(f64::INFINITY, f64::min);
-    let ok = worst >= TARGET_PER_SEC;
+    let outcome = match (official, slowest >= TARGET_PER_SEC) {
+        (false, _) => "not judged (profiling run)",
+        (true, true) => "PASS",
+        (true, false) => "FAIL",
+    };
     println!(
-        "target: >= {TARGET_PER_SEC:.0} events/s decode+evaluate on one core; slowest variant {worst:.0} events/s: {}",
-        if ok { "PASS" } else { "FAIL" }
+        "target: >= {TARGET_PER_SEC:.0} events/s decode+evaluate on one core; \
+         slowest decode+evaluate variant {slowest:.0} events/s: {outcome}"
     );
+    if outcome == "FAIL" {
+        std::process::exit(1);
+    }
 }
