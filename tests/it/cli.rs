@@ -295,3 +295,34 @@ fn the_policy_comes_from_the_environment_when_no_flag_is_given() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_lines(&o)[0]["verdict"], "compliant");
 }
+
+/// Runs `idc-guard check` on a pseudo-terminal (util-linux `script`, in Debian's essential set).
+fn on_terminal(no_color: Option<&str>) -> String {
+    let command = format!(
+        "'{}' check --today 2026-11-27 '{}'",
+        idc_guard_bin().display(),
+        event("sso.CreateAccountAssignment-user-violation.json")
+    );
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo_root())
+        .env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        script.env("NO_COLOR", v);
+    }
+    let o = script.output().unwrap();
+    stdout(&o)
+}
+
+#[test]
+fn text_output_is_coloured_on_a_terminal_unless_no_color_is_set() {
+    assert!(
+        on_terminal(None).contains("\x1b[1;31mVIOLATION"),
+        "{:?}",
+        on_terminal(None)
+    );
+    let plain = on_terminal(Some("1"));
+    assert!(plain.starts_with("VIOLATION"), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}
