@@ -246,12 +246,12 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    /// After an array element: `,` (more follow) or `]` (the array ends).
-    fn after_element(&mut self) -> Result<(), StreamError> {
+    /// After an array element: `,` (more follow: `true`) or `]` (the array ends: `false`).
+    fn after_element(&mut self) -> Result<bool, StreamError> {
         match self.skip_ws()? {
             Some(b',') => {
                 self.bump();
-                Ok(())
+                Ok(true)
             }
             Some(b']') => {
                 self.bump();
@@ -260,7 +260,7 @@ impl<R: Read> RecordReader<R> {
                     self.in_records_object = false;
                     self.finish_object()?;
                 }
-                Ok(())
+                Ok(false)
             }
             Some(b) => Err(self.syntax(format!("expected ',' or ']' between records, found '{}'", b as char))),
             None => Err(self.syntax("unexpected end of the input inside the list of records")),
@@ -302,10 +302,13 @@ impl<R: Read> RecordReader<R> {
                     // Checked before the next element rather than after the previous one, so a
                     // good record is returned before the error that follows it.
                     self.need_separator = false;
-                    self.after_element()?;
-                    continue;
-                }
-                if self.skip_ws()? == Some(b']') {
+                    if !self.after_element()? {
+                        continue;
+                    }
+                    if self.skip_ws()? == Some(b']') {
+                        return Err(self.syntax("expected a record after ',', found ']'"));
+                    }
+                } else if self.skip_ws()? == Some(b']') {
                     // An empty array.
                     self.after_element()?;
                     continue;
@@ -458,5 +461,11 @@ mod tests {
         assert!(r[0].is_err());
         let r = records(br#"{"Records":[{"a":1} {"b":2}]}"#);
         assert!(r[1].as_ref().unwrap_err().contains("expected ',' or ']'"), "{r:?}");
+        let r = records(br#"[{"a":1},]"#);
+        assert!(r[1].as_ref().unwrap_err().contains("after ','"), "{r:?}");
+        let r = records(br#"[,]"#);
+        assert!(r[0].is_err(), "{r:?}");
+        let r = records(br#"[{"a":[1}]"#);
+        assert!(r[0].as_ref().unwrap_err().contains("unexpected '}'"), "{r:?}");
     }
 }
