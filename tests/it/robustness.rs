@@ -429,9 +429,15 @@ fn every_fixture_with_any_field_deleted_or_retyped_decodes_or_errors_naming_the_
         "fixtures missing: {}",
         fixture_texts().len()
     );
-    assert!(stats.cases > 20_000, "only {} mutations", stats.cases);
+    assert_sweep(&stats, 20_000, 1_000);
+}
+
+/// A sweep tried enough mutations, rejected enough of them, and misreported none.
+#[track_caller]
+fn assert_sweep(stats: &SweepStats, min_cases: usize, min_errors: usize) {
+    assert!(stats.cases > min_cases, "only {} mutations", stats.cases);
     assert!(
-        stats.errors > 1_000,
+        stats.errors > min_errors,
         "only {} of {} mutations rejected",
         stats.errors,
         stats.cases
@@ -696,20 +702,7 @@ fn raw_cloudtrail_records_report_paths_without_the_detail_prefix() {
 fn raw_records_with_any_field_deleted_or_retyped_decode_or_error_naming_the_field() {
     let sample: Vec<_> = fixture_texts().iter().step_by(8).collect();
     let stats = sweep(&sample, true);
-    assert!(stats.cases > 2_500, "only {} mutations", stats.cases);
-    assert!(
-        stats.errors > 500,
-        "only {} of {} mutations rejected",
-        stats.errors,
-        stats.cases
-    );
-    assert!(
-        stats.failures.is_empty(),
-        "{} of {} mutations misreported, e.g.:\n{}",
-        stats.failures.len(),
-        stats.cases,
-        stats.failures.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-    );
+    assert_sweep(&stats, 2_500, 500);
 }
 
 // ---------------------------------------------------------------------------------------------
