@@ -7,8 +7,15 @@ CARGO ?= cargo
 # The instance and identity store the fixtures in events/ belong to.
 DEMO_INSTANCE := arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708
 DEMO_STORE := d-9067a1b2c3
+# The Python environment of the AWS emulator the integration tests start (tests/emulator/).
+PYTHON ?= python3
+VENV := .venv
+EMULATOR_REQUIREMENTS := tests/emulator/requirements.txt
+# Named after the requirements' content: a changed pin reinstalls, an unchanged one is a no-op.
+EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
+VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
-.PHONY: help demo test fmt-check clippy unit build bench clean
+.PHONY: help demo test fmt-check clippy unit venv build bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,7 +40,15 @@ fmt-check: ## cargo fmt --all --check
 clippy: ## Clippy on every target, warnings are errors
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-unit: ## Every test in the workspace
+venv: $(VENV_STAMP) ## Python venv (.venv) with the pinned AWS emulator for the integration tests
+
+$(VENV_STAMP):
+	$(VENV)/bin/python -c '' 2>/dev/null || $(PYTHON) -m venv --clear $(VENV)
+	rm -f $(VENV)/.installed-*
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r $(EMULATOR_REQUIREMENTS) -c $(EMULATOR_CONSTRAINTS)
+	touch $@
+
+unit: venv ## Every test in the workspace
 	$(CARGO) test --workspace --locked
 
 test: fmt-check clippy unit ## The gates CI runs: format, lints, all tests

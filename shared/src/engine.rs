@@ -212,43 +212,57 @@ fn out_of_scope(kind: &ChangeKind, policy: &Policy) -> Option<IgnoreReason> {
     None
 }
 
-/// Checks one decoded record with the facts it carries itself (the offline check).
-pub fn check(policy: &Policy, decoded: Decoded, today: Date) -> Evaluation {
+/// Separates the records idc-guard acts upon from the others: an actionable [`Change`], or the
+/// evaluation of an ignored record with its reason.
+pub fn actionable(policy: &Policy, decoded: Decoded) -> Result<Change, Box<Evaluation>> {
     let actor = recognise_own_actor(decoded.actor, policy);
-    let ignore = |meta, actor, reason| Evaluation {
-        meta,
-        actor,
-        verdict: EventVerdict::Ignored,
-        reason: Some(reason),
-        findings: Vec::new(),
-        undetermined: Vec::new(),
-        excepted: Vec::new(),
+    let ignore = |meta, actor, reason| {
+        Box::new(Evaluation {
+            meta,
+            actor,
+            verdict: EventVerdict::Ignored,
+            reason: Some(reason),
+            findings: Vec::new(),
+            undetermined: Vec::new(),
+            excepted: Vec::new(),
+        })
     };
     let kind = match decoded.body {
         Body::Change(kind) => kind,
-        Body::Failed { error_code } => return ignore(decoded.meta, actor, IgnoreReason::FailedCall { error_code }),
-        Body::ReadOnly => return ignore(decoded.meta, actor, IgnoreReason::ReadOnly),
-        Body::Unhandled => return ignore(decoded.meta, actor, IgnoreReason::Unhandled),
+        Body::Failed { error_code } => {
+            return Err(ignore(decoded.meta, actor, IgnoreReason::FailedCall { error_code }));
+        }
+        Body::ReadOnly => return Err(ignore(decoded.meta, actor, IgnoreReason::ReadOnly)),
+        Body::Unhandled => return Err(ignore(decoded.meta, actor, IgnoreReason::Unhandled)),
         Body::NotApiCall { detail_type } => {
-            return ignore(decoded.meta, actor, IgnoreReason::NotApiCall { detail_type });
+            return Err(ignore(decoded.meta, actor, IgnoreReason::NotApiCall { detail_type }));
         }
     };
     if let Some(reason) = out_of_scope(&kind, policy) {
-        return ignore(decoded.meta, actor, reason);
+        return Err(ignore(decoded.meta, actor, reason));
     }
     if let Actor::Guard { role_name } = &actor {
         let reason = IgnoreReason::OwnEcho {
             role_name: role_name.clone(),
         };
-        return ignore(decoded.meta, actor, reason);
+        return Err(ignore(decoded.meta, actor, reason));
     }
-    let change = Change {
+    Ok(Change {
         meta: decoded.meta,
         actor,
         kind,
-    };
-    let facts = Facts::from_change(&change);
-    evaluate(policy, change, &facts, today)
+    })
+}
+
+/// Checks one decoded record with the facts it carries itself (the offline check).
+pub fn check(policy: &Policy, decoded: Decoded, today: Date) -> Evaluation {
+    match actionable(policy, decoded) {
+        Ok(change) => {
+            let facts = Facts::from_change(&change);
+            evaluate(policy, change, &facts, today)
+        }
+        Err(ignored) => *ignored,
+    }
 }
 
 /// Evaluates every enabled rule on an actionable change, then applies exceptions.

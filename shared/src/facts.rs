@@ -88,6 +88,8 @@ pub struct Facts {
     pub access_control_attributes: Fact<Option<Vec<AbacAttribute>>>,
     /// Whether the assignment the change concerns exists now.
     pub assignment_exists: Fact<bool>,
+    /// The id of the group membership the change added, if it exists now (`None`: gone).
+    pub membership: Fact<Option<String>>,
 }
 
 impl Facts {

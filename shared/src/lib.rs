@@ -10,14 +10,19 @@
 //! remediation work) name AWS SDK types.
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod date;
 pub mod engine;
 pub mod event;
 pub mod facts;
+pub mod guard;
 pub mod iam;
 pub mod ids;
+pub mod lambda;
 pub mod model;
 pub mod pattern;
 pub mod policy;
+pub mod ports;
 pub mod report;
+pub mod retry;
 pub mod rules;

@@ -4,9 +4,17 @@
 
 // The CLI as a user runs it: exit codes, formats, stdin, log files.
 mod cli;
+// The SDK adapters against injected faults: retries, polling, pagination, error classes.
+mod faults;
 // Every fixture in events/ gets the verdict its name promises.
 mod fixtures;
 // The shipped policy file and policy error reporting.
 mod policy_file;
 // Mutated and random input to the decoder and the policy parser: errors, never panics.
 mod robustness;
+// The AWS emulator (moto + tests/emulator/idc_guard_moto.py) through the Rust SDK.
+mod emulator;
+// The remediation engine against the emulator, rule by rule.
+mod guard;
+// A guard function as a real binary under cargo lambda watch.
+mod function;

@@ -75,3 +75,5 @@ pub fn idc_guard_bin() -> PathBuf {
     })
     .clone()
 }
+pub mod calls;
+pub mod emulator;

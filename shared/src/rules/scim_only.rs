@@ -1,7 +1,7 @@
 //! `identity-store-scim-only`: users, groups and memberships come only from SCIM.
 
 use super::{Action, Context, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
-use crate::facts::Scope;
+use crate::facts::{Fact, Scope};
 use crate::model::{Actor, ChangeKind, EventSource, IdentityOp};
 use crate::policy::Severity;
 
@@ -36,6 +36,10 @@ impl Rule for IdentityStoreScimOnly {
         if cx.change.meta.source == Some(EventSource::Scim) || cx.change.actor == Actor::Scim {
             return Verdict::Pass;
         }
+        // Level-driven: a hand-made membership that is already gone needs nothing.
+        if matches!(op, IdentityOp::MemberAdded { .. }) && cx.facts.membership == Fact::Known(None) {
+            return Verdict::Pass;
+        }
         let store = identity_store_id.as_ref().map(ToString::to_string);
         let mut resource = Resource::new(
             ResourceKind::IdentityStore,
@@ -50,7 +54,13 @@ impl Rule for IdentityStoreScimOnly {
                 resource.principal_id = member_id.clone();
                 vec![Action::DeleteGroupMembership {
                     identity_store_id: store,
-                    membership_id: membership_id.clone(),
+                    membership_id: cx
+                        .facts
+                        .membership
+                        .known()
+                        .cloned()
+                        .flatten()
+                        .or_else(|| membership_id.clone()),
                     group_id: group_id.clone(),
                     member_id: member_id.clone(),
                 }]

@@ -1,0 +1,132 @@
+//! Adapters: the [ports](crate::ports) implemented with the AWS SDK.
+//!
+//! These are the only modules that name `aws_sdk_*` types. Each service has one function that
+//! turns an SDK error into a [`RemoteError`]; every call goes through [`with_retry`] (writes and
+//! reads alike) and every asynchronous write is polled with [`poll`](crate::retry::poll).
+//!
+//! Retrying is [`RetryPolicy`](crate::retry::RetryPolicy)'s job. An SDK client built with the
+//! default configuration retries too (standard mode: 3 attempts per call), which multiplies the
+//! attempts; build the clients with `RetryConfig::disabled()` to let the policy alone decide.
+//!
+//! [`with_retry`]: crate::retry::with_retry
+
+mod identity_store;
+mod sso_admin;
+
+pub use identity_store::IdentityStoreApi;
+pub use sso_admin::SsoAdmin;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::ports::{FailureKind, Remote, RemoteError};
+
+/// Classifies a failed SDK call. `modeled` classifies the service's modeled exceptions (`S` is
+/// the service-wide error enum every operation error converts into); an unmodeled error is
+/// classified by its error code, then by its HTTP status.
+fn remote_error<E, S>(
+    operation: &'static str,
+    err: SdkError<E, HttpResponse>,
+    modeled: impl FnOnce(&S) -> Option<FailureKind>,
+) -> RemoteError
+where
+    E: Into<S> + std::error::Error + 'static,
+    S: ProvideErrorMetadata + std::fmt::Display,
+{
+    // The full chain goes to the debug log only: it is for operators, not for reports.
+    tracing::debug!(operation, error = %DisplayErrorContext(&err), "AWS call failed");
+    let (kind, message) = match err {
+        SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
+            let service: S = context.into_err().into();
+            let kind = modeled(&service).unwrap_or_else(|| kind_from_code(service.code(), status));
+            let message = match (service.code(), service.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                // Display is the exception's name and modeled message, e.g. "ThrottlingException: …".
+                _ => service.to_string(),
+            };
+            (kind, message)
+        }
+        SdkError::ConstructionFailure(_) => (FailureKind::Rejected, "the request could not be built".to_owned()),
+        SdkError::TimeoutError(_) => (FailureKind::Unavailable, "the call timed out".to_owned()),
+        SdkError::DispatchFailure(failure) => {
+            let message = if failure.is_timeout() {
+                "the connection timed out"
+            } else if failure.is_io() {
+                "network error"
+            } else {
+                "the request could not be sent"
+            };
+            (FailureKind::Unavailable, message.to_owned())
+        }
+        SdkError::ResponseError(_) => (FailureKind::Unavailable, "the response could not be read".to_owned()),
+        _ => (FailureKind::Unavailable, "unexpected failure".to_owned()),
+    };
+    RemoteError {
+        operation,
+        kind,
+        message,
+    }
+}
+
+/// The kind of an error the service model does not describe, by its code and HTTP status.
+fn kind_from_code(code: Option<&str>, status: u16) -> FailureKind {
+    match code {
+        Some("ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded") => {
+            FailureKind::Throttled
+        }
+        Some("InternalServerException" | "InternalFailure" | "ServiceUnavailable") => FailureKind::Throttled,
+        Some("ConflictException") => FailureKind::Conflict,
+        Some("ResourceNotFoundException") => FailureKind::NotFound,
+        Some("AccessDeniedException" | "UnrecognizedClientException" | "ExpiredTokenException") => {
+            FailureKind::AccessDenied
+        }
+        _ if status == 429 => FailureKind::Throttled,
+        _ if (400..500).contains(&status) => FailureKind::Rejected,
+        _ => FailureKind::Unavailable,
+    }
+}
+
+/// A successful read's value, `None` for ResourceNotFoundException, or the error.
+fn found<T>(read: Remote<T>) -> Remote<Option<T>> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind == FailureKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A well-formed answer that lacks something the adapter needs.
+fn unexpected(operation: &'static str, what: &str) -> RemoteError {
+    RemoteError {
+        operation,
+        kind: FailureKind::Unavailable,
+        message: format!("unexpected answer: {what}"),
+    }
+}
+
+/// A request the adapter cannot build from the domain values given.
+fn rejected(operation: &'static str, what: impl std::fmt::Display) -> RemoteError {
+    RemoteError {
+        operation,
+        kind: FailureKind::Rejected,
+        message: what.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmodeled_errors_are_classified_by_code_then_status() {
+        assert_eq!(kind_from_code(Some("ThrottlingException"), 400), FailureKind::Throttled);
+        assert_eq!(kind_from_code(Some("ConflictException"), 409), FailureKind::Conflict);
+        assert_eq!(kind_from_code(Some("SomethingNew"), 429), FailureKind::Throttled);
+        assert_eq!(kind_from_code(Some("SomethingNew"), 400), FailureKind::Rejected);
+        assert_eq!(kind_from_code(None, 503), FailureKind::Unavailable);
+        assert_eq!(kind_from_code(None, 200), FailureKind::Unavailable);
+    }
+}

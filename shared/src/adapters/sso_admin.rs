@@ -1,0 +1,541 @@
+//! [`IdentityCenter`] over the sso-admin API.
+
+use std::future::Future;
+
+use aws_sdk_ssoadmin::Error;
+use aws_sdk_ssoadmin::types::{
+    AccessControlAttribute, AccessControlAttributeValue, CustomerManagedPolicyReference,
+    InstanceAccessControlAttributeConfiguration, InstanceAccessControlAttributeConfigurationStatus,
+    PermissionsBoundary, PrincipalType as SdkPrincipalType, ProvisionTargetType, ResourceNotFoundExceptionReason,
+    StatusValues, TargetType,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use super::{found, rejected, unexpected};
+use crate::facts::{Fact, PermissionSetFacts};
+use crate::ids::{InstanceArn, PermissionSetArn};
+use crate::model::{
+    AbacAttribute, Assignment, Boundary, CustomerManagedPolicyRef, InlinePolicyText, PrincipalType, SessionDuration,
+};
+use crate::ports::{FailureKind, IdentityCenter, Remote, RemoteError};
+use crate::retry::{AsyncStatus, RetryPolicy, poll, with_retry};
+
+/// IAM Identity Center's admin API through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct SsoAdmin {
+    client: aws_sdk_ssoadmin::Client,
+    retry: RetryPolicy,
+}
+
+impl SsoAdmin {
+    /// An adapter over `client`, retrying and polling as `retry` says.
+    pub fn new(client: aws_sdk_ssoadmin::Client, retry: RetryPolicy) -> Self {
+        Self { client, retry }
+    }
+
+    /// Sends the request `call` builds until it succeeds or the retry policy gives up.
+    async fn retried<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Remote<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: Into<Error> + std::error::Error + 'static,
+    {
+        with_retry(&self.retry, || {
+            let sent = call();
+            async move { sent.await.map_err(|e| remote_error(operation, e)) }
+        })
+        .await
+    }
+
+    /// DescribePermissionSet; `None` when the permission set does not exist.
+    async fn describe(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Option<aws_sdk_ssoadmin::types::PermissionSet>> {
+        const OP: &str = "DescribePermissionSet";
+        let described = self
+            .retried(OP, || {
+                self.client
+                    .describe_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .send()
+            })
+            .await;
+        match found(described)? {
+            Some(out) => out
+                .permission_set
+                .map(Some)
+                .ok_or_else(|| unexpected(OP, "no permission set")),
+            None => Ok(None),
+        }
+    }
+
+    /// GetInlinePolicyForPermissionSet; an empty policy is no policy.
+    async fn inline_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Option<InlinePolicyText>> {
+        let out = self
+            .retried("GetInlinePolicyForPermissionSet", || {
+                self.client
+                    .get_inline_policy_for_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .send()
+            })
+            .await?;
+        Ok(out.inline_policy.filter(|p| !p.is_empty()).map(InlinePolicyText::Text))
+    }
+
+    /// Every attached AWS managed policy ARN, from all pages: a failing page fails the whole list
+    /// (and a retry starts again from the first page).
+    async fn managed_policies(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<Vec<String>> {
+        const OP: &str = "ListManagedPoliciesInPermissionSet";
+        let policies = self
+            .retried(OP, || {
+                self.client
+                    .list_managed_policies_in_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+            })
+            .await?;
+        policies
+            .into_iter()
+            .map(|p| p.arn.ok_or_else(|| unexpected(OP, "an attached policy without an ARN")))
+            .collect()
+    }
+
+    /// GetPermissionsBoundaryForPermissionSet; ResourceNotFoundException means "no boundary".
+    async fn boundary(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<Option<Boundary>> {
+        const OP: &str = "GetPermissionsBoundaryForPermissionSet";
+        let read = self
+            .retried(OP, || {
+                self.client
+                    .get_permissions_boundary_for_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .send()
+            })
+            .await;
+        let Some(boundary) = found(read)?.and_then(|out| out.permissions_boundary) else {
+            return Ok(None);
+        };
+        if let Some(reference) = boundary.customer_managed_policy_reference {
+            return Ok(Some(Boundary::CustomerManaged(CustomerManagedPolicyRef {
+                name: reference.name,
+                path: reference.path.unwrap_or_else(|| "/".to_owned()),
+            })));
+        }
+        match boundary.managed_policy_arn {
+            Some(arn) => Ok(Some(Boundary::ManagedPolicy(arn))),
+            None => Err(unexpected(OP, "a boundary with neither a policy ARN nor a reference")),
+        }
+    }
+
+    /// Polls an assignment deletion's status until it is done.
+    async fn deletion_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
+        const OP: &str = "DescribeAccountAssignmentDeletionStatus";
+        let out = self
+            .client
+            .describe_account_assignment_deletion_status()
+            .instance_arn(instance.as_str())
+            .account_assignment_deletion_request_id(request_id)
+            .send()
+            .await
+            .map_err(|e| remote_error(OP, e))?;
+        let status = out
+            .account_assignment_deletion_status
+            .ok_or_else(|| unexpected(OP, "no deletion status"))?;
+        async_status(OP, status.status.as_ref(), status.failure_reason)
+    }
+
+    /// One poll of a permission set's provisioning status.
+    async fn provisioning_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
+        const OP: &str = "DescribePermissionSetProvisioningStatus";
+        let out = self
+            .client
+            .describe_permission_set_provisioning_status()
+            .instance_arn(instance.as_str())
+            .provision_permission_set_request_id(request_id)
+            .send()
+            .await
+            .map_err(|e| remote_error(OP, e))?;
+        let status = out
+            .permission_set_provisioning_status
+            .ok_or_else(|| unexpected(OP, "no provisioning status"))?;
+        async_status(OP, status.status.as_ref(), status.failure_reason)
+    }
+
+    /// One poll of the instance's ABAC configuration status.
+    async fn abac_status(&self, instance: &InstanceArn) -> Remote<AsyncStatus> {
+        const OP: &str = "DescribeInstanceAccessControlAttributeConfiguration";
+        let out = self
+            .client
+            .describe_instance_access_control_attribute_configuration()
+            .instance_arn(instance.as_str())
+            .send()
+            .await
+            .map_err(|e| remote_error(OP, e))?;
+        match out.status {
+            Some(InstanceAccessControlAttributeConfigurationStatus::Enabled) => Ok(AsyncStatus::Succeeded),
+            Some(InstanceAccessControlAttributeConfigurationStatus::CreationInProgress) => Ok(AsyncStatus::InProgress),
+            Some(InstanceAccessControlAttributeConfigurationStatus::CreationFailed) => Ok(AsyncStatus::Failed(
+                out.status_reason.unwrap_or_else(|| "no reason given".to_owned()),
+            )),
+            other => Err(unexpected(
+                OP,
+                &format!("status {}", other.as_ref().map_or("(none)", |s| s.as_str())),
+            )),
+        }
+    }
+}
+
+/// The classification of an sso-admin error; the only place that looks at one.
+fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
+where
+    E: Into<Error> + std::error::Error + 'static,
+{
+    super::remote_error(operation, err, |e: &Error| match e {
+        Error::ThrottlingException(_) | Error::InternalServerException(_) => Some(FailureKind::Throttled),
+        Error::ConflictException(_) => Some(FailureKind::Conflict),
+        // The instance's customer managed KMS key is missing: a configuration problem, not an
+        // absent resource, so it must not read as "deleted" (or as "not visible yet" when polling).
+        Error::ResourceNotFoundException(e)
+            if e.reason() == Some(&ResourceNotFoundExceptionReason::KmsNotFoundException) =>
+        {
+            Some(FailureKind::Rejected)
+        }
+        Error::ResourceNotFoundException(_) => Some(FailureKind::NotFound),
+        Error::AccessDeniedException(_) => Some(FailureKind::AccessDenied),
+        Error::ValidationException(_) | Error::ServiceQuotaExceededException(_) => Some(FailureKind::Rejected),
+        _ => None,
+    })
+}
+
+/// An async operation's status (assignment deletion, provisioning) in domain terms. An unknown
+/// or missing status is an error, which [`poll`] treats as "ask again".
+fn async_status(
+    operation: &'static str,
+    status: Option<&StatusValues>,
+    failure_reason: Option<String>,
+) -> Remote<AsyncStatus> {
+    match status {
+        Some(StatusValues::InProgress) => Ok(AsyncStatus::InProgress),
+        Some(StatusValues::Succeeded) => Ok(AsyncStatus::Succeeded),
+        Some(StatusValues::Failed) => Ok(AsyncStatus::Failed(
+            failure_reason.unwrap_or_else(|| "no reason given".to_owned()),
+        )),
+        other => Err(unexpected(
+            operation,
+            &format!("status {}", other.map_or("(none)", StatusValues::as_str)),
+        )),
+    }
+}
+
+fn sdk_principal_type(principal_type: PrincipalType) -> SdkPrincipalType {
+    match principal_type {
+        PrincipalType::User => SdkPrincipalType::User,
+        PrincipalType::Group => SdkPrincipalType::Group,
+    }
+}
+
+impl IdentityCenter for SsoAdmin {
+    async fn permission_set(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Option<PermissionSetFacts>> {
+        let Some(described) = self.describe(instance, permission_set).await? else {
+            return Ok(None);
+        };
+        let read = tokio::try_join!(
+            self.inline_policy(instance, permission_set),
+            self.managed_policies(instance, permission_set),
+            self.boundary(instance, permission_set),
+        );
+        let (inline_policy, managed_policies, boundary) = match read {
+            Ok(read) => read,
+            // Deleted between the Describe and these reads.
+            Err(e) if e.kind == FailureKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(PermissionSetFacts {
+            arn: permission_set.clone(),
+            name: described.name.map_or(Fact::Unknown, Fact::Known),
+            description: Fact::Known(described.description),
+            relay_state: Fact::Known(described.relay_state),
+            session_duration: described
+                .session_duration
+                .as_deref()
+                .and_then(SessionDuration::parse)
+                .map_or(Fact::Unknown, Fact::Known),
+            inline_policy: Fact::Known(inline_policy),
+            managed_policies: Fact::Known(managed_policies),
+            boundary: Fact::Known(boundary),
+        }))
+    }
+
+    async fn permission_set_name(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Option<String>> {
+        match self.describe(instance, permission_set).await? {
+            Some(described) => described
+                .name
+                .map(Some)
+                .ok_or_else(|| unexpected("DescribePermissionSet", "a permission set without a name")),
+            None => Ok(None),
+        }
+    }
+
+    async fn assignment_exists(&self, assignment: &Assignment) -> Remote<bool> {
+        let assignments = self
+            .retried("ListAccountAssignments", || {
+                self.client
+                    .list_account_assignments()
+                    .instance_arn(assignment.instance_arn.as_str())
+                    .account_id(assignment.account_id.as_str())
+                    .permission_set_arn(assignment.permission_set_arn.as_str())
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+            })
+            .await?;
+        let principal_type = sdk_principal_type(assignment.principal_type);
+        Ok(assignments.iter().any(|a| {
+            a.principal_type.as_ref() == Some(&principal_type)
+                && a.principal_id.as_deref() == Some(assignment.principal_id.as_str())
+        }))
+    }
+
+    async fn access_control_attributes(&self, instance: &InstanceArn) -> Remote<Option<Vec<AbacAttribute>>> {
+        const OP: &str = "DescribeInstanceAccessControlAttributeConfiguration";
+        let read = self
+            .retried(OP, || {
+                self.client
+                    .describe_instance_access_control_attribute_configuration()
+                    .instance_arn(instance.as_str())
+                    .send()
+            })
+            .await;
+        let Some(config) = found(read)?.and_then(|out| out.instance_access_control_attribute_configuration) else {
+            return Ok(None);
+        };
+        config
+            .access_control_attributes
+            .into_iter()
+            .map(|attribute| {
+                // The model allows exactly one source per attribute.
+                let source = attribute
+                    .value
+                    .and_then(|v| v.source.into_iter().next())
+                    .ok_or_else(|| unexpected(OP, "an attribute without a source"))?;
+                Ok(AbacAttribute {
+                    key: attribute.key,
+                    source,
+                })
+            })
+            .collect::<Remote<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn delete_assignment(&self, assignment: &Assignment) -> Remote<()> {
+        const OP: &str = "DeleteAccountAssignment";
+        let out = self
+            .retried(OP, || {
+                self.client
+                    .delete_account_assignment()
+                    .instance_arn(assignment.instance_arn.as_str())
+                    .target_id(assignment.account_id.as_str())
+                    .target_type(TargetType::AwsAccount)
+                    .permission_set_arn(assignment.permission_set_arn.as_str())
+                    .principal_type(sdk_principal_type(assignment.principal_type))
+                    .principal_id(assignment.principal_id.as_str())
+                    .send()
+            })
+            .await?;
+        let request_id = out
+            .account_assignment_deletion_status
+            .and_then(|s| s.request_id)
+            .ok_or_else(|| unexpected(OP, "no request id"))?;
+        poll(&self.retry, OP, || {
+            self.deletion_status(&assignment.instance_arn, &request_id)
+        })
+        .await
+    }
+
+    async fn update_permission_set(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        session_duration: &str,
+        description: Option<&str>,
+        relay_state: Option<&str>,
+    ) -> Remote<()> {
+        self.retried("UpdatePermissionSet", || {
+            self.client
+                .update_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .session_duration(session_duration)
+                .set_description(description.map(str::to_owned))
+                .set_relay_state(relay_state.map(str::to_owned))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn put_permissions_boundary(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        boundary: &Boundary,
+    ) -> Remote<()> {
+        const OP: &str = "PutPermissionsBoundaryToPermissionSet";
+        let boundary = match boundary {
+            Boundary::ManagedPolicy(arn) => PermissionsBoundary::builder().managed_policy_arn(arn).build(),
+            Boundary::CustomerManaged(reference) => PermissionsBoundary::builder()
+                .customer_managed_policy_reference(
+                    CustomerManagedPolicyReference::builder()
+                        .name(&reference.name)
+                        .path(&reference.path)
+                        .build()
+                        .map_err(|e| rejected(OP, e))?,
+                )
+                .build(),
+        };
+        self.retried(OP, || {
+            self.client
+                .put_permissions_boundary_to_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .permissions_boundary(boundary.clone())
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn detach_managed_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        policy_arn: &str,
+    ) -> Remote<()> {
+        self.retried("DetachManagedPolicyFromPermissionSet", || {
+            self.client
+                .detach_managed_policy_from_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .managed_policy_arn(policy_arn)
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn put_inline_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        document: &str,
+    ) -> Remote<()> {
+        self.retried("PutInlinePolicyToPermissionSet", || {
+            self.client
+                .put_inline_policy_to_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .inline_policy(document)
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn delete_inline_policy(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<()> {
+        self.retried("DeleteInlinePolicyFromPermissionSet", || {
+            self.client
+                .delete_inline_policy_from_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn put_access_control_attributes(
+        &self,
+        instance: &InstanceArn,
+        attributes: &[AbacAttribute],
+        exists: bool,
+    ) -> Remote<()> {
+        let operation = if exists {
+            "UpdateInstanceAccessControlAttributeConfiguration"
+        } else {
+            "CreateInstanceAccessControlAttributeConfiguration"
+        };
+        let attributes = attributes
+            .iter()
+            .map(|a| {
+                let value = AccessControlAttributeValue::builder().source(&a.source).build()?;
+                AccessControlAttribute::builder().key(&a.key).value(value).build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| rejected(operation, e))?;
+        let config = InstanceAccessControlAttributeConfiguration::builder()
+            .set_access_control_attributes(Some(attributes))
+            .build()
+            .map_err(|e| rejected(operation, e))?;
+        if exists {
+            self.retried(operation, || {
+                self.client
+                    .update_instance_access_control_attribute_configuration()
+                    .instance_arn(instance.as_str())
+                    .instance_access_control_attribute_configuration(config.clone())
+                    .send()
+            })
+            .await?;
+        } else {
+            self.retried(operation, || {
+                self.client
+                    .create_instance_access_control_attribute_configuration()
+                    .instance_arn(instance.as_str())
+                    .instance_access_control_attribute_configuration(config.clone())
+                    .send()
+            })
+            .await?;
+        }
+        poll(&self.retry, operation, || self.abac_status(instance)).await
+    }
+
+    async fn provision_permission_set(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<()> {
+        const OP: &str = "ProvisionPermissionSet";
+        let out = self
+            .retried(OP, || {
+                self.client
+                    .provision_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .target_type(ProvisionTargetType::AllProvisionedAccounts)
+                    .send()
+            })
+            .await?;
+        let request_id = out
+            .permission_set_provisioning_status
+            .and_then(|s| s.request_id)
+            .ok_or_else(|| unexpected(OP, "no request id"))?;
+        poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+    }
+}

@@ -1,0 +1,527 @@
+//! The remediation engine: from an event to a verified correction.
+//!
+//! Level-driven: the event only says which resource changed. The guard reads that resource's live
+//! state through the ports, evaluates every rule that applies to it, and corrects only what
+//! violates now; so a duplicate, late or out-of-order event finds nothing to do. Every planned
+//! action passes one gate ([`Gate`]) before it is executed, and no correction is reported done
+//! until a read-back shows the rule passing.
+
+use serde::Serialize;
+use std::fmt;
+
+use crate::date::Date;
+use crate::engine::{Evaluation, Finding, actionable, evaluate};
+use crate::event::{DecodeError, decode};
+use crate::facts::{Fact, Facts, PermissionSetFacts, Scope};
+use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
+use crate::model::{Actor, Assignment, Change, ChangeKind, EventMeta, IdentityOp};
+use crate::policy::{Mode, Policy};
+use crate::ports::{FailureKind, IdentityCenter, IdentityStore, MembershipRef, Notifier, RemoteError};
+use crate::rules::{Action, Keep, RuleId};
+
+/// What happened to one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    /// Detect mode (or a report-only rule): planned, nothing changed.
+    Detected,
+    /// Corrected, and a read-back shows the rule passing.
+    Remediated,
+    /// Corrected, but the read-back does not show compliance.
+    NotVerified {
+        /// What the read-back found.
+        detail: String,
+    },
+    /// The gate withheld the correction.
+    Withheld {
+        /// Why.
+        reason: String,
+    },
+    /// AWS denied the correction (e.g. the delegated admin and the management account).
+    CannotRemediate {
+        /// AWS's message.
+        reason: String,
+    },
+    /// The correction failed.
+    Failed {
+        /// The error.
+        error: String,
+    },
+}
+
+/// One finding and what idc-guard did about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The CloudTrail record.
+    pub event: EventMeta,
+    /// Who made the change.
+    pub actor: Actor,
+    /// The finding.
+    pub finding: Finding,
+    /// What was done.
+    #[serde(flatten)]
+    pub kind: OutcomeKind,
+    /// The mutating calls made, in order (operation names).
+    pub calls: Vec<&'static str>,
+}
+
+/// The gate's decision on a planned correction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Execute it.
+    Allow,
+    /// Do not; report why.
+    Withhold(String),
+}
+
+/// The one place where a planned mutating action is allowed or withheld. The safety rails (kill
+/// switch, breaker, flap limit, idempotency) plug in here; the base gate only applies modes.
+pub trait Gate: Send + Sync {
+    /// Decides on the correction of `finding`, caused by `change`.
+    fn decide(&self, change: &Change, finding: &Finding) -> Decision;
+}
+
+/// Allows every finding whose rule is in enforce mode.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModeGate;
+
+impl Gate for ModeGate {
+    fn decide(&self, _change: &Change, finding: &Finding) -> Decision {
+        if finding.mode == Mode::Enforce {
+            Decision::Allow
+        } else {
+            Decision::Withhold(format!("rule {} is in {} mode", finding.rule, finding.mode))
+        }
+    }
+}
+
+/// The result of handling one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GuardReport {
+    /// The CloudTrail eventID.
+    pub event_id: String,
+    /// The verdict on the live state.
+    pub verdict: crate::engine::EventVerdict,
+    /// Why the event was ignored, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Outcomes, one per finding.
+    pub outcomes: Vec<Outcome>,
+    /// Rules that could not decide (a read failed or a fact is unknown): nothing was changed for them.
+    pub undetermined: Vec<crate::engine::Undetermined>,
+}
+
+/// Why an event could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// The event is malformed: retrying cannot help.
+    #[error("bad input: {0}")]
+    BadInput(#[from] DecodeError),
+    /// AWS failed in a way a later retry may fix; the event should be retried, then parked.
+    #[error("retryable: {0}")]
+    Retryable(RemoteError),
+}
+
+/// The guard: ports, policy and gate, built once per Lambda container.
+pub struct Guard<I, S, N, G = ModeGate> {
+    identity_center: I,
+    identity_store: S,
+    notifier: N,
+    gate: G,
+    policy: Policy,
+}
+
+impl<I: IdentityCenter, S: IdentityStore, N: Notifier> Guard<I, S, N, ModeGate> {
+    /// A guard with the base gate.
+    pub fn new(identity_center: I, identity_store: S, notifier: N, policy: Policy) -> Self {
+        Self::with_gate(identity_center, identity_store, notifier, policy, ModeGate)
+    }
+}
+
+fn retryable_or_unknown<T>(r: Result<T, RemoteError>) -> Result<Fact<T>, GuardError> {
+    match r {
+        Ok(v) => Ok(Fact::Known(v)),
+        Err(e) if e.kind.is_retryable() => Err(GuardError::Retryable(e)),
+        // Not retryable (e.g. AccessDenied): the fact stays unknown and nothing is changed.
+        Err(_) => Ok(Fact::Unknown),
+    }
+}
+
+impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G> {
+    /// A guard with a custom gate.
+    pub fn with_gate(identity_center: I, identity_store: S, notifier: N, policy: Policy, gate: G) -> Self {
+        Self {
+            identity_center,
+            identity_store,
+            notifier,
+            gate,
+            policy,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text).
+    pub async fn handle(&self, json: &str, today: Date) -> Result<GuardReport, GuardError> {
+        let change = match actionable(&self.policy, decode(json)?) {
+            Ok(change) => change,
+            Err(ignored) => return Ok(report_of(&ignored, Vec::new())),
+        };
+        let facts = self.live_facts(&change).await?;
+        let evaluation = evaluate(&self.policy, change.clone(), &facts, today);
+        let mut outcomes = Vec::new();
+        let mut retry_later = None;
+        for finding in &evaluation.findings {
+            let (kind, calls) = self.correct(&change, finding, &facts, today).await;
+            if let (OutcomeKind::Failed { .. }, Some(e)) = (&kind, calls.1.clone()) {
+                retry_later = Some(e);
+            }
+            let outcome = Outcome {
+                event: change.meta.clone(),
+                actor: change.actor.clone(),
+                finding: finding.clone(),
+                kind,
+                calls: calls.0,
+            };
+            if let Err(e) = self.notifier.publish(&outcome).await {
+                tracing::error!(error = %e, event_id = %change.meta.event_id, "could not publish an outcome");
+            }
+            outcomes.push(outcome);
+        }
+        if let Some(e) = retry_later {
+            return Err(GuardError::Retryable(e));
+        }
+        Ok(report_of(&evaluation, outcomes))
+    }
+
+    /// Reads what the rules need about the changed resource, live.
+    async fn live_facts(&self, change: &Change) -> Result<Facts, GuardError> {
+        let mut facts = Facts {
+            scope: Scope::Resource,
+            ..Facts::default()
+        };
+        let ic = &self.identity_center;
+        match &change.kind {
+            ChangeKind::AssignmentCreated(a) => {
+                facts.assignment_exists = retryable_or_unknown(ic.assignment_exists(a).await)?;
+                let mut ps = PermissionSetFacts::unknown(a.permission_set_arn.clone());
+                // The name is read only when an exception could depend on it: the common case
+                // stays at one read before the delete.
+                if self.name_matters(RuleId::AssignmentPrincipalType)
+                    && let Fact::Known(Some(name)) =
+                        retryable_or_unknown(ic.permission_set_name(&a.instance_arn, &a.permission_set_arn).await)?
+                {
+                    ps.name = Fact::Known(name);
+                }
+                facts.permission_set = Some(ps);
+            }
+            ChangeKind::PermissionSet {
+                instance_arn,
+                permission_set_arn,
+                ..
+            } => match retryable_or_unknown(ic.permission_set(instance_arn, permission_set_arn).await)? {
+                Fact::Known(Some(ps)) => facts.permission_set = Some(ps),
+                // Gone: no rule has anything left to judge.
+                Fact::Known(None) => {}
+                Fact::Unknown => facts.permission_set = Some(PermissionSetFacts::unknown(permission_set_arn.clone())),
+            },
+            ChangeKind::AccessControlAttributes { instance_arn, .. } => {
+                facts.access_control_attributes =
+                    retryable_or_unknown(ic.access_control_attributes(instance_arn).await)?;
+            }
+            ChangeKind::Identity {
+                identity_store_id: Some(store),
+                op:
+                    IdentityOp::MemberAdded {
+                        group_id,
+                        member_id,
+                        membership_id,
+                    },
+            } => {
+                let membership = MembershipRef {
+                    identity_store_id: store.clone(),
+                    membership_id: membership_id.clone(),
+                    group_id: group_id.clone(),
+                    member_id: member_id.clone(),
+                };
+                facts.membership = retryable_or_unknown(self.identity_store.membership_id(&membership).await)?;
+            }
+            ChangeKind::AssignmentDeleted(_) | ChangeKind::Tags { .. } | ChangeKind::Identity { .. } => {}
+        }
+        Ok(facts)
+    }
+
+    fn name_matters(&self, rule: RuleId) -> bool {
+        self.policy
+            .exceptions
+            .iter()
+            .any(|e| e.rule == rule && !e.permission_sets.is_empty())
+    }
+
+    /// Gates, executes and verifies the correction of one finding. Returns the outcome, the
+    /// mutating calls made, and the error to retry the event for, if any.
+    async fn correct(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        facts: &Facts,
+        today: Date,
+    ) -> (OutcomeKind, (Vec<&'static str>, Option<RemoteError>)) {
+        if finding.remediation.is_empty() {
+            return (OutcomeKind::Detected, (Vec::new(), None));
+        }
+        if let Decision::Withhold(reason) = self.gate.decide(change, finding) {
+            let kind = if finding.mode == Mode::Enforce {
+                OutcomeKind::Withheld { reason }
+            } else {
+                OutcomeKind::Detected
+            };
+            return (kind, (Vec::new(), None));
+        }
+        let mut calls = Vec::new();
+        for action in &finding.remediation {
+            if let Err(e) = self.execute(action, facts, &mut calls).await {
+                let kind = match e.kind {
+                    FailureKind::AccessDenied => OutcomeKind::CannotRemediate {
+                        reason: e.message.clone(),
+                    },
+                    _ => OutcomeKind::Failed { error: e.to_string() },
+                };
+                let retry = e.kind.is_retryable().then_some(e);
+                return (kind, (calls, retry));
+            }
+        }
+        // Verify: read the resource again and judge the same rule.
+        let verified = match self.live_facts(change).await {
+            Ok(after) => {
+                let again = evaluate(&self.policy, change.clone(), &after, today);
+                match again.findings.iter().find(|f| f.rule == finding.rule) {
+                    None if !again.undetermined.iter().any(|u| u.rule == finding.rule) => OutcomeKind::Remediated,
+                    None => OutcomeKind::NotVerified {
+                        detail: "the read-back could not decide".to_owned(),
+                    },
+                    Some(f) => OutcomeKind::NotVerified {
+                        detail: f.message.clone(),
+                    },
+                }
+            }
+            Err(e) => OutcomeKind::NotVerified {
+                detail: format!("the read-back failed: {e}"),
+            },
+        };
+        (verified, (calls, None))
+    }
+
+    async fn execute(&self, action: &Action, facts: &Facts, calls: &mut Vec<&'static str>) -> Result<(), RemoteError> {
+        let ic = &self.identity_center;
+        let bad = |what: &str| RemoteError {
+            operation: "plan",
+            kind: FailureKind::Rejected,
+            message: format!("the planned action carries an invalid {what}"),
+        };
+        let instance = |arn: &str| InstanceArn::parse(arn).map_err(|_| bad("instance ARN"));
+        let ps = |arn: &str| PermissionSetArn::parse(arn).map_err(|_| bad("permission set ARN"));
+        match action {
+            Action::DeleteAccountAssignment {
+                instance_arn,
+                account_id,
+                permission_set_arn,
+                principal_type,
+                principal_id,
+            } => {
+                let assignment = Assignment {
+                    instance_arn: instance(instance_arn)?,
+                    account_id: AccountId::parse(account_id).map_err(|_| bad("account id"))?,
+                    permission_set_arn: ps(permission_set_arn)?,
+                    principal_type: *principal_type,
+                    principal_id: principal_id.clone(),
+                };
+                calls.push("DeleteAccountAssignment");
+                match ic.delete_assignment(&assignment).await {
+                    // Already gone: the goal is reached.
+                    Err(e) if e.kind == FailureKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+            Action::UpdateSessionDuration {
+                instance_arn,
+                permission_set_arn,
+                session_duration,
+                description,
+                relay_state,
+            } => {
+                let current = facts.permission_set.as_ref();
+                let keep = |k: &Keep, f: Option<&Fact<Option<String>>>| -> Result<Option<String>, RemoteError> {
+                    match (k, f.and_then(Fact::known)) {
+                        (Keep::Value(v), _) | (Keep::Current, Some(v)) => Ok(v.clone()),
+                        (Keep::Current, None) => Err(RemoteError {
+                            operation: "UpdatePermissionSet",
+                            kind: FailureKind::Unavailable,
+                            message: "the current description or relay state is unknown; not overwriting it".to_owned(),
+                        }),
+                    }
+                };
+                let description = keep(description, current.map(|p| &p.description))?;
+                let relay_state = keep(relay_state, current.map(|p| &p.relay_state))?;
+                calls.push("UpdatePermissionSet");
+                ic.update_permission_set(
+                    &instance(instance_arn)?,
+                    &ps(permission_set_arn)?,
+                    session_duration,
+                    description.as_deref(),
+                    relay_state.as_deref(),
+                )
+                .await
+            }
+            Action::PutPermissionsBoundary {
+                instance_arn,
+                permission_set_arn,
+                boundary,
+            } => {
+                calls.push("PutPermissionsBoundaryToPermissionSet");
+                ic.put_permissions_boundary(&instance(instance_arn)?, &ps(permission_set_arn)?, boundary)
+                    .await
+            }
+            Action::DetachManagedPolicy {
+                instance_arn,
+                permission_set_arn,
+                managed_policy_arn,
+            } => {
+                calls.push("DetachManagedPolicyFromPermissionSet");
+                match ic
+                    .detach_managed_policy(&instance(instance_arn)?, &ps(permission_set_arn)?, managed_policy_arn)
+                    .await
+                {
+                    Err(e) if e.kind == FailureKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+            Action::RemoveInlineStatements {
+                instance_arn,
+                permission_set_arn,
+                remaining_policy,
+                ..
+            } => {
+                calls.push("PutInlinePolicyToPermissionSet");
+                ic.put_inline_policy(&instance(instance_arn)?, &ps(permission_set_arn)?, remaining_policy)
+                    .await
+            }
+            Action::DeleteInlinePolicy {
+                instance_arn,
+                permission_set_arn,
+                ..
+            } => {
+                calls.push("DeleteInlinePolicyFromPermissionSet");
+                match ic
+                    .delete_inline_policy(&instance(instance_arn)?, &ps(permission_set_arn)?)
+                    .await
+                {
+                    Err(e) if e.kind == FailureKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+            Action::RestoreAccessControlAttributes {
+                instance_arn,
+                attributes,
+            } => {
+                let exists = matches!(facts.access_control_attributes, Fact::Known(Some(_)));
+                calls.push(if exists {
+                    "UpdateInstanceAccessControlAttributeConfiguration"
+                } else {
+                    "CreateInstanceAccessControlAttributeConfiguration"
+                });
+                ic.put_access_control_attributes(&instance(instance_arn)?, attributes, exists)
+                    .await
+            }
+            Action::ProvisionPermissionSet {
+                instance_arn,
+                permission_set_arn,
+                ..
+            } => {
+                calls.push("ProvisionPermissionSet");
+                ic.provision_permission_set(&instance(instance_arn)?, &ps(permission_set_arn)?)
+                    .await
+            }
+            Action::DeleteGroupMembership {
+                identity_store_id,
+                membership_id,
+                group_id,
+                member_id,
+            } => {
+                let store = identity_store_id
+                    .as_deref()
+                    .and_then(|s| IdentityStoreId::parse(s).ok())
+                    .ok_or_else(|| bad("identity store id"))?;
+                let id = match membership_id {
+                    Some(id) => Some(id.clone()),
+                    None => {
+                        self.identity_store
+                            .membership_id(&MembershipRef {
+                                identity_store_id: store.clone(),
+                                membership_id: None,
+                                group_id: group_id.clone(),
+                                member_id: member_id.clone(),
+                            })
+                            .await?
+                    }
+                };
+                let Some(id) = id else { return Ok(()) };
+                calls.push("DeleteGroupMembership");
+                match self.identity_store.delete_membership(&store, &id).await {
+                    Err(e) if e.kind == FailureKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+        }
+    }
+}
+
+fn report_of(evaluation: &Evaluation, outcomes: Vec<Outcome>) -> GuardReport {
+    GuardReport {
+        event_id: evaluation.meta.event_id.clone(),
+        verdict: evaluation.verdict,
+        reason: evaluation.reason.as_ref().map(ToString::to_string),
+        outcomes,
+        undetermined: evaluation.undetermined.clone(),
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Detected => f.write_str("detected"),
+            Self::Remediated => f.write_str("remediated and verified"),
+            Self::NotVerified { detail } => write!(f, "corrected but not verified: {detail}"),
+            Self::Withheld { reason } => write!(f, "withheld: {reason}"),
+            Self::CannotRemediate { reason } => write!(f, "cannot remediate: {reason}"),
+            Self::Failed { error } => write!(f, "failed: {error}"),
+        }
+    }
+}
+
+/// A notifier that writes each outcome as one structured log line (ids and names at info;
+/// never whole payloads).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoggingNotifier;
+
+impl Notifier for LoggingNotifier {
+    async fn publish(&self, outcome: &Outcome) -> Result<(), RemoteError> {
+        tracing::warn!(
+            event_id = %outcome.event.event_id,
+            event_name = %outcome.event.event_name,
+            actor = %outcome.actor,
+            rule = %outcome.finding.rule,
+            severity = %outcome.finding.severity,
+            mode = %outcome.finding.mode,
+            resource = %outcome.finding.resource.id,
+            outcome = %outcome.kind,
+            calls = ?outcome.calls,
+            "{}",
+            outcome.finding.message
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! Ports: what the remediation engine needs from the outside world, in domain terms.
+//!
+//! Adapters (`crate::adapters`) implement them with the AWS SDK; nothing here names an SDK type.
+//! Every write that AWS performs asynchronously (assignment deletion, provisioning, ABAC
+//! creation) returns only once its status is SUCCEEDED, or with an error.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::facts::PermissionSetFacts;
+use crate::ids::{IdentityStoreId, InstanceArn, PermissionSetArn};
+use crate::model::{AbacAttribute, Assignment, Boundary};
+
+/// How a call to AWS failed, classified for the retry and reporting decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// ThrottlingException or a transient server error: retry with backoff.
+    Throttled,
+    /// ConflictException: a concurrent write has not propagated yet; retry with backoff.
+    Conflict,
+    /// ResourceNotFoundException.
+    NotFound,
+    /// AccessDeniedException: the delegated admin may not touch this (e.g. the management account).
+    AccessDenied,
+    /// ValidationException or another client error: retrying will not help.
+    Rejected,
+    /// An asynchronous operation ended FAILED.
+    AsyncFailed,
+    /// An asynchronous operation did not finish within the polling budget.
+    Timeout,
+    /// Network, dispatch or unexpected answers.
+    Unavailable,
+}
+
+impl FailureKind {
+    /// Whether retrying the same call may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Throttled | Self::Conflict | Self::Unavailable | Self::Timeout | Self::AsyncFailed
+        )
+    }
+}
+
+/// A failed call to AWS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RemoteError {
+    /// The operation, e.g. `DeleteAccountAssignment`.
+    pub operation: &'static str,
+    /// The classification.
+    pub kind: FailureKind,
+    /// The service's message (never credentials or webhook URLs).
+    pub message: String,
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed ({:?}): {}", self.operation, self.kind, self.message)
+    }
+}
+
+/// Result of a port call.
+pub type Remote<T> = Result<T, RemoteError>;
+
+/// IAM Identity Center's admin API (sso-admin), in domain terms.
+pub trait IdentityCenter: Send + Sync {
+    /// Everything known about a permission set; `None` when it no longer exists.
+    fn permission_set(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Option<PermissionSetFacts>>> + Send;
+
+    /// Only the permission set's name; `None` when it no longer exists.
+    fn permission_set_name(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Option<String>>> + Send;
+
+    /// Whether the assignment exists now (ListAccountAssignments).
+    fn assignment_exists(&self, assignment: &Assignment) -> impl Future<Output = Remote<bool>> + Send;
+
+    /// The instance's ABAC attributes; `None` when ABAC is not configured.
+    fn access_control_attributes(
+        &self,
+        instance: &InstanceArn,
+    ) -> impl Future<Output = Remote<Option<Vec<AbacAttribute>>>> + Send;
+
+    /// DeleteAccountAssignment, polled to SUCCEEDED.
+    fn delete_assignment(&self, assignment: &Assignment) -> impl Future<Output = Remote<()>> + Send;
+
+    /// UpdatePermissionSet with every field given (the API clears an omitted relay state).
+    fn update_permission_set(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        session_duration: &str,
+        description: Option<&str>,
+        relay_state: Option<&str>,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// PutPermissionsBoundaryToPermissionSet.
+    fn put_permissions_boundary(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        boundary: &Boundary,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// DetachManagedPolicyFromPermissionSet.
+    fn detach_managed_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        policy_arn: &str,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// PutInlinePolicyToPermissionSet.
+    fn put_inline_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        document: &str,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// DeleteInlinePolicyFromPermissionSet.
+    fn delete_inline_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// Create (when `exists` is false) or Update InstanceAccessControlAttributeConfiguration,
+    /// waiting until it is ENABLED.
+    fn put_access_control_attributes(
+        &self,
+        instance: &InstanceArn,
+        attributes: &[AbacAttribute],
+        exists: bool,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// ProvisionPermissionSet to all provisioned accounts, polled to SUCCEEDED.
+    fn provision_permission_set(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<()>> + Send;
+}
+
+/// A group membership, by id or by (group, member).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRef {
+    /// The identity store.
+    pub identity_store_id: IdentityStoreId,
+    /// The membership id, when known.
+    pub membership_id: Option<String>,
+    /// The group, when known.
+    pub group_id: Option<String>,
+    /// The member (user), when known.
+    pub member_id: Option<String>,
+}
+
+/// The Identity Store API, in domain terms.
+pub trait IdentityStore: Send + Sync {
+    /// The membership's id if it exists now (GetGroupMembershipId / DescribeGroupMembership).
+    fn membership_id(&self, membership: &MembershipRef) -> impl Future<Output = Remote<Option<String>>> + Send;
+
+    /// DeleteGroupMembership.
+    fn delete_membership(
+        &self,
+        identity_store_id: &IdentityStoreId,
+        membership_id: &str,
+    ) -> impl Future<Output = Remote<()>> + Send;
+}
+
+/// Where findings and their outcomes go (SNS and Slack later; logs for now).
+pub trait Notifier: Send + Sync {
+    /// Publishes one outcome.
+    fn publish(&self, outcome: &crate::guard::Outcome) -> impl Future<Output = Remote<()>> + Send;
+}

@@ -1,0 +1,337 @@
+//! `make demo`: a realistic organisation in the AWS emulator, violating changes made to it, the
+//! matching CloudTrail events delivered to the guard, and what it found, reverted and verified.
+
+use aws_sdk_identitystore::types::{MemberId, Name};
+use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, TargetType};
+use idc_guard::adapters::{IdentityStoreApi, SsoAdmin};
+use idc_guard::date::Date;
+use idc_guard::guard::{Guard, LoggingNotifier};
+use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::policy::Policy;
+use idc_guard::retry::RetryPolicy;
+use idc_guard_tests::calls::CallRecorder;
+use idc_guard_tests::emulator::Emulator;
+use idc_guard_tests::repo_root;
+use serde_json::{Value, json};
+
+type Error = Box<dyn std::error::Error>;
+
+const ACCOUNTS: [&str; 12] = [
+    "210987654321",
+    "222222222222",
+    "333333333333",
+    "444444444444",
+    "555555555555",
+    "666666666666",
+    "777777777777",
+    "888888888888",
+    "999999999999",
+    "101010101010",
+    "121212121212",
+    "131313131313",
+];
+
+fn event(fixture: &str, edits: &[(&str, Value)]) -> Result<String, Error> {
+    let text = std::fs::read_to_string(repo_root().join("events").join(fixture))?;
+    let mut v: Value = serde_json::from_str(&text)?;
+    for (path, value) in edits {
+        let mut node = &mut v["detail"];
+        for key in path.split('.') {
+            node = &mut node[key];
+        }
+        *node = value.clone();
+    }
+    Ok(v.to_string())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    println!("== starting the AWS emulator (moto + idc-guard's sso-admin extension)");
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    let (instance, store) = emulator.instance().await;
+    let sso = aws_sdk_ssoadmin::Client::new(&sdk);
+    let ids = aws_sdk_identitystore::Client::new(&sdk);
+    println!(
+        "   instance {instance}, identity store {store}, endpoint {}",
+        emulator.endpoint()
+    );
+
+    println!(
+        "== seeding an organisation: {} accounts, permission sets, groups, users",
+        ACCOUNTS.len()
+    );
+    let mut sets = Vec::new();
+    for (name, duration, boundary) in [
+        ("ReadOnlyAuditor", "PT8H", true),
+        ("DataEngineer", "PT4H", true),
+        ("PlatformEngineer", "PT2H", true),
+        ("PlatformAdmin", "PT1H", false),
+        ("BreakGlass", "PT1H", false),
+    ] {
+        let arn = sso
+            .create_permission_set()
+            .instance_arn(&instance)
+            .name(name)
+            .description(format!("{name} access"))
+            .session_duration(duration)
+            .send()
+            .await?
+            .permission_set()
+            .and_then(|p| p.permission_set_arn())
+            .ok_or("no permission set ARN")?
+            .to_owned();
+        if boundary {
+            sso.put_permissions_boundary_to_permission_set()
+                .instance_arn(&instance)
+                .permission_set_arn(&arn)
+                .permissions_boundary(
+                    PermissionsBoundary::builder()
+                        .customer_managed_policy_reference(
+                            CustomerManagedPolicyReference::builder()
+                                .name("platform-boundary")
+                                .path("/")
+                                .build()?,
+                        )
+                        .build(),
+                )
+                .send()
+                .await?;
+        }
+        sets.push((name, arn));
+    }
+    let mut groups = Vec::new();
+    for name in ["auditors", "data-engineers", "platform-engineers", "platform-admins"] {
+        let id = ids
+            .create_group()
+            .identity_store_id(&store)
+            .display_name(name)
+            .send()
+            .await?
+            .group_id()
+            .to_owned();
+        groups.push((name, id));
+    }
+    let mut users = Vec::new();
+    for (user, given, family) in [
+        ("alice", "Alice", "Ng"),
+        ("bob", "Bob", "Okafor"),
+        ("carol", "Carol", "Silva"),
+    ] {
+        let id = ids
+            .create_user()
+            .identity_store_id(&store)
+            .user_name(user)
+            .display_name(format!("{given} {family}"))
+            .name(Name::builder().given_name(given).family_name(family).build())
+            .send()
+            .await?
+            .user_id()
+            .to_owned();
+        users.push((user, id));
+    }
+    let mut assignments = 0;
+    for account in ACCOUNTS {
+        for ((_, group), (_, set)) in groups.iter().zip(&sets) {
+            sso.create_account_assignment()
+                .instance_arn(&instance)
+                .target_id(account)
+                .target_type(TargetType::AwsAccount)
+                .permission_set_arn(set)
+                .principal_type(PrincipalType::Group)
+                .principal_id(group)
+                .send()
+                .await?;
+            assignments += 1;
+        }
+    }
+    println!(
+        "   {} permission sets, {} groups, {} users, {assignments} group assignments",
+        sets.len(),
+        groups.len(),
+        users.len()
+    );
+
+    let calls = CallRecorder::default();
+    let mut policy = Policy::load(&repo_root().join("guardrail.toml"))?;
+    policy.instance_arn = Some(InstanceArn::parse(&instance)?);
+    policy.identity_store_id = Some(IdentityStoreId::parse(&store)?);
+    let guard = Guard::new(
+        SsoAdmin::new(
+            aws_sdk_ssoadmin::Client::from_conf(
+                aws_sdk_ssoadmin::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            RetryPolicy::immediate(),
+        ),
+        IdentityStoreApi::new(
+            aws_sdk_identitystore::Client::from_conf(
+                aws_sdk_identitystore::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            RetryPolicy::immediate(),
+        ),
+        LoggingNotifier,
+        policy,
+    );
+    let set = |name: &str| {
+        sets.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_default()
+    };
+    let today = Date::today_utc();
+
+    println!("== violating changes, and what idc-guard does with each event");
+    let data = set("DataEngineer");
+    let platform = set("PlatformEngineer");
+    let mut changes: Vec<(String, String)> = Vec::new();
+
+    sso.create_account_assignment()
+        .instance_arn(&instance)
+        .target_id("333333333333")
+        .target_type(TargetType::AwsAccount)
+        .permission_set_arn(&data)
+        .principal_type(PrincipalType::User)
+        .principal_id(&users[0].1)
+        .send()
+        .await?;
+    changes.push((
+        "alice assigned DataEngineer in 333333333333 directly, as a USER".to_owned(),
+        event(
+            "sso.CreateAccountAssignment-user-violation.json",
+            &[
+                ("requestParameters.instanceArn", json!(instance)),
+                ("requestParameters.permissionSetArn", json!(data)),
+                ("requestParameters.targetId", json!("333333333333")),
+                ("requestParameters.principalId", json!(users[0].1)),
+            ],
+        )?,
+    ));
+
+    sso.update_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&platform)
+        .session_duration("PT12H")
+        .description("PlatformEngineer access")
+        .send()
+        .await?;
+    changes.push((
+        "PlatformEngineer session duration raised to PT12H".to_owned(),
+        event(
+            "sso.UpdatePermissionSet-long-session-violation.json",
+            &[
+                ("requestParameters.instanceArn", json!(instance)),
+                ("requestParameters.permissionSetArn", json!(platform)),
+            ],
+        )?,
+    ));
+
+    sso.delete_permissions_boundary_from_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&data)
+        .send()
+        .await?;
+    changes.push((
+        "permissions boundary removed from DataEngineer".to_owned(),
+        event(
+            "sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json",
+            &[
+                ("requestParameters.instanceArn", json!(instance)),
+                ("requestParameters.permissionSetArn", json!(data)),
+            ],
+        )?,
+    ));
+
+    sso.put_inline_policy_to_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&platform)
+        .inline_policy(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"*"},{"Sid":"Roles","Effect":"Allow","Action":["iam:PassRole","iam:CreateRole"],"Resource":"*"}]}"#)
+        .send()
+        .await?;
+    changes.push((
+        "PlatformEngineer inline policy grants iam:PassRole and iam:CreateRole".to_owned(),
+        event(
+            "sso.PutInlinePolicyToPermissionSet-iam-undetermined.json",
+            &[
+                ("requestParameters.instanceArn", json!(instance)),
+                ("requestParameters.permissionSetArn", json!(platform)),
+            ],
+        )?,
+    ));
+
+    sso.attach_managed_policy_to_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&data)
+        .managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await?;
+    changes.push((
+        "AdministratorAccess attached to DataEngineer".to_owned(),
+        event(
+            "sso.AttachManagedPolicyToPermissionSet-admin-undetermined.json",
+            &[
+                ("requestParameters.instanceArn", json!(instance)),
+                ("requestParameters.permissionSetArn", json!(data)),
+            ],
+        )?,
+    ));
+
+    let membership = ids
+        .create_group_membership()
+        .identity_store_id(&store)
+        .group_id(&groups[3].1)
+        .member_id(MemberId::UserId(users[1].1.clone()))
+        .send()
+        .await?
+        .membership_id()
+        .to_owned();
+    changes.push((
+        "bob added to platform-admins by a pipeline role, not by SCIM".to_owned(),
+        event(
+            "identitystore.CreateGroupMembership-violation.json",
+            &[
+                ("requestParameters.identityStoreId", json!(store)),
+                ("requestParameters.groupId", json!(groups[3].1)),
+                ("requestParameters.memberId", json!({"userId": users[1].1})),
+                ("responseElements.membershipId", json!(membership)),
+                ("responseElements.identityStoreId", json!(store)),
+            ],
+        )?,
+    ));
+
+    for (what, json) in &changes {
+        calls.clear();
+        println!("\n-- {what}");
+        let report = guard.handle(json, today).await?;
+        if report.outcomes.is_empty() {
+            println!("   verdict {:?}: nothing to do", report.verdict);
+        }
+        for o in &report.outcomes {
+            println!(
+                "   found   {} ({}, {}): {}",
+                o.finding.rule, o.finding.severity, o.finding.mode, o.finding.message
+            );
+            println!("   outcome {}", o.kind);
+            if !o.calls.is_empty() {
+                println!("   calls   {}", calls.all().join(", "));
+            }
+        }
+    }
+
+    println!("\n-- the first event again (a duplicate delivery)");
+    calls.clear();
+    let report = guard.handle(&changes[0].1, today).await?;
+    println!(
+        "   verdict {:?}, {} outcomes, mutating calls: {:?}",
+        report.verdict,
+        report.outcomes.len(),
+        calls.mutating()
+    );
+
+    println!("\n== stopping the emulator");
+    drop(emulator);
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! A local AWS for integration tests: moto's server with idc-guard's sso-admin extension
+//! (`tests/emulator/`), on a free loopback port, stopped when the [`Emulator`] is dropped.
+//!
+//! Each test starts its own emulator: startup takes about half a second, and a private server
+//! means no test sees another's permission sets or has to reset state it does not own. (A shared
+//! `static` emulator would never be dropped, so its process would outlive the test binary.)
+//!
+//! The Python environment is `<repo>/.venv`, made by `make venv` (which `make test` runs).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::repo_root;
+
+/// How long the server may take to answer `GET /moto-api/` after it is spawned.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
+/// Interval between readiness probes while the server starts.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// Timeout of each readiness probe's connect, and of reading its answer.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Timeout of `POST /moto-api/reset`.
+const RESET_TIMEOUT: Duration = Duration::from_secs(10);
+/// Spawns allowed when the server dies at once (another process took the port in between).
+const SPAWN_ATTEMPTS: usize = 3;
+/// The region every emulator client uses.
+pub const REGION: &str = "eu-west-1";
+
+/// A running moto server, killed (and waited for) on drop.
+#[derive(Debug)]
+pub struct Emulator {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Emulator {
+    /// Starts a server on a free loopback port and waits until it answers.
+    ///
+    /// # Panics
+    /// If `.venv` is missing (run `make venv`), or the server does not become ready within 30 s;
+    /// the message then ends with the tail of the server's log.
+    pub fn start() -> Emulator {
+        let root = repo_root();
+        let python = root.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run `make venv` (from {}) to install the AWS emulator",
+            python.display(),
+            root.display()
+        );
+        let script = root.join("tests/emulator/server.py");
+        let mut attempt = 1;
+        loop {
+            let port = free_port();
+            let log = log_path(port);
+            let mut child = spawn(&python, &script, port, &log);
+            match wait_ready(&mut child, port) {
+                Ok(()) => return Emulator { child, port, log },
+                Err(Exit(_)) if attempt < SPAWN_ATTEMPTS => {
+                    // Most likely the port was taken between choosing it and binding it: try another.
+                    let _ = std::fs::remove_file(&log);
+                    attempt += 1;
+                }
+                Err(why) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "the AWS emulator did not start ({why}); command: {} {} --port {port}; log {}:\n{}",
+                        python.display(),
+                        script.display(),
+                        log.display(),
+                        tail(&log, 40)
+                    );
+                }
+            }
+        }
+    }
+
+    /// The port the server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The endpoint URL for SDK clients, e.g. `http://127.0.0.1:40123`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's log file (removed on drop unless the thread is panicking).
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Wipes every service's state (`POST /moto-api/reset`). The sso-admin instance is recreated
+    /// with a new ARN and identity store id: call [`Emulator::instance`] again afterwards.
+    ///
+    /// # Panics
+    /// If the server does not answer 200.
+    pub fn reset(&self) {
+        match http(self.addr(), "POST", "/moto-api/reset", RESET_TIMEOUT) {
+            Ok(200) => {}
+            other => panic!(
+                "POST /moto-api/reset: {other:?}; log {}:\n{}",
+                self.log.display(),
+                tail(&self.log, 20)
+            ),
+        }
+    }
+
+    /// SDK configuration for this server: region eu-west-1, static test credentials, the endpoint.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let credentials =
+            aws_sdk_ssoadmin::config::Credentials::new("testing", "testing", None, None, "idc-guard-emulator");
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(credentials)
+            .load()
+            .await
+    }
+
+    /// The emulator's one sso-admin instance: (instance ARN, identity store id), via ListInstances.
+    ///
+    /// # Panics
+    /// If ListInstances fails or returns no instance.
+    pub async fn instance(&self) -> (String, String) {
+        let client = aws_sdk_ssoadmin::Client::new(&self.sdk_config().await);
+        let out = client
+            .list_instances()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ListInstances against the emulator: {e:?}"));
+        let instance = out.instances().first().expect("the emulator has an sso-admin instance");
+        (
+            instance.instance_arn().expect("the instance has an ARN").to_owned(),
+            instance
+                .identity_store_id()
+                .expect("the instance has an identity store")
+                .to_owned(),
+        )
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // Child::kill sends SIGKILL to the child's PID; wait reaps it, so the port is closed
+        // once drop returns.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("AWS emulator log kept: {}", self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// Why a spawned server is not ready.
+#[derive(Debug)]
+enum NotReady {
+    /// The process ended.
+    Exit(std::process::ExitStatus),
+    /// The deadline passed; the last probe's result.
+    Timeout(String),
+}
+use NotReady::{Exit, Timeout};
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit(status) => write!(f, "the server exited: {status}"),
+            Timeout(last) => write!(
+                f,
+                "no 200 from GET /moto-api/ within {} s; last probe: {last}",
+                STARTUP_DEADLINE.as_secs()
+            ),
+        }
+    }
+}
+
+/// A port nobody listens on now: bind port 0 and let the listener go.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("cannot bind a loopback port")
+}
+
+fn log_path(port: u16) -> PathBuf {
+    let dir = std::env::temp_dir().join("idc-guard-emulator");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir.join(format!("moto-{}-{port}.log", std::process::id()))
+}
+
+fn spawn(python: &Path, script: &Path, port: u16, log: &Path) -> Child {
+    let out = File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let err = out.try_clone().unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    Command::new(python)
+        .arg(script)
+        .arg("--port")
+        .arg(port.to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()))
+}
+
+/// Probes `GET /moto-api/` until it answers 200, the process exits, or the deadline passes.
+fn wait_ready(child: &mut Child, port: u16) -> Result<(), NotReady> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + STARTUP_DEADLINE;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Exit(status));
+        }
+        let last = match http(addr, "GET", "/moto-api/", PROBE_TIMEOUT) {
+            Ok(200) => return Ok(()),
+            Ok(status) => format!("HTTP {status}"),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= deadline {
+            return Err(Timeout(last));
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// One HTTP/1.1 request without a body; the response's status code.
+fn http(addr: SocketAddr, method: &str, path: &str, timeout: Duration) -> io::Result<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("not an HTTP response: {text:.80}")))
+}
+
+/// The last `lines` lines of a file, or why it cannot be read.
+fn tail(path: &Path, lines: usize) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("(cannot read the log: {e})"),
+    }
+}
