@@ -15,7 +15,8 @@ EMULATOR_REQUIREMENTS := tests/emulator/requirements.txt
 EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
 VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
-.PHONY: help demo test fmt-check clippy unit venv build bench clean
+
+.PHONY: help demo check-events test fmt-check clippy unit venv build bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,12 +24,13 @@ help: ## List the targets
 build: ## Build every crate (debug)
 	$(CARGO) build --workspace --locked
 
-demo: build ## The main job: validate the shipped policy, then check every event in events/
+demo: venv build ## The main job: seed the AWS emulator, make violating changes, let the guard revert and verify them
 	./target/debug/idc-guard validate guardrail.toml
-	@echo
-	@echo "== idc-guard check over events/ (shipped policy, fixtures' instance) =="
+	$(CARGO) run -q --locked -p idc-guard-tests --bin demo
+
+check-events: build ## Check every event in events/ offline with the shipped policy
 	./target/debug/idc-guard check --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) events/*.json \
-	  || [ $$? -eq 1 ]  # exit 1 means violations were found, which is the point of the demo
+	  || [ $$? -eq 1 ]  # exit 1 means violations were found, which is the point
 	@echo
 	@echo "== verdicts =="
 	./target/debug/idc-guard check --format json --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) events/*.json \

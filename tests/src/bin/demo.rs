@@ -44,6 +44,40 @@ fn event(fixture: &str, edits: &[(&str, Value)]) -> Result<String, Error> {
     Ok(v.to_string())
 }
 
+/// Delivers one event to the guard and prints what it found and did.
+async fn report(
+    guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier>,
+    calls: &CallRecorder,
+    what: &str,
+    json: &str,
+    today: Date,
+) -> Result<(), Error> {
+    calls.clear();
+    println!("\n-- {what}");
+    let report = guard.handle(json, today).await?;
+    if report.outcomes.is_empty() {
+        println!("   verdict {:?}: nothing to do", report.verdict);
+    }
+    for o in &report.outcomes {
+        println!(
+            "   found   {} ({}, {}): {}",
+            o.finding.rule, o.finding.severity, o.finding.mode, o.finding.message
+        );
+        println!("   outcome {}", o.kind);
+        if !o.calls.is_empty() {
+            println!("   fixed   with {}", o.calls.join(", "));
+        }
+    }
+    let all = calls.all();
+    println!(
+        "   api     {} calls ({} mutating): {}",
+        all.len(),
+        calls.mutating().len(),
+        all.join(", ")
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     println!("== starting the AWS emulator (moto + idc-guard's sso-admin extension)");
@@ -187,7 +221,10 @@ async fn main() -> Result<(), Error> {
     println!("== violating changes, and what idc-guard does with each event");
     let data = set("DataEngineer");
     let platform = set("PlatformEngineer");
-    let mut changes: Vec<(String, String)> = Vec::new();
+    let deliver = |what: &'static str, json: String| {
+        let (guard, calls) = (&guard, &calls);
+        async move { report(guard, calls, what, &json, today).await.map(|()| json) }
+    };
 
     sso.create_account_assignment()
         .instance_arn(&instance)
@@ -198,8 +235,8 @@ async fn main() -> Result<(), Error> {
         .principal_id(&users[0].1)
         .send()
         .await?;
-    changes.push((
-        "alice assigned DataEngineer in 333333333333 directly, as a USER".to_owned(),
+    let first = deliver(
+        "alice assigned DataEngineer in 333333333333 directly, as a USER",
         event(
             "sso.CreateAccountAssignment-user-violation.json",
             &[
@@ -209,7 +246,8 @@ async fn main() -> Result<(), Error> {
                 ("requestParameters.principalId", json!(users[0].1)),
             ],
         )?,
-    ));
+    )
+    .await?;
 
     sso.update_permission_set()
         .instance_arn(&instance)
@@ -218,8 +256,8 @@ async fn main() -> Result<(), Error> {
         .description("PlatformEngineer access")
         .send()
         .await?;
-    changes.push((
-        "PlatformEngineer session duration raised to PT12H".to_owned(),
+    let _ = deliver(
+        "PlatformEngineer session duration raised to PT12H",
         event(
             "sso.UpdatePermissionSet-long-session-violation.json",
             &[
@@ -227,15 +265,16 @@ async fn main() -> Result<(), Error> {
                 ("requestParameters.permissionSetArn", json!(platform)),
             ],
         )?,
-    ));
+    )
+    .await?;
 
     sso.delete_permissions_boundary_from_permission_set()
         .instance_arn(&instance)
         .permission_set_arn(&data)
         .send()
         .await?;
-    changes.push((
-        "permissions boundary removed from DataEngineer".to_owned(),
+    let _ = deliver(
+        "permissions boundary removed from DataEngineer",
         event(
             "sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json",
             &[
@@ -243,7 +282,8 @@ async fn main() -> Result<(), Error> {
                 ("requestParameters.permissionSetArn", json!(data)),
             ],
         )?,
-    ));
+    )
+    .await?;
 
     sso.put_inline_policy_to_permission_set()
         .instance_arn(&instance)
@@ -251,8 +291,8 @@ async fn main() -> Result<(), Error> {
         .inline_policy(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"*"},{"Sid":"Roles","Effect":"Allow","Action":["iam:PassRole","iam:CreateRole"],"Resource":"*"}]}"#)
         .send()
         .await?;
-    changes.push((
-        "PlatformEngineer inline policy grants iam:PassRole and iam:CreateRole".to_owned(),
+    let _ = deliver(
+        "PlatformEngineer inline policy grants iam:PassRole and iam:CreateRole",
         event(
             "sso.PutInlinePolicyToPermissionSet-iam-undetermined.json",
             &[
@@ -260,7 +300,8 @@ async fn main() -> Result<(), Error> {
                 ("requestParameters.permissionSetArn", json!(platform)),
             ],
         )?,
-    ));
+    )
+    .await?;
 
     sso.attach_managed_policy_to_permission_set()
         .instance_arn(&instance)
@@ -268,8 +309,8 @@ async fn main() -> Result<(), Error> {
         .managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
         .send()
         .await?;
-    changes.push((
-        "AdministratorAccess attached to DataEngineer".to_owned(),
+    let _ = deliver(
+        "AdministratorAccess attached to DataEngineer",
         event(
             "sso.AttachManagedPolicyToPermissionSet-admin-undetermined.json",
             &[
@@ -277,7 +318,8 @@ async fn main() -> Result<(), Error> {
                 ("requestParameters.permissionSetArn", json!(data)),
             ],
         )?,
-    ));
+    )
+    .await?;
 
     let membership = ids
         .create_group_membership()
@@ -288,8 +330,8 @@ async fn main() -> Result<(), Error> {
         .await?
         .membership_id()
         .to_owned();
-    changes.push((
-        "bob added to platform-admins by a pipeline role, not by SCIM".to_owned(),
+    let _ = deliver(
+        "bob added to platform-admins by a pipeline role, not by SCIM",
         event(
             "identitystore.CreateGroupMembership-violation.json",
             &[
@@ -300,30 +342,12 @@ async fn main() -> Result<(), Error> {
                 ("responseElements.identityStoreId", json!(store)),
             ],
         )?,
-    ));
-
-    for (what, json) in &changes {
-        calls.clear();
-        println!("\n-- {what}");
-        let report = guard.handle(json, today).await?;
-        if report.outcomes.is_empty() {
-            println!("   verdict {:?}: nothing to do", report.verdict);
-        }
-        for o in &report.outcomes {
-            println!(
-                "   found   {} ({}, {}): {}",
-                o.finding.rule, o.finding.severity, o.finding.mode, o.finding.message
-            );
-            println!("   outcome {}", o.kind);
-            if !o.calls.is_empty() {
-                println!("   calls   {}", calls.all().join(", "));
-            }
-        }
-    }
+    )
+    .await?;
 
     println!("\n-- the first event again (a duplicate delivery)");
     calls.clear();
-    let report = guard.handle(&changes[0].1, today).await?;
+    let report = guard.handle(&first, today).await?;
     println!(
         "   verdict {:?}, {} outcomes, mutating calls: {:?}",
         report.verdict,
