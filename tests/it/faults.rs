@@ -627,3 +627,101 @@ async fn an_unidentifiable_membership_is_rejected_without_a_call() {
     let err = adapter.membership_id(&membership).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::Rejected);
 }
+
+/// The USER assignment event for the mocked instance, permission set, account and user.
+fn user_assignment_event() -> String {
+    let text = std::fs::read_to_string(
+        idc_guard_tests::repo_root().join("events/sso.CreateAccountAssignment-user-violation.json"),
+    )
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let p = &mut v["detail"]["requestParameters"];
+    p["instanceArn"] = INSTANCE.into();
+    p["permissionSetArn"] = PERMISSION_SET.into();
+    p["targetId"] = ACCOUNT.into();
+    p["principalId"] = USER.into();
+    v.to_string()
+}
+
+fn listed_user_assignment() -> Rule {
+    mock!(ssoadmin::Client::list_account_assignments).then_output(|| {
+        ssoadmin::operation::list_account_assignments::ListAccountAssignmentsOutput::builder()
+            .account_assignments(
+                ssoadmin::types::AccountAssignment::builder()
+                    .account_id(ACCOUNT)
+                    .permission_set_arn(PERMISSION_SET)
+                    .principal_type(ssoadmin::types::PrincipalType::User)
+                    .principal_id(USER)
+                    .build(),
+            )
+            .build()
+    })
+}
+
+// The engine on mocked clients: AccessDenied (the delegated admin and the management account)
+// is an outcome, "cannot remediate", not a crash and not a retry.
+#[tokio::test]
+async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
+    use idc_guard::guard::{Guard, LoggingNotifier, OutcomeKind};
+    let list = listed_user_assignment();
+    let delete = delete_rule!().then_error(|| {
+        DeleteAccountAssignmentError::AccessDeniedException(exception!(
+            AccessDeniedException,
+            "not authorized to perform: sso:DeleteAccountAssignment"
+        ))
+    });
+    let policy = idc_guard::policy::Policy {
+        instance_arn: Some(instance()),
+        ..Default::default()
+    };
+    let guard = Guard::new(
+        sso_admin(RuleMode::MatchAny, &[&list, &delete]),
+        identity_store(&[]),
+        LoggingNotifier,
+        policy,
+    );
+    let report = guard
+        .handle(
+            &user_assignment_event(),
+            idc_guard::date::Date::new(2026, 11, 27).unwrap(),
+        )
+        .await
+        .unwrap();
+    match &report.outcomes[0].kind {
+        OutcomeKind::CannotRemediate { reason } => assert!(reason.contains("not authorized"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((list.num_calls(), delete.num_calls()), (1, 1));
+}
+
+// A deletion that keeps failing is retried within the bound, then the event fails so that Lambda
+// retries it and finally parks it in the failure destination.
+#[tokio::test]
+async fn a_failing_correction_fails_the_event_after_bounded_retries() {
+    use idc_guard::guard::{Guard, GuardError, LoggingNotifier};
+    let list = listed_user_assignment();
+    let delete = delete_rule!().then_error(|| {
+        DeleteAccountAssignmentError::ThrottlingException(exception!(ThrottlingException, "Rate exceeded"))
+    });
+    let policy = idc_guard::policy::Policy {
+        instance_arn: Some(instance()),
+        ..Default::default()
+    };
+    let guard = Guard::new(
+        sso_admin(RuleMode::MatchAny, &[&list, &delete]),
+        identity_store(&[]),
+        LoggingNotifier,
+        policy,
+    );
+    match guard
+        .handle(
+            &user_assignment_event(),
+            idc_guard::date::Date::new(2026, 11, 27).unwrap(),
+        )
+        .await
+    {
+        Err(GuardError::Retryable(e)) => assert_eq!(e.kind, FailureKind::Throttled),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(delete.num_calls(), RetryPolicy::immediate().attempts as usize);
+}

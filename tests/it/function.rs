@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 struct Watch {
     child: Child,
     port: u16,
+    log: std::path::PathBuf,
 }
 
 impl Drop for Watch {
@@ -40,7 +41,8 @@ fn watch(function: &str, env: &[(&str, String)]) -> Watch {
         cargo_lambda.display()
     );
     let port = free_port();
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"))).unwrap();
+    let log_path = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
     let mut cmd = Command::new(cargo_lambda);
     cmd.args(["lambda", "watch", "--ignore-changes", "-p", function, "--bin", function])
         .args(["-A", "127.0.0.1", "-P", &port.to_string()])
@@ -55,6 +57,7 @@ fn watch(function: &str, env: &[(&str, String)]) -> Watch {
     let watch = Watch {
         child: cmd.spawn().unwrap(),
         port,
+        log: log_path,
     };
     let deadline = Instant::now() + Duration::from_secs(120);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -170,5 +173,10 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.trim(), "null");
+    let log = std::fs::read_to_string(&watch.log).unwrap();
+    assert!(
+        log.contains("malformed event: ignored, no call made") && log.contains("detail.eventSource"),
+        "the reason is logged: {log}"
+    );
     let _ = std::fs::remove_file(policy);
 }
