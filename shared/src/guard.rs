@@ -77,8 +77,10 @@ pub enum Decision {
 /// The one place where a planned mutating action is allowed or withheld. The safety rails (kill
 /// switch, breaker, flap limit, idempotency) plug in here; the base gate only applies modes.
 pub trait Gate: Send + Sync {
-    /// Decides on the correction of `finding`, caused by `change`.
-    fn decide(&self, change: &Change, finding: &Finding) -> Decision;
+    /// Decides on the correction of `finding`, caused by `change`. Asynchronous, because the
+    /// safety rails consult shared state (a parameter, a table); a gate that cannot decide must
+    /// withhold (fail closed).
+    fn decide(&self, change: &Change, finding: &Finding) -> impl std::future::Future<Output = Decision> + Send;
 }
 
 /// Allows every finding whose rule is in enforce mode.
@@ -86,7 +88,7 @@ pub trait Gate: Send + Sync {
 pub struct ModeGate;
 
 impl Gate for ModeGate {
-    fn decide(&self, _change: &Change, finding: &Finding) -> Decision {
+    async fn decide(&self, _change: &Change, finding: &Finding) -> Decision {
         if finding.mode == Mode::Enforce {
             Decision::Allow
         } else {
@@ -273,7 +275,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         if finding.remediation.is_empty() {
             return (OutcomeKind::Detected, (Vec::new(), None));
         }
-        if let Decision::Withhold(reason) = self.gate.decide(change, finding) {
+        if let Decision::Withhold(reason) = self.gate.decide(change, finding).await {
             let kind = if finding.mode == Mode::Enforce {
                 OutcomeKind::Withheld { reason }
             } else {
