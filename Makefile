@@ -58,6 +58,7 @@ test: fmt-check clippy unit ## The gates CI runs: format, lints, all tests
 bench: ## Benchmarks recorded in BENCHMARKS.md
 	$(CARGO) bench -p idc-guard --bench throughput --locked
 	./scripts/bench-check.sh
+	./scripts/bench-guard.sh
 
 clean: ## Remove build output and benchmark data
 	$(CARGO) clean

@@ -1,0 +1,1132 @@
+#!/usr/bin/env python3
+"""Benchmark the guard functions as Lambda runs them: API calls and wall time per revert, init, memory.
+
+    .venv/bin/python scripts/bench-guard.py [--cold-starts N] [--repeats N] [--json FILE]
+
+Run it through scripts/bench-guard.sh, which builds the three release binaries first. Python 3.11
+standard library, plus boto3 (moto brings it into .venv) to seed the emulator and for the boto3
+comparison.
+
+What it starts, all on 127.0.0.1 and free ports, and stops by PID at the end (also on errors):
+- the AWS emulator: `.venv/bin/python tests/emulator/server.py --port N` (moto + idc-guard's
+  sso-admin extension), ready when `GET /moto-api/` answers 200;
+- a minimal Lambda Runtime API per function process (`GET /2018-06-01/runtime/invocation/next`,
+  `POST .../invocation/<id>/response|error`, `POST .../runtime/init/error`);
+- a counting HTTP proxy between a guard and the emulator (`AWS_ENDPOINT_URL` points at it): it
+  forwards every request and records its `X-Amz-Target` operation;
+- the release binaries `target/release/{assignment,permission-set,identity}-guard`, and a
+  boto3 handler (a script in a temporary directory) for the init comparison.
+
+Targets (the remediation issue):
+1. per event against the emulator: a USER assignment revert makes at most one read, one delete,
+   its status polls and one read-back; API calls and wall time for every kind of revert;
+2. init (process start to the first `GET /next`) under 20 ms, side by side with a Python boto3
+   handler doing the same client set-up;
+3. peak RSS (VmHWM) under 32 MB (32,000,000 bytes).
+
+Exit status: 0 when everything was measured (a target missed is a FAIL line, not an error),
+2 on a harness error (the emulator or a function did not start, crashed or timed out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import http.server
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+SERVER = ROOT / "tests" / "emulator" / "server.py"
+RELEASE = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+HOST = "127.0.0.1"
+REGION = "eu-west-1"
+ACCOUNT = "333333333333"
+USER_ID = "34887428-4081-7042-c3c6-928d413009e7"
+RUNTIME_PREFIX = "/2018-06-01/runtime"
+
+INIT_TARGET_MS = 20.0
+RSS_TARGET_BYTES = 32_000_000
+EMULATOR_DEADLINE_S = 30.0
+INIT_DEADLINE_S = 15.0
+EVENT_DEADLINE_S = 120.0
+
+FUNCTIONS = ("assignment-guard", "permission-set-guard", "identity-guard")
+
+# The boto3 side of the init comparison: the same client set-up as the guard (sso-admin and
+# identitystore, endpoint and region from the environment), then the runtime's first request.
+BOTO3_HANDLER = '''\
+import os
+import urllib.request
+
+import boto3
+
+endpoint = os.environ.get("AWS_ENDPOINT_URL")
+region = os.environ["AWS_REGION"]
+sso_admin = boto3.client("sso-admin", endpoint_url=endpoint, region_name=region)
+identity_store = boto3.client("identitystore", endpoint_url=endpoint, region_name=region)
+
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+with urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next") as response:
+    response.read()
+'''
+
+# The interpreter alone (no boto3): how much of the boto3 handler's init is Python starting.
+BARE_HANDLER = '''\
+import os
+import urllib.request
+
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+with urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next") as response:
+    response.read()
+'''
+
+
+class HarnessError(Exception):
+    """Something the benchmark needs did not work: nothing can be concluded."""
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def vm_hwm_kib(pid: int) -> int | None:
+    """The process's peak resident set size (VmHWM), in KiB; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 3.0) -> None:
+    """SIGTERM the process by PID, then SIGKILL if it lingers; always reaps it."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
+
+
+def read_body(handler: http.server.BaseHTTPRequestHandler) -> bytes:
+    """The request body: Content-Length or chunked."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        body = bytearray()
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(body)
+            body += handler.rfile.read(size)
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(server: http.server.ThreadingHTTPServer, name: str) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+# ---------------------------------------------------------------------------------------------
+# The Lambda Runtime API
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    body: bytes
+    delivered_at: float | None = None  # after the /next response was written
+    answered_at: float | None = None  # when the /response or /error POST arrived
+    outcome: str | None = None  # "response" | "error"
+    answer: bytes = b""
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class RuntimeApi:
+    """A minimal Lambda Runtime API for one function process."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.port = free_port()
+        self.first_next_at: float | None = None
+        self.first_next = threading.Event()
+        self.init_errors: list[bytes] = []
+        self.unexpected: list[str] = []
+        self._pending: list[Invocation] = []
+        self._cond = threading.Condition()
+        self._by_id: dict[str, Invocation] = {}
+        self._stop = threading.Event()
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # TCP_NODELAY: headers and body go out as two writes, and Nagle's algorithm would hold
+            # the second until the peer's delayed ACK (~40 ms) arrives.
+            disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+
+            def do_GET(self) -> None:  # noqa: N802
+                arrived = time.perf_counter()
+                if self.path != f"{RUNTIME_PREFIX}/invocation/next":
+                    api.unexpected.append(f"GET {self.path}")
+                    self._reply(404, b'{"errorMessage":"not found"}')
+                    return
+                if api.first_next_at is None:
+                    api.first_next_at = arrived
+                    api.first_next.set()
+                invocation = api._take()
+                if invocation is None:  # stopping: drop the connection
+                    self.close_connection = True
+                    return
+                deadline_ms = int(time.time() * 1000) + 900_000
+                self._reply(
+                    200,
+                    invocation.body,
+                    {
+                        "Content-Type": "application/json",
+                        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+                        "Lambda-Runtime-Invoked-Function-Arn": (
+                            f"arn:aws:lambda:{REGION}:111111111111:function:{api.function_name}"
+                        ),
+                        "Lambda-Runtime-Trace-Id": (
+                            f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
+                            f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
+                        ),
+                    },
+                )
+                invocation.delivered_at = time.perf_counter()
+
+            def do_POST(self) -> None:  # noqa: N802
+                arrived = time.perf_counter()
+                body = read_body(self)
+                if self.path == f"{RUNTIME_PREFIX}/init/error":
+                    api.init_errors.append(body)
+                    self._reply(202, b'{"status":"OK"}')
+                    return
+                m = re.fullmatch(rf"{RUNTIME_PREFIX}/invocation/([^/]+)/(response|error)", self.path)
+                invocation = api._by_id.get(m.group(1)) if m else None
+                if invocation is None:
+                    api.unexpected.append(f"POST {self.path}")
+                    self._reply(404, b'{"errorMessage":"unknown request id"}')
+                    return
+                invocation.answered_at = arrived
+                invocation.outcome = m.group(2)
+                invocation.answer = body
+                self._reply(202, b'{"status":"OK"}')
+                invocation.done.set()
+
+        self._server = QuietServer((HOST, self.port), Handler)
+        self._thread = serve(self._server, f"runtime-api-{function_name}")
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def _take(self) -> Invocation | None:
+        with self._cond:
+            while not self._pending:
+                if self._stop.is_set():
+                    return None
+                self._cond.wait(0.05)
+            return self._pending.pop(0)
+
+    def invoke(self, body: bytes, timeout: float, proc: subprocess.Popen[Any]) -> Invocation:
+        """Queues one event and waits for the function's answer (or its death, or the timeout)."""
+        invocation = Invocation(str(uuid.uuid4()), body)
+        self._by_id[invocation.request_id] = invocation
+        with self._cond:
+            self._pending.append(invocation)
+            self._cond.notify_all()
+        deadline = time.monotonic() + timeout
+        while not invocation.done.wait(0.05):
+            if proc.poll() is not None:
+                raise HarnessError(f"{self.function_name} exited with status {proc.returncode} during an invocation")
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{self.function_name}: no answer within {timeout:.0f} s")
+        return invocation
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The counting proxy between a guard and the emulator
+# ---------------------------------------------------------------------------------------------
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+
+
+class CountingProxy:
+    """Forwards every request to the emulator and records its operation (`X-Amz-Target`)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.port = free_port()
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # TCP_NODELAY: headers and body go out as two writes, and Nagle's algorithm would hold
+            # the second until the peer's delayed ACK (~40 ms) arrives.
+            disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def _forward(self) -> None:
+                body = read_body(self)
+                target = self.headers.get("X-Amz-Target")
+                operation = target.rsplit(".", 1)[-1] if target else f"{self.command} {self.path}"
+                with proxy._lock:
+                    proxy.calls.append(operation)
+                upstream = http.client.HTTPConnection(HOST, upstream_port, timeout=60)
+                try:
+                    upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for k, v in self.headers.items():
+                        if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
+                            upstream.putheader(k, v)
+                    upstream.putheader("Content-Length", str(len(body)))
+                    upstream.putheader("Connection", "close")
+                    upstream.endheaders(body)
+                    response = upstream.getresponse()
+                    payload = response.read()
+                    self.send_response(response.status, response.reason)
+                    for k, v in response.getheaders():
+                        if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.wfile.flush()
+                finally:
+                    upstream.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward  # noqa: N815
+
+        self._server = QuietServer((HOST, self.port), Handler)
+        self._thread = serve(self._server, "counting-proxy")
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.calls)
+
+    def since(self, mark: int) -> list[str]:
+        with self._lock:
+            return list(self.calls[mark:])
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator
+# ---------------------------------------------------------------------------------------------
+
+
+class Emulator:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.log_path = workdir / f"moto-{self.port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [str(PYTHON), str(SERVER), "--port", str(self.port)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + EMULATOR_DEADLINE_S
+        last = "no probe yet"
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"the emulator exited with status {self.proc.returncode}; log {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=0.5) as r:
+                    if r.status == 200:
+                        return
+                    last = f"HTTP {r.status}"
+            except (urllib.error.URLError, OSError) as e:
+                last = str(e)
+            if time.monotonic() > deadline:
+                raise HarnessError(f"the emulator did not answer GET /moto-api/ within 30 s ({last})")
+            time.sleep(0.02)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def close(self) -> None:
+        stop_process(self.proc)
+        self._log.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The violating state, and the events that report it
+# ---------------------------------------------------------------------------------------------
+
+INLINE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+            {"Sid": "Escalate", "Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+        ],
+    },
+    separators=(",", ":"),
+)
+BOUNDARY = {"CustomerManagedPolicyReference": {"Name": "platform-boundary", "Path": "/"}}
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def abac(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return {"AccessControlAttributes": [{"Key": k, "Value": {"Source": [s]}} for k, s in pairs]}
+
+
+@dataclass
+class Kind:
+    """One kind of revert: how to make the violation, the event reporting it, what to expect."""
+
+    key: str
+    title: str
+    function: str
+    fixture: str
+    violate: Callable[[], list[tuple[str, Any]]]  # makes the violation; returns the event's edits
+    mutating: list[str]
+    rule: str
+
+
+class World:
+    """The seeded organisation in the emulator (boto3 straight to moto, not through the proxy)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        self.sso = session.client("sso-admin", endpoint_url=endpoint)
+        self.ids = session.client("identitystore", endpoint_url=endpoint)
+        instance = self.sso.list_instances()["Instances"][0]
+        self.instance: str = instance["InstanceArn"]
+        self.store: str = instance["IdentityStoreId"]
+        self.sets = {
+            name: self._permission_set(name, duration, boundary)
+            for name, duration, boundary in [
+                ("DataEngineer", "PT4H", True),  # USER assignment
+                ("PlatformEngineer", "PT12H", True),  # session duration
+                ("DataAnalyst", "PT4H", True),  # boundary (removed before each event)
+                ("Developer", "PT4H", True),  # inline policy
+                ("Operator", "PT4H", True),  # managed policy
+            ]
+        }
+        self.sso.create_instance_access_control_attribute_configuration(
+            InstanceArn=self.instance,
+            InstanceAccessControlAttributeConfiguration=abac(
+                ("team", "${path:enterprise.department}"), ("project", "${path:enterprise.costCenter}")
+            ),
+        )
+        self.user = self.ids.create_user(
+            IdentityStoreId=self.store,
+            UserName="mallory",
+            DisplayName="Mallory Lory",
+            Name={"GivenName": "Mallory", "FamilyName": "Lory"},
+        )["UserId"]
+        self.group = self.ids.create_group(IdentityStoreId=self.store, DisplayName="platform-admins")["GroupId"]
+
+    def _permission_set(self, name: str, duration: str, boundary: bool) -> str:
+        arn = self.sso.create_permission_set(
+            InstanceArn=self.instance,
+            Name=name,
+            Description=f"{name} access",
+            SessionDuration=duration,
+            RelayState="https://console.aws.amazon.com/s3",
+        )["PermissionSet"]["PermissionSetArn"]
+        if boundary:
+            self.sso.put_permissions_boundary_to_permission_set(
+                InstanceArn=self.instance, PermissionSetArn=arn, PermissionsBoundary=BOUNDARY
+            )
+        return arn
+
+    def _ps_edits(self, name: str) -> list[tuple[str, Any]]:
+        return [
+            ("requestParameters.instanceArn", self.instance),
+            ("requestParameters.permissionSetArn", self.sets[name]),
+        ]
+
+    # One method per kind: make the violation, return the event's edits.
+    def user_assignment(self) -> list[tuple[str, Any]]:
+        ps = self.sets["DataEngineer"]
+        self.sso.create_account_assignment(
+            InstanceArn=self.instance,
+            TargetId=ACCOUNT,
+            TargetType="AWS_ACCOUNT",
+            PermissionSetArn=ps,
+            PrincipalType="USER",
+            PrincipalId=USER_ID,
+        )
+        return [
+            ("requestParameters.instanceArn", self.instance),
+            ("requestParameters.permissionSetArn", ps),
+            ("requestParameters.targetId", ACCOUNT),
+            ("requestParameters.principalId", USER_ID),
+        ]
+
+    def session_duration(self) -> list[tuple[str, Any]]:
+        self.sso.update_permission_set(
+            InstanceArn=self.instance,
+            PermissionSetArn=self.sets["PlatformEngineer"],
+            SessionDuration="PT12H",
+            Description="PlatformEngineer access",
+            RelayState="https://console.aws.amazon.com/s3",
+        )
+        return self._ps_edits("PlatformEngineer")
+
+    def boundary(self) -> list[tuple[str, Any]]:
+        self.sso.delete_permissions_boundary_from_permission_set(
+            InstanceArn=self.instance, PermissionSetArn=self.sets["DataAnalyst"]
+        )
+        return self._ps_edits("DataAnalyst")
+
+    def inline_policy(self) -> list[tuple[str, Any]]:
+        self.sso.put_inline_policy_to_permission_set(
+            InstanceArn=self.instance, PermissionSetArn=self.sets["Developer"], InlinePolicy=INLINE_POLICY
+        )
+        return self._ps_edits("Developer")
+
+    def managed_policy(self) -> list[tuple[str, Any]]:
+        self.sso.attach_managed_policy_to_permission_set(
+            InstanceArn=self.instance, PermissionSetArn=self.sets["Operator"], ManagedPolicyArn=ADMIN_POLICY
+        )
+        return self._ps_edits("Operator")
+
+    def abac_attributes(self) -> list[tuple[str, Any]]:
+        self.sso.update_instance_access_control_attribute_configuration(
+            InstanceArn=self.instance,
+            InstanceAccessControlAttributeConfiguration=abac(("team", "${path:enterprise.department}")),
+        )
+        return [("requestParameters.instanceArn", self.instance)]
+
+    def group_membership(self) -> list[tuple[str, Any]]:
+        membership = self.ids.create_group_membership(
+            IdentityStoreId=self.store, GroupId=self.group, MemberId={"UserId": self.user}
+        )["MembershipId"]
+        return [
+            ("requestParameters.identityStoreId", self.store),
+            ("requestParameters.groupId", self.group),
+            ("requestParameters.memberId", {"userId": self.user}),
+            ("responseElements.membershipId", membership),
+            ("responseElements.identityStoreId", self.store),
+        ]
+
+    def kinds(self) -> list[Kind]:
+        provision = "ProvisionPermissionSet"
+        return [
+            Kind("user", "USER assignment", "assignment-guard",
+                 "sso.CreateAccountAssignment-user-violation.json", self.user_assignment,
+                 ["DeleteAccountAssignment"], "assignment-principal-type"),
+            Kind("session", "session duration PT12H", "permission-set-guard",
+                 "sso.UpdatePermissionSet-long-session-violation.json", self.session_duration,
+                 ["UpdatePermissionSet", provision], "session-duration-cap"),
+            Kind("boundary", "permissions boundary removed", "permission-set-guard",
+                 "sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json", self.boundary,
+                 ["PutPermissionsBoundaryToPermissionSet", provision], "permissions-boundary-required"),
+            Kind("inline", "inline policy with iam:*", "permission-set-guard",
+                 "sso.PutInlinePolicyToPermissionSet-iam-undetermined.json", self.inline_policy,
+                 ["PutInlinePolicyToPermissionSet", provision], "inline-policy-forbidden-actions"),
+            Kind("managed", "AdministratorAccess attached", "permission-set-guard",
+                 "sso.AttachManagedPolicyToPermissionSet-admin-undetermined.json", self.managed_policy,
+                 ["DetachManagedPolicyFromPermissionSet", provision], "managed-policy-forbidden"),
+            Kind("abac", "ABAC config missing `project`", "permission-set-guard",
+                 "sso.UpdateInstanceAccessControlAttributeConfiguration-missing-project-violation.json",
+                 self.abac_attributes, ["UpdateInstanceAccessControlAttributeConfiguration"],
+                 "abac-attributes-required"),
+            Kind("membership", "hand-made group membership", "identity-guard",
+                 "identitystore.CreateGroupMembership-violation.json", self.group_membership,
+                 ["DeleteGroupMembership"], "identity-store-scim-only"),
+        ]  # fmt: skip
+
+
+def event_body(fixture: str, edits: list[tuple[str, Any]]) -> bytes:
+    """The fixture with fields of `detail` replaced, and fresh event ids (as tests/it/guard.rs does)."""
+    event = json.loads((ROOT / "events" / fixture).read_text())
+    for path, value in edits:
+        node = event["detail"]
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    event["id"] = str(uuid.uuid4())
+    event["detail"]["eventID"] = str(uuid.uuid4())
+    return json.dumps(event).encode()
+
+
+def write_policies(workdir: Path, instance: str, store: str) -> dict[str, Path]:
+    """The shipped guardrail.toml scoped to the emulator's instance; a variant enforcing scim-only."""
+    shipped = (ROOT / "guardrail.toml").read_text()
+    commented = (
+        '# arn = "arn:aws:sso:::instance/ssoins-0123456789abcdef"\n# identity_store_id = "d-0123456789"'
+    )
+    if commented not in shipped:
+        raise HarnessError("guardrail.toml: the commented [instance] lines to replace are not there")
+    scoped = shipped.replace(commented, f'arn = "{instance}"\nidentity_store_id = "{store}"')
+    enforcing, n = re.subn(
+        r'(\[rules\.identity-store-scim-only\]\n(?:#[^\n]*\n)*)mode = "detect"', r'\1mode = "enforce"', scoped
+    )
+    if n != 1:
+        raise HarnessError('guardrail.toml: [rules.identity-store-scim-only] mode = "detect" not found')
+    paths = {"base": workdir / "guardrail.toml", "scim-enforce": workdir / "guardrail-scim-enforce.toml"}
+    paths["base"].write_text(scoped)
+    paths["scim-enforce"].write_text(enforcing)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes under test
+# ---------------------------------------------------------------------------------------------
+
+
+def function_env(name: str, runtime: RuntimeApi, endpoint: str, policy: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUST_LOG"))}
+    env.update(
+        AWS_LAMBDA_RUNTIME_API=runtime.address,
+        AWS_LAMBDA_FUNCTION_NAME=name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+        AWS_LAMBDA_FUNCTION_VERSION="1",
+        AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{name}",
+        AWS_LAMBDA_LOG_STREAM_NAME="bench",
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        IDC_GUARD_POLICY=str(policy),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+@dataclass
+class Started:
+    proc: subprocess.Popen[bytes]
+    runtime: RuntimeApi
+    init_ms: float
+    init_hwm_kib: int | None
+    log_path: Path
+
+
+def start_function(
+    argv: list[str], name: str, endpoint: str, policy: Path, workdir: Path, tag: str
+) -> Started:
+    """Starts a function; returns once its first GET /next arrived (the end of init)."""
+    runtime = RuntimeApi(name)
+    log_path = workdir / f"{name}-{tag}.log"
+    env = function_env(name, runtime, endpoint, policy)
+    proc = None
+    try:
+        with open(log_path, "wb") as out:
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + INIT_DEADLINE_S
+        while not runtime.first_next.wait(0.01):
+            if proc.poll() is not None or runtime.init_errors:
+                raise HarnessError(
+                    f"{name} ended its init without GET /next (status {proc.returncode}, "
+                    f"init errors {runtime.init_errors!r}); log {log_path}"
+                )
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{name}: no GET /next within {INIT_DEADLINE_S:.0f} s; log {log_path}")
+        assert runtime.first_next_at is not None
+        init_ms = (runtime.first_next_at - start) * 1000
+        return Started(proc, runtime, init_ms, vm_hwm_kib(proc.pid), log_path)
+    except BaseException:
+        stop_process(proc)
+        runtime.close()
+        raise
+
+
+def stop_function(started: Started) -> None:
+    stop_process(started.proc)
+    started.runtime.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(values),
+        "p90": percentile(values, 90),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def mb(kib: int | None) -> float:
+    return (kib or 0) * 1024 / 1e6
+
+
+def is_mutating(op: str) -> bool:
+    return not op.startswith(("List", "Get", "Describe"))
+
+
+def classify(ops: list[str]) -> dict[str, list[str]]:
+    """Splits one event's calls: reads before the first mutation; the read-back is the trailing
+    block that repeats those reads (same operations, any order: some reads run concurrently);
+    the non-mutating calls in between are status polls."""
+    first = next((i for i, op in enumerate(ops) if is_mutating(op)), len(ops))
+    reads, rest = ops[:first], ops[first:]
+    n = len(reads)
+    if rest and n and len(rest) >= n and sorted(rest[-n:]) == sorted(reads):
+        middle, read_back = rest[:-n], rest[-n:]
+    else:
+        middle, read_back = rest, []
+    return {
+        "reads": reads,
+        "mutating": [op for op in middle if is_mutating(op)],
+        "polls": [op for op in middle if not is_mutating(op)],
+        "read_back": read_back,
+    }
+
+
+def cold_starts(
+    runs: int, endpoint: str, policy: Path, workdir: Path, handler: Path, bare: Path
+) -> dict[str, dict[str, Any]]:
+    """`runs` cold starts of every function and of the Python handlers, interleaved (one warm-up
+    round first, not recorded), so all see the same machine load."""
+    argvs = {name: [str(RELEASE / name)] for name in FUNCTIONS}
+    argvs["boto3 handler"] = [str(PYTHON), str(handler)]
+    argvs["python, no boto3"] = [str(PYTHON), str(bare)]
+    results: dict[str, dict[str, Any]] = {name: {"init_ms": [], "hwm_kib": []} for name in argvs}
+    for round_ in range(runs + 1):
+        for name, argv in argvs.items():
+            fname = name if name in FUNCTIONS else name.replace(" ", "-").replace(",", "")
+            started = start_function(argv, fname, endpoint, policy, workdir, f"cold-{round_}")
+            try:
+                if round_ > 0:
+                    results[name]["init_ms"].append(started.init_ms)
+                    results[name]["hwm_kib"].append(started.init_hwm_kib or 0)
+            finally:
+                stop_function(started)
+            started.log_path.unlink(missing_ok=True)
+        if round_ == 0:
+            log(f"   warm-up round done; measuring {runs} rounds")
+    return results
+
+
+@dataclass
+class EventResult:
+    kind: Kind
+    wall_ms: list[float] = field(default_factory=list)
+    calls: list[list[str]] = field(default_factory=list)
+    hwm_kib_after: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def check_answer(kind: Kind, invocation: Invocation) -> str | None:
+    """None when the function reports the violation remediated and verified with the expected calls."""
+    if invocation.outcome != "response":
+        return f"the function answered /error: {invocation.answer[:300]!r}"
+    report = json.loads(invocation.answer or b"null")
+    if not report:
+        return "the function answered no report (malformed event?)"
+    outcomes = report.get("outcomes", [])
+    got = [(o.get("finding", {}).get("rule"), o.get("outcome"), o.get("calls")) for o in outcomes]
+    want = [(kind.rule, "remediated", kind.mutating)]
+    if got != want:
+        return f"outcomes {got}, expected {want}"
+    return None
+
+
+def run_events(
+    world: World, kinds: list[Kind], endpoint: str, proxy: CountingProxy | None,
+    policies: dict[str, Path], workdir: Path, repeats: int, tag: str,
+) -> tuple[dict[str, EventResult], dict[str, dict[str, Any]]]:  # fmt: skip
+    """Each function process gets its kinds' events, `repeats` rounds; per event: calls, wall
+    time, VmHWM after; per process: init and VmHWM once all its events are handled."""
+    results = {k.key: EventResult(k) for k in kinds}
+    processes: dict[str, dict[str, Any]] = {}
+    for name in FUNCTIONS:
+        mine = [k for k in kinds if k.function == name]
+        if not mine:
+            continue
+        policy = policies["scim-enforce" if name == "identity-guard" else "base"]
+        started = start_function([str(RELEASE / name)], name, endpoint, policy, workdir, tag)
+        try:
+            events = 0
+            for _ in range(repeats):
+                for kind in mine:
+                    body = event_body(kind.fixture, kind.violate())
+                    mark = proxy.mark() if proxy else 0
+                    invocation = started.runtime.invoke(body, EVENT_DEADLINE_S, started.proc)
+                    events += 1
+                    r = results[kind.key]
+                    assert invocation.delivered_at is not None and invocation.answered_at is not None
+                    r.wall_ms.append((invocation.answered_at - invocation.delivered_at) * 1000)
+                    r.hwm_kib_after.append(vm_hwm_kib(started.proc.pid) or 0)
+                    if proxy:
+                        r.calls.append(proxy.since(mark))
+                    problem = check_answer(kind, invocation)
+                    if problem:
+                        r.failures.append(problem)
+            processes[name] = {
+                "init_ms": started.init_ms,
+                "init_hwm_kib": started.init_hwm_kib,
+                "final_hwm_kib": vm_hwm_kib(started.proc.pid),
+                "events": events,
+                "unexpected_requests": started.runtime.unexpected,
+            }
+        finally:
+            stop_function(started)
+    return results, processes
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def fmt_ops(ops: list[str]) -> str:
+    return ", ".join(ops) if ops else "-"
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine() -> dict[str, str]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT).stdout
+    import boto3
+    import botocore
+    import moto
+
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": model,
+        "kernel": platform.release(),
+        "rustc": rustc,
+        "python": platform.python_version(),
+        "boto3": boto3.__version__,
+        "botocore": botocore.__version__,
+        "moto": moto.__version__,
+        "commit": commit + (" (uncommitted changes)" if dirty.strip() else ""),
+        "loadavg": loadavg(),
+        "binaries": ", ".join(
+            f"{name} {(RELEASE / name).stat().st_size:,} B" for name in FUNCTIONS if (RELEASE / name).exists()
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold-starts", type=int, default=20, help="cold starts per binary (default 20)")
+    parser.add_argument("--repeats", type=int, default=5, help="events per kind of revert (default 5)")
+    parser.add_argument("--json", type=Path, help="also write every measurement to this file")
+    parser.add_argument("--skip-direct", action="store_true", help="skip the wall-time pass without the proxy")
+    args = parser.parse_args(argv)
+
+    def on_term(signum: int, frame: Any) -> None:
+        # Unwinds through the finally blocks, which stop everything started so far.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    missing = [p for p in [PYTHON, *(RELEASE / f for f in FUNCTIONS)] if not p.exists()]
+    if missing:
+        log("bench-guard: missing " + ", ".join(map(str, missing)) + " (run scripts/bench-guard.sh)")
+        return 2
+
+    info = machine()
+    log(
+        f"== machine: {info['cores']} cores, {info['cpu']}, Linux {info['kernel']}, {info['rustc']}, "
+        f"Python {info['python']}, boto3 {info['boto3']}, moto {info['moto']}, commit {info['commit']}, "
+        f"load average {info['loadavg']}"
+    )
+    log(f"== binaries ({RELEASE}): {info['binaries']}")
+    emulator = proxy = None
+    workdir = Path(tempfile.mkdtemp(prefix="bench-guard-"))
+    ok = False
+    try:
+        log("== starting the emulator")
+        emulator = Emulator(workdir)
+        proxy = CountingProxy(emulator.port)
+        log(f"   moto on {emulator.endpoint} (pid {emulator.proc.pid}), counting proxy on {proxy.endpoint}")
+        world = World(emulator.endpoint)
+        policies = write_policies(workdir, world.instance, world.store)
+        kinds = world.kinds()
+        log(f"   instance {world.instance}, identity store {world.store}")
+
+        log(f"== init: {args.cold_starts} cold starts of each binary and of the boto3 handler, interleaved")
+        handler = workdir / "boto3_handler.py"
+        handler.write_text(BOTO3_HANDLER)
+        bare = workdir / "bare_handler.py"
+        bare.write_text(BARE_HANDLER)
+        inits = cold_starts(args.cold_starts, emulator.endpoint, policies["base"], workdir, handler, bare)
+
+        log(f"== events through the counting proxy: {args.repeats} rounds of {len(kinds)} kinds")
+        proxied, proxied_procs = run_events(
+            world, kinds, proxy.endpoint, proxy, policies, workdir, args.repeats, "proxied"
+        )
+        direct: dict[str, EventResult] = {}
+        direct_procs: dict[str, dict[str, Any]] = {}
+        if not args.skip_direct:
+            log(f"== events straight to the emulator (wall time without the proxy): {args.repeats} rounds")
+            direct, direct_procs = run_events(
+                world, kinds, emulator.endpoint, None, policies, workdir, args.repeats, "direct"
+            )
+        info["loadavg_after"] = loadavg()
+        ok = True
+    except Exception as e:  # HarnessError, or a failed seeding call
+        if not isinstance(e, HarnessError):
+            import traceback
+
+            traceback.print_exc()
+        log(f"bench-guard: harness error: {e}")
+        log(f"   logs kept in {workdir}")
+        return 2
+    finally:
+        if proxy:
+            proxy.close()
+        if emulator:
+            emulator.close()
+        if ok:
+            for p in workdir.iterdir():
+                p.unlink()
+            workdir.rmdir()
+
+    # ---- report ----
+    out: dict[str, Any] = {"machine": info, "cold_starts": args.cold_starts, "repeats": args.repeats}
+    failures = 0
+    print()
+    print(f"## 1. Per event against the emulator ({args.repeats} events per kind; wall = /next response written")
+    print("##    to /response POST received; calls counted by the proxy)")
+    print()
+    print("| revert | function | reads | mutating | status polls | read-back | calls | wall ms median (min–max) "
+          "| wall ms, no proxy | peak RSS after | outcome |")
+    print("|---|---|---|---|---|---|---:|---:|---:|---:|---|")
+    out["events"] = {}
+    for kind in kinds:
+        r = proxied[kind.key]
+        shapes = [classify(c) for c in r.calls]
+        same = all(c == r.calls[0] for c in r.calls) or all(
+            sorted(c) == sorted(r.calls[0]) for c in r.calls
+        )
+        shape = shapes[0]
+        w = summary(r.wall_ms)
+        d = summary(direct[kind.key].wall_ms) if direct else None
+        hwm = max(r.hwm_kib_after + (direct[kind.key].hwm_kib_after if direct else []))
+        problems = list(dict.fromkeys(r.failures + (direct[kind.key].failures if direct else [])))
+        if not same:
+            problems.append(f"the calls differ between events: {r.calls}")
+        if sorted(shape["mutating"]) != sorted(kind.mutating):
+            problems.append(f"mutating calls {shape['mutating']}, expected {kind.mutating}")
+        status = verdict(not problems)
+        failures += bool(problems)
+        print(
+            f"| {kind.title} | {kind.function} | {len(shape['reads'])}: {fmt_ops(shape['reads'])} "
+            f"| {len(shape['mutating'])}: {fmt_ops(shape['mutating'])} | {len(shape['polls'])}: {fmt_ops(shape['polls'])} "
+            f"| {len(shape['read_back'])}: {fmt_ops(shape['read_back'])} | {len(r.calls[0])} "
+            f"| {w['median']:.1f} ({w['min']:.1f}–{w['max']:.1f}) "
+            f"| {'%.1f' % d['median'] if d else '-'} | {mb(hwm):.1f} MB | {status} |"
+        )
+        for p in problems:
+            print(f"    problem: {p}")
+        out["events"][kind.key] = {
+            "title": kind.title,
+            "function": kind.function,
+            "calls": r.calls,
+            "classified": shape,
+            "wall_ms": r.wall_ms,
+            "wall_ms_direct": direct[kind.key].wall_ms if direct else None,
+            "hwm_kib_after": r.hwm_kib_after,
+            "problems": problems,
+        }
+
+    user = classify(proxied["user"].calls[0])
+    user_ok = (
+        len(user["reads"]) <= 1
+        and user["mutating"] == ["DeleteAccountAssignment"]
+        and all(op == "DescribeAccountAssignmentDeletionStatus" for op in user["polls"])
+        and len(user["read_back"]) == 1
+        and not proxied["user"].failures
+    )
+    failures += not user_ok
+
+    print()
+    print(f"## 2. Init: process start (before Popen) to the first GET /next, {args.cold_starts} cold starts each")
+    print()
+    print("| process | median ms | p90 ms | min ms | max ms | peak RSS at init (median) | target | result |")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    out["init"] = {}
+    for name, res in inits.items():
+        s = summary(res["init_ms"])
+        hwm_med = statistics.median(res["hwm_kib"])
+        is_guard = name in FUNCTIONS
+        ok_init = s["median"] < INIT_TARGET_MS
+        target = f"< {INIT_TARGET_MS:.0f} ms" if is_guard else "(comparison)"
+        result = verdict(ok_init) if is_guard else "-"
+        if is_guard:
+            failures += not ok_init
+        print(
+            f"| {name} | {s['median']:.1f} | {s['p90']:.1f} | {s['min']:.1f} | {s['max']:.1f} "
+            f"| {mb(int(hwm_med)):.1f} MB | {target} | {result} |"
+        )
+        out["init"][name] = {**res, **{f"{k}_ms": v for k, v in s.items()}}
+
+    print()
+    print("## 3. Peak RSS (VmHWM) of each function process, target < 32 MB (32,000,000 bytes)")
+    print()
+    print("| function | after init only (median of cold starts) | after all its events (proxied run) "
+          "| after all its events (direct run) | events handled | result |")
+    print("|---|---:|---:|---:|---:|---|")
+    out["rss"] = {}
+    for name in FUNCTIONS:
+        init_hwm = int(statistics.median(inits[name]["hwm_kib"]))
+        p = proxied_procs.get(name, {})
+        d = direct_procs.get(name, {})
+        worst = max(init_hwm, p.get("final_hwm_kib") or 0, d.get("final_hwm_kib") or 0)
+        ok_rss = worst * 1024 < RSS_TARGET_BYTES
+        failures += not ok_rss
+        print(
+            f"| {name} | {mb(init_hwm):.1f} MB ({init_hwm} KiB) "
+            f"| {mb(p.get('final_hwm_kib')):.1f} MB ({p.get('final_hwm_kib')} KiB) "
+            f"| {mb(d.get('final_hwm_kib')):.1f} MB ({d.get('final_hwm_kib')} KiB) "
+            f"| {p.get('events', 0)} + {d.get('events', 0)} | {verdict(ok_rss)} |"
+        )
+        out["rss"][name] = {"init_hwm_kib_median": init_hwm, "proxied": p, "direct": d}
+        for request in p.get("unexpected_requests", []) + d.get("unexpected_requests", []):
+            print(f"    note: {name} made an unexpected Runtime API request: {request}")
+
+    print()
+    print("## Targets")
+    print()
+    guard_inits = {n: summary(inits[n]["init_ms"]) for n in FUNCTIONS}
+    boto = summary(inits["boto3 handler"]["init_ms"])
+    worst_init = max(s["median"] for s in guard_inits.values())
+    worst_rss = max(
+        max(
+            int(statistics.median(inits[n]["hwm_kib"])),
+            proxied_procs.get(n, {}).get("final_hwm_kib") or 0,
+            direct_procs.get(n, {}).get("final_hwm_kib") or 0,
+        )
+        for n in FUNCTIONS
+    )
+    print(
+        f"- USER assignment revert: {len(user['reads'])} read, {len(user['mutating'])} delete, "
+        f"{len(user['polls'])} status poll(s), {len(user['read_back'])} read-back "
+        f"(<= 1 read, 1 delete, its polls, 1 read-back): {verdict(user_ok)}"
+    )
+    print(
+        f"- every revert remediated and verified with the expected mutating calls: "
+        f"{verdict(all(not out['events'][k.key]['problems'] for k in kinds))}"
+    )
+    worst_p90 = max(s["p90"] for s in guard_inits.values())
+    print(
+        f"- guard init (judged on the median), slowest median of the three binaries {worst_init:.1f} ms, "
+        f"slowest p90 {worst_p90:.1f} ms "
+        f"(boto3 handler median {boto['median']:.1f} ms), target < {INIT_TARGET_MS:.0f} ms: "
+        f"{verdict(worst_init < INIT_TARGET_MS)}"
+    )
+    print(f"- peak RSS, worst function process {mb(worst_rss):.1f} MB, target < 32 MB: "
+          f"{verdict(worst_rss * 1024 < RSS_TARGET_BYTES)}")
+    print(f"- load average before {info['loadavg']}, after {info['loadavg_after']}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2, default=str) + "\n")
+        log(f"== measurements written to {args.json}")
+    log(f"== {'all targets met' if not failures else f'{failures} target(s) missed'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

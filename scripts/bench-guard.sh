@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Benchmark the guard functions as Lambda runs them (BENCHMARKS.md section 3): API calls and wall
+# time per kind of revert against the AWS emulator, init time (process start to the first Runtime
+# API request) side by side with a boto3 handler, and peak RSS.
+#
+# Builds the three guard functions in release once, makes sure the emulator's venv exists
+# (`make venv`, a no-op when it is up to date), then runs scripts/bench-guard.py with the venv's
+# Python (it needs boto3, which moto brings). Arguments are passed on to it, e.g.
+#
+#   scripts/bench-guard.sh --cold-starts 20 --repeats 5 --json bench-data/bench-guard.json
+#
+# Env: SKIP_BUILD=1 to reuse the binaries in target/release as they are.
+# Exit status: 0 when everything was measured (a missed target prints FAIL), 2 on a harness error.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    echo "== cargo build --release -p assignment-guard -p permission-set-guard -p identity-guard" >&2
+    cargo build --release --locked -p assignment-guard -p permission-set-guard -p identity-guard
+fi
+make --no-print-directory -s venv
+
+exec .venv/bin/python scripts/bench-guard.py "$@"
