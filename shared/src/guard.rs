@@ -72,15 +72,31 @@ pub enum Decision {
     Allow,
     /// Do not; report why.
     Withhold(String),
+    /// Do not, and report nothing: another delivery of the same CloudTrail event owns this
+    /// correction (it acts and reports once). Logged with the reason.
+    Duplicate(String),
 }
 
 /// The one place where a planned mutating action is allowed or withheld. The safety rails (kill
-/// switch, breaker, flap limit, idempotency) plug in here; the base gate only applies modes.
+/// switch, breaker, flap limit, idempotency: `crate::safety::SafetyGate`) plug in here; the base
+/// gate only applies modes.
 pub trait Gate: Send + Sync {
     /// Decides on the correction of `finding`, caused by `change`. Asynchronous, because the
     /// safety rails consult shared state (a parameter, a table); a gate that cannot decide must
     /// withhold (fail closed).
     fn decide(&self, change: &Change, finding: &Finding) -> impl std::future::Future<Output = Decision> + Send;
+
+    /// Told what became of a correction the gate allowed, once it is done (e.g. to release an
+    /// idempotency claim when the correction failed, so that Lambda's retry may try again).
+    /// The default does nothing.
+    fn settle(
+        &self,
+        _change: &Change,
+        _finding: &Finding,
+        _outcome: &OutcomeKind,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Allows every finding whose rule is in enforce mode.
@@ -177,7 +193,9 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         let mut outcomes = Vec::new();
         let mut retry_later = None;
         for finding in &evaluation.findings {
-            let (kind, calls) = self.correct(&change, finding, &facts, today).await;
+            let Some((kind, calls)) = self.correct(&change, finding, &facts, today).await else {
+                continue;
+            };
             if let (OutcomeKind::Failed { .. }, Some(e)) = (&kind, calls.1.clone()) {
                 retry_later = Some(e);
             }
@@ -264,25 +282,46 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
     }
 
     /// Gates, executes and verifies the correction of one finding. Returns the outcome, the
-    /// mutating calls made, and the error to retry the event for, if any.
+    /// mutating calls made, and the error to retry the event for, if any; `None` when another
+    /// delivery of the event owns the finding (nothing to report).
     async fn correct(
         &self,
         change: &Change,
         finding: &Finding,
         facts: &Facts,
         today: Date,
-    ) -> (OutcomeKind, (Vec<&'static str>, Option<RemoteError>)) {
+    ) -> Option<(OutcomeKind, (Vec<&'static str>, Option<RemoteError>))> {
         if finding.remediation.is_empty() {
-            return (OutcomeKind::Detected, (Vec::new(), None));
+            return Some((OutcomeKind::Detected, (Vec::new(), None)));
         }
-        if let Decision::Withhold(reason) = self.gate.decide(change, finding).await {
-            let kind = if finding.mode == Mode::Enforce {
-                OutcomeKind::Withheld { reason }
-            } else {
-                OutcomeKind::Detected
-            };
-            return (kind, (Vec::new(), None));
+        match self.gate.decide(change, finding).await {
+            Decision::Allow => {}
+            Decision::Withhold(reason) => {
+                let kind = if finding.mode == Mode::Enforce {
+                    OutcomeKind::Withheld { reason }
+                } else {
+                    OutcomeKind::Detected
+                };
+                return Some((kind, (Vec::new(), None)));
+            }
+            Decision::Duplicate(reason) => {
+                tracing::info!(event_id = %change.meta.event_id, rule = %finding.rule, %reason, "duplicate delivery: nothing done, nothing reported");
+                return None;
+            }
         }
+        let (kind, calls) = self.execute_and_verify(change, finding, facts, today).await;
+        self.gate.settle(change, finding, &kind).await;
+        Some((kind, calls))
+    }
+
+    /// Executes the planned actions of an allowed correction, then verifies it by read-back.
+    async fn execute_and_verify(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        facts: &Facts,
+        today: Date,
+    ) -> (OutcomeKind, (Vec<&'static str>, Option<RemoteError>)) {
         let mut calls = Vec::new();
         for action in &finding.remediation {
             if let Err(e) = self.execute(action, facts, &mut calls).await {

@@ -26,3 +26,4 @@ pub mod ports;
 pub mod report;
 pub mod retry;
 pub mod rules;
+pub mod safety;

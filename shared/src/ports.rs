@@ -179,3 +179,60 @@ pub trait Notifier: Send + Sync {
     /// Publishes one outcome.
     fn publish(&self, outcome: &crate::guard::Outcome) -> impl Future<Output = Remote<()>> + Send;
 }
+
+/// Named configuration parameters (SSM Parameter Store): the kill switch.
+pub trait Parameters: Send + Sync {
+    /// The parameter's value; `None` when it does not exist.
+    fn parameter(&self, name: &str) -> impl Future<Output = Remote<Option<String>>> + Send;
+}
+
+/// The key of one item of the safety state: a partition and an item within it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateKey {
+    /// The partition, e.g. `event#<CloudTrail eventID>`.
+    pub partition: String,
+    /// The item within the partition, e.g. `<rule>#<resource>`.
+    pub item: String,
+}
+
+/// One item of the safety state (an idempotency claim, a flap window, the breaker). Times are
+/// Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateRecord {
+    /// The item's version, as stored: 1 for a new item, then one more per write.
+    pub version: u64,
+    /// The times of the remediations counted in a rolling window.
+    pub times: Vec<u64>,
+    /// Since when: a claim was taken, a breaker opened, a resource was quarantined.
+    pub since: Option<u64>,
+    /// Until when a quarantine lasts.
+    pub until: Option<u64>,
+    /// What became of a claimed correction (`in-progress`, `withheld`, `remediated`, …).
+    pub status: Option<String>,
+    /// Who wrote a claim: a token unique to one decision, so that a writer whose conditional put
+    /// succeeded but whose answer was lost recognises its own claim.
+    pub owner: Option<String>,
+    /// When the store may forget the item (the table's TTL attribute); `None`: never.
+    pub expires_at: Option<u64>,
+}
+
+/// The safety state (the DynamoDB table): items written only under a condition, so concurrent
+/// writers cannot both win. An expired item may still be returned (DynamoDB deletes expired
+/// items lazily); judging expiry is the caller's business.
+pub trait StateStore: Send + Sync {
+    /// The item, read strongly consistently; `None` when it does not exist.
+    fn get(&self, key: &StateKey) -> impl Future<Output = Remote<Option<StateRecord>>> + Send;
+
+    /// Writes `record` only if the stored item's version is `expected`, or, with `expected =
+    /// None`, only if no item exists. The stored version becomes `expected + 1` (or 1), whatever
+    /// `record.version` says. `Ok(false)`: the condition failed (another writer got there first).
+    fn put(
+        &self,
+        key: &StateKey,
+        record: &StateRecord,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Remote<bool>> + Send;
+
+    /// Deletes the item (no error when it does not exist).
+    fn delete(&self, key: &StateKey) -> impl Future<Output = Remote<()>> + Send;
+}

@@ -7,6 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_ssoadmin::types::{PrincipalType, TargetType};
 use idc_guard_tests::emulator::Emulator;
 use idc_guard_tests::repo_root;
@@ -120,6 +121,42 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
         .await
         .unwrap();
 
+    // The safety rails' state table and kill switch, as deployed (without them the function
+    // withholds every correction).
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    ddb.create_table()
+        .table_name("idc-guard-state")
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name("/idc-guard/mode")
+        .value("enforce")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+
     let policy = std::env::temp_dir().join(format!("idc-guard-function-{}.toml", std::process::id()));
     let shipped = std::fs::read_to_string(repo_root().join("guardrail.toml")).unwrap();
     std::fs::write(
@@ -138,6 +175,7 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
             ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
             ("IDC_GUARD_POLICY", policy.display().to_string()),
+            ("IDC_GUARD_STATE_TABLE", "idc-guard-state".to_owned()),
         ],
     );
 

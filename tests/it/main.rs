@@ -16,5 +16,8 @@ mod robustness;
 mod emulator;
 // The remediation engine against the emulator, rule by rule.
 mod guard;
+// The safety rails (kill switch, flap limit, breaker, idempotency) against the emulator, with
+// DynamoDB faults and property tests over concurrent duplicate deliveries.
+mod safety;
 // A guard function as a real binary under cargo lambda watch.
 mod function;

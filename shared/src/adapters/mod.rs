@@ -10,10 +10,14 @@
 //!
 //! [`with_retry`]: crate::retry::with_retry
 
+pub mod dynamodb;
 mod identity_store;
+pub mod ssm;
 mod sso_admin;
 
+pub use dynamodb::DynamoState;
 pub use identity_store::IdentityStoreApi;
+pub use ssm::SsmParameters;
 pub use sso_admin::SsoAdmin;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
