@@ -1,14 +1,16 @@
 //! `make demo`: a realistic organisation in the AWS emulator, violating changes made to it, the
 //! matching CloudTrail events delivered to the guard, and what it found, reverted and verified.
 
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_identitystore::types::{MemberId, Name};
 use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, TargetType};
-use idc_guard::adapters::{IdentityStoreApi, SsoAdmin};
+use idc_guard::adapters::{DynamoState, IdentityStoreApi, SsmParameters, SsoAdmin};
 use idc_guard::date::Date;
-use idc_guard::guard::{Guard, LoggingNotifier};
+use idc_guard::guard::{Gate, Guard, LoggingNotifier};
 use idc_guard::ids::{IdentityStoreId, InstanceArn};
 use idc_guard::policy::Policy;
 use idc_guard::retry::RetryPolicy;
+use idc_guard::safety::{SafetyConfig, SafetyGate, SystemClock};
 use idc_guard_tests::calls::CallRecorder;
 use idc_guard_tests::emulator::Emulator;
 use idc_guard_tests::repo_root;
@@ -45,8 +47,8 @@ fn event(fixture: &str, edits: &[(&str, Value)]) -> Result<String, Error> {
 }
 
 /// Delivers one event to the guard and prints what it found and did.
-async fn report(
-    guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier>,
+async fn report<G: Gate>(
+    guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier, G>,
     calls: &CallRecorder,
     what: &str,
     json: &str,
@@ -190,7 +192,38 @@ async fn main() -> Result<(), Error> {
     let mut policy = Policy::load(&repo_root().join("guardrail.toml"))?;
     policy.instance_arn = Some(InstanceArn::parse(&instance)?);
     policy.identity_store_id = Some(IdentityStoreId::parse(&store)?);
-    let guard = Guard::new(
+    println!("== the safety rails: a DynamoDB state table and the kill switch parameter, set to enforce");
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+    ddb.create_table()
+        .table_name("idc-guard-state")
+        .attribute_definitions(attribute("pk")?)
+        .attribute_definitions(attribute("sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await?;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    ssm.put_parameter()
+        .name("/idc-guard/mode")
+        .value("enforce")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await?;
+    let gate = SafetyGate::new(
+        SsmParameters::new(ssm.clone(), RetryPolicy::immediate()),
+        DynamoState::new(ddb, "idc-guard-state", RetryPolicy::immediate()),
+        SystemClock,
+        SafetyConfig::default(),
+    );
+    let guard = Guard::with_gate(
         SsoAdmin::new(
             aws_sdk_ssoadmin::Client::from_conf(
                 aws_sdk_ssoadmin::config::Builder::from(&sdk)
@@ -209,6 +242,7 @@ async fn main() -> Result<(), Error> {
         ),
         LoggingNotifier,
         policy,
+        gate,
     );
     let set = |name: &str| {
         sets.iter()
