@@ -1,5 +1,6 @@
 //! Wiring shared by the guard functions: telemetry, configuration, clients, the runtime loop.
-//! Each function's `main.rs` calls [`run_guard`] and nothing else.
+//! Each guard function's `main.rs` calls [`run_guard`] and nothing else; slack-notifier's calls
+//! [`run_slack_notifier`].
 //!
 //! Environment (see the README's table):
 //!
@@ -10,15 +11,22 @@
 //! | [`KILL_SWITCH_ENV`] `IDC_GUARD_KILL_SWITCH` | `/idc-guard/mode` | the kill switch's SSM parameter (`enforce`, `detect` or `off`) |
 //! | [`FLAP_LIMIT_ENV`] `IDC_GUARD_FLAP_LIMIT` | `3/1h` | remediations per (resource, rule) per rolling window |
 //! | [`BREAKER_LIMIT_ENV`] `IDC_GUARD_BREAKER_LIMIT` | `20/10m` | remediations organisation-wide per rolling window before the breaker opens |
+//! | [`TOPIC_ARN_ENV`] `IDC_GUARD_TOPIC_ARN` | none | the findings SNS topic; unset: outcomes are only logged |
+//! | [`DEFAULT_OWNER_ENV`] `IDC_GUARD_DEFAULT_OWNER` | `platform` | the owner of findings nothing else claims |
+//! | [`SLACK_SECRET_ENV`] `IDC_GUARD_SLACK_SECRET` | none (required by slack-notifier) | the Secrets Manager secret holding `{"channel key": "webhook URL"}` |
+//! | [`OWNERS_ENV`] `IDC_GUARD_OWNERS` | none | owner map: `*Admin*=platform-team,111111111111=payments` (a 12-digit key is an account, anything else a permission set name pattern) |
 
 use serde_json::value::RawValue;
 
-use crate::adapters::{DynamoState, IdentityStoreApi, SsmParameters, SsoAdmin};
+use crate::adapters::{DynamoState, IdentityStoreApi, SnsNotifier, SsmParameters, SsoAdmin};
 use crate::date::Date;
 use crate::engine::Finding;
-use crate::guard::{Decision, Gate, Guard, GuardError, GuardReport, LoggingNotifier, OutcomeKind};
+use crate::guard::{Decision, Gate, Guard, GuardError, GuardReport, LoggingNotifier, Outcome, OutcomeKind};
 use crate::model::Change;
+use crate::notify::Owners;
+use crate::pattern::NamePattern;
 use crate::policy::Policy;
+use crate::ports::{Notifier, Remote};
 use crate::retry::RetryPolicy;
 use crate::safety::{Limit, SafetyConfig, SafetyGate};
 
@@ -35,6 +43,113 @@ pub const KILL_SWITCH_ENV: &str = "IDC_GUARD_KILL_SWITCH";
 pub const FLAP_LIMIT_ENV: &str = "IDC_GUARD_FLAP_LIMIT";
 /// The environment variable holding the breaker's limit, e.g. `20/10m`.
 pub const BREAKER_LIMIT_ENV: &str = "IDC_GUARD_BREAKER_LIMIT";
+/// The environment variable naming the findings SNS topic.
+pub const TOPIC_ARN_ENV: &str = "IDC_GUARD_TOPIC_ARN";
+/// The environment variable naming the default owner.
+pub const DEFAULT_OWNER_ENV: &str = "IDC_GUARD_DEFAULT_OWNER";
+/// The environment variable holding the owner map.
+pub const OWNERS_ENV: &str = "IDC_GUARD_OWNERS";
+
+/// The environment variable naming the Slack webhook secret (slack-notifier).
+pub const SLACK_SECRET_ENV: &str = "IDC_GUARD_SLACK_SECRET";
+
+/// slack-notifier: reads the webhook secret once, then posts each SNS notification's finding to
+/// its owner's channel. Errors (5xx, timeouts, rate limits beyond the budget) are returned so
+/// Lambda retries and then parks the event; they never contain a webhook URL.
+pub async fn run_slack_notifier() -> Result<(), lambda_runtime::Error> {
+    init_telemetry();
+    let secret_id = std::env::var(SLACK_SECRET_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| format!("{SLACK_SECRET_ENV} is unset"))?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let secrets =
+        crate::adapters::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), RetryPolicy::default());
+    let text = secrets
+        .secret_string(&secret_id)
+        .await
+        .map_err(|e| format!("Slack secret {secret_id}: {e}"))?
+        .ok_or_else(|| format!("Slack secret {secret_id} does not exist"))?;
+    let webhooks = crate::notify::webhook::Webhooks::parse(&text).map_err(|e| format!("{secret_id}: {e}"))?;
+    tracing::info!(?webhooks, "Slack channels");
+    let poster = crate::notify::webhook::SlackPoster::new(webhooks, std::time::Duration::from_secs(5))?;
+    let poster = &poster;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            // Leave a second of the invocation's budget for the runtime.
+            let left = event
+                .context
+                .deadline()
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(std::time::Duration::from_secs(1));
+            let deadline = std::time::Instant::now() + left;
+            match poster.handle_sns(&event.payload, deadline).await {
+                Ok(deliveries) => Ok(deliveries.len()),
+                Err(e) => {
+                    tracing::error!(error = %e, "Slack delivery failed: the event will be retried");
+                    Err(lambda_runtime::Error::from(e))
+                }
+            }
+        },
+    ))
+    .await
+}
+
+/// The notifier of the guard functions: SNS when a topic is configured, logs otherwise.
+#[derive(Debug)]
+pub enum FunctionNotifier {
+    /// The findings topic.
+    Sns(Box<SnsNotifier>),
+    /// Structured logs only.
+    Log(LoggingNotifier),
+}
+
+impl Notifier for FunctionNotifier {
+    async fn publish(&self, outcome: &Outcome) -> Remote<()> {
+        match self {
+            Self::Sns(sns) => {
+                let sent = sns.publish(outcome).await;
+                // The log line stays, so an outcome is visible even if publishing fails.
+                let _ = LoggingNotifier.publish(outcome).await;
+                sent
+            }
+            Self::Log(log) => log.publish(outcome).await,
+        }
+    }
+}
+
+/// Parses an owner map, `key=owner` separated by commas: a 12-digit key is an account id,
+/// anything else a permission set name pattern (first match wins).
+pub fn parse_owners(default_owner: Option<&str>, map: Option<&str>) -> Result<Owners, String> {
+    let mut owners = match default_owner {
+        Some(owner) => Owners::with_default(owner.trim()),
+        None => Owners::default(),
+    };
+    for entry in map
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let Some((key, owner)) = entry.split_once('=') else {
+            return Err(format!("{OWNERS_ENV}: `{entry}` is not key=owner"));
+        };
+        let (key, owner) = (key.trim(), owner.trim());
+        if key.is_empty() || owner.is_empty() {
+            return Err(format!("{OWNERS_ENV}: `{entry}` has an empty key or owner"));
+        }
+        if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) {
+            owners.by_account.insert(key.to_owned(), owner.to_owned());
+        } else {
+            owners.by_permission_set.push((NamePattern::new(key), owner.to_owned()));
+        }
+    }
+    Ok(owners)
+}
 
 /// The gate of the guard functions: the safety rails, or, when no state table is configured,
 /// nothing but withholding (the gate fails closed).
@@ -62,7 +177,7 @@ impl Gate for FunctionGate {
 }
 
 /// The guard every function runs.
-pub type FunctionGuard = Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier, FunctionGate>;
+pub type FunctionGuard = Guard<SsoAdmin, IdentityStoreApi, FunctionNotifier, FunctionGate>;
 
 /// The safety settings from the environment (defaults for what is unset) and the state table,
 /// if one is named.
@@ -157,10 +272,27 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
             FunctionGate::Unconfigured(reason)
         }
     };
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let notifier = match var(TOPIC_ARN_ENV) {
+        Some(topic) => {
+            let owners = parse_owners(var(DEFAULT_OWNER_ENV).as_deref(), var(OWNERS_ENV).as_deref())?;
+            tracing::info!(%topic, default_owner = %owners.default_owner, "findings topic");
+            FunctionNotifier::Sns(Box::new(SnsNotifier::new(
+                aws_sdk_sns::Client::new(&sdk),
+                topic,
+                owners,
+                RetryPolicy::default(),
+            )))
+        }
+        None => {
+            tracing::warn!("no findings topic is configured ({TOPIC_ARN_ENV} is unset): outcomes are only logged");
+            FunctionNotifier::Log(LoggingNotifier)
+        }
+    };
     let guard = Guard::with_gate(
         SsoAdmin::new(aws_sdk_ssoadmin::Client::new(&sdk), RetryPolicy::default()),
         IdentityStoreApi::new(aws_sdk_identitystore::Client::new(&sdk), RetryPolicy::default()),
-        LoggingNotifier,
+        notifier,
         policy,
         gate,
     );
@@ -169,4 +301,25 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
         move |event: lambda_runtime::LambdaEvent<Box<RawValue>>| async move { handle(guard, &event.payload).await },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_maps_parse_accounts_and_patterns() {
+        let owners =
+            parse_owners(Some("secops"), Some(" *Admin*=platform , 111111111111=payments,")).unwrap_or_default();
+        assert_eq!(owners.default_owner, "secops");
+        assert_eq!(
+            owners.by_account.get("111111111111").map(String::as_str),
+            Some("payments")
+        );
+        assert_eq!(owners.by_permission_set.len(), 1);
+        assert!(owners.by_permission_set[0].0.matches("PlatformAdmin1"));
+        assert!(parse_owners(None, Some("nokey")).is_err());
+        assert!(parse_owners(None, Some("=x")).is_err());
+        assert_eq!(parse_owners(None, None), Ok(Owners::default()));
+    }
 }

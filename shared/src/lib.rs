@@ -20,6 +20,7 @@ pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod model;
+pub mod notify;
 pub mod pattern;
 pub mod policy;
 pub mod ports;

@@ -19,5 +19,8 @@ mod guard;
 // The safety rails (kill switch, flap limit, breaker, idempotency) against the emulator, with
 // DynamoDB faults and property tests over concurrent duplicate deliveries.
 mod safety;
+// Notifications: SNS against the emulator (both message forms, attributes, filter policies),
+// duplicate deliveries publishing once.
+mod notify;
 // A guard function as a real binary under cargo lambda watch.
 mod function;

@@ -12,11 +12,15 @@
 
 pub mod dynamodb;
 mod identity_store;
+pub mod secrets;
+pub mod sns;
 pub mod ssm;
 mod sso_admin;
 
 pub use dynamodb::DynamoState;
 pub use identity_store::IdentityStoreApi;
+pub use secrets::SecretsManager;
+pub use sns::SnsNotifier;
 pub use ssm::SsmParameters;
 pub use sso_admin::SsoAdmin;
 

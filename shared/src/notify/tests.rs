@@ -1,0 +1,213 @@
+//! Rendering snapshots: one per outcome kind, plain string comparisons.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::engine::Finding;
+use crate::model::{Actor, EventMeta, EventSource};
+use crate::policy::{Mode, Severity};
+use crate::rules::{Resource, ResourceKind};
+
+fn outcome(kind: OutcomeKind) -> Outcome {
+    Outcome {
+        event: EventMeta {
+            event_id: "0b9a3c1e-1111-4222-8333-444455556666".to_owned(),
+            shared_event_id: None,
+            envelope_id: None,
+            event_name: "UpdatePermissionSet".to_owned(),
+            event_source: "sso.amazonaws.com".to_owned(),
+            source: Some(EventSource::SsoAdmin),
+            event_time: "2026-11-27T10:00:00Z".to_owned(),
+            region: "eu-west-1".to_owned(),
+            account: "111111111111".to_owned(),
+            request_id: None,
+            console: true,
+        },
+        actor: Actor::IdentityCenterUser {
+            permission_set: Some("PlatformAdmin".to_owned()),
+            session: Some("alice@example.com".to_owned()),
+            user_id: None,
+            identity_store_arn: None,
+            account: Some("111111111111".to_owned()),
+        },
+        finding: Finding {
+            rule: RuleId::SessionDurationCap,
+            severity: Severity::Medium,
+            mode: Mode::Enforce,
+            message: "session duration PT12H exceeds the cap PT1H for PlatformAdmin".to_owned(),
+            resource: Resource {
+                kind: ResourceKind::PermissionSet,
+                id: "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef".to_owned(),
+                permission_set_name: Some("PlatformAdmin".to_owned()),
+                permission_set_arn: Some(
+                    "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef".to_owned(),
+                ),
+                account_id: None,
+                principal_id: None,
+            },
+            remediation: Vec::new(),
+            expired_exception: None,
+        },
+        kind,
+        calls: vec!["UpdatePermissionSet", "ProvisionPermissionSet"],
+    }
+}
+
+const WHO: &str =
+    "Who: Identity Center user alice@example.com via PlatformAdmin called UpdatePermissionSet at 2026-11-27T10:00:00Z.";
+const WHERE: &str = "Where: account 111111111111, permission set PlatformAdmin (arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef).";
+
+fn expected(label: &str, did: &str) -> String {
+    [
+        format!("[idc-guard] {label} session-duration-cap on PlatformAdmin"),
+        String::new(),
+        WHO.to_owned(),
+        WHERE.to_owned(),
+        "Rule: session-duration-cap (severity medium, mode enforce).".to_owned(),
+        "Why: session duration PT12H exceeds the cap PT1H for PlatformAdmin".to_owned(),
+        format!("Why it matters: {}", why_it_matters(RuleId::SessionDurationCap)),
+        format!("What idc-guard did: {did}"),
+        "Calls made: UpdatePermissionSet, ProvisionPermissionSet.".to_owned(),
+        "Owner: platform.".to_owned(),
+        "CloudTrail eventID: 0b9a3c1e-1111-4222-8333-444455556666.".to_owned(),
+        String::new(),
+        "To fix: make the change compliant with rule session-duration-cap, or request an exception (an [[exceptions]] entry in guardrail.toml with rule, scope, owner, reason and expiry).".to_owned(),
+    ]
+    .join("\n")
+}
+
+fn check(kind: OutcomeKind, label: &str, id: &str, did: &str) {
+    let o = outcome(kind);
+    let m = Message::of(&o, &Owners::default());
+    assert_eq!(
+        m.subject,
+        format!("[idc-guard] {label} session-duration-cap on PlatformAdmin")
+    );
+    assert!(m.subject.len() < 100);
+    assert_eq!(m.text, expected(label, did));
+    assert_eq!(
+        m.attributes,
+        vec![
+            ("rule", "session-duration-cap".to_owned()),
+            ("severity", "medium".to_owned()),
+            ("outcome", id.to_owned()),
+            ("owner", "platform".to_owned()),
+            ("account", "111111111111".to_owned()),
+            ("permission_set", "PlatformAdmin".to_owned()),
+        ]
+    );
+    let doc: Value = serde_json::from_str(&m.document).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["outcome"], id);
+    assert_eq!(doc["event_id"], "0b9a3c1e-1111-4222-8333-444455556666");
+    assert_eq!(doc["finding"]["rule"], "session-duration-cap");
+    let sns: Value = serde_json::from_str(&m.sns_json()).unwrap();
+    assert_eq!(sns["default"], m.text.as_str());
+    assert_eq!(sns["email"], m.text.as_str());
+    for protocol in ["sqs", "lambda", "https"] {
+        assert_eq!(sns[protocol], m.document.as_str());
+    }
+}
+
+#[test]
+fn detected() {
+    check(
+        OutcomeKind::Detected,
+        "DETECTED",
+        "detected",
+        "Nothing was changed (detected only).",
+    );
+}
+
+#[test]
+fn remediated() {
+    check(
+        OutcomeKind::Remediated,
+        "REVERTED",
+        "remediated",
+        "idc-guard reverted the change, and a read-back verified compliance.",
+    );
+}
+
+#[test]
+fn not_verified() {
+    check(
+        OutcomeKind::NotVerified {
+            detail: "still PT12H".to_owned(),
+        },
+        "NOT VERIFIED",
+        "not-verified",
+        "idc-guard corrected the change, but the read-back does NOT show compliance: still PT12H",
+    );
+}
+
+#[test]
+fn withheld() {
+    check(
+        OutcomeKind::Withheld {
+            reason: "the kill switch says detect".to_owned(),
+        },
+        "WITHHELD",
+        "withheld",
+        "The correction was withheld: the kill switch says detect",
+    );
+}
+
+#[test]
+fn cannot_remediate() {
+    check(
+        OutcomeKind::CannotRemediate {
+            reason: "AccessDeniedException: management account".to_owned(),
+        },
+        "CANNOT REMEDIATE",
+        "cannot-remediate",
+        "idc-guard may not correct this (access denied): AccessDeniedException: management account. Fix it by hand.",
+    );
+}
+
+#[test]
+fn failed() {
+    check(
+        OutcomeKind::Failed {
+            error: "ProvisionPermissionSet failed (Timeout): slow".to_owned(),
+        },
+        "FAILED",
+        "failed",
+        "The correction FAILED and will be retried: ProvisionPermissionSet failed (Timeout): slow",
+    );
+}
+
+#[test]
+fn subjects_stay_short_and_ascii() {
+    let mut o = outcome(OutcomeKind::Remediated);
+    o.finding.resource.permission_set_name = Some(format!("Ünïcode{}", "X".repeat(200)));
+    let s = subject(&o);
+    assert!(s.len() < 100, "{s}");
+    assert!(s.chars().all(|c| c.is_ascii_graphic() || c == ' '));
+    assert!(s.starts_with("[idc-guard] REVERTED session-duration-cap on ?n?code"));
+    assert!(s.ends_with("..."));
+}
+
+#[test]
+fn owners_by_pattern_then_account_then_default_and_empty_attributes_are_omitted() {
+    let mut owners = Owners::with_default("secops");
+    owners
+        .by_permission_set
+        .push((NamePattern::new("*Admin"), "platform-team".to_owned()));
+    owners
+        .by_account
+        .insert("222222222222".to_owned(), "payments".to_owned());
+    let mut o = outcome(OutcomeKind::Detected);
+    assert_eq!(owners.owner_of(&o), "platform-team");
+    o.finding.resource.permission_set_name = None;
+    o.finding.resource.account_id = Some("222222222222".to_owned());
+    assert_eq!(owners.owner_of(&o), "payments");
+    o.finding.resource.account_id = Some("999999999999".to_owned());
+    assert_eq!(owners.owner_of(&o), "secops");
+    let m = Message::of(&o, &owners);
+    assert!(
+        m.attributes
+            .iter()
+            .all(|(k, v)| *k != "permission_set" && !v.is_empty())
+    );
+    assert_eq!(m.subject, "[idc-guard] DETECTED session-duration-cap on 999999999999");
+}

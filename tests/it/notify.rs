@@ -1,0 +1,519 @@
+//! Notifications against the emulator: the guard publishes to an SNS topic; what was published is
+//! read back from moto's state API (subject, both message forms, attributes) and through SQS
+//! subscriptions with filter policies (the attributes route); duplicate deliveries publish once.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary};
+use idc_guard::adapters::{IdentityStoreApi, SnsNotifier, SsoAdmin};
+use idc_guard::date::Date;
+use idc_guard::guard::{Guard, OutcomeKind};
+use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::notify::Owners;
+use idc_guard::pattern::NamePattern;
+use idc_guard::policy::Policy;
+use idc_guard::retry::RetryPolicy;
+use idc_guard::safety::{DEFAULT_KILL_SWITCH, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
+use idc_guard_tests::emulator::Emulator;
+use idc_guard_tests::repo_root;
+use serde_json::{Value, json};
+
+type NotifyingGuard =
+    Guard<SsoAdmin, IdentityStoreApi, SnsNotifier, SafetyGate<MemoryParameters, MemoryStore, ManualClock>>;
+
+struct World {
+    emulator: Emulator,
+    sso: aws_sdk_ssoadmin::Client,
+    sqs: aws_sdk_sqs::Client,
+    instance: String,
+    topic: String,
+    /// Subscribed with a filter policy that matches the published finding.
+    matching_queue: String,
+    /// Subscribed with a filter policy on another owner.
+    other_queue: String,
+    guard: NotifyingGuard,
+}
+
+fn today() -> Date {
+    Date::new(2026, 11, 27).unwrap()
+}
+
+async fn queue(
+    sqs: &aws_sdk_sqs::Client,
+    sns: &aws_sdk_sns::Client,
+    topic: &str,
+    name: &str,
+    filter: &Value,
+) -> String {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = format!("arn:aws:sqs:eu-west-1:123456789012:{name}");
+    sns.subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("FilterPolicy", filter.to_string())
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+async fn world(kill_switch: &str) -> World {
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    let (instance, store) = emulator.instance().await;
+    let mut policy = Policy::load(&repo_root().join("guardrail.toml")).unwrap();
+    policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
+    policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let topic = sns
+        .create_topic()
+        .name("idc-guard-findings")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let matching_queue = queue(
+        &sqs,
+        &sns,
+        &topic,
+        "data-team",
+        &json!({"rule": ["session-duration-cap"], "owner": ["data-team"], "account": ["222222222222"]}),
+    )
+    .await;
+    let other_queue = queue(&sqs, &sns, &topic, "payments", &json!({"owner": ["payments"]})).await;
+    let mut owners = Owners::with_default("platform");
+    owners
+        .by_permission_set
+        .push((NamePattern::new("Data*"), "data-team".to_owned()));
+    owners
+        .by_account
+        .insert("222222222222".to_owned(), "payments".to_owned());
+    let parameters = MemoryParameters::new();
+    parameters.set(DEFAULT_KILL_SWITCH, kill_switch);
+    let guard = Guard::with_gate(
+        SsoAdmin::new(aws_sdk_ssoadmin::Client::new(&sdk), RetryPolicy::immediate()),
+        IdentityStoreApi::new(aws_sdk_identitystore::Client::new(&sdk), RetryPolicy::immediate()),
+        SnsNotifier::new(sns, &topic, owners, RetryPolicy::immediate()),
+        policy,
+        SafetyGate::new(
+            parameters,
+            MemoryStore::new(),
+            ManualClock::new(1_795_000_000),
+            SafetyConfig::default(),
+        ),
+    );
+    World {
+        sso: aws_sdk_ssoadmin::Client::new(&sdk),
+        sqs,
+        emulator,
+        instance,
+        topic,
+        matching_queue,
+        other_queue,
+        guard,
+    }
+}
+
+impl World {
+    async fn long_session_set(&self, name: &str) -> String {
+        let out = self
+            .sso
+            .create_permission_set()
+            .instance_arn(&self.instance)
+            .name(name)
+            .session_duration("PT12H")
+            .send()
+            .await
+            .unwrap();
+        let arn = out.permission_set().unwrap().permission_set_arn().unwrap().to_owned();
+        self.sso
+            .put_permissions_boundary_to_permission_set()
+            .instance_arn(&self.instance)
+            .permission_set_arn(&arn)
+            .permissions_boundary(
+                PermissionsBoundary::builder()
+                    .customer_managed_policy_reference(
+                        CustomerManagedPolicyReference::builder()
+                            .name("platform-boundary")
+                            .path("/")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        arn
+    }
+
+    fn event(&self, ps: &str) -> String {
+        let path = repo_root().join("events/sso.UpdatePermissionSet-long-session-violation.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["detail"]["requestParameters"]["instanceArn"] = json!(self.instance);
+        v["detail"]["requestParameters"]["permissionSetArn"] = json!(ps);
+        v.to_string()
+    }
+
+    /// What moto says was published to the topic: (subject, message, attributes) each.
+    fn published(&self) -> Vec<(String, Value, Value)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.emulator.port())).unwrap();
+        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split_once("\r\n\r\n").unwrap().1;
+        let data: Value = serde_json::from_str(body).unwrap();
+        let topic = data["sns"]["Topic"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["arn"] == self.topic.as_str())
+            .unwrap();
+        topic["sent_notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n[2].as_str().unwrap_or_default().to_owned(),
+                    serde_json::from_str(n[1].as_str().unwrap()).unwrap(),
+                    n[3].clone(),
+                )
+            })
+            .collect()
+    }
+
+    async fn received(&self, queue: &str) -> Vec<Value> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect()
+    }
+}
+
+fn attribute<'a>(attributes: &'a Value, name: &str) -> Option<&'a str> {
+    let a = &attributes[name];
+    a["StringValue"].as_str().or(a["Value"].as_str())
+}
+
+#[tokio::test]
+async fn a_reverted_finding_is_published_with_subject_both_forms_and_routable_attributes() {
+    let w = world("enforce").await;
+    let ps = w.long_session_set("DataEngineer").await;
+    let report = w.guard.handle(&w.event(&ps), today()).await.unwrap();
+    assert_eq!(report.outcomes.len(), 1, "{report:?}");
+    assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated);
+    let event_id = report.event_id.clone();
+
+    let published = w.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (subject, message, attributes) = &published[0];
+    assert_eq!(subject, "[idc-guard] REVERTED session-duration-cap on DataEngineer");
+    // MessageStructure=json: human text for default and email, the finding document otherwise.
+    let text = message["default"].as_str().unwrap();
+    assert_eq!(message["email"].as_str(), Some(text));
+    assert!(
+        text.starts_with("[idc-guard] REVERTED session-duration-cap on DataEngineer\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Rule: session-duration-cap (severity medium, mode enforce)."),
+        "{text}"
+    );
+    assert!(text.contains("a read-back verified compliance"), "{text}");
+    assert!(text.contains(&format!("CloudTrail eventID: {event_id}.")), "{text}");
+    assert!(text.contains("Owner: data-team."), "{text}");
+    assert!(text.contains("request an exception"), "{text}");
+    for protocol in ["sqs", "lambda", "https"] {
+        let doc: Value = serde_json::from_str(message[protocol].as_str().unwrap()).unwrap();
+        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["outcome"], "remediated");
+        assert_eq!(doc["owner"], "data-team");
+        assert_eq!(doc["event_id"], event_id.as_str());
+        assert_eq!(doc["finding"]["rule"], "session-duration-cap");
+        assert_eq!(doc["finding"]["resource"]["permission_set_name"], "DataEngineer");
+        assert_eq!(doc["calls"], json!(["UpdatePermissionSet", "ProvisionPermissionSet"]));
+    }
+    assert_eq!(
+        attribute(attributes, "rule"),
+        Some("session-duration-cap"),
+        "{attributes}"
+    );
+    assert_eq!(attribute(attributes, "severity"), Some("medium"));
+    assert_eq!(attribute(attributes, "outcome"), Some("remediated"));
+    assert_eq!(attribute(attributes, "owner"), Some("data-team"));
+    assert_eq!(attribute(attributes, "account"), Some("222222222222"));
+    assert_eq!(attribute(attributes, "permission_set"), Some("DataEngineer"));
+
+    // The attributes route: the matching filter policy receives the sqs form, the other nothing.
+    let received = w.received(&w.matching_queue).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["Subject"], subject.as_str());
+    let doc: Value = serde_json::from_str(received[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["event_id"], event_id.as_str());
+    assert!(w.received(&w.other_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_of_one_event_publish_the_finding_once() {
+    // Concurrent duplicates both see the violation; only the delivery that wins the idempotency
+    // claim corrects and reports. A late duplicate finds the set compliant and reports nothing.
+    let w = world("enforce").await;
+    let ps = w.long_session_set("DataEngineer").await;
+    let event = w.event(&ps);
+    let (a, b) = tokio::join!(w.guard.handle(&event, today()), w.guard.handle(&event, today()));
+    let c = w.guard.handle(&event, today()).await.unwrap();
+    let outcomes: Vec<_> = [a.unwrap(), b.unwrap(), c]
+        .into_iter()
+        .flat_map(|r| r.outcomes)
+        .collect();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].kind, OutcomeKind::Remediated);
+    let published = w.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(
+        published[0].0,
+        "[idc-guard] REVERTED session-duration-cap on DataEngineer"
+    );
+    assert_eq!(w.received(&w.matching_queue).await.len(), 1);
+}
+
+/// Slack: a local HTTP server stands in for the incoming webhooks.
+mod slack {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use idc_guard::notify::webhook::{Delivery, SlackPoster, Webhooks};
+    use serde_json::{Value, json};
+
+    /// The requests a stand-in received: (request line, body).
+    type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+    /// Serves one scripted response per request (status, extra headers), recording the bodies.
+    fn server(responses: Vec<(u16, &'static str)>) -> (String, Seen) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for (status, headers) in responses {
+                let Ok((stream, _)) = listener.accept() else { return };
+                let mut reader = BufReader::new(stream);
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                record
+                    .lock()
+                    .unwrap()
+                    .push((request_line.trim().to_owned(), String::from_utf8(body).unwrap()));
+                let mut stream = reader.into_inner();
+                let text = if status == 200 { "ok" } else { "invalid_payload" };
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{text}",
+                    text.len()
+                )
+                .unwrap();
+            }
+        });
+        (
+            format!("http://127.0.0.1:{port}/services/T000/B000/XXXXSECRETXXXX"),
+            seen,
+        )
+    }
+
+    fn poster(url: &str) -> SlackPoster {
+        let secret = json!({"payments": url, "default": "http://127.0.0.1:9/never"}).to_string();
+        SlackPoster::new(Webhooks::parse(&secret).unwrap(), Duration::from_secs(2)).unwrap()
+    }
+
+    fn document() -> Value {
+        json!({
+            "schema_version": 1,
+            "outcome": "remediated",
+            "owner": "payments",
+            "event_id": "37a93220-8fde-4464-b7bc-fe9d7bd2d2a9",
+            "event_name": "CreateAccountAssignment",
+            "event_time": "2026-03-05T08:12:04Z",
+            "account": "222222222222",
+            "actor": "Identity Center user alice@example.com via PlatformAdmin",
+            "finding": {
+                "rule": "assignment-principal-type",
+                "severity": "high",
+                "mode": "enforce",
+                "message": "Assigned to a USER: assign groups, never users.",
+                "resource": {"permission_set_name": "Payments", "account_id": "333333333333"}
+            },
+            "calls": ["DeleteAccountAssignment"]
+        })
+    }
+
+    fn sns_event(doc: &Value) -> Value {
+        json!({"Records": [{
+            "EventSource": "aws:sns",
+            "Sns": {
+                "MessageId": "5f1c5a8e-0000-4000-8000-000000000001",
+                "Subject": "[idc-guard] REVERTED assignment-principal-type on Payments",
+                "Message": doc.to_string(),
+                "MessageAttributes": {"owner": {"Type": "String", "Value": "payments"}}
+            }
+        }]})
+    }
+
+    /// Runs `f` with every log line captured; returns its result and the logs.
+    async fn logged<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let result = f.await;
+        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        (result, logs)
+    }
+
+    fn deadline(secs: u64) -> Instant {
+        Instant::now() + Duration::from_secs(secs)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_owner_channel_gets_the_exact_block_kit_payload_and_the_url_is_never_logged() {
+        let (url, seen) = server(vec![(200, "")]);
+        let p = poster(&url);
+        let (result, logs) = logged(p.handle_sns(&sns_event(&document()), deadline(10))).await;
+        assert_eq!(result, Ok(vec![Delivery::Posted]));
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, "POST /services/T000/B000/XXXXSECRETXXXX HTTP/1.1");
+        let body: Value = serde_json::from_str(&seen[0].1).unwrap();
+        let title = ":white_check_mark: REVERTED assignment-principal-type on Payments";
+        assert_eq!(
+            body,
+            json!({
+                "text": title,
+                "blocks": [
+                    {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": true}},
+                    {"type": "section", "fields": [
+                        {"type": "mrkdwn", "text": "*Rule*\nassignment-principal-type"},
+                        {"type": "mrkdwn", "text": "*Severity*\nhigh"},
+                        {"type": "mrkdwn", "text": "*Outcome*\nremediated"},
+                        {"type": "mrkdwn", "text": "*Mode*\nenforce"},
+                        {"type": "mrkdwn", "text": "*Owner*\npayments"},
+                        {"type": "mrkdwn", "text": "*Account*\n333333333333"},
+                        {"type": "mrkdwn", "text": "*Permission set*\nPayments"},
+                        {"type": "mrkdwn", "text": "*Actor*\nIdentity Center user alice@example.com via PlatformAdmin"}
+                    ]},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": "Assigned to a USER: assign groups, never users."}},
+                    {"type": "context", "elements": [{"type": "mrkdwn",
+                        "text": "CloudTrail eventID 37a93220-8fde-4464-b7bc-fe9d7bd2d2a9 · CreateAccountAssignment · 2026-03-05T08:12:04Z"}]}
+                ]
+            })
+        );
+        assert!(logs.contains("payments"), "{logs}");
+        assert!(!logs.contains("SECRET") && !logs.contains("/services/"), "{logs}");
+        assert!(!format!("{p:?}").contains("SECRET"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_429_is_retried_after_retry_after_within_the_budget() {
+        let (url, seen) = server(vec![(429, "Retry-After: 1\r\n"), (200, "")]);
+        let started = Instant::now();
+        let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(10))).await;
+        assert_eq!(result, Ok(vec![Delivery::Posted]));
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        assert!(!logs.contains("SECRET"), "{logs}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_429_beyond_the_budget_is_an_error_so_lambda_retries() {
+        let (url, seen) = server(vec![(429, "Retry-After: 30\r\n")]);
+        let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(3))).await;
+        let error = result.unwrap_err();
+        assert!(error.contains("rate limited"), "{error}");
+        assert!(!error.contains("SECRET") && !logs.contains("SECRET"), "{error} {logs}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_400_is_logged_and_dropped_without_retry() {
+        let (url, seen) = server(vec![(400, ""), (200, "")]);
+        let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(10))).await;
+        assert_eq!(result, Ok(vec![Delivery::Dropped]));
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(
+            logs.contains("Slack rejected the message") && logs.contains("invalid_payload"),
+            "{logs}"
+        );
+        assert!(!logs.contains("SECRET"), "{logs}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_500_or_a_dead_endpoint_is_an_error_without_the_url() {
+        let (url, seen) = server(vec![(500, "")]);
+        let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(10))).await;
+        let error = result.unwrap_err();
+        assert!(error.contains("HTTP 500"), "{error}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(!logs.contains("SECRET"), "{logs}");
+        // Unknown owner: the default channel (here nothing listens), never dropped; the
+        // transport error names the channel, not the URL.
+        let mut doc = document();
+        doc["owner"] = json!("unknown-team");
+        let mut event = sns_event(&doc);
+        event["Records"][0]["Sns"]["MessageAttributes"] = json!({});
+        let error = poster(&url).handle_sns(&event, deadline(10)).await.unwrap_err();
+        assert!(error.contains("channel default"), "{error}");
+        assert!(!error.contains("127.0.0.1") && !error.contains("/never"), "{error}");
+    }
+}
