@@ -7,13 +7,24 @@ Run it through scripts/bench-guard.sh, which builds the three release binaries f
 standard library, plus boto3 (moto brings it into .venv) to seed the emulator and for the boto3
 comparison.
 
+The functions run with the safety rails configured as deployed: the state table
+`IDC_GUARD_STATE_TABLE` (DynamoDB, keys pk/sk, TTL attribute expires_at) and the kill switch
+`IDC_GUARD_KILL_SWITCH` (SSM, value `enforce`), both created in the emulator with boto3 before any
+function starts. The benchmark repeats every kind of revert on the same resource (5 events in each
+of two passes) and makes 70 remediations within a few minutes, so the flap limit (default 3/1h)
+and the breaker (default 20/10m) would withhold most of them: it sets IDC_GUARD_FLAP_LIMIT and
+IDC_GUARD_BREAKER_LIMIT to 1000 per the same windows. Every other rail (kill switch, idempotency
+claim, the counting itself) runs as in production.
+
 What it starts, all on 127.0.0.1 and free ports, and stops by PID at the end (also on errors):
 - the AWS emulator: `.venv/bin/python tests/emulator/server.py --port N` (moto + idc-guard's
   sso-admin extension), ready when `GET /moto-api/` answers 200;
 - a minimal Lambda Runtime API per function process (`GET /2018-06-01/runtime/invocation/next`,
   `POST .../invocation/<id>/response|error`, `POST .../runtime/init/error`);
 - a counting HTTP proxy between a guard and the emulator (`AWS_ENDPOINT_URL` points at it): it
-  forwards every request and records its `X-Amz-Target` operation;
+  forwards every request and records its `X-Amz-Target` (service from the prefix: sso-admin
+  `SWBExternalService.*`, identitystore `AWSIdentityStore.*`, DynamoDB `DynamoDB_20120810.*`,
+  SSM `AmazonSSM.*`; the last two are the safety rails' own calls, counted apart);
 - the release binaries `target/release/{assignment,permission-set,identity}-guard`, and a
   boto3 handler (a script in a temporary directory) for the init comparison.
 
@@ -70,8 +81,28 @@ EVENT_DEADLINE_S = 120.0
 
 FUNCTIONS = ("assignment-guard", "permission-set-guard", "identity-guard")
 
-# The boto3 side of the init comparison: the same client set-up as the guard (sso-admin and
-# identitystore, endpoint and region from the environment), then the runtime's first request.
+# The safety rails, as deployed (shared/src/lambda.rs), with the flap limit and the breaker raised
+# so that the benchmark's repetitions on one resource (and 70 remediations in a few minutes) are
+# all remediated; the windows are the defaults'.
+STATE_TABLE = "idc-guard-state"
+KILL_SWITCH = "/idc-guard/mode"
+FLAP_LIMIT = "1000/1h"  # default 3/1h
+BREAKER_LIMIT = "1000/10m"  # default 20/10m
+
+# X-Amz-Target prefix -> service. sso-admin and identitystore are the guard's own calls; ssm and
+# dynamodb are the safety rails' (kill switch; breaker, flap window, idempotency claim).
+SERVICES = {
+    "SWBExternalService": "sso-admin",
+    "AWSIdentityStore": "identitystore",
+    "DynamoDB_20120810": "dynamodb",
+    "AmazonSSM": "ssm",
+}
+GUARD_SERVICES = ("sso-admin", "identitystore")
+RAIL_SERVICES = ("ssm", "dynamodb")
+
+# The boto3 side of the init comparison: the same client set-up as the guard (sso-admin,
+# identitystore, and the safety rails' ssm and dynamodb; endpoint and region from the environment),
+# then the runtime's first request.
 BOTO3_HANDLER = '''\
 import os
 import urllib.request
@@ -82,6 +113,8 @@ endpoint = os.environ.get("AWS_ENDPOINT_URL")
 region = os.environ["AWS_REGION"]
 sso_admin = boto3.client("sso-admin", endpoint_url=endpoint, region_name=region)
 identity_store = boto3.client("identitystore", endpoint_url=endpoint, region_name=region)
+ssm = boto3.client("ssm", endpoint_url=endpoint, region_name=region)
+dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
 
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 with urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next") as response:
@@ -313,8 +346,26 @@ class RuntimeApi:
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
 
+def call_name(target: str | None, method: str, path: str) -> str:
+    """`service:Operation` from an `X-Amz-Target` (`other:…` for anything unexpected)."""
+    if not target:
+        return f"other:{method} {path}"
+    prefix, _, operation = target.rpartition(".")
+    service = SERVICES.get(prefix)
+    return f"{service}:{operation}" if service else f"other:{target}"
+
+
+def service_of(call: str) -> str:
+    return call.split(":", 1)[0]
+
+
+def op_of(call: str) -> str:
+    return call.split(":", 1)[1]
+
+
 class CountingProxy:
-    """Forwards every request to the emulator and records its operation (`X-Amz-Target`)."""
+    """Forwards every request to the emulator and records it as `service:Operation` (from its
+    `X-Amz-Target`)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.port = free_port()
@@ -333,10 +384,9 @@ class CountingProxy:
 
             def _forward(self) -> None:
                 body = read_body(self)
-                target = self.headers.get("X-Amz-Target")
-                operation = target.rsplit(".", 1)[-1] if target else f"{self.command} {self.path}"
+                call = call_name(self.headers.get("X-Amz-Target"), self.command, self.path)
                 with proxy._lock:
-                    proxy.calls.append(operation)
+                    proxy.calls.append(call)
                 upstream = http.client.HTTPConnection(HOST, upstream_port, timeout=60)
                 try:
                     upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -462,7 +512,8 @@ class Kind:
 
 
 class World:
-    """The seeded organisation in the emulator (boto3 straight to moto, not through the proxy)."""
+    """The seeded organisation in the emulator (boto3 straight to moto, not through the proxy),
+    and the safety rails' state table and kill switch."""
 
     def __init__(self, endpoint: str) -> None:
         import boto3
@@ -498,6 +549,31 @@ class World:
             Name={"GivenName": "Mallory", "FamilyName": "Lory"},
         )["UserId"]
         self.group = self.ids.create_group(IdentityStoreId=self.store, DisplayName="platform-admins")["GroupId"]
+        self._safety_rails(session, endpoint)
+
+    @staticmethod
+    def _safety_rails(session: Any, endpoint: str) -> None:
+        """The state table (string keys pk/sk, TTL on expires_at) and the kill switch parameter set
+        to `enforce`, as tests/it/function.rs creates them; without them every correction is
+        withheld."""
+        ddb = session.client("dynamodb", endpoint_url=endpoint)
+        ddb.create_table(
+            TableName=STATE_TABLE,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.get_waiter("table_exists").wait(TableName=STATE_TABLE, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+        ddb.update_time_to_live(
+            TableName=STATE_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        )
+        ssm = session.client("ssm", endpoint_url=endpoint)
+        ssm.put_parameter(Name=KILL_SWITCH, Value="enforce", Type="String")
+        if ssm.get_parameter(Name=KILL_SWITCH)["Parameter"]["Value"] != "enforce":
+            raise HarnessError(f"the kill switch {KILL_SWITCH} does not read back as enforce")
 
     def _permission_set(self, name: str, duration: str, boundary: bool) -> str:
         arn = self.sso.create_permission_set(
@@ -652,7 +728,7 @@ def write_policies(workdir: Path, instance: str, store: str) -> dict[str, Path]:
 
 
 def function_env(name: str, runtime: RuntimeApi, endpoint: str, policy: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUST_LOG"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUST_LOG", "IDC_GUARD_"))}
     env.update(
         AWS_LAMBDA_RUNTIME_API=runtime.address,
         AWS_LAMBDA_FUNCTION_NAME=name,
@@ -666,6 +742,10 @@ def function_env(name: str, runtime: RuntimeApi, endpoint: str, policy: Path) ->
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         IDC_GUARD_POLICY=str(policy),
+        IDC_GUARD_STATE_TABLE=STATE_TABLE,
+        IDC_GUARD_KILL_SWITCH=KILL_SWITCH,
+        IDC_GUARD_FLAP_LIMIT=FLAP_LIMIT,
+        IDC_GUARD_BREAKER_LIMIT=BREAKER_LIMIT,
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
@@ -744,10 +824,10 @@ def is_mutating(op: str) -> bool:
     return not op.startswith(("List", "Get", "Describe"))
 
 
-def classify(ops: list[str]) -> dict[str, list[str]]:
-    """Splits one event's calls: reads before the first mutation; the read-back is the trailing
-    block that repeats those reads (same operations, any order: some reads run concurrently);
-    the non-mutating calls in between are status polls."""
+def classify_guard(ops: list[str]) -> dict[str, list[str]]:
+    """Splits the guard's own calls (sso-admin, identitystore) of one event: reads before the
+    first mutation; the read-back is the trailing block that repeats those reads (same operations,
+    any order: some reads run concurrently); the non-mutating calls in between are status polls."""
     first = next((i for i, op in enumerate(ops) if is_mutating(op)), len(ops))
     reads, rest = ops[:first], ops[first:]
     n = len(reads)
@@ -761,6 +841,60 @@ def classify(ops: list[str]) -> dict[str, list[str]]:
         "polls": [op for op in middle if not is_mutating(op)],
         "read_back": read_back,
     }
+
+
+def classify(calls: list[str]) -> dict[str, Any]:
+    """One event's calls (`service:Operation`, in order): the guard's own, split as
+    `classify_guard` does; the safety rails' (SSM, DynamoDB), split into those made before the
+    first mutating guard call (the gate's decision) and after it (settling the claim); anything
+    else."""
+    guard = [op_of(c) for c in calls if service_of(c) in GUARD_SERVICES]
+    first_mutation = next(
+        (i for i, c in enumerate(calls) if service_of(c) in GUARD_SERVICES and is_mutating(op_of(c))), len(calls)
+    )
+    rails = {
+        when: {svc: [op_of(c) for c in part if service_of(c) == svc] for svc in RAIL_SERVICES}
+        for when, part in (("gate", calls[:first_mutation]), ("settle", calls[first_mutation:]))
+    }
+    return {
+        **classify_guard(guard),
+        "guard_calls": len(guard),
+        "rails": rails,
+        "other": [c for c in calls if service_of(c) not in GUARD_SERVICES + RAIL_SERVICES],
+    }
+
+
+def fmt_counts(ops: list[str]) -> str:
+    """`GetItem ×4, PutItem ×3`, operations in first-call order."""
+    counts: dict[str, int] = {}
+    for op in ops:
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in counts.items()) or "-"
+
+
+def fmt_spans(indices: list[int]) -> str:
+    """1-based event numbers as runs: `1`, `2–5`, `1, 3–5`."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def fmt_per_event(per_event: list[list[str]]) -> str:
+    """The same calls in every event: `7: GetItem ×4, PutItem ×3`; otherwise each variant with the
+    events (1-based) that made it: `1: GetParameter (event 1); 0 (events 2–5)`."""
+    variants: dict[str, list[int]] = {}
+    for i, ops in enumerate(per_event, 1):
+        text = f"{len(ops)}: {fmt_counts(ops)}" if ops else "0"
+        variants.setdefault(text, []).append(i)
+    if len(variants) == 1:
+        return next(iter(variants))
+    return "; ".join(
+        f"{text} (event{'s' if len(ix) > 1 else ''} {fmt_spans(ix)})" for text, ix in variants.items()
+    )
 
 
 def cold_starts(
@@ -945,6 +1079,10 @@ def main(argv: list[str] | None = None) -> int:
         policies = write_policies(workdir, world.instance, world.store)
         kinds = world.kinds()
         log(f"   instance {world.instance}, identity store {world.store}")
+        log(
+            f"   safety rails: table {STATE_TABLE}, kill switch {KILL_SWITCH} = enforce, "
+            f"flap limit {FLAP_LIMIT}, breaker {BREAKER_LIMIT}"
+        )
 
         log(f"== init: {args.cold_starts} cold starts of each binary and of the boto3 handler, interleaved")
         handler = workdir / "boto3_handler.py"
@@ -985,37 +1123,59 @@ def main(argv: list[str] | None = None) -> int:
             workdir.rmdir()
 
     # ---- report ----
-    out: dict[str, Any] = {"machine": info, "cold_starts": args.cold_starts, "repeats": args.repeats}
+    out: dict[str, Any] = {
+        "machine": info,
+        "cold_starts": args.cold_starts,
+        "repeats": args.repeats,
+        "safety_rails": {
+            "IDC_GUARD_STATE_TABLE": STATE_TABLE,
+            "IDC_GUARD_KILL_SWITCH": KILL_SWITCH,
+            "IDC_GUARD_FLAP_LIMIT": FLAP_LIMIT,
+            "IDC_GUARD_BREAKER_LIMIT": BREAKER_LIMIT,
+        },
+    }
     failures = 0
     print()
     print(f"## 1. Per event against the emulator ({args.repeats} events per kind; wall = /next response written")
     print("##    to /response POST received; calls counted by the proxy)")
     print()
-    print("| revert | function | reads | mutating | status polls | read-back | calls | wall ms median (min–max) "
-          "| wall ms, no proxy | peak RSS after | outcome |")
-    print("|---|---|---|---|---|---|---:|---:|---:|---:|---|")
+    print("| revert | function | reads | mutating | status polls | read-back | guard calls "
+          "| rails: SSM | rails: DynamoDB, gate | rails: DynamoDB, settle | all calls "
+          "| wall ms median (min–max) | wall ms, no proxy | peak RSS after | outcome |")
+    print("|---|---|---|---|---|---|---:|---|---|---|---|---:|---:|---:|---|")
     out["events"] = {}
     for kind in kinds:
         r = proxied[kind.key]
         shapes = [classify(c) for c in r.calls]
-        same = all(c == r.calls[0] for c in r.calls) or all(
-            sorted(c) == sorted(r.calls[0]) for c in r.calls
-        )
+        guard_calls = [[c for c in calls if service_of(c) in GUARD_SERVICES] for calls in r.calls]
+        # The guard's own calls must be the same in every event (concurrent reads in any order);
+        # the rails' vary (the kill switch is read once per 30 s per process).
+        same = all(sorted(g) == sorted(guard_calls[0]) for g in guard_calls)
         shape = shapes[0]
         w = summary(r.wall_ms)
         d = summary(direct[kind.key].wall_ms) if direct else None
         hwm = max(r.hwm_kib_after + (direct[kind.key].hwm_kib_after if direct else []))
         problems = list(dict.fromkeys(r.failures + (direct[kind.key].failures if direct else [])))
         if not same:
-            problems.append(f"the calls differ between events: {r.calls}")
+            problems.append(f"the guard's calls differ between events: {guard_calls}")
         if sorted(shape["mutating"]) != sorted(kind.mutating):
             problems.append(f"mutating calls {shape['mutating']}, expected {kind.mutating}")
+        for other in sorted({c for sh in shapes for c in sh["other"]}):
+            problems.append(f"a call to no expected service: {other}")
+        if not all(sh["rails"]["gate"]["dynamodb"] for sh in shapes):
+            problems.append("an event made no DynamoDB call before its correction (the rails were not consulted)")
         status = verdict(not problems)
         failures += bool(problems)
+        ssm = fmt_per_event([sh["rails"]["gate"]["ssm"] + sh["rails"]["settle"]["ssm"] for sh in shapes])
+        ddb_gate = fmt_per_event([sh["rails"]["gate"]["dynamodb"] for sh in shapes])
+        ddb_settle = fmt_per_event([sh["rails"]["settle"]["dynamodb"] for sh in shapes])
+        totals = sorted({len(c) for c in r.calls})
+        total = str(totals[0]) if len(totals) == 1 else f"{totals[0]}–{totals[-1]}"
         print(
             f"| {kind.title} | {kind.function} | {len(shape['reads'])}: {fmt_ops(shape['reads'])} "
             f"| {len(shape['mutating'])}: {fmt_ops(shape['mutating'])} | {len(shape['polls'])}: {fmt_ops(shape['polls'])} "
-            f"| {len(shape['read_back'])}: {fmt_ops(shape['read_back'])} | {len(r.calls[0])} "
+            f"| {len(shape['read_back'])}: {fmt_ops(shape['read_back'])} | {shape['guard_calls']} "
+            f"| {ssm} | {ddb_gate} | {ddb_settle} | {total} "
             f"| {w['median']:.1f} ({w['min']:.1f}–{w['max']:.1f}) "
             f"| {'%.1f' % d['median'] if d else '-'} | {mb(hwm):.1f} MB | {status} |"
         )
@@ -1025,7 +1185,7 @@ def main(argv: list[str] | None = None) -> int:
             "title": kind.title,
             "function": kind.function,
             "calls": r.calls,
-            "classified": shape,
+            "classified": shapes,
             "wall_ms": r.wall_ms,
             "wall_ms_direct": direct[kind.key].wall_ms if direct else None,
             "hwm_kib_after": r.hwm_kib_after,
@@ -1039,6 +1199,10 @@ def main(argv: list[str] | None = None) -> int:
         and all(op == "DescribeAccountAssignmentDeletionStatus" for op in user["polls"])
         and len(user["read_back"]) == 1
         and not proxied["user"].failures
+        and all(
+            sorted(classify(c)["reads"] + classify(c)["read_back"]) == sorted(user["reads"] + user["read_back"])
+            for c in proxied["user"].calls
+        )
     )
     failures += not user_ok
 
@@ -1104,7 +1268,18 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"- USER assignment revert: {len(user['reads'])} read, {len(user['mutating'])} delete, "
         f"{len(user['polls'])} status poll(s), {len(user['read_back'])} read-back "
-        f"(<= 1 read, 1 delete, its polls, 1 read-back): {verdict(user_ok)}"
+        f"(<= 1 read, 1 delete, its polls, 1 read-back): {verdict(user_ok)}; plus the safety rails' "
+        f"{len(user['rails']['gate']['dynamodb'])} + {len(user['rails']['settle']['dynamodb'])} DynamoDB calls "
+        f"(gate + settle) and {len(user['rails']['gate']['ssm'])} SSM call(s) in its first event"
+    )
+    all_shapes = [classify(c) for k in kinds for c in proxied[k.key].calls]
+    n_events = len(all_shapes)
+    ssm_calls = sum(len(sh["rails"]["gate"]["ssm"]) + len(sh["rails"]["settle"]["ssm"]) for sh in all_shapes)
+    ddb = sorted({len(sh["rails"]["gate"]["dynamodb"]) + len(sh["rails"]["settle"]["dynamodb"]) for sh in all_shapes})
+    print(
+        f"- safety rails, proxied run: {ssm_calls} SSM GetParameter over {n_events} events "
+        f"(kill switch cached 30 s per process); DynamoDB {ddb[0]}{'' if len(ddb) == 1 else f'–{ddb[-1]}'} "
+        f"calls per event; flap limit {FLAP_LIMIT}, breaker {BREAKER_LIMIT} (raised for the benchmark)"
     )
     print(
         f"- every revert remediated and verified with the expected mutating calls: "

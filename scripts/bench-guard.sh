@@ -3,6 +3,10 @@
 # time per kind of revert against the AWS emulator, init time (process start to the first Runtime
 # API request) side by side with a boto3 handler, and peak RSS.
 #
+# The functions run with the safety rails configured (state table and kill switch, created in the
+# emulator by the script), with the flap limit and the breaker raised for the benchmark's
+# repetitions; the rails' own SSM and DynamoDB calls are counted apart from the guard's.
+#
 # Builds the three guard functions in release once, makes sure the emulator's venv exists
 # (`make venv`, a no-op when it is up to date), then runs scripts/bench-guard.py with the venv's
 # Python (it needs boto3, which moto brings). Arguments are passed on to it, e.g.
