@@ -7,9 +7,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_ssoadmin::types::{PrincipalType, TargetType};
-use idc_guard_tests::emulator::Emulator;
+use idc_guard_tests::emulator::{Emulator, create_state_table, set_kill_switch};
 use idc_guard_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -123,39 +122,8 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
 
     // The safety rails' state table and kill switch, as deployed (without them the function
     // withholds every correction).
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    ddb.create_table()
-        .table_name("idc-guard-state")
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    aws_sdk_ssm::Client::new(&sdk)
-        .put_parameter()
-        .name("/idc-guard/mode")
-        .value("enforce")
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), "idc-guard-state").await;
+    set_kill_switch(&aws_sdk_ssm::Client::new(&sdk), "/idc-guard/mode", "enforce").await;
 
     let policy = std::env::temp_dir().join(format!("idc-guard-function-{}.toml", std::process::id()));
     let shipped = std::fs::read_to_string(repo_root().join("guardrail.toml")).unwrap();

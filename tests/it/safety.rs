@@ -13,10 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ssm::types::ParameterType;
 use aws_sdk_ssoadmin::types::{PrincipalType, TargetType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -38,7 +35,7 @@ use idc_guard::safety::{
     Limit, MAX_KILL_SWITCH_TTL, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate, breaker_key,
 };
 use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::emulator::Emulator;
+use idc_guard_tests::emulator::{Emulator, create_state_table};
 use idc_guard_tests::repo_root;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -150,46 +147,6 @@ struct World {
     policy: Policy,
 }
 
-/// The table as deployed: `pk`/`sk` strings, on-demand, TTL on `expires_at`.
-async fn create_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    ddb.create_table()
-        .table_name(table)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    ddb.update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("expires_at")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 /// An emulator with the state table, a permission set `DataEngineer`, and the kill switch set to
 /// `switch` (`None`: no parameter).
 async fn world(switch: Option<&str>) -> World {
@@ -204,7 +161,7 @@ async fn world(switch: Option<&str>) -> World {
     let sso = aws_sdk_ssoadmin::Client::new(&sdk);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let ssm = aws_sdk_ssm::Client::new(&sdk);
-    create_table(&ddb, TABLE).await;
+    create_state_table(&ddb, TABLE).await;
     let ps = sso
         .create_permission_set()
         .instance_arn(&instance)
@@ -1324,7 +1281,7 @@ struct OnEmulator<'w> {
 impl<'w> OnEmulator<'w> {
     async fn new(w: &'w World, case: usize) -> OnEmulator<'w> {
         let table = format!("{TABLE}-{case}");
-        create_table(&w.ddb, &table).await;
+        create_state_table(&w.ddb, &table).await;
         w.set_switch("enforce").await;
         w.clock.advance(MAX_KILL_SWITCH_TTL);
         if w.assignments().await == 0 {

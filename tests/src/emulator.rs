@@ -263,3 +263,59 @@ fn tail(path: &Path, lines: usize) -> String {
         Err(e) => format!("(cannot read the log: {e})"),
     }
 }
+
+/// Creates the safety rails' state table as deployed: `pk`/`sk` strings, on-demand, TTL on
+/// `expires_at`.
+pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute definition")
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key schema element")
+    };
+    ddb.create_table()
+        .table_name(table)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable");
+    ddb.update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .expect("TTL specification"),
+        )
+        .send()
+        .await
+        .expect("UpdateTimeToLive");
+}
+
+/// Sets the kill switch parameter.
+pub async fn set_kill_switch(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    ssm.put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("PutParameter");
+}

@@ -1,7 +1,6 @@
 //! `make demo`: a realistic organisation in the AWS emulator, violating changes made to it, the
 //! matching CloudTrail events delivered to the guard, and what it found, reverted and verified.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_identitystore::types::{MemberId, Name};
 use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, TargetType};
 use idc_guard::adapters::{DynamoState, IdentityStoreApi, SsmParameters, SsoAdmin};
@@ -12,7 +11,7 @@ use idc_guard::policy::Policy;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{SafetyConfig, SafetyGate, SystemClock};
 use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::emulator::Emulator;
+use idc_guard_tests::emulator::{Emulator, create_state_table, set_kill_switch};
 use idc_guard_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -194,29 +193,9 @@ async fn main() -> Result<(), Error> {
     policy.identity_store_id = Some(IdentityStoreId::parse(&store)?);
     println!("== the safety rails: a DynamoDB state table and the kill switch parameter, set to enforce");
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
-    ddb.create_table()
-        .table_name("idc-guard-state")
-        .attribute_definitions(attribute("pk")?)
-        .attribute_definitions(attribute("sk")?)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await?;
+    create_state_table(&ddb, "idc-guard-state").await;
     let ssm = aws_sdk_ssm::Client::new(&sdk);
-    ssm.put_parameter()
-        .name("/idc-guard/mode")
-        .value("enforce")
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await?;
+    set_kill_switch(&ssm, "/idc-guard/mode", "enforce").await;
     let gate = SafetyGate::new(
         SsmParameters::new(ssm.clone(), RetryPolicy::immediate()),
         DynamoState::new(ddb, "idc-guard-state", RetryPolicy::immediate()),
