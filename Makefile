@@ -25,7 +25,7 @@ build: ## Build every crate (debug)
 	$(CARGO) build --workspace --locked
 
 demo: venv build ## The main job: seed the AWS emulator, make violating changes, let the guard revert and verify them
-	./target/debug/idc-guard validate guardrail.toml
+	./target/debug/idc-guard validate policy/guardrail.toml
 	$(CARGO) run -q --locked -p idc-guard-tests --bin demo
 
 check-events: build ## Check every event in events/ offline with the shipped policy

@@ -704,7 +704,7 @@ def event_body(fixture: str, edits: list[tuple[str, Any]]) -> bytes:
 
 def write_policies(workdir: Path, instance: str, store: str) -> dict[str, Path]:
     """The shipped guardrail.toml scoped to the emulator's instance; a variant enforcing scim-only."""
-    shipped = (ROOT / "guardrail.toml").read_text()
+    shipped = (ROOT / "policy" / "guardrail.toml").read_text()
     commented = (
         '# arn = "arn:aws:sso:::instance/ssoins-0123456789abcdef"\n# identity_store_id = "d-0123456789"'
     )

@@ -80,7 +80,7 @@ fn parse_store(s: &str) -> Result<IdentityStoreId, String> {
     IdentityStoreId::parse(s).map_err(|e| e.to_string())
 }
 
-const DEFAULT_POLICY: &str = "guardrail.toml";
+const DEFAULT_POLICY: &str = "policy/guardrail.toml";
 
 fn load_policy(path: Option<&Path>) -> Result<Policy, String> {
     match path {

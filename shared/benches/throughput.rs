@@ -115,7 +115,7 @@ fn strip_envelope(name: &str, event: &str) -> String {
 }
 
 fn fixture_policy() -> Policy {
-    let path = repo_root().join("guardrail.toml");
+    let path = repo_root().join("policy/guardrail.toml");
     let mut policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
     policy.instance_arn = Some(InstanceArn::parse(FIXTURE_INSTANCE).unwrap_or_else(|e| panic!("{e}")));
     policy.identity_store_id = Some(IdentityStoreId::parse(FIXTURE_IDENTITY_STORE).unwrap_or_else(|e| panic!("{e}")));

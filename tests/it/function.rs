@@ -126,7 +126,7 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
     set_kill_switch(&aws_sdk_ssm::Client::new(&sdk), "/idc-guard/mode", "enforce").await;
 
     let policy = std::env::temp_dir().join(format!("idc-guard-function-{}.toml", std::process::id()));
-    let shipped = std::fs::read_to_string(repo_root().join("guardrail.toml")).unwrap();
+    let shipped = std::fs::read_to_string(repo_root().join("policy/guardrail.toml")).unwrap();
     std::fs::write(
         &policy,
         shipped.replace(

@@ -42,7 +42,7 @@ async fn world(policy_toml: Option<&str>) -> World {
     let calls = CallRecorder::default();
     let mut policy = match policy_toml {
         Some(text) => Policy::from_toml("test.toml", text).unwrap(),
-        None => Policy::load(&repo_root().join("guardrail.toml")).unwrap(),
+        None => Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap(),
     };
     policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
     policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());

@@ -70,7 +70,7 @@ async fn world(kill_switch: &str) -> World {
     let emulator = Emulator::start();
     let sdk = emulator.sdk_config().await;
     let (instance, store) = emulator.instance().await;
-    let mut policy = Policy::load(&repo_root().join("guardrail.toml")).unwrap();
+    let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
     policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
     policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());
     let sns = aws_sdk_sns::Client::new(&sdk);

@@ -23,7 +23,7 @@ const USER_ASSIGNMENT: &str = "sso.CreateAccountAssignment-user-violation.json";
 
 #[test]
 fn the_shipped_guardrail_toml_is_the_builtin_baseline() {
-    let shipped = Policy::load(&repo_root().join("guardrail.toml")).unwrap();
+    let shipped = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
     assert_eq!(shipped, Policy::default());
     assert_eq!(shipped.effective_mode(RuleId::IdentityStoreScimOnly), Mode::Detect);
     assert_eq!(shipped.effective_mode(RuleId::AssignmentPrincipalType), Mode::Enforce);

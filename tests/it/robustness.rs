@@ -60,7 +60,7 @@ fn fixture(name: &str) -> &'static str {
 fn shipped_policy_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| {
-        std::fs::read_to_string(repo_root().join("guardrail.toml")).expect("the shipped guardrail.toml")
+        std::fs::read_to_string(repo_root().join("policy/guardrail.toml")).expect("the shipped guardrail.toml")
     })
 }
 

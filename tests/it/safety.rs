@@ -155,7 +155,7 @@ async fn world(switch: Option<&str>) -> World {
     let (instance, store) = emulator.instance().await;
     let calls = CallRecorder::default();
     let state_calls = CallRecorder::default();
-    let mut policy = Policy::load(&repo_root().join("guardrail.toml")).unwrap();
+    let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
     policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
     policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());
     let sso = aws_sdk_ssoadmin::Client::new(&sdk);
@@ -1157,7 +1157,7 @@ impl InMemory {
             inner: MemoryStore::new(),
             yields,
         };
-        let mut policy = Policy::load(&repo_root().join("guardrail.toml")).unwrap();
+        let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
         policy.instance_arn = Some(InstanceArn::parse(FAKE_INSTANCE).unwrap());
         let guard = || {
             Arc::new(Guard::with_gate(

@@ -31,7 +31,7 @@ pub fn fixtures() -> Vec<PathBuf> {
 
 /// The shipped `guardrail.toml`, scoped to the fixtures' instance and identity store.
 pub fn fixture_policy() -> Policy {
-    let path = repo_root().join("guardrail.toml");
+    let path = repo_root().join("policy/guardrail.toml");
     let mut policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
     policy.instance_arn = InstanceArn::parse(FIXTURE_INSTANCE).ok();
     policy.identity_store_id = IdentityStoreId::parse(FIXTURE_IDENTITY_STORE).ok();

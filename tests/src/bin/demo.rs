@@ -188,7 +188,7 @@ async fn main() -> Result<(), Error> {
     );
 
     let calls = CallRecorder::default();
-    let mut policy = Policy::load(&repo_root().join("guardrail.toml"))?;
+    let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml"))?;
     policy.instance_arn = Some(InstanceArn::parse(&instance)?);
     policy.identity_store_id = Some(IdentityStoreId::parse(&store)?);
     println!("== the safety rails: a DynamoDB state table and the kill switch parameter, set to enforce");
