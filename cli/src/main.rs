@@ -1,4 +1,7 @@
-//! `idc-guard`: validate a policy, print its schema, check CloudTrail events offline.
+//! `idc-guard`: validate a policy, print its schema, check CloudTrail events offline; scan,
+//! export and diff the live instance (`live.rs`).
+
+mod live;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +61,66 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Plan (and with --apply, make) the corrections the live instance needs: every rule on the
+    /// live state, plus the diff against the desired-assignments file.
+    ///
+    /// Dry run by default. Exit status: 0 no drift, 1 drift found (or the plan was refused),
+    /// 2 usage or input errors (an invalid desired file, AWS unreachable).
+    Scan {
+        /// Make the corrections (through the same gate and verification as the guards).
+        #[arg(long)]
+        apply: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+        format: ScanFormat,
+        /// The desired-assignments file (default: none, only the policy's rules).
+        #[arg(long, env = "IDC_GUARD_ASSIGNMENTS")]
+        assignments: Option<PathBuf>,
+        #[command(flatten)]
+        live: live::LiveArgs,
+    },
+    /// Export every assignment with names (principal, permission set, account, owner).
+    ///
+    /// `--format toml` writes a valid desired-assignments file: adopt today's state and review
+    /// changes to it in Git. Exit status: 0 done, 2 errors.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// A desired-assignments file whose entries' owners are exported.
+        #[arg(long)]
+        assignments: Option<PathBuf>,
+        #[command(flatten)]
+        live: live::LiveArgs,
+    },
+    /// Show live assignments against the desired-assignments file as a diff.
+    ///
+    /// Exit status: 0 no difference, 1 differences, 2 usage or input errors.
+    Diff {
+        /// The desired-assignments file.
+        #[arg(default_value = "assignments.toml")]
+        assignments: PathBuf,
+        #[command(flatten)]
+        live: live::LiveArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScanFormat {
+    /// A table, for people.
+    Table,
+    /// The run report as one JSON document.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// Comma-separated values with a header.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// A desired-assignments file.
+    Toml,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -124,6 +187,18 @@ fn main() -> ExitCode {
             }
             check(&policy, format, today.unwrap_or_else(Date::today_utc), &files)
         }
+        Command::Scan {
+            apply,
+            format,
+            assignments,
+            live,
+        } => live::scan(&live, apply, matches!(format, ScanFormat::Json), assignments.as_deref()),
+        Command::Export {
+            format,
+            assignments,
+            live,
+        } => live::export(&live, format, assignments.as_deref()),
+        Command::Diff { assignments, live } => live::diff(&live, &assignments),
     }
 }
 

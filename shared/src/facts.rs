@@ -90,6 +90,20 @@ pub struct Facts {
     pub assignment_exists: Fact<bool>,
     /// The id of the group membership the change added, if it exists now (`None`: gone).
     pub membership: Fact<Option<String>>,
+    /// What the desired-assignments file says about the assignment (only the reconciler knows;
+    /// `None`: no desired file, the `desired-assignments` rule does not apply).
+    pub desired: Option<DesiredFact>,
+}
+
+/// What the desired-assignments file says about one assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredFact {
+    /// Whether the file asks for it.
+    pub wanted: bool,
+    /// The principal's name (group display name or user name), for messages.
+    pub principal_name: Option<String>,
+    /// The file line of the entry that asks for it.
+    pub line: Option<usize>,
 }
 
 impl Facts {

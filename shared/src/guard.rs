@@ -65,6 +65,17 @@ pub struct Outcome {
     pub calls: Vec<&'static str>,
 }
 
+/// What became of one finding the reconciler planned ([`Guard::correct_planned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedOutcome {
+    /// Gated, and executed and verified if allowed.
+    Done(Outcome),
+    /// The re-read before acting found the resource compliant: nothing executed.
+    Compliant,
+    /// The gate says another path owns this correction: nothing executed.
+    Duplicate(String),
+}
+
 /// The gate's decision on a planned correction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -96,6 +107,23 @@ pub trait Gate: Send + Sync {
         _outcome: &OutcomeKind,
     ) -> impl std::future::Future<Output = ()> + Send {
         async {}
+    }
+}
+
+/// A shared gate decides as the gate it shares: the reconciler and the event path can hold one
+/// gate (one safety state) between them.
+impl<G: Gate> Gate for std::sync::Arc<G> {
+    fn decide(&self, change: &Change, finding: &Finding) -> impl std::future::Future<Output = Decision> + Send {
+        G::decide(self, change, finding)
+    }
+
+    fn settle(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        G::settle(self, change, finding, outcome)
     }
 }
 
@@ -180,6 +208,16 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The Identity Center port (the reconciler's inventory reads go through it too).
+    pub fn identity_center(&self) -> &I {
+        &self.identity_center
+    }
+
+    /// The notifier.
+    pub fn notifier(&self) -> &N {
+        &self.notifier
     }
 
     /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text).
@@ -309,9 +347,90 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 return None;
             }
         }
-        let (kind, calls) = self.execute_and_verify(change, finding, facts, today).await;
+        let (kind, calls) = self.execute_and_verify(change, finding, facts, None, today).await;
         self.gate.settle(change, finding, &kind).await;
         Some((kind, calls))
+    }
+
+    /// The reconciler's path for one planned finding, through the same gate, execution and
+    /// read-back as an event's: the gate decides; then the resource is read again (level-driven:
+    /// the plan may be minutes old, and an event may have corrected it meanwhile) and only what
+    /// still violates is executed and verified. `desired` is what the desired-assignments file says
+    /// about an assignment, for the `desired-assignments` rule. Nothing is published: the
+    /// reconciler reports its run as a whole.
+    pub async fn correct_planned(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        desired: Option<&crate::facts::DesiredFact>,
+        today: Date,
+    ) -> PlannedOutcome {
+        let outcome = |kind, calls| Outcome {
+            event: change.meta.clone(),
+            actor: change.actor.clone(),
+            finding: finding.clone(),
+            kind,
+            calls,
+        };
+        if finding.remediation.is_empty() {
+            return PlannedOutcome::Done(outcome(OutcomeKind::Detected, Vec::new()));
+        }
+        match self.gate.decide(change, finding).await {
+            Decision::Allow => {}
+            Decision::Withhold(reason) => {
+                let kind = if finding.mode == Mode::Enforce {
+                    OutcomeKind::Withheld { reason }
+                } else {
+                    OutcomeKind::Detected
+                };
+                return PlannedOutcome::Done(outcome(kind, Vec::new()));
+            }
+            Decision::Duplicate(reason) => return PlannedOutcome::Duplicate(reason),
+        }
+        let facts = match self.facts_for(change, desired).await {
+            Ok(facts) => facts,
+            Err(e) => {
+                let kind = OutcomeKind::Failed {
+                    error: format!("the re-read before acting failed: {e}"),
+                };
+                self.gate.settle(change, finding, &kind).await;
+                return PlannedOutcome::Done(outcome(kind, Vec::new()));
+            }
+        };
+        let now = evaluate(&self.policy, change.clone(), &facts, today);
+        let Some(current) = now
+            .findings
+            .into_iter()
+            .find(|f| f.rule == finding.rule && f.resource.id == finding.resource.id)
+        else {
+            // Compliant at the re-read: nothing is executed. The gate's claim stays (it expires);
+            // the counting already done is the conservative overcount the rails accept.
+            return PlannedOutcome::Compliant;
+        };
+        let (kind, (calls, _)) = self.execute_and_verify(change, &current, &facts, desired, today).await;
+        self.gate.settle(change, finding, &kind).await;
+        PlannedOutcome::Done(Outcome {
+            finding: current,
+            ..outcome(kind, calls)
+        })
+    }
+
+    /// The live facts of a change, plus, for the reconciler (`desired` given), whether the
+    /// assignment exists (also for a missing one) and what the desired file says about it.
+    async fn facts_for(
+        &self,
+        change: &Change,
+        desired: Option<&crate::facts::DesiredFact>,
+    ) -> Result<Facts, GuardError> {
+        let mut facts = self.live_facts(change).await?;
+        if let Some(desired) = desired {
+            if let ChangeKind::AssignmentDeleted(a) = &change.kind {
+                facts.assignment_exists = retryable_or_unknown(self.identity_center.assignment_exists(a).await)?;
+                facts.permission_set = Some(PermissionSetFacts::unknown(a.permission_set_arn.clone()));
+            }
+            facts.desired = Some(desired.clone());
+        }
+        Ok(facts)
     }
 
     /// Executes the planned actions of an allowed correction, then verifies it by read-back.
@@ -320,6 +439,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         change: &Change,
         finding: &Finding,
         facts: &Facts,
+        desired: Option<&crate::facts::DesiredFact>,
         today: Date,
     ) -> (OutcomeKind, (Vec<&'static str>, Option<RemoteError>)) {
         let mut calls = Vec::new();
@@ -336,7 +456,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             }
         }
         // Verify: read the resource again and judge the same rule.
-        let verified = match self.live_facts(change).await {
+        let verified = match self.facts_for(change, desired).await {
             Ok(after) => {
                 let again = evaluate(&self.policy, change.clone(), &after, today);
                 match again.findings.iter().find(|f| f.rule == finding.rule) {
@@ -386,6 +506,23 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                     Err(e) if e.kind == FailureKind::NotFound => Ok(()),
                     other => other,
                 }
+            }
+            Action::CreateAccountAssignment {
+                instance_arn,
+                account_id,
+                permission_set_arn,
+                principal_type,
+                principal_id,
+            } => {
+                let assignment = Assignment {
+                    instance_arn: instance(instance_arn)?,
+                    account_id: AccountId::parse(account_id).map_err(|_| bad("account id"))?,
+                    permission_set_arn: ps(permission_set_arn)?,
+                    principal_type: *principal_type,
+                    principal_id: principal_id.clone(),
+                };
+                calls.push("CreateAccountAssignment");
+                ic.create_assignment(&assignment).await
             }
             Action::UpdateSessionDuration {
                 instance_arn,

@@ -15,6 +15,9 @@
 //! | [`DEFAULT_OWNER_ENV`] `IDC_GUARD_DEFAULT_OWNER` | `platform` | the owner of findings nothing else claims |
 //! | [`SLACK_SECRET_ENV`] `IDC_GUARD_SLACK_SECRET` | none (required by slack-notifier) | the Secrets Manager secret holding `{"channel key": "webhook URL"}` |
 //! | [`OWNERS_ENV`] `IDC_GUARD_OWNERS` | none | owner map: `*Admin*=platform-team,111111111111=payments` (a 12-digit key is an account, anything else a permission set name pattern) |
+//! | [`ASSIGNMENTS_ENV`] `IDC_GUARD_ASSIGNMENTS` | `/opt/assignments.toml` | drift-reconciler: the desired-assignments file; the default path may be absent (rules only), a path set explicitly must exist |
+//! | [`RATE_ENV`] `IDC_GUARD_RATE` | `15` | drift-reconciler: sso-admin requests per second (token bucket) |
+//! | [`CONCURRENCY_ENV`] `IDC_GUARD_CONCURRENCY` | `8` | drift-reconciler: concurrent reads and outstanding corrections at most |
 
 use serde_json::value::RawValue;
 
@@ -49,6 +52,15 @@ pub const TOPIC_ARN_ENV: &str = "IDC_GUARD_TOPIC_ARN";
 pub const DEFAULT_OWNER_ENV: &str = "IDC_GUARD_DEFAULT_OWNER";
 /// The environment variable holding the owner map.
 pub const OWNERS_ENV: &str = "IDC_GUARD_OWNERS";
+
+/// The environment variable naming the desired-assignments file (drift-reconciler).
+pub const ASSIGNMENTS_ENV: &str = "IDC_GUARD_ASSIGNMENTS";
+/// Where the policy layer puts the desired-assignments file when the variable is unset.
+pub const DEFAULT_ASSIGNMENTS_PATH: &str = "/opt/assignments.toml";
+/// The environment variable holding the sso-admin request rate (drift-reconciler).
+pub const RATE_ENV: &str = "IDC_GUARD_RATE";
+/// The environment variable holding the concurrency bound (drift-reconciler).
+pub const CONCURRENCY_ENV: &str = "IDC_GUARD_CONCURRENCY";
 
 /// The environment variable naming the Slack webhook secret (slack-notifier).
 pub const SLACK_SECRET_ENV: &str = "IDC_GUARD_SLACK_SECRET";
@@ -322,4 +334,190 @@ mod tests {
         assert!(parse_owners(None, Some("=x")).is_err());
         assert_eq!(parse_owners(None, None), Ok(Owners::default()));
     }
+}
+
+/// The drift reconciler's settings from the environment: the desired file (`None`: absent),
+/// the request rate and the concurrency bound.
+pub fn reconciler_config() -> Result<(Option<std::path::PathBuf>, u32, usize), lambda_runtime::Error> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let desired = match var(ASSIGNMENTS_ENV) {
+        // Named explicitly: it must exist (a missing file then reads as invalid and refuses).
+        Some(path) => Some(std::path::PathBuf::from(path)),
+        None => {
+            let default = std::path::PathBuf::from(DEFAULT_ASSIGNMENTS_PATH);
+            default.exists().then_some(default)
+        }
+    };
+    let rate = match var(RATE_ENV) {
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|r| (1..=20).contains(r))
+            .ok_or_else(|| format!("{RATE_ENV}: {v:?} is not a rate of 1 to 20 requests per second"))?,
+        None => crate::pace::DEFAULT_RATE,
+    };
+    let concurrency = match var(CONCURRENCY_ENV) {
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|c| (1..=10).contains(c))
+            .ok_or_else(|| format!("{CONCURRENCY_ENV}: {v:?} is not a bound of 1 to 10"))?,
+        None => crate::pace::DEFAULT_CONCURRENCY,
+    };
+    Ok((desired, rate, concurrency))
+}
+
+/// Whether an invocation asks for a plan only: `{"dry_run": true}`. A scheduled EventBridge
+/// event (or anything else) runs for real.
+pub fn is_dry_run(payload: &serde_json::Value) -> bool {
+    payload
+        .get("dry_run")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// drift-reconciler: builds everything once, then runs one reconciliation per invocation
+/// (scheduled, default hourly; `{"dry_run": true}` plans only). The run report is printed as one
+/// JSON line and returned; drift is published as one finding through the notifier.
+pub async fn run_reconciler() -> Result<(), lambda_runtime::Error> {
+    init_telemetry();
+    let policy = load_policy()?;
+    let (desired_path, rate, concurrency) = reconciler_config()?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let counter = crate::adapters::CallCounter::default();
+    let pacer = std::sync::Arc::new(crate::pace::Pacer::per_second(rate));
+    let sso = aws_sdk_ssoadmin::Client::from_conf(
+        aws_sdk_ssoadmin::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let ids = aws_sdk_identitystore::Client::from_conf(
+        aws_sdk_identitystore::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let orgs = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let (table, config) = safety_config()?;
+    let gate = match table {
+        Some(table) => {
+            let quick = RetryPolicy {
+                attempts: 2,
+                ..RetryPolicy::default()
+            };
+            FunctionGate::Safety(Box::new(SafetyGate::new(
+                SsmParameters::new(aws_sdk_ssm::Client::new(&sdk), quick),
+                DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), table, RetryPolicy::default()),
+                crate::safety::SystemClock,
+                config,
+            )))
+        }
+        None => FunctionGate::Unconfigured(format!(
+            "no safety state table is configured ({STATE_TABLE_ENV} is unset): detect only"
+        )),
+    };
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let notifier = match var(TOPIC_ARN_ENV) {
+        Some(topic) => {
+            let owners = parse_owners(var(DEFAULT_OWNER_ENV).as_deref(), var(OWNERS_ENV).as_deref())?;
+            FunctionNotifier::Sns(Box::new(SnsNotifier::new(
+                aws_sdk_sns::Client::new(&sdk),
+                topic,
+                owners,
+                RetryPolicy::default(),
+            )))
+        }
+        None => FunctionNotifier::Log(LoggingNotifier),
+    };
+    let identity_store = IdentityStoreApi::new(ids, RetryPolicy::default());
+    let guard = Guard::with_gate(
+        SsoAdmin::new(sso, RetryPolicy::default()).with_pacer(pacer),
+        identity_store.clone(),
+        notifier,
+        policy,
+        gate,
+    );
+    let organization = crate::adapters::Organizations::new(orgs, RetryPolicy::default());
+    let (guard, identity_store, organization, counter) = (&guard, &identity_store, &organization, &counter);
+    let desired_path = &desired_path;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            // Boxed: the run's future is deep, and the runtime's would otherwise exceed the layout limit.
+            Box::pin(reconcile_once(
+                guard,
+                identity_store,
+                organization,
+                counter,
+                desired_path.as_deref(),
+                concurrency,
+                is_dry_run(&event.payload),
+            ))
+        },
+    ))
+    .await
+}
+
+/// One invocation of drift-reconciler.
+async fn reconcile_once(
+    guard: &Guard<SsoAdmin, IdentityStoreApi, FunctionNotifier, FunctionGate>,
+    identity_store: &IdentityStoreApi,
+    organization: &crate::adapters::Organizations,
+    counter: &crate::adapters::CallCounter,
+    desired_path: Option<&std::path::Path>,
+    concurrency: usize,
+    dry_run: bool,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let mut options = crate::reconcile::RunOptions::now(dry_run);
+    options.concurrency = concurrency;
+    options.inventory.concurrency = concurrency;
+    let before = counter.by_operation();
+    let instance = resolve_instance(guard).await?;
+    let file = desired_path.map(crate::desired::load);
+    let mut report = Box::pin(crate::reconcile::run(
+        guard,
+        identity_store,
+        organization,
+        &instance,
+        file,
+        &options,
+    ))
+    .await
+    .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+    let mut calls = counter.by_operation();
+    for (op, n) in before {
+        if let Some(c) = calls.get_mut(&op) {
+            *c -= n.min(*c);
+        }
+    }
+    calls.retain(|_, n| *n > 0);
+    report.set_api_calls(calls);
+    let line = serde_json::to_string(&report).map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+    // The run report: one JSON line in the function's log.
+    println!("{line}");
+    serde_json::to_value(&report).map_err(|e| lambda_runtime::Error::from(e.to_string()))
+}
+
+/// The instance: the policy's, else the only one ListInstances returns.
+pub async fn resolve_instance<S: crate::ports::IdentityStore, N: Notifier, G: Gate>(
+    guard: &Guard<SsoAdmin, S, N, G>,
+) -> Result<crate::ports::InstanceRef, lambda_runtime::Error> {
+    use crate::ports::InstanceInventory;
+    let instances = guard
+        .identity_center()
+        .instances()
+        .await
+        .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+    let wanted = guard.policy().instance_arn.as_ref();
+    instances
+        .into_iter()
+        .find(|i| wanted.is_none_or(|w| *w == i.instance_arn))
+        .ok_or_else(|| lambda_runtime::Error::from("no Identity Center instance (or not the policy's) was found"))
 }

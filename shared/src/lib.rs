@@ -12,18 +12,23 @@
 
 pub mod adapters;
 pub mod date;
+pub mod desired;
 pub mod engine;
 pub mod event;
 pub mod facts;
 pub mod guard;
 pub mod iam;
 pub mod ids;
+pub mod inventory;
 pub mod lambda;
+pub mod live;
 pub mod model;
 pub mod notify;
+pub mod pace;
 pub mod pattern;
 pub mod policy;
 pub mod ports;
+pub mod reconcile;
 pub mod report;
 pub mod retry;
 pub mod rules;

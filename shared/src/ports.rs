@@ -8,8 +8,8 @@ use std::fmt;
 use std::future::Future;
 
 use crate::facts::PermissionSetFacts;
-use crate::ids::{IdentityStoreId, InstanceArn, PermissionSetArn};
-use crate::model::{AbacAttribute, Assignment, Boundary};
+use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
+use crate::model::{AbacAttribute, Assignment, Boundary, PrincipalType};
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,19 @@ pub trait IdentityCenter: Send + Sync {
         instance: &InstanceArn,
         permission_set: &PermissionSetArn,
     ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// CreateAccountAssignment, polled to SUCCEEDED (the reconciler creates missing desired
+    /// assignments). An implementation that cannot create answers `Rejected`.
+    fn create_assignment(&self, assignment: &Assignment) -> impl Future<Output = Remote<()>> + Send {
+        let _ = assignment;
+        async {
+            Err(RemoteError {
+                operation: "CreateAccountAssignment",
+                kind: FailureKind::Rejected,
+                message: "this Identity Center port cannot create assignments".to_owned(),
+            })
+        }
+    }
 }
 
 /// A group membership, by id or by (group, member).
@@ -235,4 +248,65 @@ pub trait StateStore: Send + Sync {
 
     /// Deletes the item (no error when it does not exist).
     fn delete(&self, key: &StateKey) -> impl Future<Output = Remote<()>> + Send;
+}
+
+/// An Identity Center instance and its identity store (ListInstances).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRef {
+    /// The instance.
+    pub instance_arn: InstanceArn,
+    /// Its identity store.
+    pub identity_store_id: IdentityStoreId,
+}
+
+/// The whole-instance reads of sso-admin the reconciler and the CLI need (inventory). Every list
+/// is read whole (all pages) or fails: a partial list never passes for a complete one.
+pub trait InstanceInventory: Send + Sync {
+    /// ListInstances.
+    fn instances(&self) -> impl Future<Output = Remote<Vec<InstanceRef>>> + Send;
+
+    /// ListPermissionSets.
+    fn permission_sets(&self, instance: &InstanceArn) -> impl Future<Output = Remote<Vec<PermissionSetArn>>> + Send;
+
+    /// ListAccountsForProvisionedPermissionSet: where the set is provisioned.
+    fn provisioned_accounts(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Vec<AccountId>>> + Send;
+
+    /// ListAccountAssignments for one (account, permission set): the principals.
+    fn account_assignments(
+        &self,
+        instance: &InstanceArn,
+        account: &AccountId,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Vec<(PrincipalType, String)>>> + Send;
+
+    /// ListAccountAssignmentsForPrincipal: every (account, permission set) of one principal.
+    fn principal_assignments(
+        &self,
+        instance: &InstanceArn,
+        principal_type: PrincipalType,
+        principal_id: &str,
+    ) -> impl Future<Output = Remote<Vec<(AccountId, PermissionSetArn)>>> + Send;
+}
+
+/// The identity store's directory reads (names for resolution and export).
+pub trait Directory: Send + Sync {
+    /// ListGroups: (group id, display name).
+    fn groups(&self, store: &IdentityStoreId) -> impl Future<Output = Remote<Vec<(String, String)>>> + Send;
+
+    /// ListUsers: (user id, user name).
+    fn users(&self, store: &IdentityStoreId) -> impl Future<Output = Remote<Vec<(String, String)>>> + Send;
+}
+
+/// AWS Organizations reads: accounts and the OU tree.
+pub trait Organization: Send + Sync {
+    /// ListAccounts: (account id, name).
+    fn accounts(&self) -> impl Future<Output = Remote<Vec<(AccountId, String)>>> + Send;
+
+    /// ListAccountsForParent and ListOrganizationalUnitsForParent: the accounts directly under a
+    /// root or OU, and its child OUs. `NotFound` when the parent does not exist.
+    fn children(&self, parent: &str) -> impl Future<Output = Remote<(Vec<AccountId>, Vec<String>)>> + Send;
 }

@@ -24,3 +24,6 @@ mod safety;
 mod notify;
 // A guard function as a real binary under cargo lambda watch.
 mod function;
+// The drift reconciler: drift both ways, OU targets, refusals, a failing page, the race with an
+// event, export round trip.
+mod reconcile;

@@ -1882,7 +1882,7 @@ fn render(spec: &PolicySpec) -> Rendered {
                     }
                 }
             }
-            RuleId::IdentityStoreScimOnly => {}
+            RuleId::IdentityStoreScimOnly | RuleId::DesiredAssignments => {}
         }
     }
     let mut exception_lines = Vec::new();

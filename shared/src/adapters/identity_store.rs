@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{found, rejected};
 use crate::ids::IdentityStoreId;
-use crate::ports::{FailureKind, IdentityStore, MembershipRef, Remote, RemoteError};
+use crate::ports::{Directory, FailureKind, IdentityStore, MembershipRef, Remote, RemoteError};
 use crate::retry::{RetryPolicy, with_retry};
 
 /// The Identity Store API through the AWS SDK.
@@ -100,5 +100,59 @@ impl IdentityStore for IdentityStoreApi {
         })
         .await
         .map(drop)
+    }
+}
+
+// --- Directory reads for the reconciler and the CLI (names) -----------------------------------
+
+impl Directory for IdentityStoreApi {
+    async fn groups(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
+        const OP: &str = "ListGroups";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_groups()
+                        .identity_store_id(store.as_str())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for g in page.groups {
+                out.push((g.group_id, g.display_name.unwrap_or_default()));
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn users(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
+        const OP: &str = "ListUsers";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_users()
+                        .identity_store_id(store.as_str())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for u in page.users {
+                out.push((u.user_id, u.user_name.unwrap_or_default()));
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod dynamodb;
 mod identity_store;
+pub mod organizations;
 pub mod secrets;
 pub mod sns;
 pub mod ssm;
@@ -19,6 +20,7 @@ mod sso_admin;
 
 pub use dynamodb::DynamoState;
 pub use identity_store::IdentityStoreApi;
+pub use organizations::Organizations;
 pub use secrets::SecretsManager;
 pub use sns::SnsNotifier;
 pub use ssm::SsmParameters;
@@ -30,6 +32,44 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::ports::{FailureKind, Remote, RemoteError};
+
+/// Counts every HTTP request a client sends, by operation (the `X-Amz-Target` header's
+/// operation, else the host's first label): attach it to the clients with
+/// `config::Builder::interceptor` to report the API calls a run made, pages and retries included.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>);
+
+impl CallCounter {
+    /// The calls made so far, by operation.
+    pub fn by_operation(&self) -> std::collections::BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The calls made so far.
+    pub fn total(&self) -> u64 {
+        self.by_operation().values().sum()
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        if let Ok(mut map) = self.0.lock() {
+            *map.entry(operation).or_default() += 1;
+        }
+        Ok(())
+    }
+}
 
 /// Classifies a failed SDK call. `modeled` classifies the service's modeled exceptions (`S` is
 /// the service-wide error enum every operation error converts into); an unmodeled error is

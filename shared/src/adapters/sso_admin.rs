@@ -14,11 +14,11 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{found, rejected, unexpected};
 use crate::facts::{Fact, PermissionSetFacts};
-use crate::ids::{InstanceArn, PermissionSetArn};
+use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
 use crate::model::{
     AbacAttribute, Assignment, Boundary, CustomerManagedPolicyRef, InlinePolicyText, PrincipalType, SessionDuration,
 };
-use crate::ports::{FailureKind, IdentityCenter, Remote, RemoteError};
+use crate::ports::{FailureKind, IdentityCenter, InstanceInventory, InstanceRef, Remote, RemoteError};
 use crate::retry::{AsyncStatus, RetryPolicy, poll, with_retry};
 
 /// IAM Identity Center's admin API through the AWS SDK.
@@ -26,12 +26,31 @@ use crate::retry::{AsyncStatus, RetryPolicy, poll, with_retry};
 pub struct SsoAdmin {
     client: aws_sdk_ssoadmin::Client,
     retry: RetryPolicy,
+    pacer: Option<std::sync::Arc<crate::pace::Pacer>>,
 }
 
 impl SsoAdmin {
     /// An adapter over `client`, retrying and polling as `retry` says.
     pub fn new(client: aws_sdk_ssoadmin::Client, retry: RetryPolicy) -> Self {
-        Self { client, retry }
+        Self {
+            client,
+            retry,
+            pacer: None,
+        }
+    }
+
+    /// The same adapter, every request (attempts, pages and status polls) paced by `pacer`.
+    #[must_use]
+    pub fn with_pacer(mut self, pacer: std::sync::Arc<crate::pace::Pacer>) -> Self {
+        self.pacer = Some(pacer);
+        self
+    }
+
+    /// Waits for the pacer, if there is one.
+    async fn pace(&self) {
+        if let Some(pacer) = &self.pacer {
+            pacer.acquire().await;
+        }
     }
 
     /// Sends the request `call` builds until it succeeds or the retry policy gives up.
@@ -43,7 +62,10 @@ impl SsoAdmin {
     {
         with_retry(&self.retry, || {
             let sent = call();
-            async move { sent.await.map_err(|e| remote_error(operation, e)) }
+            async move {
+                self.pace().await;
+                sent.await.map_err(|e| remote_error(operation, e))
+            }
         })
         .await
     }
@@ -143,6 +165,7 @@ impl SsoAdmin {
     /// Polls an assignment deletion's status until it is done.
     async fn deletion_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
         const OP: &str = "DescribeAccountAssignmentDeletionStatus";
+        self.pace().await;
         let out = self
             .client
             .describe_account_assignment_deletion_status()
@@ -160,6 +183,7 @@ impl SsoAdmin {
     /// One poll of a permission set's provisioning status.
     async fn provisioning_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
         const OP: &str = "DescribePermissionSetProvisioningStatus";
+        self.pace().await;
         let out = self
             .client
             .describe_permission_set_provisioning_status()
@@ -177,6 +201,7 @@ impl SsoAdmin {
     /// One poll of the instance's ABAC configuration status.
     async fn abac_status(&self, instance: &InstanceArn) -> Remote<AsyncStatus> {
         const OP: &str = "DescribeInstanceAccessControlAttributeConfiguration";
+        self.pace().await;
         let out = self
             .client
             .describe_instance_access_control_attribute_configuration()
@@ -537,5 +562,218 @@ impl IdentityCenter for SsoAdmin {
             .and_then(|s| s.request_id)
             .ok_or_else(|| unexpected(OP, "no request id"))?;
         poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+    }
+
+    async fn create_assignment(&self, assignment: &Assignment) -> Remote<()> {
+        const OP: &str = "CreateAccountAssignment";
+        let out = self
+            .retried(OP, || {
+                self.client
+                    .create_account_assignment()
+                    .instance_arn(assignment.instance_arn.as_str())
+                    .target_id(assignment.account_id.as_str())
+                    .target_type(TargetType::AwsAccount)
+                    .permission_set_arn(assignment.permission_set_arn.as_str())
+                    .principal_type(sdk_principal_type(assignment.principal_type))
+                    .principal_id(assignment.principal_id.as_str())
+                    .send()
+            })
+            .await?;
+        let request_id = out
+            .account_assignment_creation_status
+            .and_then(|s| s.request_id)
+            .ok_or_else(|| unexpected(OP, "no request id"))?;
+        poll(&self.retry, OP, || {
+            self.creation_status(&assignment.instance_arn, &request_id)
+        })
+        .await
+    }
+}
+
+// --- The reconciler's inventory reads ---------------------------------------------------------
+//
+// Each list is paginated by hand so that every page is paced and retried on its own; a page that
+// still fails fails the whole list (never a partial list).
+
+impl SsoAdmin {
+    /// One poll of an assignment creation's status.
+    async fn creation_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
+        const OP: &str = "DescribeAccountAssignmentCreationStatus";
+        self.pace().await;
+        let out = self
+            .client
+            .describe_account_assignment_creation_status()
+            .instance_arn(instance.as_str())
+            .account_assignment_creation_request_id(request_id)
+            .send()
+            .await
+            .map_err(|e| remote_error(OP, e))?;
+        let status = out
+            .account_assignment_creation_status
+            .ok_or_else(|| unexpected(OP, "no creation status"))?;
+        async_status(OP, status.status.as_ref(), status.failure_reason)
+    }
+}
+
+impl InstanceInventory for SsoAdmin {
+    async fn instances(&self) -> Remote<Vec<InstanceRef>> {
+        const OP: &str = "ListInstances";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || self.client.list_instances().set_next_token(token.clone()).send())
+                .await?;
+            for i in page.instances.unwrap_or_default() {
+                let (Some(arn), Some(store)) = (i.instance_arn, i.identity_store_id) else {
+                    return Err(unexpected(OP, "an instance without an ARN or identity store"));
+                };
+                out.push(InstanceRef {
+                    instance_arn: InstanceArn::parse(&arn).map_err(|_| unexpected(OP, "an invalid instance ARN"))?,
+                    identity_store_id: IdentityStoreId::parse(&store)
+                        .map_err(|_| unexpected(OP, "an invalid identity store id"))?,
+                });
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn permission_sets(&self, instance: &InstanceArn) -> Remote<Vec<PermissionSetArn>> {
+        const OP: &str = "ListPermissionSets";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_permission_sets()
+                        .instance_arn(instance.as_str())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for arn in page.permission_sets.unwrap_or_default() {
+                out.push(PermissionSetArn::parse(&arn).map_err(|_| unexpected(OP, "an invalid permission set ARN"))?);
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn provisioned_accounts(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Vec<AccountId>> {
+        const OP: &str = "ListAccountsForProvisionedPermissionSet";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_accounts_for_provisioned_permission_set()
+                        .instance_arn(instance.as_str())
+                        .permission_set_arn(permission_set.as_str())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for id in page.account_ids.unwrap_or_default() {
+                out.push(AccountId::parse(&id).map_err(|_| unexpected(OP, "an invalid account id"))?);
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn account_assignments(
+        &self,
+        instance: &InstanceArn,
+        account: &AccountId,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Vec<(PrincipalType, String)>> {
+        const OP: &str = "ListAccountAssignments";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_account_assignments()
+                        .instance_arn(instance.as_str())
+                        .account_id(account.as_str())
+                        .permission_set_arn(permission_set.as_str())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for a in page.account_assignments.unwrap_or_default() {
+                let (Some(kind), Some(id)) = (a.principal_type, a.principal_id) else {
+                    return Err(unexpected(OP, "an assignment without a principal"));
+                };
+                out.push((domain_principal_type(OP, &kind)?, id));
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn principal_assignments(
+        &self,
+        instance: &InstanceArn,
+        principal_type: PrincipalType,
+        principal_id: &str,
+    ) -> Remote<Vec<(AccountId, PermissionSetArn)>> {
+        const OP: &str = "ListAccountAssignmentsForPrincipal";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_account_assignments_for_principal()
+                        .instance_arn(instance.as_str())
+                        .principal_type(sdk_principal_type(principal_type))
+                        .principal_id(principal_id)
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for a in page.account_assignments.unwrap_or_default() {
+                let (Some(account), Some(ps)) = (a.account_id, a.permission_set_arn) else {
+                    return Err(unexpected(OP, "an assignment without an account or permission set"));
+                };
+                out.push((
+                    AccountId::parse(&account).map_err(|_| unexpected(OP, "an invalid account id"))?,
+                    PermissionSetArn::parse(&ps).map_err(|_| unexpected(OP, "an invalid permission set ARN"))?,
+                ));
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+fn domain_principal_type(operation: &'static str, kind: &SdkPrincipalType) -> Remote<PrincipalType> {
+    match kind {
+        SdkPrincipalType::User => Ok(PrincipalType::User),
+        SdkPrincipalType::Group => Ok(PrincipalType::Group),
+        other => Err(unexpected(operation, &format!("principal type {}", other.as_str()))),
     }
 }

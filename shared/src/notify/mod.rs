@@ -119,6 +119,9 @@ pub fn why_it_matters(rule: RuleId) -> &'static str {
         RuleId::IdentityStoreScimOnly => {
             "Hand-made users, groups and memberships drift from the IdP and survive offboarding."
         }
+        RuleId::DesiredAssignments => {
+            "Access that differs from the reviewed assignments file was granted or removed outside review."
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! rejected. [`Policy::default`] is the seed's baseline and equals the shipped `guardrail.toml`
 //! (a test keeps the two in step).
 
-mod parse;
+pub(crate) mod parse;
 mod schema;
 
 use serde::Serialize;
@@ -201,6 +201,13 @@ pub struct ScimOnlySettings {
     pub common: RuleCommon,
 }
 
+/// `desired-assignments`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredAssignmentsSettings {
+    /// Common settings.
+    pub common: RuleCommon,
+}
+
 /// Per-rule settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSettings {
@@ -218,6 +225,8 @@ pub struct RuleSettings {
     pub abac_attributes_required: AbacSettings,
     /// `identity-store-scim-only`.
     pub identity_store_scim_only: ScimOnlySettings,
+    /// `desired-assignments`.
+    pub desired_assignments: DesiredAssignmentsSettings,
 }
 
 impl RuleSettings {
@@ -231,6 +240,7 @@ impl RuleSettings {
             RuleId::ManagedPolicyForbidden => &self.managed_policy_forbidden.common,
             RuleId::AbacAttributesRequired => &self.abac_attributes_required.common,
             RuleId::IdentityStoreScimOnly => &self.identity_store_scim_only.common,
+            RuleId::DesiredAssignments => &self.desired_assignments.common,
         }
     }
 }
@@ -382,6 +392,9 @@ impl Default for Policy {
                         mode: Some(Mode::Detect),
                         severity: None,
                     },
+                },
+                desired_assignments: DesiredAssignmentsSettings {
+                    common: RuleCommon::default(),
                 },
             },
             exceptions: Vec::new(),

@@ -12,9 +12,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    AbacSettings, AssignmentPrincipalTypeSettings, BoundarySettings, DurationLimit, Exception, Exemptions,
-    InlinePolicySettings, ManagedPolicySettings, Mode, Policy, RuleCommon, RuleSettings, ScimOnlySettings,
-    SessionDurationCapSettings, Severity,
+    AbacSettings, AssignmentPrincipalTypeSettings, BoundarySettings, DesiredAssignmentsSettings, DurationLimit,
+    Exception, Exemptions, InlinePolicySettings, ManagedPolicySettings, Mode, Policy, RuleCommon, RuleSettings,
+    ScimOnlySettings, SessionDurationCapSettings, Severity,
 };
 use crate::date::Date;
 use crate::iam::ActionPattern;
@@ -114,16 +114,25 @@ pub(crate) mod keys {
     ];
 }
 
-struct Reader<'s> {
+pub(crate) struct Reader<'s> {
     file: &'s str,
     text: &'s str,
-    problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
-type Value<'i> = Spanned<DeValue<'i>>;
+pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
 impl<'s> Reader<'s> {
-    fn position(&self, offset: usize) -> (usize, usize) {
+    /// A reader of `text`, reporting problems against `file`.
+    pub(crate) fn new(file: &'s str, text: &'s str) -> Self {
+        Self {
+            file,
+            text,
+            problems: Vec::new(),
+        }
+    }
+
+    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = self.text.get(..offset).unwrap_or(self.text);
         let line = before.matches('\n').count() + 1;
@@ -132,7 +141,7 @@ impl<'s> Reader<'s> {
         (line, column)
     }
 
-    fn problem(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
+    pub(crate) fn problem(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
         let (line, column) = self.position(span.start);
         self.problems.push(Problem {
             file: self.file.to_owned(),
@@ -143,11 +152,11 @@ impl<'s> Reader<'s> {
         });
     }
 
-    fn line_of(&self, span: &Range<usize>) -> usize {
+    pub(crate) fn line_of(&self, span: &Range<usize>) -> usize {
         self.position(span.start).0
     }
 
-    fn table<'v, 'i>(
+    pub(crate) fn table<'v, 'i>(
         &mut self,
         value: &'v Value<'i>,
         path: &str,
@@ -166,7 +175,7 @@ impl<'s> Reader<'s> {
         }
     }
 
-    fn string(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
         match value.get_ref() {
             DeValue::String(s) => Some(s.to_string()),
             other => {
@@ -180,7 +189,7 @@ impl<'s> Reader<'s> {
         }
     }
 
-    fn non_empty_string(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
+    pub(crate) fn non_empty_string(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
         let s = self.string(value, path)?;
         if s.trim().is_empty() {
             self.problem(value.span(), path, "must not be empty");
@@ -203,7 +212,7 @@ impl<'s> Reader<'s> {
         }
     }
 
-    fn array<'v, 'i>(&mut self, value: &'v Value<'i>, path: &str) -> Option<&'v [Value<'i>]> {
+    pub(crate) fn array<'v, 'i>(&mut self, value: &'v Value<'i>, path: &str) -> Option<&'v [Value<'i>]> {
         match value.get_ref() {
             DeValue::Array(a) => Some(a),
             other => {
@@ -218,7 +227,7 @@ impl<'s> Reader<'s> {
     }
 
     /// An array of strings, each parsed by `item`; problems are reported per element.
-    fn list<T>(
+    pub(crate) fn list<T>(
         &mut self,
         value: &Value<'_>,
         path: &str,
@@ -330,7 +339,7 @@ impl<'s> Reader<'s> {
 }
 
 /// A table being read: tracks which keys were consumed so the rest can be reported as unknown.
-struct Table<'v, 'i> {
+pub(crate) struct Table<'v, 'i> {
     entries: &'v DeTable<'i>,
     span: Range<usize>,
     path: String,
@@ -339,7 +348,12 @@ struct Table<'v, 'i> {
 }
 
 impl<'v, 'i> Table<'v, 'i> {
-    fn new(entries: &'v DeTable<'i>, span: Range<usize>, path: &str, allowed: &'static [&'static str]) -> Self {
+    pub(crate) fn new(
+        entries: &'v DeTable<'i>,
+        span: Range<usize>,
+        path: &str,
+        allowed: &'static [&'static str],
+    ) -> Self {
         Self {
             entries,
             span,
@@ -349,13 +363,13 @@ impl<'v, 'i> Table<'v, 'i> {
         }
     }
 
-    fn take(&mut self, key: &'static str) -> Option<&'v Value<'i>> {
+    pub(crate) fn take(&mut self, key: &'static str) -> Option<&'v Value<'i>> {
         debug_assert!(self.allowed.contains(&key), "{key} not declared for {}", self.path);
         self.taken.push(key);
         self.entries.get(key)
     }
 
-    fn child(&self, key: &str) -> String {
+    pub(crate) fn child(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
         } else {
@@ -363,7 +377,7 @@ impl<'v, 'i> Table<'v, 'i> {
         }
     }
 
-    fn require(&mut self, r: &mut Reader<'_>, key: &'static str, hint: &str) -> Option<&'v Value<'i>> {
+    pub(crate) fn require(&mut self, r: &mut Reader<'_>, key: &'static str, hint: &str) -> Option<&'v Value<'i>> {
         let v = self.take(key);
         if v.is_none() {
             let path = self.path.clone();
@@ -373,7 +387,7 @@ impl<'v, 'i> Table<'v, 'i> {
     }
 
     /// Reports every key that was not taken.
-    fn finish(self, r: &mut Reader<'_>) {
+    pub(crate) fn finish(self, r: &mut Reader<'_>) {
         for (key, _) in self.entries.iter() {
             let name: &str = key.get_ref();
             if !self.taken.contains(&name) {
@@ -760,6 +774,13 @@ fn read_rules(r: &mut Reader<'_>, value: &Value<'_>, d: &RuleSettings) -> Option
                     let common = r.common(&mut t, &d.identity_store_scim_only.common);
                     t.finish(r);
                     out.identity_store_scim_only = ScimOnlySettings { common };
+                }
+            }
+            RuleId::DesiredAssignments => {
+                if let Some(mut t) = r.table(v, &path, keys::COMMON) {
+                    let common = r.common(&mut t, &d.desired_assignments.common);
+                    t.finish(r);
+                    out.desired_assignments = DesiredAssignmentsSettings { common };
                 }
             }
         }

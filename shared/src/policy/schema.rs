@@ -84,6 +84,7 @@ pub fn json_schema() -> Value {
                     "additionalProperties": { "type": "string", "minLength": 1, "maxLength": 256 } })),
             ]),
             RuleId::IdentityStoreScimOnly.as_str(): rule(RuleId::IdentityStoreScimOnly.summary(), &[]),
+            RuleId::DesiredAssignments.as_str(): rule(RuleId::DesiredAssignments.summary(), &[]),
         }
     });
     json!({
@@ -154,6 +155,7 @@ mod tests {
             (RuleId::ManagedPolicyForbidden, keys::MANAGED),
             (RuleId::AbacAttributesRequired, keys::ABAC),
             (RuleId::IdentityStoreScimOnly, keys::COMMON),
+            (RuleId::DesiredAssignments, keys::COMMON),
         ];
         assert_eq!(expected.len(), RuleId::ALL.len());
         for (rule, k) in expected {

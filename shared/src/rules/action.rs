@@ -40,6 +40,19 @@ pub enum Action {
         /// The principal.
         principal_id: String,
     },
+    /// CreateAccountAssignment, then poll its status to SUCCEEDED and read back.
+    CreateAccountAssignment {
+        /// Instance.
+        instance_arn: String,
+        /// Target account.
+        account_id: String,
+        /// Permission set.
+        permission_set_arn: String,
+        /// USER or GROUP.
+        principal_type: PrincipalType,
+        /// The principal.
+        principal_id: String,
+    },
     /// UpdatePermissionSet with the capped duration, keeping description and relay state
     /// (the API clears a relay state that is omitted).
     UpdateSessionDuration {

@@ -8,6 +8,7 @@ mod abac;
 mod action;
 mod assignment;
 mod boundary;
+mod desired;
 mod inline_policy;
 mod managed_policy;
 mod scim_only;
@@ -43,11 +44,13 @@ pub enum RuleId {
     AbacAttributesRequired,
     /// The identity store is written only by SCIM.
     IdentityStoreScimOnly,
+    /// Live assignments match the desired-assignments file (the reconciler's diff).
+    DesiredAssignments,
 }
 
 impl RuleId {
     /// Every rule, in registry order.
-    pub const ALL: [RuleId; 7] = [
+    pub const ALL: [RuleId; 8] = [
         Self::AssignmentPrincipalType,
         Self::SessionDurationCap,
         Self::PermissionsBoundaryRequired,
@@ -55,6 +58,7 @@ impl RuleId {
         Self::ManagedPolicyForbidden,
         Self::AbacAttributesRequired,
         Self::IdentityStoreScimOnly,
+        Self::DesiredAssignments,
     ];
 
     /// The kebab-case id.
@@ -67,6 +71,7 @@ impl RuleId {
             Self::ManagedPolicyForbidden => "managed-policy-forbidden",
             Self::AbacAttributesRequired => "abac-attributes-required",
             Self::IdentityStoreScimOnly => "identity-store-scim-only",
+            Self::DesiredAssignments => "desired-assignments",
         }
     }
 
@@ -85,6 +90,7 @@ impl RuleId {
             Self::ManagedPolicyForbidden => &managed_policy::ManagedPolicyForbidden,
             Self::AbacAttributesRequired => &abac::AbacAttributesRequired,
             Self::IdentityStoreScimOnly => &scim_only::IdentityStoreScimOnly,
+            Self::DesiredAssignments => &desired::DesiredAssignments,
         }
     }
 
@@ -175,6 +181,8 @@ pub enum MissingFact {
     PermissionsBoundary,
     /// The instance's ABAC configuration.
     AccessControlAttributes,
+    /// Whether an assignment exists now (the reconciler reads it live).
+    AssignmentState,
 }
 
 /// Why a rule could not decide.

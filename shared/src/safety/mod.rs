@@ -323,14 +323,19 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
             return Ok(Decision::Withhold(reason));
         }
         let counted = match self.count_breaker(now).await {
-            Ok(None) => self.count_flap(&flap, finding, now).await,
-            other => other,
+            Ok(None) => self.count_flap(&flap, change, finding, now).await,
+            Ok(Some(reason)) => Ok(Some(Decision::Withhold(reason))),
+            Err(e) => Err(e),
         };
         match counted {
             Ok(None) => Ok(Decision::Allow),
-            Ok(Some(reason)) => {
+            Ok(Some(Decision::Duplicate(reason))) => {
+                self.set_status(&claim, "reconciled").await;
+                Ok(Decision::Duplicate(reason))
+            }
+            Ok(Some(decision)) => {
                 self.set_status(&claim, WITHHELD).await;
-                Ok(Decision::Withhold(reason))
+                Ok(decision)
             }
             Err(e) => {
                 // Nothing was executed: let a redelivery try again, if the table lets us.
@@ -422,14 +427,26 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
         .await
     }
 
-    /// Counts one remediation of (resource, rule); `Some(reason)` when it is or becomes quarantined.
-    async fn count_flap(&self, key: &StateKey, finding: &Finding, now: u64) -> Remote<Option<String>> {
+    /// Counts one remediation of (resource, rule); a withholding decision when it is or becomes
+    /// quarantined, or when the other path (event or reconciler) owns it (see [`RECONCILER_SOURCE`]).
+    async fn count_flap(
+        &self,
+        key: &StateKey,
+        change: &Change,
+        finding: &Finding,
+        now: u64,
+    ) -> Remote<Option<Decision>> {
         let limit = self.config.flap;
         let window = limit.window_secs();
+        let reconciler = is_reconciler(change);
+        let event_time = parse_utc(&change.meta.event_time);
         self.update(key, |current| {
             let mut record = current.cloned().unwrap_or_default();
             if let Some(reason) = quarantined(&record, finding, limit, now) {
-                return (None, Some(reason));
+                return (None, Some(Decision::Withhold(reason)));
+            }
+            if let Some(held) = other_path(&record, reconciler, event_time, finding, now) {
+                return (None, Some(held));
             }
             record.since = None;
             record.until = None;
@@ -449,10 +466,15 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
                 record.since = Some(now);
                 record.until = Some(until);
                 record.expires_at = Some(until);
-                return (Some(record), Some(reason));
+                return (Some(record), Some(Decision::Withhold(reason)));
             }
             record.times.push(now);
-            record.expires_at = Some(now.saturating_add(window));
+            record.owner = Some(if reconciler {
+                RECONCILER_OWNER.to_owned()
+            } else {
+                format!("event {}", change.meta.event_id)
+            });
+            record.expires_at = Some(now.saturating_add(window).max(now.saturating_add(RECONCILER_BUSY_SECS)));
             (Some(record), None)
         })
         .await
@@ -476,6 +498,83 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
         }
         Err(contended(key))
     }
+}
+
+/// The `eventSource` of the reconciler's synthetic changes (see `crate::reconcile`).
+pub const RECONCILER_SOURCE: &str = "idc-guard";
+/// The `owner` a reconciler's count leaves on a flap window.
+const RECONCILER_OWNER: &str = "reconciler";
+/// How long after a correction the reconciler leaves the resource alone: longer than an event's
+/// correction can take (Lambda's 15-minute limit), so the reconciler never acts on a resource an
+/// event path is still correcting.
+const RECONCILER_BUSY_SECS: u64 = 15 * 60;
+
+/// Whether a change is the reconciler's.
+fn is_reconciler(change: &Change) -> bool {
+    change.meta.event_source == RECONCILER_SOURCE
+}
+
+/// The event path and the reconciler contend on the resource's flap window, the one item both
+/// write (with optimistic concurrency) before acting on a (resource, rule):
+///
+/// - the **reconciler** leaves a resource alone that anything corrected within the last 15
+///   minutes (an event path may still be at it; the next run re-checks);
+/// - an **event** finds the reconciler's count made at or after the event's own time: the
+///   reconciler read the resource after this change and has corrected it, so the event is a
+///   duplicate (no call, no finding). A later event (a new change) is acted upon.
+fn other_path(
+    record: &StateRecord,
+    reconciler: bool,
+    event_time: Option<u64>,
+    finding: &Finding,
+    now: u64,
+) -> Option<Decision> {
+    let last = *record.times.last()?;
+    let by = record.owner.as_deref()?;
+    if reconciler && now.saturating_sub(last) < RECONCILER_BUSY_SECS {
+        return Some(Decision::Withhold(format!(
+            "{by} corrected {} on {} at {}: the reconciler leaves it to its next run",
+            finding.rule,
+            finding.resource.id,
+            utc(last)
+        )));
+    }
+    if !reconciler && by == RECONCILER_OWNER && event_time.is_some_and(|t| last >= t) {
+        return Some(Decision::Duplicate(format!(
+            "the reconciler corrected {} on {} at {}, after this event",
+            finding.rule,
+            finding.resource.id,
+            utc(last)
+        )));
+    }
+    None
+}
+
+/// Parses CloudTrail's `eventTime` (`2026-11-27T14:02:05Z`, fractional seconds allowed) into
+/// Unix seconds.
+pub fn parse_utc(text: &str) -> Option<u64> {
+    let (date, time) = text.split_once('T')?;
+    let date = Date::parse(date)?;
+    let time = time.strip_suffix('Z')?;
+    let time = time.split('.').next()?;
+    let mut parts = time.splitn(3, ':');
+    let (h, m, s): (u64, u64, u64) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from the civil date (the inverse of `Date::from_days_since_epoch`).
+    let y = i64::from(date.year()) - i64::from(date.month() <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (i64::from(date.month()) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(date.day()) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + s)
 }
 
 /// Why a correction on a quarantined resource is withheld, if it is.
@@ -601,6 +700,19 @@ mod tests {
         for bad in ["", "3", "3/", "/1h", "3/1d", "0/1h", "3/0m", "x/1h", "3/1.5h", "-1/1h"] {
             assert!(Limit::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn event_times_parse_to_unix_seconds() {
+        assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_utc("2026-11-27T14:02:00Z"), Some(1_795_788_120));
+        assert_eq!(parse_utc("2026-11-27T14:02:00.123Z"), Some(1_795_788_120));
+        assert_eq!(
+            parse_utc("2024-02-29T00:00:00Z").map(utc),
+            Some("2024-02-29T00:00:00Z".to_owned())
+        );
+        assert_eq!(parse_utc("2026-11-27 14:02:00"), None);
+        assert_eq!(parse_utc("2026-11-27T25:02:00Z"), None);
     }
 
     #[test]

@@ -1,0 +1,355 @@
+//! `scan`, `export` and `diff`: wiring of the library's reconciler to the terminal.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use idc_guard::desired::{self, DesiredFile};
+use idc_guard::ids::InstanceArn;
+use idc_guard::inventory::{Options, Strategy};
+use idc_guard::live::Session;
+use idc_guard::policy::PolicyError;
+use idc_guard::reconcile::{self, Desired, RunOptions};
+
+use crate::ExportFormat;
+
+/// Options shared by the live commands.
+#[derive(Args)]
+pub(crate) struct LiveArgs {
+    /// The policy file (default: ./policy/guardrail.toml if present, else the built-in baseline).
+    #[arg(long, env = "IDC_GUARD_POLICY")]
+    policy: Option<PathBuf>,
+    /// The instance (default: the policy's, else the only one ListInstances returns).
+    #[arg(long, value_parser = crate::parse_instance)]
+    instance_arn: Option<InstanceArn>,
+    /// sso-admin requests per second (Identity Center allows 20 for all callers).
+    #[arg(long, default_value_t = idc_guard::pace::DEFAULT_RATE, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rate: u32,
+    /// Concurrent reads and outstanding corrections at most.
+    #[arg(long, default_value_t = idc_guard::pace::DEFAULT_CONCURRENCY, value_parser = parse_concurrency)]
+    concurrency: usize,
+    /// How to list assignments: auto (the cheaper), by-principal or by-account.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
+    strategy: StrategyArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StrategyArg {
+    Auto,
+    ByPrincipal,
+    ByAccount,
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=10).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number from 1 to 10")),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("idc-guard: cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        })
+}
+
+/// Shows the requests made so far on stderr, when stderr is a terminal, until dropped.
+struct Progress(Option<tokio::task::JoinHandle<()>>);
+
+impl Progress {
+    fn start(calls: idc_guard::adapters::CallCounter, what: &'static str) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        Self(Some(tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            loop {
+                eprint!(
+                    "\r{what}: {} API calls, {:.1} s",
+                    calls.total(),
+                    started.elapsed().as_secs_f64()
+                );
+                let _ = std::io::stderr().flush();
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })))
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+async fn session(args: &LiveArgs) -> Result<Session, ExitCode> {
+    let policy = crate::load_policy(args.policy.as_deref()).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })?;
+    Session::from_env(policy, args.rate).await.map_err(|e| {
+        eprintln!("idc-guard: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn inventory_options(args: &LiveArgs, definitions: bool) -> Options {
+    Options {
+        concurrency: args.concurrency,
+        definitions,
+        strategy: match args.strategy {
+            StrategyArg::Auto => Strategy::Auto,
+            StrategyArg::ByPrincipal => Strategy::ByPrincipal,
+            StrategyArg::ByAccount => Strategy::ByAccount,
+        },
+        ..Options::default()
+    }
+}
+
+fn load_desired(path: Option<&Path>) -> Option<Result<DesiredFile, PolicyError>> {
+    path.map(desired::load)
+}
+
+pub(crate) fn scan(args: &LiveArgs, apply: bool, json: bool, assignments: Option<&Path>) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let s = match session(args).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let instance = match s.instance(args.instance_arn.as_ref()).await {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("idc-guard: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let file = load_desired(assignments);
+        let invalid_file = matches!(file, Some(Err(_)));
+        let mut options = RunOptions::now(!apply);
+        options.concurrency = args.concurrency;
+        options.inventory = inventory_options(args, true);
+        let progress = Progress::start(s.calls.clone(), if apply { "scan --apply" } else { "scan" });
+        let run = Box::pin(reconcile::run(
+            &s.guard,
+            &s.directory,
+            &s.organization,
+            &instance,
+            file,
+            &options,
+        ))
+        .await;
+        drop(progress);
+        let mut report = match run {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("idc-guard: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        report.set_api_calls(s.calls.by_operation());
+        let printed = if json {
+            serde_json::to_string_pretty(&report).map(|t| println!("{t}"))
+        } else {
+            print!("{}", report.table());
+            Ok(())
+        };
+        if let Err(e) = printed {
+            eprintln!("idc-guard: {e}");
+            return ExitCode::from(2);
+        }
+        if invalid_file || report.desired == "invalid" {
+            ExitCode::from(2)
+        } else if report.has_drift() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+pub(crate) fn export(args: &LiveArgs, format: ExportFormat, assignments: Option<&Path>) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let s = match session(args).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let instance = match s.instance(args.instance_arn.as_ref()).await {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("idc-guard: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let progress = Progress::start(s.calls.clone(), "export");
+        let file = load_desired(assignments);
+        let survey = reconcile::survey(
+            &s.guard,
+            &s.directory,
+            &s.organization,
+            &instance,
+            file,
+            &inventory_options(args, false),
+        )
+        .await;
+        drop(progress);
+        let (inv, desired) = match survey {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("idc-guard: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let owners: BTreeMap<_, _> = match &desired {
+            Desired::Resolved(r) => r
+                .wanted
+                .iter()
+                .filter_map(|(k, w)| w.owner.clone().map(|o| (k.clone(), o)))
+                .collect(),
+            Desired::Unusable(why) => {
+                eprintln!("{why}");
+                return ExitCode::from(2);
+            }
+            Desired::Absent => BTreeMap::new(),
+        };
+        if !inv.unknown.is_empty() {
+            for u in &inv.unknown {
+                eprintln!(
+                    "idc-guard: could not read: {}",
+                    serde_json::to_string(u).unwrap_or_default()
+                );
+            }
+            eprintln!("idc-guard: the export would be incomplete");
+            return ExitCode::from(2);
+        }
+        let rows = reconcile::export_rows(&inv, &owners);
+        let text = match format {
+            ExportFormat::Csv => csv(&rows),
+            ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
+            ExportFormat::Toml => desired::to_toml(&rows, &inv.instance),
+        };
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            return crate::output_failed(&e);
+        }
+        if std::io::stderr().is_terminal() {
+            eprintln!("{} assignments, {} API calls", rows.len(), s.calls.total());
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+fn csv(rows: &[idc_guard::desired::ExportRow]) -> String {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    }
+    let mut out = String::from(
+        "principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner\n",
+    );
+    for r in rows {
+        let cells = [
+            &r.principal_type,
+            &r.principal_name,
+            &r.principal_id,
+            &r.permission_set_name,
+            &r.permission_set_arn,
+            &r.account_id,
+            &r.account_name,
+            &r.owner,
+        ];
+        let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> ExitCode {
+    let file = match desired::load(assignments) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let s = match session(args).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let instance = match s.instance(args.instance_arn.as_ref()).await {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("idc-guard: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let progress = Progress::start(s.calls.clone(), "diff");
+        let survey = reconcile::survey(
+            &s.guard,
+            &s.directory,
+            &s.organization,
+            &instance,
+            Some(Ok(file)),
+            &inventory_options(args, false),
+        )
+        .await;
+        drop(progress);
+        let (inv, desired) = match survey {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("idc-guard: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let resolved = match desired {
+            Desired::Resolved(r) => r,
+            Desired::Unusable(why) => {
+                eprintln!("{why}");
+                return ExitCode::from(2);
+            }
+            Desired::Absent => return ExitCode::from(2),
+        };
+        for u in &inv.unknown {
+            eprintln!(
+                "idc-guard: could not read (the diff may be incomplete): {}",
+                serde_json::to_string(u).unwrap_or_default()
+            );
+        }
+        print!(
+            "{}",
+            reconcile::render_diff(&inv, &resolved, &assignments.display().to_string())
+        );
+        let (extra, missing) = reconcile::diff(&inv, &resolved);
+        if extra.is_empty() && missing.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    })
+}

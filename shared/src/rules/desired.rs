@@ -1,0 +1,200 @@
+//! `desired-assignments`: live account assignments match the desired-assignments file.
+//!
+//! Only the reconciler supplies the fact this rule needs ([`Facts::desired`]); the event path and
+//! offline checks do not, so for them the rule does not apply.
+
+use super::{Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
+use crate::facts::{Fact, Facts, Scope};
+use crate::model::ChangeKind;
+use crate::policy::Severity;
+
+/// Flags an assignment that exists but is not desired (extra: delete it) or is desired but does
+/// not exist (missing: create it).
+///
+/// Why: assignments as code make access reviewable in Git; a grant made outside the file has not
+/// been reviewed, and one removed outside it breaks someone's reviewed access.
+/// Fix: change the file (and let the reconciler apply it), or revert the change by hand.
+pub(super) struct DesiredAssignments;
+
+impl Rule for DesiredAssignments {
+    fn id(&self) -> RuleId {
+        RuleId::DesiredAssignments
+    }
+
+    fn summary(&self) -> &'static str {
+        "Live account assignments match the desired-assignments file (extra ones deleted, missing ones created)"
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Medium
+    }
+
+    fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
+        scope == Scope::Resource
+            && matches!(
+                change,
+                ChangeKind::AssignmentCreated(_) | ChangeKind::AssignmentDeleted(_)
+            )
+    }
+
+    fn judge(&self, cx: Context<'_>) -> Verdict {
+        let (ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a)) = &cx.change.kind else {
+            return Verdict::NotApplicable;
+        };
+        let Some(desired) = &cx.facts.desired else {
+            return Verdict::NotApplicable;
+        };
+        let exists = match cx.facts.assignment_exists {
+            Fact::Known(exists) => exists,
+            Fact::Unknown => {
+                return Verdict::Undetermined(Missing {
+                    fact: MissingFact::AssignmentState,
+                    detail: "whether the assignment exists could not be read".to_owned(),
+                });
+            }
+        };
+        if exists == desired.wanted {
+            return Verdict::Pass;
+        }
+        let ps = Facts::permission_set_name(cx.facts).unwrap_or(a.permission_set_arn.as_str());
+        let who = desired
+            .principal_name
+            .as_deref()
+            .map_or_else(|| a.principal_id.clone(), |n| format!("{n} ({})", a.principal_id));
+        let mut resource = Resource::new(
+            ResourceKind::AccountAssignment,
+            format!(
+                "{}|{}|{}|{}",
+                a.account_id, a.permission_set_arn, a.principal_type, a.principal_id
+            ),
+        );
+        resource.permission_set_arn = Some(a.permission_set_arn.to_string());
+        resource.permission_set_name = Facts::permission_set_name(cx.facts).map(str::to_owned);
+        resource.account_id = Some(a.account_id.to_string());
+        resource.principal_id = Some(a.principal_id.clone());
+        let (message, action) = if exists {
+            (
+                format!(
+                    "{} {who} is assigned {ps} in account {} but the desired-assignments file does not list it \
+                     (extra: it will be deleted). Add it to the file if it is wanted.",
+                    a.principal_type, a.account_id
+                ),
+                Action::DeleteAccountAssignment {
+                    instance_arn: a.instance_arn.to_string(),
+                    account_id: a.account_id.to_string(),
+                    permission_set_arn: a.permission_set_arn.to_string(),
+                    principal_type: a.principal_type,
+                    principal_id: a.principal_id.clone(),
+                },
+            )
+        } else {
+            let line = desired.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            (
+                format!(
+                    "{} {who} should be assigned {ps} in account {} as the desired-assignments file says{line}, \
+                     but is not (missing: it will be created).",
+                    a.principal_type, a.account_id
+                ),
+                Action::CreateAccountAssignment {
+                    instance_arn: a.instance_arn.to_string(),
+                    account_id: a.account_id.to_string(),
+                    permission_set_arn: a.permission_set_arn.to_string(),
+                    principal_type: a.principal_type,
+                    principal_id: a.principal_id.clone(),
+                },
+            )
+        };
+        Verdict::Fail(Violation {
+            message,
+            resource,
+            remediation: vec![action],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::DesiredFact;
+    use crate::ids::{AccountId, InstanceArn, PermissionSetArn};
+    use crate::model::{Actor, Assignment, Change, EventMeta, PrincipalType};
+    use crate::policy::Policy;
+
+    fn change(created: bool) -> Change {
+        let a = Assignment {
+            instance_arn: InstanceArn::parse("arn:aws:sso:::instance/ssoins-72233af8ea2d1f14")
+                .unwrap_or_else(|_| unreachable!()),
+            account_id: AccountId::parse("111122223333").unwrap_or_else(|_| unreachable!()),
+            permission_set_arn: PermissionSetArn::parse(
+                "arn:aws:sso:::permissionSet/ssoins-72233af8ea2d1f14/ps-ae5d1fa1f80b684e",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            principal_type: PrincipalType::Group,
+            principal_id: "906791299c-1d6b8f4c-6d0f-4b5f-8e9f-4a2f3e4d5c6b".to_owned(),
+        };
+        Change {
+            meta: EventMeta {
+                event_id: "reconcile".to_owned(),
+                shared_event_id: None,
+                envelope_id: None,
+                event_name: "Reconcile".to_owned(),
+                event_source: "idc-guard".to_owned(),
+                source: None,
+                event_time: "2026-11-27T00:00:00Z".to_owned(),
+                region: "eu-west-1".to_owned(),
+                account: "111122223333".to_owned(),
+                request_id: None,
+                console: false,
+            },
+            actor: Actor::Guard {
+                role_name: "drift-reconciler".to_owned(),
+            },
+            kind: if created {
+                ChangeKind::AssignmentCreated(a)
+            } else {
+                ChangeKind::AssignmentDeleted(a)
+            },
+        }
+    }
+
+    fn judge(exists: Fact<bool>, wanted: Option<bool>) -> Verdict {
+        let policy = Policy::default();
+        let c = change(exists == Fact::Known(true));
+        let facts = Facts {
+            scope: Scope::Resource,
+            assignment_exists: exists,
+            desired: wanted.map(|wanted| DesiredFact {
+                wanted,
+                principal_name: Some("platform".to_owned()),
+                line: Some(3),
+            }),
+            ..Facts::default()
+        };
+        DesiredAssignments.evaluate(Context {
+            change: &c,
+            facts: &facts,
+            policy: &policy,
+        })
+    }
+
+    #[test]
+    fn extra_is_deleted_missing_is_created_matching_passes() {
+        let actions = |v: Verdict| match v {
+            Verdict::Fail(v) => v.remediation,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            actions(judge(Fact::Known(true), Some(false)))[..],
+            [Action::DeleteAccountAssignment { .. }]
+        ));
+        assert!(matches!(
+            actions(judge(Fact::Known(false), Some(true)))[..],
+            [Action::CreateAccountAssignment { .. }]
+        ));
+        assert_eq!(judge(Fact::Known(true), Some(true)), Verdict::Pass);
+        assert_eq!(judge(Fact::Known(false), Some(false)), Verdict::Pass);
+        assert!(matches!(judge(Fact::Unknown, Some(true)), Verdict::Undetermined(_)));
+        // No desired file: the rule does not apply.
+        assert_eq!(judge(Fact::Known(true), None), Verdict::NotApplicable);
+    }
+}
