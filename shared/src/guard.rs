@@ -69,7 +69,7 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlannedOutcome {
     /// Gated, and executed and verified if allowed.
-    Done(Outcome),
+    Done(Box<Outcome>),
     /// The re-read before acting found the resource compliant: nothing executed.
     Compliant,
     /// The gate says another path owns this correction: nothing executed.
@@ -373,7 +373,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             calls,
         };
         if finding.remediation.is_empty() {
-            return PlannedOutcome::Done(outcome(OutcomeKind::Detected, Vec::new()));
+            return PlannedOutcome::Done(Box::new(outcome(OutcomeKind::Detected, Vec::new())));
         }
         match self.gate.decide(change, finding).await {
             Decision::Allow => {}
@@ -383,7 +383,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 } else {
                     OutcomeKind::Detected
                 };
-                return PlannedOutcome::Done(outcome(kind, Vec::new()));
+                return PlannedOutcome::Done(Box::new(outcome(kind, Vec::new())));
             }
             Decision::Duplicate(reason) => return PlannedOutcome::Duplicate(reason),
         }
@@ -394,7 +394,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                     error: format!("the re-read before acting failed: {e}"),
                 };
                 self.gate.settle(change, finding, &kind).await;
-                return PlannedOutcome::Done(outcome(kind, Vec::new()));
+                return PlannedOutcome::Done(Box::new(outcome(kind, Vec::new())));
             }
         };
         let now = evaluate(&self.policy, change.clone(), &facts, today);
@@ -409,10 +409,10 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         };
         let (kind, (calls, _)) = self.execute_and_verify(change, &current, &facts, desired, today).await;
         self.gate.settle(change, finding, &kind).await;
-        PlannedOutcome::Done(Outcome {
+        PlannedOutcome::Done(Box::new(Outcome {
             finding: current,
             ..outcome(kind, calls)
-        })
+        }))
     }
 
     /// The live facts of a change, plus, for the reconciler (`desired` given), whether the

@@ -315,27 +315,6 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owner_maps_parse_accounts_and_patterns() {
-        let owners =
-            parse_owners(Some("secops"), Some(" *Admin*=platform , 111111111111=payments,")).unwrap_or_default();
-        assert_eq!(owners.default_owner, "secops");
-        assert_eq!(
-            owners.by_account.get("111111111111").map(String::as_str),
-            Some("payments")
-        );
-        assert_eq!(owners.by_permission_set.len(), 1);
-        assert!(owners.by_permission_set[0].0.matches("PlatformAdmin1"));
-        assert!(parse_owners(None, Some("nokey")).is_err());
-        assert!(parse_owners(None, Some("=x")).is_err());
-        assert_eq!(parse_owners(None, None), Ok(Owners::default()));
-    }
-}
-
 /// The drift reconciler's settings from the environment: the desired file (`None`: absent),
 /// the request rate and the concurrency bound.
 pub fn reconciler_config() -> Result<(Option<std::path::PathBuf>, u32, usize), lambda_runtime::Error> {
@@ -520,4 +499,25 @@ pub async fn resolve_instance<S: crate::ports::IdentityStore, N: Notifier, G: Ga
         .into_iter()
         .find(|i| wanted.is_none_or(|w| *w == i.instance_arn))
         .ok_or_else(|| lambda_runtime::Error::from("no Identity Center instance (or not the policy's) was found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_maps_parse_accounts_and_patterns() {
+        let owners =
+            parse_owners(Some("secops"), Some(" *Admin*=platform , 111111111111=payments,")).unwrap_or_default();
+        assert_eq!(owners.default_owner, "secops");
+        assert_eq!(
+            owners.by_account.get("111111111111").map(String::as_str),
+            Some("payments")
+        );
+        assert_eq!(owners.by_permission_set.len(), 1);
+        assert!(owners.by_permission_set[0].0.matches("PlatformAdmin1"));
+        assert!(parse_owners(None, Some("nokey")).is_err());
+        assert!(parse_owners(None, Some("=x")).is_err());
+        assert_eq!(parse_owners(None, None), Ok(Owners::default()));
+    }
 }

@@ -714,3 +714,243 @@ async fn the_inventory_uses_the_cheaper_listing_and_both_agree() {
     assert_eq!(seen[2].0, Strategy::ByPrincipal);
     let _: Vec<Unknown> = Vec::new();
 }
+
+// --- a failing page, at the wire (aws-smithy-mocks) -------------------------------------------
+
+mod failing_page {
+    use super::*;
+    use aws_sdk_identitystore as identitystore;
+    use aws_sdk_organizations as organizations;
+    use aws_sdk_ssoadmin as ssoadmin;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_types::error::ErrorMetadata;
+    use aws_smithy_types::retry::RetryConfig;
+    use ssoadmin::operation::list_account_assignments::{ListAccountAssignmentsError, ListAccountAssignmentsOutput};
+    use ssoadmin::types::error::ThrottlingException;
+
+    const INSTANCE: &str = "arn:aws:sso:::instance/ssoins-72233af8ea2d1f14";
+    const PS: &str = "arn:aws:sso:::permissionSet/ssoins-72233af8ea2d1f14/ps-ae5d1fa1f80b684e";
+    const STORE: &str = "d-906791299c";
+    const A: &str = "111111111111";
+    const B: &str = "222222222222";
+    const TEAM: &str = "906791299c-1d6b8f4c-6d0f-4b5f-8e9f-4a2f3e4d5c6b";
+    const ROGUE: &str = "906791299c-2e7c9a5d-7e1a-4c6a-9fa0-5b3a4f5e6d7c";
+
+    fn group_row(id: &str) -> ssoadmin::types::AccountAssignment {
+        ssoadmin::types::AccountAssignment::builder()
+            .account_id(A)
+            .permission_set_arn(PS)
+            .principal_type(ssoadmin::types::PrincipalType::Group)
+            .principal_id(id)
+            .build()
+    }
+
+    /// Everything but account B's second page of ListAccountAssignments, which `page_2` answers.
+    fn reads() -> Vec<Rule> {
+        vec![
+            mock!(ssoadmin::Client::list_permission_sets).then_output(|| {
+                ssoadmin::operation::list_permission_sets::ListPermissionSetsOutput::builder()
+                    .permission_sets(PS)
+                    .build()
+            }),
+            mock!(ssoadmin::Client::describe_permission_set).then_output(|| {
+                ssoadmin::operation::describe_permission_set::DescribePermissionSetOutput::builder()
+                    .permission_set(
+                        ssoadmin::types::PermissionSet::builder()
+                            .name("ReadOnly")
+                            .permission_set_arn(PS)
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(ssoadmin::Client::list_accounts_for_provisioned_permission_set).then_output(|| {
+                ssoadmin::operation::list_accounts_for_provisioned_permission_set::ListAccountsForProvisionedPermissionSetOutput::builder()
+                    .account_ids(A)
+                    .account_ids(B)
+                    .build()
+            }),
+            mock!(ssoadmin::Client::list_account_assignments)
+                .match_requests(|r| r.account_id() == Some(A))
+                .then_output(|| ListAccountAssignmentsOutput::builder().account_assignments(group_row(TEAM)).build()),
+            mock!(ssoadmin::Client::list_account_assignments)
+                .match_requests(|r| r.account_id() == Some(B) && r.next_token().is_none())
+                .then_output(|| {
+                    ListAccountAssignmentsOutput::builder()
+                        .account_assignments(group_row(TEAM))
+                        .next_token("page-2")
+                        .build()
+                }),
+        ]
+    }
+
+    fn page_2_fails() -> Rule {
+        mock!(ssoadmin::Client::list_account_assignments)
+            .match_requests(|r| r.account_id() == Some(B) && r.next_token() == Some("page-2"))
+            .then_error(|| {
+                ListAccountAssignmentsError::ThrottlingException(
+                    ThrottlingException::builder()
+                        .message("Rate exceeded")
+                        .meta(
+                            ErrorMetadata::builder()
+                                .code("ThrottlingException")
+                                .message("Rate exceeded")
+                                .build(),
+                        )
+                        .build(),
+                )
+            })
+    }
+
+    fn page_2_has_a_rogue_group() -> Rule {
+        mock!(ssoadmin::Client::list_account_assignments)
+            .match_requests(|r| r.account_id() == Some(B) && r.next_token() == Some("page-2"))
+            .then_output(|| {
+                ListAccountAssignmentsOutput::builder()
+                    .account_assignments(group_row(ROGUE))
+                    .build()
+            })
+    }
+
+    fn writes() -> (Rule, Rule) {
+        (
+            mock!(ssoadmin::Client::delete_account_assignment).then_output(|| {
+                ssoadmin::operation::delete_account_assignment::DeleteAccountAssignmentOutput::builder().build()
+            }),
+            mock!(ssoadmin::Client::create_account_assignment).then_output(|| {
+                ssoadmin::operation::create_account_assignment::CreateAccountAssignmentOutput::builder().build()
+            }),
+        )
+    }
+
+    async fn run(page_2: &Rule, writes: &(Rule, Rule), dry_run: bool) -> RunReport {
+        let mut rules: Vec<&Rule> = Vec::new();
+        let reads = reads();
+        rules.extend(reads.iter());
+        rules.push(page_2);
+        rules.push(&writes.0);
+        rules.push(&writes.1);
+        let sso = mock_client!(ssoadmin, RuleMode::MatchAny, &rules, |c| c
+            .retry_config(RetryConfig::disabled()));
+        let groups = mock!(identitystore::Client::list_groups).then_output(|| {
+            identitystore::operation::list_groups::ListGroupsOutput::builder()
+                .groups(
+                    identitystore::types::Group::builder()
+                        .group_id(TEAM)
+                        .group_arn(format!(
+                            "arn:aws:identitystore::111111111111:identitystore/{STORE}/group/{TEAM}"
+                        ))
+                        .display_name("team-0")
+                        .revision("1")
+                        .identity_store_id(STORE)
+                        .build()
+                        .unwrap(),
+                )
+                .groups(
+                    identitystore::types::Group::builder()
+                        .group_id(ROGUE)
+                        .group_arn(format!(
+                            "arn:aws:identitystore::111111111111:identitystore/{STORE}/group/{ROGUE}"
+                        ))
+                        .display_name("rogue")
+                        .revision("1")
+                        .identity_store_id(STORE)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+        let users = mock!(identitystore::Client::list_users).then_output(|| {
+            identitystore::operation::list_users::ListUsersOutput::builder()
+                .set_users(Some(Vec::new()))
+                .build()
+                .unwrap()
+        });
+        let ids = mock_client!(identitystore, RuleMode::MatchAny, &[&groups, &users], |c| c
+            .retry_config(RetryConfig::disabled()));
+        let accounts = mock!(organizations::Client::list_accounts).then_output(|| {
+            let account = |id: &str| {
+                organizations::types::Account::builder()
+                    .id(id)
+                    .name(format!("acct-{id}"))
+                    .build()
+            };
+            organizations::operation::list_accounts::ListAccountsOutput::builder()
+                .accounts(account(A))
+                .accounts(account(B))
+                .build()
+        });
+        let orgs = mock_client!(organizations, RuleMode::MatchAny, &[&accounts], |c| c
+            .retry_config(RetryConfig::disabled()));
+        let guard = Guard::new(
+            SsoAdmin::new(sso, RetryPolicy::immediate()),
+            IdentityStoreApi::new(ids.clone(), RetryPolicy::immediate()),
+            Findings::default(),
+            Policy::from_toml("test.toml", POLICY).unwrap(),
+        );
+        let file = desired::parse(
+            "assignments.toml",
+            &format!(
+                "[[assignments]]\ngroup = \"team-0\"\npermission_set = \"ReadOnly\"\ntargets = [\"{A}\", \"{B}\"]\n"
+            ),
+        );
+        let mut options = RunOptions::now(dry_run);
+        options.inventory.definitions = false;
+        options.inventory.strategy = Strategy::ByAccount;
+        let instance = InstanceRef {
+            instance_arn: InstanceArn::parse(INSTANCE).unwrap(),
+            identity_store_id: IdentityStoreId::parse(STORE).unwrap(),
+        };
+        Box::pin(reconcile::run(
+            &guard,
+            &IdentityStoreApi::new(ids, RetryPolicy::immediate()),
+            &Organizations::new(orgs, RetryPolicy::immediate()),
+            &instance,
+            Some(file),
+            &options,
+        ))
+        .await
+        .unwrap()
+    }
+
+    // Control: with page 2 read, account B's rogue group is planned for deletion.
+    #[tokio::test]
+    async fn with_every_page_read_the_extra_group_in_b_is_planned_for_deletion() {
+        let page_2 = page_2_has_a_rogue_group();
+        let writes = writes();
+        let report = run(&page_2, &writes, true).await;
+        assert!(report.unknown.is_empty());
+        let deletes: Vec<_> = report.plan.iter().filter(|a| a.destructive).collect();
+        assert_eq!(deletes.len(), 1, "{}", report.table());
+        assert_eq!(deletes[0].resource.account_id.as_deref(), Some(B));
+    }
+
+    // A page of account B that keeps failing: B is unknown, nothing is planned or done for it
+    // (neither the delete its missing page might have needed nor the create its partial list
+    // suggests), the report names it, and no mutating call reaches the wire.
+    #[tokio::test]
+    async fn a_failing_page_makes_the_account_unknown_and_causes_zero_deletes_there() {
+        let page_2 = page_2_fails();
+        let writes = writes();
+        let report = run(&page_2, &writes, false).await;
+        assert_eq!(page_2.num_calls(), 4, "retried within the policy, then given up");
+        assert!(
+            matches!(&report.unknown[..], [Unknown::Account { account_id, reason }] if account_id == B && reason.contains("ThrottlingException")),
+            "{:?}",
+            report.unknown
+        );
+        assert!(
+            report.plan.iter().all(|a| a.resource.account_id.as_deref() != Some(B)),
+            "{}",
+            report.table()
+        );
+        assert_eq!(
+            report.skipped.len(),
+            1,
+            "the create B's partial list would suggest is skipped"
+        );
+        assert_eq!(report.refused, None);
+        assert_eq!((writes.0.num_calls(), writes.1.num_calls()), (0, 0), "zero mutations");
+        assert!(report.table().contains("\"account_id\":\"222222222222\""));
+    }
+}

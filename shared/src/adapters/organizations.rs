@@ -55,9 +55,8 @@ where
     })
 }
 
-fn account_id(operation: &'static str, id: Option<String>) -> Remote<AccountId> {
-    id.as_deref()
-        .and_then(|id| AccountId::parse(id).ok())
+fn account_id(operation: &'static str, id: Option<&str>) -> Remote<AccountId> {
+    id.and_then(|id| AccountId::parse(id).ok())
         .ok_or_else(|| unexpected(operation, "an account without a valid id"))
 }
 
@@ -71,7 +70,7 @@ impl Organization for Organizations {
                 .retried(OP, || self.client.list_accounts().set_next_token(token.clone()).send())
                 .await?;
             for a in page.accounts.unwrap_or_default() {
-                out.push((account_id(OP, a.id)?, a.name.unwrap_or_default()));
+                out.push((account_id(OP, a.id.as_deref())?, a.name.unwrap_or_default()));
             }
             token = page.next_token;
             if token.is_none() {
@@ -96,7 +95,7 @@ impl Organization for Organizations {
                 })
                 .await?;
             for a in page.accounts.unwrap_or_default() {
-                accounts.push(account_id(ACCOUNTS, a.id)?);
+                accounts.push(account_id(ACCOUNTS, a.id.as_deref())?);
             }
             token = page.next_token;
             if token.is_none() {
