@@ -954,3 +954,143 @@ mod failing_page {
         assert!(report.table().contains("\"account_id\":\"222222222222\""));
     }
 }
+
+// --- the CLI as a user runs it ------------------------------------------------------------------
+
+mod cli {
+    use super::*;
+    use std::process::{Command, Output};
+
+    fn idc_guard(w: &World, dir: &std::path::Path, args: &[&str]) -> Output {
+        let policy = dir.join("policy.toml");
+        std::fs::write(&policy, POLICY).unwrap();
+        Command::new(idc_guard_tests::idc_guard_bin())
+            .args(args)
+            .current_dir(dir)
+            .env("AWS_ENDPOINT_URL", w.emulator.endpoint())
+            .env("AWS_REGION", idc_guard_tests::emulator::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("IDC_GUARD_POLICY", &policy)
+            .env_remove("IDC_GUARD_STATE_TABLE")
+            .env_remove("IDC_GUARD_ASSIGNMENTS")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    }
+
+    fn text(o: &Output) -> String {
+        format!(
+            "status {:?}\nstdout:\n{}\nstderr:\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    }
+
+    #[tokio::test]
+    async fn export_diff_and_scan_with_their_exit_codes_and_pure_json() {
+        let w = world(5, 4).await;
+        w.baseline().await;
+        let dir = std::env::temp_dir().join(format!("idc-guard-cli-{}-{}", std::process::id(), w.emulator.port()));
+        std::fs::create_dir_all(&dir).unwrap();
+
+        // Export, three ways.
+        let toml = idc_guard(&w, &dir, &["export", "--format", "toml"]);
+        assert_eq!(toml.status.code(), Some(0), "{}", text(&toml));
+        std::fs::write(dir.join("assignments.toml"), &toml.stdout).unwrap();
+        let csv = idc_guard(&w, &dir, &["export", "--format", "csv"]);
+        assert_eq!(csv.status.code(), Some(0), "{}", text(&csv));
+        let csv = String::from_utf8(csv.stdout).unwrap();
+        assert!(csv.starts_with("principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner\n"));
+        assert_eq!(csv.lines().count(), 21);
+        let json = idc_guard(&w, &dir, &["export", "--format", "json"]);
+        let rows: Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&json)));
+        assert_eq!(rows.as_array().map(Vec::len), Some(20));
+        assert!(
+            json.stderr.is_empty(),
+            "no progress when stderr is not a terminal: {}",
+            text(&json)
+        );
+
+        // The exported file is today's state: no difference, no drift.
+        let same = idc_guard(&w, &dir, &["diff", "assignments.toml"]);
+        assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+        assert!(String::from_utf8_lossy(&same.stdout).contains("0 extra, 0 missing"));
+        let clean = idc_guard(&w, &dir, &["scan", "--assignments", "assignments.toml"]);
+        assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+
+        // Drift: one assignment removed by hand.
+        w.sso
+            .delete_account_assignment()
+            .instance_arn(w.instance.instance_arn.as_str())
+            .target_id(&w.accounts[2])
+            .target_type(TargetType::AwsAccount)
+            .permission_set_arn(&w.ps)
+            .principal_type(SdkPrincipalType::Group)
+            .principal_id(&w.groups[1].1)
+            .send()
+            .await
+            .unwrap();
+        let drift = idc_guard(&w, &dir, &["diff", "assignments.toml"]);
+        assert_eq!(drift.status.code(), Some(1), "{}", text(&drift));
+        let out = String::from_utf8_lossy(&drift.stdout);
+        assert!(
+            out.contains(&format!("+ GROUP team-1 ReadOnly {} (acct-2)", w.accounts[2])),
+            "{out}"
+        );
+
+        // scan: a dry run by default, JSON on stdout and nothing else.
+        let scan = idc_guard(
+            &w,
+            &dir,
+            &["scan", "--format", "json", "--assignments", "assignments.toml"],
+        );
+        assert_eq!(scan.status.code(), Some(1), "{}", text(&scan));
+        let report: Value =
+            serde_json::from_slice(&scan.stdout).unwrap_or_else(|e| panic!("not pure JSON ({e}): {}", text(&scan)));
+        assert_eq!(report["dry_run"], json!(true));
+        assert_eq!(report["counts"]["missing"], json!(1));
+        assert!(report["api_calls_total"].as_u64().unwrap_or(0) > 0);
+        assert_eq!(w.live().await.len(), 19, "a dry run changes nothing");
+
+        // scan --apply repairs it; the next scan finds nothing.
+        let apply = idc_guard(&w, &dir, &["scan", "--apply", "--assignments", "assignments.toml"]);
+        assert_eq!(
+            apply.status.code(),
+            Some(1),
+            "drift was found (and repaired): {}",
+            text(&apply)
+        );
+        assert!(
+            String::from_utf8_lossy(&apply.stdout).contains("remediated and verified"),
+            "{}",
+            text(&apply)
+        );
+        assert_eq!(w.live().await.len(), 20);
+        let after = idc_guard(&w, &dir, &["scan", "--assignments", "assignments.toml"]);
+        assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+
+        // An invalid desired file is an input error.
+        std::fs::write(
+            dir.join("bad.toml"),
+            "[[assignments]]\ngroup = \"nobody\"\npermission_set = \"ReadOnly\"\ntargets = [\"all\"]\n",
+        )
+        .unwrap();
+        let bad = idc_guard(&w, &dir, &["scan", "--assignments", "bad.toml"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+        assert!(
+            String::from_utf8_lossy(&bad.stdout).contains("REFUSED"),
+            "{}",
+            text(&bad)
+        );
+        let bad = idc_guard(&w, &dir, &["diff", "bad.toml"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("unknown group \"nobody\""),
+            "{}",
+            text(&bad)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
