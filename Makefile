@@ -59,6 +59,7 @@ bench: ## Benchmarks recorded in BENCHMARKS.md
 	$(CARGO) bench -p idc-guard --bench throughput --locked
 	./scripts/bench-check.sh
 	./scripts/bench-guard.sh
+	./scripts/bench-export.sh
 
 clean: ## Remove build output and benchmark data
 	$(CARGO) clean

@@ -108,7 +108,8 @@ pub struct PermissionSetEntry {
     pub name: Option<String>,
     /// Its definition, when read (only with [`Options::definitions`]).
     pub facts: Option<PermissionSetFacts>,
-    /// The accounts it is provisioned to, when read.
+    /// The accounts it is provisioned to, when read (not read by an export that lists by
+    /// principal anyway).
     pub provisioned: Option<Vec<AccountId>>,
 }
 
@@ -200,6 +201,16 @@ where
     let (groups, users) =
         tokio::try_join!(directory.groups(identity_store), directory.users(identity_store)).map_err(InventoryError)?;
 
+    // Where each set is provisioned: needed by the scan (the inventory is complete) and to
+    // compare the listing patterns. Export and diff skip it when the directory has no more
+    // principals than there are sets: listing by principal then costs at most what these reads
+    // alone would.
+    let provisioning = options.definitions
+        || match options.strategy {
+            Strategy::ByAccount => true,
+            Strategy::ByPrincipal => false,
+            Strategy::Auto => groups.len() + users.len() > arns.len(),
+        };
     // Each set's name or definition, and where it is provisioned.
     let per_set = futures_util::stream::iter(arns.iter().cloned())
         .map(|arn| async move {
@@ -216,7 +227,14 @@ where
                         .map(|n| n.map(|n| (Some(n), None)))
                 }
             };
-            let (definition, provisioned) = tokio::join!(definition, center.provisioned_accounts(instance, &arn));
+            let provisioned = async {
+                if provisioning {
+                    center.provisioned_accounts(instance, &arn).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            let (definition, provisioned) = tokio::join!(definition, provisioned);
             (arn, definition, provisioned)
         })
         .buffer_unordered(limit)
@@ -244,7 +262,7 @@ where
             }
         }
         match provisioned {
-            Ok(accounts) => entry.provisioned = Some(accounts),
+            Ok(accounts) => entry.provisioned = accounts,
             Err(e) => {
                 unknown.insert(Unknown::PermissionSet {
                     permission_set_arn: arn.to_string(),

@@ -506,6 +506,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_an_explicit_dry_run_plans_only() {
+        assert!(is_dry_run(&serde_json::json!({"dry_run": true})));
+        assert!(!is_dry_run(&serde_json::json!({"dry_run": false})));
+        // The scheduled EventBridge event runs for real.
+        assert!(!is_dry_run(&serde_json::json!({
+            "version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}
+        })));
+        assert!(!is_dry_run(&serde_json::json!({"dry_run": "yes"})));
+    }
+
+    #[test]
     fn owner_maps_parse_accounts_and_patterns() {
         let owners =
             parse_owners(Some("secops"), Some(" *Admin*=platform , 111111111111=payments,")).unwrap_or_default();

@@ -548,6 +548,18 @@ targets = ["222222222222"]
 "#;
 
     #[test]
+    fn the_shipped_example_parses() {
+        let f = parse(
+            "assignments.example.toml",
+            include_str!("../../../policy/assignments.example.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.entries.len(), 3);
+        assert!(needs_organization(&f));
+        assert_eq!(organizational_units(&f).len(), 2);
+    }
+
+    #[test]
     fn a_good_file_parses() {
         let f = parse("a.toml", GOOD).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.entries.len(), 2);

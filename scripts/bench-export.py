@@ -1,0 +1,322 @@
+"""Benchmark `idc-guard export` against `aws-sso-util admin assignments` (BENCHMARKS.md section 4).
+
+Starts the AWS emulator (moto with idc-guard's extension) on a free loopback port, seeds an
+organisation (120 accounts, 40 permission sets, 25 groups, 1,000 group assignments spread over
+random (account, permission set, group) triples with a fixed seed), then runs, against the same
+server through a counting HTTP proxy:
+
+- `idc-guard export --format csv` (the release binary), at the default pacing (15 sso-admin
+  requests per second) and at `--rate 20` (Identity Center's collective limit);
+- `aws-sso-util admin assignments` (the venv's, 4.33.0);
+- `idc-guard scan --format json --assignments <the export as toml>`: the full reconcile plan
+  (a dry run), for its time and calls.
+
+Each is measured for wall time (perf_counter around the process), API calls (the proxy's count
+of requests, by `X-Amz-Target` service) and peak RSS (`ru_maxrss` from `wait4`). Both exports must
+list the same 1,000 assignments. The emulator is stopped by PID.
+
+Usage: .venv/bin/python scripts/bench-export.py [--json FILE] [--bin target/release/idc-guard]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import http.server
+import io
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+SERVICES = {
+    "SWBExternalService": "sso-admin",
+    "AWSIdentityStore": "identitystore",
+    "AWSOrganizationsV20161128": "organizations",
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Proxy:
+    """Forwards every request to the emulator and counts it by service and operation."""
+
+    def __init__(self, upstream: int) -> None:
+        self.port = free_port()
+        self.calls: list[str] = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                target = self.headers.get("X-Amz-Target") or ""
+                prefix, _, op = target.rpartition(".")
+                with proxy.lock:
+                    proxy.calls.append(f"{SERVICES.get(prefix, 'other:' + prefix)}:{op}")
+                up = http.client.HTTPConnection(HOST, upstream, timeout=120)
+                try:
+                    up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for k, v in self.headers.items():
+                        if k.lower() not in ("connection", "content-length", "transfer-encoding"):
+                            up.putheader(k, v)
+                    up.putheader("Content-Length", str(len(body)))
+                    up.putheader("Connection", "close")
+                    up.endheaders(body)
+                    r = up.getresponse()
+                    payload = r.read()
+                    self.send_response(r.status, r.reason)
+                    for k, v in r.getheaders():
+                        if k.lower() not in ("connection", "content-length", "transfer-encoding"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                finally:
+                    up.close()
+
+            do_POST = do_GET = _forward  # noqa: N815
+
+        self.server = http.server.ThreadingHTTPServer((HOST, self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self) -> list[str]:
+        with self.lock:
+            calls, self.calls = self.calls, []
+        return calls
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_emulator(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    logf = open(workdir / "moto.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/emulator/server.py"), "--port", str(port)],
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=0.5) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the emulator did not start; see {workdir / 'moto.log'}")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def seed(endpoint: str, accounts: int, sets: int, groups: int, assignments: int) -> dict[str, Any]:
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    sso = session.client("sso-admin", endpoint_url=endpoint)
+    ids = session.client("identitystore", endpoint_url=endpoint)
+    org = session.client("organizations", endpoint_url=endpoint)
+    org.create_organization(FeatureSet="ALL")
+    account_ids = []
+    for i in range(accounts):
+        status = org.create_account(Email=f"acct-{i:03}@example.com", AccountName=f"acct-{i:03}")
+        account_ids.append(status["CreateAccountStatus"]["AccountId"])
+    instance = sso.list_instances()["Instances"][0]
+    arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
+    set_arns = [
+        sso.create_permission_set(InstanceArn=arn, Name=f"ps-{i:02}", SessionDuration="PT4H")["PermissionSet"][
+            "PermissionSetArn"
+        ]
+        for i in range(sets)
+    ]
+    group_ids = [ids.create_group(IdentityStoreId=store, DisplayName=f"team-{i:02}")["GroupId"] for i in range(groups)]
+    rng = random.Random(6)
+    triples: set[tuple[int, int, int]] = set()
+    while len(triples) < assignments:
+        triples.add((rng.randrange(accounts), rng.randrange(sets), rng.randrange(groups)))
+    for a, p, g in sorted(triples):
+        sso.create_account_assignment(
+            InstanceArn=arn,
+            TargetId=account_ids[a],
+            TargetType="AWS_ACCOUNT",
+            PermissionSetArn=set_arns[p],
+            PrincipalType="GROUP",
+            PrincipalId=group_ids[g],
+        )
+    pairs = len({(a, p) for a, p, _ in triples})
+    return {"instance": arn, "pairs": pairs}
+
+
+def measure(cmd: list[str], env: dict[str, str], proxy: Proxy) -> dict[str, Any]:
+    proxy.take()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    out_chunks: list[bytes] = []
+    err_chunks: list[bytes] = []
+    t_out = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
+    t_err = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()))  # type: ignore[union-attr]
+    t_out.start()
+    t_err.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    t_out.join()
+    t_err.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    calls = proxy.take()
+    return {
+        "command": " ".join(cmd[:1] and [Path(cmd[0]).name] + cmd[1:]),
+        "exit": proc.returncode,
+        "wall_s": round(wall, 3),
+        "calls": len(calls),
+        "calls_by_service": dict(Counter(c.split(":")[0] for c in calls)),
+        "calls_by_operation": dict(sorted(Counter(calls).items())),
+        "peak_rss_mb": round(usage.ru_maxrss * 1024 / 1e6, 1),
+        "stdout": b"".join(out_chunks).decode(),
+        "stderr": b"".join(err_chunks).decode()[-2000:],
+    }
+
+
+def rows_of(csv_text: str, principal: str, ps: str, account: str) -> set[tuple[str, str, str]]:
+    return {(r[principal], r[ps], r[account]) for r in csv.DictReader(io.StringIO(csv_text))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=str(ROOT / "target/release/idc-guard"))
+    ap.add_argument("--sso-util", default=str(ROOT / ".venv/bin/aws-sso-util"))
+    ap.add_argument("--accounts", type=int, default=120)
+    ap.add_argument("--permission-sets", type=int, default=40)
+    ap.add_argument("--groups", type=int, default=25)
+    ap.add_argument("--assignments", type=int, default=1000)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    emulator, port = start_emulator(workdir)
+    proxy = Proxy(port)
+    try:
+        t0 = time.perf_counter()
+        world = seed(f"http://{HOST}:{port}", args.accounts, args.permission_sets, args.groups, args.assignments)
+        log(f"seeded {args.accounts} accounts, {args.permission_sets} permission sets, {args.groups} groups, "
+            f"{args.assignments} group assignments over {world['pairs']} (account, set) pairs in "
+            f"{time.perf_counter() - t0:.1f} s")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(workdir),
+            "AWS_ENDPOINT_URL": proxy_url(proxy),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        results: dict[str, Any] = {}
+        results["idc-guard export (15/s)"] = measure([args.bin, "export", "--format", "csv"], env, proxy)
+        results["idc-guard export --rate 20"] = measure([args.bin, "export", "--format", "csv", "--rate", "20"], env, proxy)
+        results["aws-sso-util admin assignments"] = measure([args.sso_util, "admin", "assignments"], env, proxy)
+        toml = measure([args.bin, "export", "--format", "toml"], env, proxy)
+        (workdir / "assignments.toml").write_text(toml["stdout"])
+        results["idc-guard scan (full plan, dry run)"] = measure(
+            [args.bin, "scan", "--format", "json", "--assignments", str(workdir / "assignments.toml")], env, proxy
+        )
+        # Both exports list the same assignments.
+        ours = rows_of(results["idc-guard export (15/s)"]["stdout"], "principal_name", "permission_set_name", "account_id")
+        theirs = rows_of(
+            results["aws-sso-util admin assignments"]["stdout"], "principal_name", "permission_set_name", "target_id"
+        )
+        if len(ours) != args.assignments or ours != theirs:
+            log(f"MISMATCH: idc-guard {len(ours)} rows, aws-sso-util {len(theirs)} rows, "
+                f"{len(ours ^ theirs)} differ")
+            for name, r in results.items():
+                log(f"{name}: exit {r['exit']}; stderr: {r['stderr']}")
+            return 2
+        scan = json.loads(results["idc-guard scan (full plan, dry run)"]["stdout"])
+        sso_calls = results["idc-guard scan (full plan, dry run)"]["calls_by_service"].get("sso-admin", 0)
+        summary = {
+            "world": {**vars(args), "json": None, "pairs": world["pairs"]},
+            "results": {k: {kk: vv for kk, vv in v.items() if kk not in ("stdout",)} for k, v in results.items()},
+            "scan": {
+                "planned": scan["counts"]["planned"],
+                "strategy": scan["strategy"],
+                "sso_admin_calls": sso_calls,
+                "seconds_at_20_per_s": round(sso_calls / 20, 1),
+            },
+        }
+        print_table(summary)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(summary, indent=2))
+        return 0
+    finally:
+        proxy.close()
+        stop(emulator)
+
+
+def proxy_url(proxy: Proxy) -> str:
+    return f"http://{HOST}:{proxy.port}"
+
+
+def print_table(s: dict[str, Any]) -> None:
+    r = s["results"]
+    print(f"{'run':<40} {'wall s':>8} {'calls':>6} {'sso-admin':>9} {'idstore':>8} {'orgs':>5} {'peak RSS MB':>11}")
+    for name, v in r.items():
+        b = v["calls_by_service"]
+        print(
+            f"{name:<40} {v['wall_s']:>8.2f} {v['calls']:>6} {b.get('sso-admin', 0):>9} "
+            f"{b.get('identitystore', 0):>8} {b.get('organizations', 0):>5} {v['peak_rss_mb']:>11.1f}"
+        )
+    ours, theirs = r["idc-guard export (15/s)"], r["aws-sso-util admin assignments"]
+    print(f"export vs aws-sso-util: {theirs['wall_s'] / ours['wall_s']:.1f}x faster, "
+          f"{ours['calls'] / theirs['calls']:.2f} of the calls, peak RSS {ours['peak_rss_mb']} MB")
+    fast = r["idc-guard export --rate 20"]
+    print(f"export --rate 20 vs aws-sso-util: {theirs['wall_s'] / fast['wall_s']:.1f}x faster")
+    sc = s["scan"]
+    print(f"full reconcile plan: {r['idc-guard scan (full plan, dry run)']['wall_s']} s, {sc['sso_admin_calls']} sso-admin "
+          f"calls = {sc['seconds_at_20_per_s']} s at 20 requests/s on AWS (strategy {sc['strategy']}, "
+          f"{sc['planned']} planned)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
