@@ -727,7 +727,7 @@ where
         match outcome {
             PlannedOutcome::Done(o) => {
                 reported.outcome = Some(o.kind.to_string());
-                report.counts.mutations += o.calls.iter().filter(|c| **c != "ProvisionPermissionSet").count();
+                report.counts.mutations += o.calls.len();
                 reported.calls = o.calls;
             }
             PlannedOutcome::Compliant => reported.outcome = Some("compliant at re-read: nothing done".to_owned()),
