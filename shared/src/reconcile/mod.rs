@@ -826,6 +826,7 @@ fn summary(instance: &InstanceArn, report: &RunReport, now: u64) -> Outcome {
             expired_exception: None,
         },
         kind,
+        tagged_owner: None,
         calls: report.plan.iter().flat_map(|a| a.calls.iter().copied()).collect(),
     }
 }
