@@ -707,21 +707,30 @@ where
         by_resource.entry(id).or_default().push(i);
     }
     let groups: Vec<Vec<usize>> = order.into_iter().filter_map(|id| by_resource.remove(id)).collect();
-    let results = futures_util::stream::iter(groups)
-        .map(|indexes| async move {
-            let mut done = Vec::new();
-            for i in indexes {
-                let item = &plan.items[i];
-                let outcome = guard
-                    .correct_planned(&item.change, &item.finding, item.desired.as_ref(), options.today)
-                    .await;
-                done.push((i, outcome));
-            }
-            done
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
+    // Two phases: every resource without a destructive correction first (creations among them),
+    // so access that moves is never absent in between; then the others.
+    let (first, second): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .partition(|g| g.iter().all(|i| !plan.items[*i].is_destructive()));
+    let mut results = Vec::new();
+    for phase in [first, second] {
+        let done = futures_util::stream::iter(phase)
+            .map(|indexes| async move {
+                let mut done = Vec::new();
+                for i in indexes {
+                    let item = &plan.items[i];
+                    let outcome = guard
+                        .correct_planned(&item.change, &item.finding, item.desired.as_ref(), options.today)
+                        .await;
+                    done.push((i, outcome));
+                }
+                done
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        results.extend(done);
+    }
     for (i, outcome) in results.into_iter().flatten() {
         let reported = &mut report.plan[i];
         match outcome {
