@@ -1,5 +1,5 @@
-//! `idc-guard`: validate a policy, print its schema, check CloudTrail events offline; scan,
-//! export and diff the live instance (`live.rs`).
+//! `idc-guard`: validate a policy, print its schema, check CloudTrail events offline, inspect and
+//! reset the breaker; scan, export and diff the live instance (`live.rs`).
 
 mod live;
 
@@ -13,7 +13,9 @@ use idc_guard::engine::{EventVerdict, check_json};
 use idc_guard::event::Input;
 use idc_guard::ids::{IdentityStoreId, InstanceArn};
 use idc_guard::policy::{Policy, json_schema};
+use idc_guard::ports::{StateRecord, StateStore};
 use idc_guard::report::{Style, json_line, text_line};
+use idc_guard::safety::{Clock, SystemClock, breaker_key, reset_breaker, utc};
 
 /// The guardrail for AWS IAM Identity Center.
 #[derive(Parser)]
@@ -103,6 +105,12 @@ enum Command {
         #[command(flatten)]
         live: live::LiveArgs,
     },
+    /// Inspect or reset the safety rails' breaker (AWS credentials and region from the
+    /// environment, as for the AWS CLI).
+    Breaker {
+        #[command(subcommand)]
+        command: BreakerCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -121,6 +129,38 @@ enum ExportFormat {
     Json,
     /// A desired-assignments file.
     Toml,
+}
+
+#[derive(Subcommand)]
+enum BreakerCommand {
+    /// Show whether the breaker is open, and the remediations counted in its window.
+    Status {
+        /// The safety state table (DynamoDB).
+        #[arg(long, env = "IDC_GUARD_STATE_TABLE")]
+        table: String,
+    },
+    /// Reset the breaker after investigating, and announce it on the findings topic.
+    ///
+    /// Deletes the breaker's item (the window restarts empty); the event path corrects again
+    /// with the next event. Exit status: 0 reset (and announced), 2 failed.
+    Reset {
+        /// The safety state table (DynamoDB).
+        #[arg(long, env = "IDC_GUARD_STATE_TABLE")]
+        table: String,
+        /// The findings topic the reset is announced on.
+        #[arg(long, env = "IDC_GUARD_TOPIC_ARN")]
+        topic: String,
+        /// Why: what was investigated (goes into the announcement).
+        #[arg(long)]
+        reason: String,
+        /// Who resets it (default: $USER).
+        #[arg(long, env = "USER")]
+        by: String,
+        /// The policy file whose `[owners]` routes the announcement (default: ./policy/guardrail.toml
+        /// if present, else the built-in baseline).
+        #[arg(long, env = "IDC_GUARD_POLICY")]
+        policy: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -199,7 +239,76 @@ fn main() -> ExitCode {
             live,
         } => live::export(&live, format, assignments.as_deref()),
         Command::Diff { assignments, live } => live::diff(&live, &assignments),
+        Command::Breaker { command } => breaker(command),
     }
+}
+
+fn breaker(command: BreakerCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("idc-guard: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        let sdk = idc_guard::adapters::sdk_config().await;
+        match command {
+            BreakerCommand::Status { table } => {
+                let store = idc_guard::adapters::state_table(&sdk, &table);
+                match store.get(&breaker_key()).await {
+                    Ok(Some(StateRecord { since: Some(since), .. })) => {
+                        println!("open since {} (the event path is detect-only)", utc(since));
+                        ExitCode::SUCCESS
+                    }
+                    Ok(record) => {
+                        let counted = record.map_or(0, |r| r.times.len());
+                        println!("closed ({counted} remediations in the current window)");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("idc-guard: cannot read the breaker from {table}: {e}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+            BreakerCommand::Reset {
+                table,
+                topic,
+                reason,
+                by,
+                policy,
+            } => {
+                if reason.trim().is_empty() || by.trim().is_empty() {
+                    eprintln!("idc-guard: --reason and --by must not be empty");
+                    return ExitCode::from(2);
+                }
+                let policy = match load_policy(policy.as_deref()) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let store = idc_guard::adapters::state_table(&sdk, &table);
+                let notifier = idc_guard::adapters::findings_topic(&sdk, &topic, policy.owners);
+                match reset_breaker(&store, &notifier, &by, &reason, SystemClock.now()).await {
+                    Ok(Some(since)) => {
+                        println!("breaker reset (it was open since {}); announced on {topic}", utc(since));
+                        ExitCode::SUCCESS
+                    }
+                    Ok(None) => {
+                        println!("breaker reset (it was not open); announced on {topic}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("idc-guard: {e}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+        }
+    })
 }
 
 fn validate(path: Option<&Path>, today: Date) -> ExitCode {

@@ -127,6 +127,13 @@ impl Notifier for FunctionNotifier {
         }
     }
 
+    async fn announce(&self, notice: &crate::notify::Notice) -> Remote<()> {
+        match self {
+            Self::Sns(sns) => sns.announce(notice).await,
+            Self::Log(log) => log.announce(notice).await,
+        }
+    }
+
     fn routes_by_owner(&self) -> bool {
         matches!(self, Self::Sns(_))
     }

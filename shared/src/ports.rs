@@ -201,6 +201,13 @@ pub trait Notifier: Send + Sync {
     /// Publishes one outcome.
     fn publish(&self, outcome: &crate::guard::Outcome) -> impl Future<Output = Remote<()>> + Send;
 
+    /// Publishes an operational notice (not a finding), e.g. that an operator reset the breaker.
+    /// The default logs it.
+    fn announce(&self, notice: &crate::notify::Notice) -> impl Future<Output = Remote<()>> + Send {
+        tracing::warn!(notice = notice.id(), "{}", notice.summary());
+        async { Ok(()) }
+    }
+
     /// Whether the notifier routes by owner, so that the guard should read the permission
     /// set's owner tag before publishing (one more read per published outcome). Default: no.
     fn routes_by_owner(&self) -> bool {

@@ -326,3 +326,100 @@ fn text_output_is_coloured_on_a_terminal_unless_no_color_is_set() {
     assert!(plain.starts_with("VIOLATION"), "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+/// `idc-guard breaker status|reset` against the emulator: the reset deletes the breaker's item and
+/// announces it on the findings topic.
+#[tokio::test]
+async fn breaker_status_and_reset_work_against_the_table_and_announce_the_reset() {
+    use idc_guard::adapters::DynamoState;
+    use idc_guard::ports::{StateRecord, StateStore};
+    use idc_guard::retry::RetryPolicy;
+    use idc_guard::safety::breaker_key;
+    use idc_guard_tests::emulator::{Emulator, REGION, create_state_table};
+
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    create_state_table(&ddb, "idc-guard-state").await;
+    let store = DynamoState::new(ddb, "idc-guard-state", RetryPolicy::immediate());
+    let open = StateRecord {
+        times: vec![1_795_788_000; 20],
+        since: Some(1_795_788_120),
+        ..StateRecord::default()
+    };
+    assert!(store.put(&breaker_key(), &open, None).await.unwrap());
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("idc-guard-findings")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let aws = |args: &[&str]| {
+        Command::new(idc_guard_bin())
+            .args(args)
+            .current_dir(repo_root())
+            .env_remove("IDC_GUARD_POLICY")
+            .env_remove("IDC_GUARD_STATE_TABLE")
+            .env_remove("IDC_GUARD_TOPIC_ARN")
+            .env("AWS_ENDPOINT_URL", emulator.endpoint())
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+
+    let o = aws(&["breaker", "status", "--table", "idc-guard-state"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "open since 2026-11-27T14:02:00Z (the event path is detect-only)\n"
+    );
+
+    // A reason is required.
+    let o = aws(&["breaker", "reset", "--table", "idc-guard-state", "--topic", &topic]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--reason"), "{}", stderr(&o));
+    assert!(store.get(&breaker_key()).await.unwrap().is_some(), "nothing changed");
+
+    let o = aws(&[
+        "breaker",
+        "reset",
+        "--table",
+        "idc-guard-state",
+        "--topic",
+        &topic,
+        "--by",
+        "carol",
+        "--reason",
+        "burst was a migration (CHG-42)",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("breaker reset (it was open since 2026-11-27T14:02:00Z)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(store.get(&breaker_key()).await.unwrap(), None);
+
+    let published = emulator.published(&topic);
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (subject, message, attributes) = &published[0];
+    assert_eq!(subject, "[idc-guard] BREAKER RESET: the event path corrects again");
+    let text = message["default"].as_str().unwrap();
+    assert!(
+        text.contains("carol reset the breaker (open since 2026-11-27T14:02:00Z): the event path corrects again. Reason: burst was a migration (CHG-42)"),
+        "{text}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["outcome"], "breaker-reset");
+    assert_eq!(doc["owner"], "platform");
+    assert_eq!(attributes["outcome"]["Value"], "breaker-reset", "{attributes}");
+
+    let o = aws(&["breaker", "status", "--table", "idc-guard-state"]);
+    assert_eq!(stdout(&o), "closed (0 remediations in the current window)\n");
+}

@@ -26,6 +26,34 @@ pub use sns::SnsNotifier;
 pub use ssm::SsmParameters;
 pub use sso_admin::SsoAdmin;
 
+/// SDK configuration from the standard environment (region, credentials, `AWS_ENDPOINT_URL`),
+/// with the SDK's own retries disabled: [`RetryPolicy`](crate::retry::RetryPolicy) decides.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// The safety state table `table`.
+pub fn state_table(sdk: &aws_config::SdkConfig, table: &str) -> DynamoState {
+    DynamoState::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        table,
+        crate::retry::RetryPolicy::default(),
+    )
+}
+
+/// The findings topic `topic_arn`, routing to `owners`.
+pub fn findings_topic(sdk: &aws_config::SdkConfig, topic_arn: &str, owners: crate::policy::Owners) -> SnsNotifier {
+    SnsNotifier::new(
+        aws_sdk_sns::Client::new(sdk),
+        topic_arn,
+        owners,
+        crate::retry::RetryPolicy::default(),
+    )
+}
+
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;

@@ -1,4 +1,4 @@
-//! [`Notifier`] over SNS: one message per outcome to the findings topic, `MessageStructure=json`
+//! [`Notifier`] over SNS: one message per outcome (or operational notice) to the findings topic, `MessageStructure=json`
 //! (human text for `default` and `email`, the finding document for `sqs`, `lambda`, `https`),
 //! with message attributes for subscription filter policies.
 
@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::rejected;
 use crate::guard::Outcome;
-use crate::notify::{Message, Owners};
+use crate::notify::{Message, Notice, Owners};
 use crate::ports::{FailureKind, Notifier, Remote, RemoteError};
 use crate::retry::{RetryPolicy, with_retry};
 
@@ -64,10 +64,10 @@ where
     })
 }
 
-impl Notifier for SnsNotifier {
-    async fn publish(&self, outcome: &Outcome) -> Remote<()> {
+impl SnsNotifier {
+    /// Publishes one rendered message; returns SNS's message id.
+    async fn send(&self, message: &Message) -> Remote<String> {
         const OP: &str = "Publish";
-        let message = Message::of(outcome, &self.owners);
         let mut attributes = std::collections::HashMap::new();
         for (name, value) in &message.attributes {
             let value = MessageAttributeValue::builder()
@@ -90,13 +90,26 @@ impl Notifier for SnsNotifier {
                     .send()
             })
             .await?;
+        Ok(sent.message_id.unwrap_or_default())
+    }
+}
+
+impl Notifier for SnsNotifier {
+    async fn publish(&self, outcome: &Outcome) -> Remote<()> {
+        let message_id = self.send(&Message::of(outcome, &self.owners)).await?;
         tracing::info!(
             event_id = %outcome.event.event_id,
             rule = %outcome.finding.rule,
             outcome = crate::notify::outcome_id(&outcome.kind),
-            message_id = sent.message_id.as_deref().unwrap_or_default(),
+            message_id,
             "published"
         );
+        Ok(())
+    }
+
+    async fn announce(&self, notice: &Notice) -> Remote<()> {
+        let message_id = self.send(&Message::of_notice(notice, &self.owners)).await?;
+        tracing::info!(notice = notice.id(), message_id, "published");
         Ok(())
     }
 

@@ -215,6 +215,47 @@ fn outcome_detail(kind: &OutcomeKind) -> Option<&str> {
     }
 }
 
+/// An operational notice: something idc-guard's operators did or should know, that is not a
+/// finding about a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// An operator reset the breaker: the event path corrects again.
+    BreakerReset {
+        /// Since when the breaker was open (Unix seconds), if it was.
+        open_since: Option<u64>,
+        /// When it was reset (Unix seconds).
+        at: u64,
+        /// Who reset it.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Notice {
+    /// The stable kebab-case name (the SNS `outcome` attribute).
+    pub fn id(&self) -> &'static str {
+        match self {
+            Self::BreakerReset { .. } => "breaker-reset",
+        }
+    }
+
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::BreakerReset {
+                open_since, by, reason, ..
+            } => match open_since {
+                Some(since) => format!(
+                    "{by} reset the breaker (open since {}): the event path corrects again. Reason: {reason}",
+                    crate::safety::utc(*since)
+                ),
+                None => format!("{by} reset the breaker, which was not open. Reason: {reason}"),
+            },
+        }
+    }
+}
+
 /// One rendered notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -252,6 +293,48 @@ impl Message {
             text: text(outcome, owner),
             document: document(outcome, owner, &owners.channels_of(owner)).to_string(),
             attributes,
+        }
+    }
+
+    /// Renders an operational notice; it goes to the default owner.
+    pub fn of_notice(notice: &Notice, owners: &Owners) -> Self {
+        let owner = owners.default_owner.as_str();
+        let (subject, at, by) = match notice {
+            Notice::BreakerReset { at, by, .. } => (
+                "[idc-guard] BREAKER RESET: the event path corrects again".to_owned(),
+                *at,
+                by.as_str(),
+            ),
+        };
+        let summary = notice.summary();
+        let text = [
+            subject.clone(),
+            String::new(),
+            summary.clone(),
+            format!("When: {}.", crate::safety::utc(at)),
+            "Corrections resume with the next event; the reconciler catches what happened while the breaker was open."
+                .to_owned(),
+            format!("Owner: {owner}."),
+        ]
+        .join("\n");
+        let document = json!({
+            "schema_version": SCHEMA_VERSION,
+            "outcome": notice.id(),
+            "detail": summary,
+            "owner": owner,
+            "slack_channels": owners.channels_of(owner),
+            "actor": by,
+            "event_time": crate::safety::utc(at),
+        });
+        Self {
+            subject,
+            text,
+            document: document.to_string(),
+            attributes: vec![
+                ("severity", "high".to_owned()),
+                ("outcome", notice.id().to_owned()),
+                ("owner", owner.to_owned()),
+            ],
         }
     }
 

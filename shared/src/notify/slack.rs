@@ -17,6 +17,7 @@ pub fn emoji(outcome: &str) -> &'static str {
         "detected" => ":mag:",
         "withheld" => ":pause_button:",
         "quarantined" => ":lock:",
+        "breaker-reset" => ":arrow_forward:",
         "breaker-opened" => ":rotating_light:",
         "not-verified" => ":warning:",
         "cannot-remediate" => ":no_entry:",
@@ -45,6 +46,7 @@ fn label(outcome: &str) -> &'static str {
         "detected" => "DETECTED",
         "withheld" => "WITHHELD",
         "quarantined" => "QUARANTINED",
+        "breaker-reset" => "BREAKER RESET",
         "breaker-opened" => "BREAKER OPENED",
         "not-verified" => "NOT VERIFIED",
         "cannot-remediate" => "CANNOT REMEDIATE",
@@ -53,9 +55,12 @@ fn label(outcome: &str) -> &'static str {
     }
 }
 
-/// The webhook payload for one finding document.
+/// The webhook payload for one finding document (or operational notice).
 pub fn payload(doc: &Value) -> Value {
     let outcome = str_of(doc, "/outcome");
+    if doc.get("finding").is_none() {
+        return notice_payload(doc, outcome);
+    }
     let rule = str_of(doc, "/finding/rule");
     let set = str_of(doc, "/finding/resource/permission_set_name");
     let account = doc
@@ -96,6 +101,20 @@ pub fn payload(doc: &Value) -> Value {
             {"type": "header", "text": {"type": "plain_text", "text": truncate(&title, MAX_HEADER), "emoji": true}},
             {"type": "section", "fields": fields},
             {"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, MAX_SECTION)}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&context, MAX_FIELD)}]},
+        ],
+    })
+}
+
+/// An operational notice (no finding): the label, who and when, and the detail.
+fn notice_payload(doc: &Value, outcome: &str) -> Value {
+    let title = format!("{} {}", emoji(outcome), label(outcome));
+    let context = format!("{} · {}", str_of(doc, "/actor"), str_of(doc, "/event_time"));
+    json!({
+        "text": truncate(&title, MAX_SECTION),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": truncate(&title, MAX_HEADER), "emoji": true}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(str_of(doc, "/detail"), MAX_SECTION)}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&context, MAX_FIELD)}]},
         ],
     })

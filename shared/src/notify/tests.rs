@@ -261,3 +261,32 @@ fn owners_by_tag_then_route_then_default_and_empty_attributes_are_omitted() {
     );
     assert_eq!(m.subject, "[idc-guard] DETECTED session-duration-cap on 999999999999");
 }
+
+#[test]
+fn a_breaker_reset_is_a_notice_for_the_default_owner_and_renders_for_slack() {
+    let notice = Notice::BreakerReset {
+        open_since: Some(1_795_788_120),
+        at: 1_795_791_720,
+        by: "carol".to_owned(),
+        reason: "CHG-42".to_owned(),
+    };
+    let m = Message::of_notice(&notice, &Owners::with_default("secops"));
+    assert_eq!(m.subject, "[idc-guard] BREAKER RESET: the event path corrects again");
+    assert_eq!(
+        m.text,
+        "[idc-guard] BREAKER RESET: the event path corrects again\n\ncarol reset the breaker (open since \
+         2026-11-27T14:02:00Z): the event path corrects again. Reason: CHG-42\nWhen: 2026-11-27T15:02:00Z.\n\
+         Corrections resume with the next event; the reconciler catches what happened while the breaker was open.\n\
+         Owner: secops."
+    );
+    assert!(m.attributes.contains(&("outcome", "breaker-reset".to_owned())));
+    assert!(m.attributes.contains(&("owner", "secops".to_owned())));
+    let doc: Value = serde_json::from_str(&m.document).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let slack = super::slack::payload(&doc);
+    assert_eq!(slack["text"], ":arrow_forward: BREAKER RESET");
+    assert_eq!(
+        slack["blocks"][2]["elements"][0]["text"],
+        "carol · 2026-11-27T15:02:00Z"
+    );
+}

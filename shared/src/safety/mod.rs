@@ -228,6 +228,34 @@ pub fn breaker_key() -> StateKey {
     }
 }
 
+/// Resets the breaker: deletes its item, then announces it through `notifier` (who, why, since
+/// when it was open). Returns since when it was open (`None`: it was not). The reset stands even
+/// if the announcement fails; the error then says so.
+pub async fn reset_breaker<S: StateStore, N: crate::ports::Notifier>(
+    store: &S,
+    notifier: &N,
+    by: &str,
+    reason: &str,
+    now: u64,
+) -> Remote<Option<u64>> {
+    let open_since = store.get(&breaker_key()).await?.and_then(|r| r.since);
+    store.delete(&breaker_key()).await?;
+    let notice = crate::notify::Notice::BreakerReset {
+        open_since,
+        at: now,
+        by: by.to_owned(),
+        reason: reason.to_owned(),
+    };
+    notifier.announce(&notice).await.map_err(|e| RemoteError {
+        message: format!(
+            "the breaker WAS reset, but the notice could not be published: {}",
+            e.message
+        ),
+        ..e
+    })?;
+    Ok(open_since)
+}
+
 /// The flap window of (resource, rule).
 pub fn flap_key(finding: &Finding) -> StateKey {
     StateKey {
