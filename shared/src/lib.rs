@@ -26,5 +26,6 @@ pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod retry;
+pub mod routing;
 pub mod rules;
 pub mod safety;

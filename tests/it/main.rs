@@ -24,3 +24,7 @@ mod safety;
 mod notify;
 // A guard function as a real binary under cargo lambda watch.
 mod function;
+// The deployment (template.yaml, the management-account forwarder) against the code: resources
+// per crate, environment, least-privilege roles, invocation permissions, and the rules' event
+// patterns, statically and through the emulator's event bus.
+mod template;
