@@ -16,7 +16,7 @@ EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
 VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
 
-.PHONY: help demo check-events test fmt-check clippy unit venv build bench clean validate-template
+.PHONY: help demo check-events test fmt-check clippy unit venv build bench clean validate-template bench-functions
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ bench: ## Benchmarks recorded in BENCHMARKS.md
 	$(CARGO) bench -p idc-guard --bench throughput --locked
 	./scripts/bench-check.sh
 	./scripts/bench-guard.sh
+	./scripts/bench-functions.sh
+
+bench-functions: ## Zipped arm64 bootstrap size and init time of every function (BENCHMARKS.md section 5)
+	./scripts/bench-functions.sh
 
 clean: ## Remove build output and benchmark data
 	$(CARGO) clean

@@ -176,6 +176,8 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
         &[
             ("StateTable", "idc-guard-state".to_owned()),
             ("FindingsTopic", topic.arn.clone()),
+            // The second remediation below opens the breaker.
+            ("BreakerLimit", "1/10m".to_owned()),
         ],
         &policy,
     );
@@ -224,6 +226,46 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
         log.contains("malformed event: ignored, no call made") && log.contains("detail.eventSource"),
         "the reason is logged: {log}"
     );
+
+    // The breaker: a second USER assignment would be the second remediation within the window
+    // (limit 1): withheld, and the opening logged once, in the form the template's log metric
+    // filter (and so the BreakerOpened alarm) matches.
+    let second = "94887428-4081-7042-c3c6-928d413009e8";
+    sso.create_account_assignment()
+        .instance_arn(&instance)
+        .target_id("333333333333")
+        .target_type(TargetType::AwsAccount)
+        .permission_set_arn(&ps)
+        .principal_type(PrincipalType::User)
+        .principal_id(second)
+        .send()
+        .await
+        .unwrap();
+    event["detail"]["requestParameters"]["principalId"] = json!(second);
+    event["detail"]["eventID"] = json!("5d0c5a8e-0000-4000-8000-0000000000b2");
+    let (status, body) = invoke(watch.port, "assignment-guard", &event.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("breaker opened at"), "{body}");
+    let filter =
+        crate::template::template(crate::template::TEMPLATE)["Resources"]["AssignmentGuardBreakerFilter"]["Properties"]
+            ["FilterPattern"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    // `{ $.a.b = "value" }`: the one form the template uses.
+    let (path, value) = filter
+        .trim_matches(|c| c == '{' || c == '}' || c == ' ')
+        .strip_prefix("$.")
+        .and_then(|f| f.split_once(" = "))
+        .unwrap_or_else(|| panic!("unexpected filter pattern {filter}"));
+    let value = value.trim_matches('"');
+    let log = std::fs::read_to_string(&watch.log).unwrap();
+    let matching = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|line| path.split('.').fold(line, |node, key| &node[key]) == value)
+        .count();
+    assert_eq!(matching, 1, "one log line matches {filter}: {log}");
     let _ = std::fs::remove_file(policy);
 }
 
