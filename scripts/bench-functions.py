@@ -9,7 +9,7 @@ Init: each native release binary (`target/release/<function>`) is started N time
 after one unrecorded warm-up round) under the minimal Lambda Runtime API of
 scripts/bench-guard.py; init is the time from exec to the first `GET /runtime/invocation/next`,
 judged on the median against 20 ms. The guards get the environment the template gives them
-(policy file, state table, kill switch, limits, topic, owners); slack-notifier gets its webhook
+(policy file, state table, kill switch, limits, topic); slack-notifier gets its webhook
 secret, which it reads from the emulator's Secrets Manager during init (one GetSecretValue).
 """
 
@@ -81,7 +81,6 @@ def env_for(name: str, runtime: Any, endpoint: str, policy: Path, secret_arn: st
         env["IDC_GUARD_SLACK_SECRET"] = secret_arn
     else:
         env["IDC_GUARD_TOPIC_ARN"] = topic_arn
-        env["IDC_GUARD_DEFAULT_OWNER"] = "platform"
     return env
 
 

@@ -37,6 +37,18 @@ pub enum OutcomeKind {
         /// Why.
         reason: String,
     },
+    /// Withheld, and this correction put the resource in quarantine (the flap limit): it stays
+    /// detect-only for one window.
+    Quarantined {
+        /// Why, and until when.
+        reason: String,
+    },
+    /// Withheld, and this correction opened the breaker: the event path is detect-only until an
+    /// operator resets it.
+    BreakerOpened {
+        /// Why.
+        reason: String,
+    },
     /// AWS denied the correction (e.g. the delegated admin and the management account).
     CannotRemediate {
         /// AWS's message.
@@ -61,6 +73,10 @@ pub struct Outcome {
     /// What was done.
     #[serde(flatten)]
     pub kind: OutcomeKind,
+    /// The owner named by the permission set's owner tag, when it has one (read when the
+    /// outcome is reported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tagged_owner: Option<String>,
     /// The mutating calls made, in order (operation names).
     pub calls: Vec<&'static str>,
 }
@@ -72,6 +88,10 @@ pub enum Decision {
     Allow,
     /// Do not; report why.
     Withhold(String),
+    /// Do not: this correction tripped the flap limit and quarantined the resource (why).
+    Quarantine(String),
+    /// Do not: this correction opened the breaker (why).
+    OpenBreaker(String),
     /// Do not, and report nothing: another delivery of the same CloudTrail event owns this
     /// correction (it acts and reports once). Logged with the reason.
     Duplicate(String),
@@ -85,6 +105,30 @@ pub trait Gate: Send + Sync {
     /// safety rails consult shared state (a parameter, a table); a gate that cannot decide must
     /// withhold (fail closed).
     fn decide(&self, change: &Change, finding: &Finding) -> impl std::future::Future<Output = Decision> + Send;
+
+    /// Whether `outcome` of `finding` is reported for the first time: the same finding (same
+    /// CloudTrail eventID, rule, resource and outcome) is published once, also when the event
+    /// is delivered again. A gate that cannot tell says yes (a duplicate message is better than
+    /// a lost one). The default says yes.
+    fn first_report(
+        &self,
+        _change: &Change,
+        _finding: &Finding,
+        _outcome: &OutcomeKind,
+    ) -> impl std::future::Future<Output = bool> + Send {
+        async { true }
+    }
+
+    /// Told that publishing a report [`Gate::first_report`] allowed failed, so that a later
+    /// delivery may publish it. The default does nothing.
+    fn report_failed(
+        &self,
+        _change: &Change,
+        _finding: &Finding,
+        _outcome: &OutcomeKind,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
 
     /// Told what became of a correction the gate allowed, once it is done (e.g. to release an
     /// idempotency claim when the correction failed, so that Lambda's retry may try again).
@@ -199,22 +243,78 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             if let (OutcomeKind::Failed { .. }, Some(e)) = (&kind, calls.1.clone()) {
                 retry_later = Some(e);
             }
-            let outcome = Outcome {
+            let mut outcome = Outcome {
                 event: change.meta.clone(),
                 actor: change.actor.clone(),
                 finding: finding.clone(),
                 kind,
+                tagged_owner: None,
                 calls: calls.0,
             };
-            if let Err(e) = self.notifier.publish(&outcome).await {
-                tracing::error!(error = %e, event_id = %change.meta.event_id, "could not publish an outcome");
-            }
+            self.report(&change, &mut outcome).await;
             outcomes.push(outcome);
         }
         if let Some(e) = retry_later {
             return Err(GuardError::Retryable(e));
         }
         Ok(report_of(&evaluation, outcomes))
+    }
+
+    /// Publishes an outcome once: the gate knows whether it was published before. For a notifier
+    /// that routes by owner, the owner tag (and the set's name, when the finding lacks it) are
+    /// read first; a failed read leaves the owner to the policy's routes and default.
+    async fn report(&self, change: &Change, outcome: &mut Outcome) {
+        let finding = &outcome.finding;
+        if !self.gate.first_report(change, finding, &outcome.kind).await {
+            tracing::info!(event_id = %change.meta.event_id, rule = %finding.rule, outcome = outcome.kind.as_str(), "already reported: not published again");
+            return;
+        }
+        if self.notifier.routes_by_owner() {
+            outcome.tagged_owner = self.owner_tag(change, finding).await;
+            // Owners are routed by the set's name, and people read names better than ARNs.
+            if outcome.finding.resource.permission_set_name.is_none() {
+                outcome.finding.resource.permission_set_name = self.permission_set_name_of(change, finding).await;
+            }
+        }
+        if let Err(e) = self.notifier.publish(outcome).await {
+            tracing::error!(error = %e, event_id = %change.meta.event_id, "could not publish an outcome");
+            self.gate.report_failed(change, &outcome.finding, &outcome.kind).await;
+        }
+    }
+
+    /// The name of the finding's permission set, if it can be read.
+    async fn permission_set_name_of(&self, change: &Change, finding: &Finding) -> Option<String> {
+        let instance = change.kind.instance_arn()?;
+        let permission_set = PermissionSetArn::parse(finding.resource.permission_set_arn.as_deref()?).ok()?;
+        match self
+            .identity_center
+            .permission_set_name(instance, &permission_set)
+            .await
+        {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(error = %e, permission_set = %permission_set.as_str(), "could not read the permission set's name");
+                None
+            }
+        }
+    }
+
+    /// The value of the owner tag on the finding's permission set, if it has one.
+    async fn owner_tag(&self, change: &Change, finding: &Finding) -> Option<String> {
+        let instance = change.kind.instance_arn()?;
+        let permission_set = PermissionSetArn::parse(finding.resource.permission_set_arn.as_deref()?).ok()?;
+        let key = &self.policy.owners.tag_key;
+        match self
+            .identity_center
+            .permission_set_tag(instance, &permission_set, key)
+            .await
+        {
+            Ok(value) => value.filter(|v| !v.trim().is_empty()),
+            Err(e) => {
+                tracing::warn!(error = %e, permission_set = %permission_set.as_str(), "could not read the owner tag: routing by policy");
+                None
+            }
+        }
     }
 
     /// Reads what the rules need about the changed resource, live.
@@ -304,6 +404,8 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 };
                 return Some((kind, (Vec::new(), None)));
             }
+            Decision::Quarantine(reason) => return Some((OutcomeKind::Quarantined { reason }, (Vec::new(), None))),
+            Decision::OpenBreaker(reason) => return Some((OutcomeKind::BreakerOpened { reason }, (Vec::new(), None))),
             Decision::Duplicate(reason) => {
                 tracing::info!(event_id = %change.meta.event_id, rule = %finding.rule, %reason, "duplicate delivery: nothing done, nothing reported");
                 return None;
@@ -530,9 +632,27 @@ fn report_of(evaluation: &Evaluation, outcomes: Vec<Outcome>) -> GuardReport {
     }
 }
 
+impl OutcomeKind {
+    /// The stable kebab-case name (the SNS `outcome` attribute).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Detected => "detected",
+            Self::Remediated => "remediated",
+            Self::NotVerified { .. } => "not-verified",
+            Self::Withheld { .. } => "withheld",
+            Self::Quarantined { .. } => "quarantined",
+            Self::BreakerOpened { .. } => "breaker-opened",
+            Self::CannotRemediate { .. } => "cannot-remediate",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}
+
 impl fmt::Display for OutcomeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Quarantined { reason } => write!(f, "withheld, resource quarantined: {reason}"),
+            Self::BreakerOpened { reason } => write!(f, "withheld, breaker opened: {reason}"),
             Self::Detected => f.write_str("detected"),
             Self::Remediated => f.write_str("remediated and verified"),
             Self::NotVerified { detail } => write!(f, "corrected but not verified: {detail}"),

@@ -12,9 +12,9 @@
 //! | [`FLAP_LIMIT_ENV`] `IDC_GUARD_FLAP_LIMIT` | `3/1h` | remediations per (resource, rule) per rolling window |
 //! | [`BREAKER_LIMIT_ENV`] `IDC_GUARD_BREAKER_LIMIT` | `20/10m` | remediations organisation-wide per rolling window before the breaker opens |
 //! | [`TOPIC_ARN_ENV`] `IDC_GUARD_TOPIC_ARN` | none | the findings SNS topic; unset: outcomes are only logged |
-//! | [`DEFAULT_OWNER_ENV`] `IDC_GUARD_DEFAULT_OWNER` | `platform` | the owner of findings nothing else claims |
 //! | [`SLACK_SECRET_ENV`] `IDC_GUARD_SLACK_SECRET` | none (required by slack-notifier) | the Secrets Manager secret holding `{"channel key": "webhook URL"}` |
-//! | [`OWNERS_ENV`] `IDC_GUARD_OWNERS` | none | owner map: `*Admin*=platform-team,111111111111=payments` (a 12-digit key is an account, anything else a permission set name pattern) |
+//!
+//! Owners (who is told about a finding) are configured in the policy file's `[owners]` section.
 
 use serde_json::value::RawValue;
 
@@ -23,8 +23,6 @@ use crate::date::Date;
 use crate::engine::Finding;
 use crate::guard::{Decision, Gate, Guard, GuardError, GuardReport, LoggingNotifier, Outcome, OutcomeKind};
 use crate::model::Change;
-use crate::notify::Owners;
-use crate::pattern::NamePattern;
 use crate::policy::Policy;
 use crate::ports::{Notifier, Remote};
 use crate::retry::RetryPolicy;
@@ -45,10 +43,6 @@ pub const FLAP_LIMIT_ENV: &str = "IDC_GUARD_FLAP_LIMIT";
 pub const BREAKER_LIMIT_ENV: &str = "IDC_GUARD_BREAKER_LIMIT";
 /// The environment variable naming the findings SNS topic.
 pub const TOPIC_ARN_ENV: &str = "IDC_GUARD_TOPIC_ARN";
-/// The environment variable naming the default owner.
-pub const DEFAULT_OWNER_ENV: &str = "IDC_GUARD_DEFAULT_OWNER";
-/// The environment variable holding the owner map.
-pub const OWNERS_ENV: &str = "IDC_GUARD_OWNERS";
 
 /// The environment variable naming the Slack webhook secret (slack-notifier).
 pub const SLACK_SECRET_ENV: &str = "IDC_GUARD_SLACK_SECRET";
@@ -120,35 +114,10 @@ impl Notifier for FunctionNotifier {
             Self::Log(log) => log.publish(outcome).await,
         }
     }
-}
 
-/// Parses an owner map, `key=owner` separated by commas: a 12-digit key is an account id,
-/// anything else a permission set name pattern (first match wins).
-pub fn parse_owners(default_owner: Option<&str>, map: Option<&str>) -> Result<Owners, String> {
-    let mut owners = match default_owner {
-        Some(owner) => Owners::with_default(owner.trim()),
-        None => Owners::default(),
-    };
-    for entry in map
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        let Some((key, owner)) = entry.split_once('=') else {
-            return Err(format!("{OWNERS_ENV}: `{entry}` is not key=owner"));
-        };
-        let (key, owner) = (key.trim(), owner.trim());
-        if key.is_empty() || owner.is_empty() {
-            return Err(format!("{OWNERS_ENV}: `{entry}` has an empty key or owner"));
-        }
-        if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) {
-            owners.by_account.insert(key.to_owned(), owner.to_owned());
-        } else {
-            owners.by_permission_set.push((NamePattern::new(key), owner.to_owned()));
-        }
+    fn routes_by_owner(&self) -> bool {
+        matches!(self, Self::Sns(_))
     }
-    Ok(owners)
 }
 
 /// The gate of the guard functions: the safety rails, or, when no state table is configured,
@@ -275,8 +244,8 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let notifier = match var(TOPIC_ARN_ENV) {
         Some(topic) => {
-            let owners = parse_owners(var(DEFAULT_OWNER_ENV).as_deref(), var(OWNERS_ENV).as_deref())?;
-            tracing::info!(%topic, default_owner = %owners.default_owner, "findings topic");
+            let owners = policy.owners.clone();
+            tracing::info!(%topic, default_owner = %owners.default_owner, owner_tag = %owners.tag_key, "findings topic");
             FunctionNotifier::Sns(Box::new(SnsNotifier::new(
                 aws_sdk_sns::Client::new(&sdk),
                 topic,
@@ -301,25 +270,4 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
         move |event: lambda_runtime::LambdaEvent<Box<RawValue>>| async move { handle(guard, &event.payload).await },
     ))
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owner_maps_parse_accounts_and_patterns() {
-        let owners =
-            parse_owners(Some("secops"), Some(" *Admin*=platform , 111111111111=payments,")).unwrap_or_default();
-        assert_eq!(owners.default_owner, "secops");
-        assert_eq!(
-            owners.by_account.get("111111111111").map(String::as_str),
-            Some("payments")
-        );
-        assert_eq!(owners.by_permission_set.len(), 1);
-        assert!(owners.by_permission_set[0].0.matches("PlatformAdmin1"));
-        assert!(parse_owners(None, Some("nokey")).is_err());
-        assert!(parse_owners(None, Some("=x")).is_err());
-        assert_eq!(parse_owners(None, None), Ok(Owners::default()));
-    }
 }

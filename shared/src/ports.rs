@@ -78,6 +78,15 @@ pub trait IdentityCenter: Send + Sync {
         permission_set: &PermissionSetArn,
     ) -> impl Future<Output = Remote<Option<String>>> + Send;
 
+    /// The value of the permission set's tag `key` (ListTagsForResource); `None` when the set
+    /// has no such tag.
+    fn permission_set_tag(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        key: &str,
+    ) -> impl Future<Output = Remote<Option<String>>> + Send;
+
     /// Whether the assignment exists now (ListAccountAssignments).
     fn assignment_exists(&self, assignment: &Assignment) -> impl Future<Output = Remote<bool>> + Send;
 
@@ -178,6 +187,12 @@ pub trait IdentityStore: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// Publishes one outcome.
     fn publish(&self, outcome: &crate::guard::Outcome) -> impl Future<Output = Remote<()>> + Send;
+
+    /// Whether the notifier routes by owner, so that the guard should read the permission
+    /// set's owner tag before publishing (one more read per published outcome). Default: no.
+    fn routes_by_owner(&self) -> bool {
+        false
+    }
 }
 
 /// Named configuration parameters (SSM Parameter Store): the kill switch.

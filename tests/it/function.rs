@@ -481,14 +481,16 @@ async fn the_permission_set_guard_and_slack_notifier_binaries_revert_publish_and
     create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), "idc-guard-state").await;
     set_kill_switch(&aws_sdk_ssm::Client::new(&sdk), "/idc-guard/mode", "enforce").await;
     let topic = Topic::new(&sdk).await;
-    let policy = PolicyFile::new("permission-set-guard", &instance, &store, |p| p);
+    // The owner comes from the policy's [owners] routes.
+    let policy = PolicyFile::new("permission-set-guard", &instance, &store, |p| {
+        p + "\n[[owners.routes]]\nowner = \"data-team\"\npermission_sets = [\"Data*\"]\n"
+    });
     let env = deployed_env(
         "permission-set-guard",
         &emulator,
         &[
             ("StateTable", "idc-guard-state".to_owned()),
             ("FindingsTopic", topic.arn.clone()),
-            ("Owners", "Data*=data-team".to_owned()),
         ],
         &policy.0,
     );

@@ -1,17 +1,13 @@
 //! Notifications against the emulator: the guard publishes to an SNS topic; what was published is
 //! read back from moto's state API (subject, both message forms, attributes) and through SQS
-//! subscriptions with filter policies (the attributes route); duplicate deliveries publish once.
+//! subscriptions with filter policies (the attributes route); owners come from the permission
+//! set's tag, then the policy's routes; duplicate deliveries publish once, in every mode.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
-use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary};
+use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, Tag};
 use idc_guard::adapters::{IdentityStoreApi, SnsNotifier, SsoAdmin};
 use idc_guard::date::Date;
 use idc_guard::guard::{Guard, OutcomeKind};
 use idc_guard::ids::{IdentityStoreId, InstanceArn};
-use idc_guard::notify::Owners;
-use idc_guard::pattern::NamePattern;
 use idc_guard::policy::Policy;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{DEFAULT_KILL_SWITCH, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
@@ -92,13 +88,16 @@ async fn world(kill_switch: &str) -> World {
     )
     .await;
     let other_queue = queue(&sqs, &sns, &topic, "payments", &json!({"owner": ["payments"]})).await;
-    let mut owners = Owners::with_default("platform");
-    owners
-        .by_permission_set
-        .push((NamePattern::new("Data*"), "data-team".to_owned()));
-    owners
-        .by_account
-        .insert("222222222222".to_owned(), "payments".to_owned());
+    // Owners from the policy file: the tag, then routes, then the default.
+    let owners = Policy::from_toml(
+        "owners.toml",
+        "mode = \"enforce\"\n[owners]\ndefault = \"platform\"\n\
+         [[owners.routes]]\nowner = \"data-team\"\npermission_sets = [\"Data*\"]\n\
+         [[owners.routes]]\nowner = \"payments\"\naccounts = [\"222222222222\"]\n",
+    )
+    .unwrap()
+    .owners;
+    policy.owners = owners.clone();
     let parameters = MemoryParameters::new();
     parameters.set(DEFAULT_KILL_SWITCH, kill_switch);
     let guard = Guard::with_gate(
@@ -127,12 +126,17 @@ async fn world(kill_switch: &str) -> World {
 
 impl World {
     async fn long_session_set(&self, name: &str) -> String {
+        self.long_session_set_tagged(name, None).await
+    }
+
+    async fn long_session_set_tagged(&self, name: &str, owner_tag: Option<&str>) -> String {
         let out = self
             .sso
             .create_permission_set()
             .instance_arn(&self.instance)
             .name(name)
             .session_duration("PT12H")
+            .set_tags(owner_tag.map(|v| vec![Tag::builder().key("owner").value(v).build().unwrap()]))
             .send()
             .await
             .unwrap();
@@ -168,30 +172,7 @@ impl World {
 
     /// What moto says was published to the topic: (subject, message, attributes) each.
     fn published(&self) -> Vec<(String, Value, Value)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.emulator.port())).unwrap();
-        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let body = response.split_once("\r\n\r\n").unwrap().1;
-        let data: Value = serde_json::from_str(body).unwrap();
-        let topic = data["sns"]["Topic"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["arn"] == self.topic.as_str())
-            .unwrap();
-        topic["sent_notifications"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| {
-                (
-                    n[2].as_str().unwrap_or_default().to_owned(),
-                    serde_json::from_str(n[1].as_str().unwrap()).unwrap(),
-                    n[3].clone(),
-                )
-            })
-            .collect()
+        self.emulator.published(&self.topic)
     }
 
     async fn received(&self, queue: &str) -> Vec<Value> {
@@ -298,64 +279,68 @@ async fn duplicate_deliveries_of_one_event_publish_the_finding_once() {
     assert_eq!(w.received(&w.matching_queue).await.len(), 1);
 }
 
+#[tokio::test]
+async fn the_permission_set_owner_tag_routes_before_the_policy_routes() {
+    let w = world("enforce").await;
+    // "DataWarehouse" matches the Data* route, but its tag names another owner.
+    let ps = w.long_session_set_tagged("DataWarehouse", Some("warehouse-team")).await;
+    let report = w.guard.handle(&w.event(&ps), today()).await.unwrap();
+    assert_eq!(report.outcomes.len(), 1, "{report:?}");
+    assert_eq!(report.outcomes[0].tagged_owner.as_deref(), Some("warehouse-team"));
+    let published = w.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (_, message, attributes) = &published[0];
+    assert_eq!(attribute(attributes, "owner"), Some("warehouse-team"));
+    let doc: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["owner"], "warehouse-team");
+    assert_eq!(doc["slack_channels"], json!(["warehouse-team"]));
+    assert!(message["default"].as_str().unwrap().contains("Owner: warehouse-team."));
+    // The data-team subscription's filter policy does not match another owner.
+    assert!(w.received(&w.matching_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn in_detect_mode_duplicate_deliveries_publish_the_finding_once_and_a_new_event_again() {
+    // The kill switch says detect: nothing is corrected, so every delivery sees the violation.
+    let w = world("detect").await;
+    let ps = w.long_session_set("DataEngineer").await;
+    let event = w.event(&ps);
+    let (a, b) = tokio::join!(w.guard.handle(&event, today()), w.guard.handle(&event, today()));
+    let c = w.guard.handle(&event, today()).await.unwrap();
+    for report in [a.unwrap(), b.unwrap(), c] {
+        // Each delivery still reports what it found; only the first publishes it.
+        assert_eq!(report.outcomes.len(), 1, "{report:?}");
+        assert!(
+            matches!(report.outcomes[0].kind, OutcomeKind::Withheld { .. }),
+            "{report:?}"
+        );
+    }
+    let published = w.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(
+        published[0].0,
+        "[idc-guard] WITHHELD session-duration-cap on DataEngineer"
+    );
+    assert_eq!(w.received(&w.matching_queue).await.len(), 1);
+    // Another CloudTrail event about the same violation is news: published again.
+    let mut other: Value = serde_json::from_str(&event).unwrap();
+    other["detail"]["eventID"] = json!("7f3e9d2a-0000-4000-8000-000000000002");
+    w.guard.handle(&other.to_string(), today()).await.unwrap();
+    assert_eq!(w.published().len(), 2);
+}
+
 /// Slack: a local HTTP server stands in for the incoming webhooks.
 mod slack {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpListener;
+    use std::io::Write;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
     use idc_guard::notify::webhook::{Delivery, SlackPoster, Webhooks};
+    use idc_guard_tests::webhook::{Seen, stand_in as webhook_stand_in};
     use serde_json::{Value, json};
 
-    /// The requests a stand-in received: (request line, body).
-    type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-    /// Serves one scripted response per request (status, extra headers), recording the bodies.
     fn server(responses: Vec<(u16, &'static str)>) -> (String, Seen) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = seen.clone();
-        std::thread::spawn(move || {
-            for (status, headers) in responses {
-                let Ok((stream, _)) = listener.accept() else { return };
-                let mut reader = BufReader::new(stream);
-                let mut request_line = String::new();
-                reader.read_line(&mut request_line).unwrap();
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if line == "\r\n" || line.is_empty() {
-                        break;
-                    }
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().unwrap();
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                record
-                    .lock()
-                    .unwrap()
-                    .push((request_line.trim().to_owned(), String::from_utf8(body).unwrap()));
-                let mut stream = reader.into_inner();
-                let text = if status == 200 { "ok" } else { "invalid_payload" };
-                write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{text}",
-                    text.len()
-                )
-                .unwrap();
-            }
-        });
-        (
-            format!("http://127.0.0.1:{port}/services/T000/B000/XXXXSECRETXXXX"),
-            seen,
-        )
+        webhook_stand_in(responses)
     }
 
     fn poster(url: &str) -> SlackPoster {
@@ -424,6 +409,30 @@ mod slack {
 
     fn deadline(secs: u64) -> Instant {
         Instant::now() + Duration::from_secs(secs)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn every_channel_of_the_owner_gets_the_payload_and_an_unknown_channel_falls_back_to_default_once() {
+        let (payments, seen_payments) = server(vec![(200, "")]);
+        let (secops, seen_secops) = server(vec![(200, "")]);
+        let (fallback, seen_default) = server(vec![(200, "")]);
+        let secret = json!({"payments": payments, "secops": secops, "default": fallback}).to_string();
+        let p = SlackPoster::new(Webhooks::parse(&secret).unwrap(), Duration::from_secs(2)).unwrap();
+        let mut doc = document();
+        // From the policy's [owners.slack_channels]: two known channels and two unknown ones,
+        // which both fall back to the default channel (posted to once).
+        doc["slack_channels"] = json!(["payments", "secops", "nope", "gone"]);
+        let result = p.handle_sns(&sns_event(&doc), deadline(10)).await;
+        assert_eq!(result, Ok(vec![Delivery::Posted; 3]));
+        for seen in [seen_payments, seen_secops, seen_default] {
+            let seen = seen.lock().unwrap().clone();
+            assert_eq!(seen.len(), 1, "{seen:?}");
+            let body: Value = serde_json::from_str(&seen[0].1).unwrap();
+            assert_eq!(
+                body["text"],
+                ":white_check_mark: REVERTED assignment-principal-type on Payments"
+            );
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]

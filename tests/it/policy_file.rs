@@ -174,3 +174,37 @@ fn policy_errors_name_file_line_and_column_and_come_all_at_once() {
         );
     }
 }
+
+#[test]
+fn owners_parse_routes_and_channels_and_every_problem_is_reported() {
+    let p = policy(
+        "mode = \"enforce\"\n[owners]\ntag_key = \"team-owner\"\ndefault = \"secops\"\n\
+         [[owners.routes]]\nowner = \"payments\"\npermission_sets = [\"Pay*\"]\naccounts = [\"222222222222\"]\n\
+         [owners.slack_channels]\npayments = [\"pay-alerts\", \"secops\"]\n",
+    );
+    let o = &p.owners;
+    assert_eq!((o.tag_key.as_str(), o.default_owner.as_str()), ("team-owner", "secops"));
+    // Every dimension a route names must match.
+    assert_eq!(o.resolve(None, Some("Payments"), Some("222222222222")), "payments");
+    assert_eq!(o.resolve(None, Some("Payments"), Some("333333333333")), "secops");
+    assert_eq!(o.resolve(None, None, Some("222222222222")), "secops", "name unknown");
+    assert_eq!(o.resolve(Some("data"), Some("Payments"), Some("222222222222")), "data");
+    assert_eq!(o.channels_of("payments"), ["pay-alerts", "secops"]);
+    assert_eq!(o.channels_of("data"), ["data"]);
+
+    let broken = "mode = \"enforce\"\n[owners]\ntag_key = \"\"\ndefault = \"two words\"\nchannel = 1\n\
+                  [[owners.routes]]\nowner = \"x\"\n\
+                  [[owners.routes]]\nowner = \"y\"\naccounts = [\"12\"]\n\
+                  [owners.slack_channels]\nx = []\n";
+    let err = Policy::from_toml("owners.toml", broken).unwrap_err().to_string();
+    for expected in [
+        "owners.toml:3:11: owners.tag_key: \"\" is not a tag key",
+        "owners.toml:4:11: owners.default: \"two words\" is not a name",
+        "owners.toml:5:1: owners: unknown key `channel`",
+        "owners.toml:6:1: owners.routes[0]: a route names `permission_sets` or `accounts`",
+        "owners.toml:10:13: owners.routes[1].accounts[0]:",
+        "owners.toml:12:5: owners.slack_channels.x: name at least one channel key",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}

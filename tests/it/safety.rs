@@ -89,12 +89,19 @@ impl Findings {
         self.0.lock().unwrap().clone()
     }
 
-    /// The reasons of the withheld outcomes that start with `prefix`.
+    /// The reasons of the withheld outcomes (quarantines and breaker openings included) that
+    /// start with `prefix`.
     fn withheld(&self, prefix: &str) -> Vec<String> {
         self.all()
             .into_iter()
             .filter_map(|o| match o.kind {
-                OutcomeKind::Withheld { reason } if reason.starts_with(prefix) => Some(reason),
+                OutcomeKind::Withheld { reason }
+                | OutcomeKind::Quarantined { reason }
+                | OutcomeKind::BreakerOpened { reason }
+                    if reason.starts_with(prefix) =>
+                {
+                    Some(reason)
+                }
                 _ => None,
             })
             .collect()
@@ -114,10 +121,12 @@ fn only(report: &GuardReport) -> &OutcomeKind {
     &report.outcomes[0].kind
 }
 
-/// The reason of a withheld outcome.
+/// The reason of a withheld outcome (a quarantine or a breaker opening is one too).
 fn withheld(kind: &OutcomeKind) -> &str {
     match kind {
-        OutcomeKind::Withheld { reason } => reason,
+        OutcomeKind::Withheld { reason }
+        | OutcomeKind::Quarantined { reason }
+        | OutcomeKind::BreakerOpened { reason } => reason,
         other => panic!("expected withheld, got {other:?}"),
     }
 }
@@ -399,7 +408,7 @@ async fn the_kill_switch_set_to_detect_stops_corrections_within_its_cache_time_w
 }
 
 #[tokio::test]
-async fn a_missing_kill_switch_means_detect_with_the_reason_and_touches_no_state() {
+async fn a_missing_kill_switch_means_detect_with_the_reason_and_takes_no_claim() {
     let w = world(None).await;
     let guard = w.guard();
     w.assign(&user(1)).await;
@@ -413,8 +422,8 @@ async fn a_missing_kill_switch_means_detect_with_the_reason_and_touches_no_state
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     assert_eq!(
         w.state_calls.all(),
-        ["GetParameter"],
-        "the kill switch comes before the table"
+        ["GetParameter", "PutItem"],
+        "the kill switch comes before the table; the only write records the publication"
     );
     assert_eq!(w.assignments().await, 1);
 
@@ -514,6 +523,7 @@ async fn a_fourth_violation_within_the_hour_quarantines_the_resource_until_the_w
             OutcomeKind::Remediated
         ]
     );
+    assert!(matches!(kinds[3], OutcomeKind::Quarantined { .. }), "{:?}", kinds[3]);
     assert_eq!(
         withheld(&kinds[3]),
         format!(
@@ -531,6 +541,7 @@ async fn a_fourth_violation_within_the_hour_quarantines_the_resource_until_the_w
         .handle(&w.event(&user(1), &event_id(5), &envelope_id(5)), today())
         .await
         .unwrap();
+    assert!(matches!(only(&report), OutcomeKind::Withheld { .. }), "{report:#?}");
     assert!(
         withheld(only(&report)).starts_with("quarantined since 2026-11-27T14:30:00Z until 2026-11-27T15:30:00Z"),
         "{report:#?}"
@@ -562,6 +573,10 @@ async fn the_twenty_first_remediation_in_ten_minutes_opens_the_breaker_until_an_
         if n <= 20 {
             assert_eq!(only(&report), &OutcomeKind::Remediated, "remediation {n}");
         } else {
+            assert!(
+                matches!(only(&report), OutcomeKind::BreakerOpened { .. }),
+                "{report:#?}"
+            );
             assert_eq!(
                 withheld(only(&report)),
                 "breaker opened at 2026-11-27T14:06:40Z: 21 remediations organisation-wide within 10m (limit 20); \
@@ -580,6 +595,7 @@ async fn the_twenty_first_remediation_in_ten_minutes_opens_the_breaker_until_an_
         .handle(&w.event(&user(22), &event_id(22), &envelope_id(22)), today())
         .await
         .unwrap();
+    assert!(matches!(only(&report), OutcomeKind::Withheld { .. }), "{report:#?}");
     assert_eq!(
         withheld(only(&report)),
         "breaker open since 2026-11-27T14:06:40Z: the event path is detect-only until an operator resets the breaker"
@@ -714,7 +730,9 @@ mod failing_table {
         w.calls.clear();
         let get = mock!(aws_sdk_dynamodb::Client::get_item)
             .then_error(|| GetItemError::InternalServerError(internal_error()));
-        let guard = w.guard_over(switch_on(), table(&[&get]), SafetyConfig::default());
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .then_error(|| PutItemError::InternalServerError(internal_error()));
+        let guard = w.guard_over(switch_on(), table(&[&get, &put]), SafetyConfig::default());
         let report = guard
             .handle(&w.event(&user(1), &event_id(1), &envelope_id(1)), today())
             .await
@@ -725,6 +743,10 @@ mod failing_table {
              InternalServerError: DynamoDB is having a bad day)"
         );
         assert_eq!(get.num_calls(), RetryPolicy::immediate().attempts as usize);
+        // Recording the publication fails too: the outcome is published anyway (rather twice
+        // than never).
+        assert_eq!(put.num_calls(), RetryPolicy::immediate().attempts as usize);
+        assert_eq!(w.findings.all().len(), 1);
         assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
         assert_eq!(w.assignments().await, 1);
     }
@@ -759,8 +781,10 @@ mod failing_table {
             withheld(only(&report)).starts_with("fail closed: the safety state could not be read or written (PutItem"),
             "{report:#?}"
         );
-        assert_eq!(put.num_calls(), 1 + RetryPolicy::immediate().attempts as usize);
+        // The claim, the failing breaker count, then the failing record of the publication.
+        assert_eq!(put.num_calls(), 1 + 2 * RetryPolicy::immediate().attempts as usize);
         assert_eq!(delete.num_calls(), 1, "the claim is released");
+        assert_eq!(w.findings.all().len(), 1, "published anyway");
         assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     }
 
@@ -1027,6 +1051,9 @@ fn unsupported(operation: &'static str) -> RemoteError {
 }
 
 impl IdentityCenter for FakeCenter {
+    async fn permission_set_tag(&self, _: &InstanceArn, _: &PermissionSetArn, _: &str) -> Remote<Option<String>> {
+        Ok(None)
+    }
     async fn permission_set(&self, _: &InstanceArn, _: &PermissionSetArn) -> Remote<Option<PermissionSetFacts>> {
         Err(unsupported("DescribePermissionSet"))
     }

@@ -111,6 +111,41 @@ impl Emulator {
         }
     }
 
+    /// What moto says was published to `topic_arn`, in order: (subject, message, attributes),
+    /// from its state API (`GET /moto-api/data.json`). The message is parsed as JSON when it is
+    /// JSON (a `MessageStructure=json` body), else kept as a string.
+    ///
+    /// # Panics
+    /// If the state API does not answer, or the topic does not exist.
+    pub fn published(&self, topic_arn: &str) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        use serde_json::Value;
+        let mut stream = TcpStream::connect(self.addr()).expect("connect to the emulator");
+        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read data.json");
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let data: Value = serde_json::from_str(body).expect("data.json is JSON");
+        let topic = data["sns"]["Topic"]
+            .as_array()
+            .and_then(|topics| topics.iter().find(|t| t["arn"] == topic_arn))
+            .unwrap_or_else(|| panic!("no topic {topic_arn} in the emulator"));
+        topic["sent_notifications"]
+            .as_array()
+            .map(|sent| {
+                sent.iter()
+                    .map(|n| {
+                        let message = n[1].as_str().unwrap_or_default();
+                        (
+                            n[2].as_str().unwrap_or_default().to_owned(),
+                            serde_json::from_str(message).unwrap_or_else(|_| Value::from(message)),
+                            n[3].clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// SDK configuration for this server: region eu-west-1, static test credentials, the endpoint.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let credentials =

@@ -77,3 +77,4 @@ pub fn idc_guard_bin() -> PathBuf {
 }
 pub mod calls;
 pub mod emulator;
+pub mod webhook;

@@ -99,4 +99,8 @@ impl Notifier for SnsNotifier {
         );
         Ok(())
     }
+
+    fn routes_by_owner(&self) -> bool {
+        true
+    }
 }

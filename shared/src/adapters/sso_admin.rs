@@ -297,6 +297,28 @@ impl IdentityCenter for SsoAdmin {
         }
     }
 
+    async fn permission_set_tag(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        key: &str,
+    ) -> Remote<Option<String>> {
+        const OP: &str = "ListTagsForResource";
+        let tags = self
+            .retried(OP, || {
+                self.client
+                    .list_tags_for_resource()
+                    .instance_arn(instance.as_str())
+                    .resource_arn(permission_set.as_str())
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+            })
+            .await?;
+        Ok(tags.into_iter().find(|t| t.key == key).map(|t| t.value))
+    }
+
     async fn assignment_exists(&self, assignment: &Assignment) -> Remote<bool> {
         let assignments = self
             .retried("ListAccountAssignments", || {

@@ -1,16 +1,13 @@
 //! Notifications: what an [`Outcome`] says to people and to machines, and who owns it.
 //!
 //! Pure: no I/O, no SDK types. The SNS adapter (`crate::adapters::SnsNotifier`) sends what
-//! [`Message::of`] renders. Owner resolution here covers the owner map (by permission set name
-//! pattern, then by account) and the default owner; an unknown owner is the default, never
-//! dropped. (Reading an `owner` tag on the permission set is not wired yet.)
-
-use std::collections::BTreeMap;
+//! [`Message::of`] renders. The owner is the permission set's owner tag (read by the guard into
+//! [`Outcome::tagged_owner`]), then the policy's `[owners]` routes, then the default owner: an
+//! unknown owner is the default, never dropped.
 
 use serde_json::{Value, json};
 
 use crate::guard::{Outcome, OutcomeKind};
-use crate::pattern::NamePattern;
 use crate::rules::RuleId;
 
 pub mod slack;
@@ -22,65 +19,22 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// SNS subjects must be shorter than 100 characters.
 pub const MAX_SUBJECT: usize = 99;
 
-/// The owner used when nothing more specific is known.
-pub const DEFAULT_OWNER: &str = "platform";
+pub use crate::policy::{DEFAULT_OWNER, OwnerRoute, Owners};
 
-/// Who owns a finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owners {
-    /// The owner when nothing matches.
-    pub default_owner: String,
-    /// Owners by permission set name pattern, first match wins.
-    pub by_permission_set: Vec<(NamePattern, String)>,
-    /// Owners by account id.
-    pub by_account: BTreeMap<String, String>,
-}
-
-impl Default for Owners {
-    fn default() -> Self {
-        Self {
-            default_owner: DEFAULT_OWNER.to_owned(),
-            by_permission_set: Vec::new(),
-            by_account: BTreeMap::new(),
-        }
-    }
-}
-
-impl Owners {
-    /// Only a default owner.
-    pub fn with_default(owner: impl Into<String>) -> Self {
-        Self {
-            default_owner: owner.into(),
-            ..Self::default()
-        }
-    }
-
-    /// The owner of `outcome`: the permission set's pattern, then the account, then the default.
-    pub fn owner_of(&self, outcome: &Outcome) -> &str {
-        let resource = &outcome.finding.resource;
-        if let Some(name) = &resource.permission_set_name
-            && let Some((_, owner)) = self.by_permission_set.iter().find(|(p, _)| p.matches(name))
-        {
-            return owner;
-        }
-        let account = resource.account_id.as_deref().unwrap_or(&outcome.event.account);
-        if let Some(owner) = self.by_account.get(account) {
-            return owner;
-        }
-        &self.default_owner
-    }
+/// The owner of `outcome`: the permission set's owner tag, then the policy's routes (name
+/// pattern and account), then the default owner.
+pub fn owner_of<'a>(owners: &'a Owners, outcome: &'a Outcome) -> &'a str {
+    let r = &outcome.finding.resource;
+    owners.resolve(
+        outcome.tagged_owner.as_deref(),
+        r.permission_set_name.as_deref(),
+        Some(r.account_id.as_deref().unwrap_or(&outcome.event.account)),
+    )
 }
 
 /// The stable value of the `outcome` attribute (kebab-case).
 pub fn outcome_id(kind: &OutcomeKind) -> &'static str {
-    match kind {
-        OutcomeKind::Detected => "detected",
-        OutcomeKind::Remediated => "remediated",
-        OutcomeKind::NotVerified { .. } => "not-verified",
-        OutcomeKind::Withheld { .. } => "withheld",
-        OutcomeKind::CannotRemediate { .. } => "cannot-remediate",
-        OutcomeKind::Failed { .. } => "failed",
-    }
+    kind.as_str()
 }
 
 /// The word a subject starts with.
@@ -90,6 +44,8 @@ pub fn outcome_label(kind: &OutcomeKind) -> &'static str {
         OutcomeKind::Remediated => "REVERTED",
         OutcomeKind::NotVerified { .. } => "NOT VERIFIED",
         OutcomeKind::Withheld { .. } => "WITHHELD",
+        OutcomeKind::Quarantined { .. } => "QUARANTINED",
+        OutcomeKind::BreakerOpened { .. } => "BREAKER OPENED",
         OutcomeKind::CannotRemediate { .. } => "CANNOT REMEDIATE",
         OutcomeKind::Failed { .. } => "FAILED",
     }
@@ -131,6 +87,14 @@ fn what_was_done(kind: &OutcomeKind) -> String {
             format!("idc-guard corrected the change, but the read-back does NOT show compliance: {detail}")
         }
         OutcomeKind::Withheld { reason } => format!("The correction was withheld: {reason}"),
+        OutcomeKind::Quarantined { reason } => format!(
+            "The correction was withheld and the resource QUARANTINED: {reason}. Someone or something keeps \
+             re-applying this change: find it before the quarantine ends."
+        ),
+        OutcomeKind::BreakerOpened { reason } => format!(
+            "The correction was withheld and the BREAKER OPENED: {reason}. Investigate the burst of violations, then \
+             reset the breaker (see the README's safety rails)."
+        ),
         OutcomeKind::CannotRemediate { reason } => {
             format!("idc-guard may not correct this (access denied): {reason}. Fix it by hand.")
         }
@@ -217,12 +181,13 @@ pub fn text(outcome: &Outcome, owner: &str) -> String {
 }
 
 /// The JSON finding document (`sqs`, `lambda`, `https`).
-pub fn document(outcome: &Outcome, owner: &str) -> Value {
+pub fn document(outcome: &Outcome, owner: &str, slack_channels: &[String]) -> Value {
     json!({
         "schema_version": SCHEMA_VERSION,
         "outcome": outcome_id(&outcome.kind),
         "detail": outcome_detail(&outcome.kind),
         "owner": owner,
+        "slack_channels": slack_channels,
         "event_id": outcome.event.event_id,
         "event_name": outcome.event.event_name,
         "event_time": outcome.event.event_time,
@@ -239,7 +204,10 @@ fn outcome_detail(kind: &OutcomeKind) -> Option<&str> {
     match kind {
         OutcomeKind::Detected | OutcomeKind::Remediated => None,
         OutcomeKind::NotVerified { detail } => Some(detail),
-        OutcomeKind::Withheld { reason } | OutcomeKind::CannotRemediate { reason } => Some(reason),
+        OutcomeKind::Withheld { reason }
+        | OutcomeKind::Quarantined { reason }
+        | OutcomeKind::BreakerOpened { reason }
+        | OutcomeKind::CannotRemediate { reason } => Some(reason),
         OutcomeKind::Failed { error } => Some(error),
     }
 }
@@ -260,7 +228,7 @@ pub struct Message {
 impl Message {
     /// Renders `outcome` for `owners`.
     pub fn of(outcome: &Outcome, owners: &Owners) -> Self {
-        let owner = owners.owner_of(outcome);
+        let owner = owner_of(owners, outcome);
         let r = &outcome.finding.resource;
         let attributes = [
             ("rule", outcome.finding.rule.as_str().to_owned()),
@@ -279,7 +247,7 @@ impl Message {
         Self {
             subject: subject(outcome),
             text: text(outcome, owner),
-            document: document(outcome, owner).to_string(),
+            document: document(outcome, owner, &owners.channels_of(owner)).to_string(),
             attributes,
         }
     }

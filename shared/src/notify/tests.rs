@@ -48,6 +48,7 @@ fn outcome(kind: OutcomeKind) -> Outcome {
             expired_exception: None,
         },
         kind,
+        tagged_owner: None,
         calls: vec!["UpdatePermissionSet", "ProvisionPermissionSet"],
     }
 }
@@ -100,6 +101,8 @@ fn check(kind: OutcomeKind, label: &str, id: &str, did: &str) {
     assert_eq!(doc["outcome"], id);
     assert_eq!(doc["event_id"], "0b9a3c1e-1111-4222-8333-444455556666");
     assert_eq!(doc["finding"]["rule"], "session-duration-cap");
+    assert_eq!(doc["owner"], "platform");
+    assert_eq!(doc["slack_channels"], serde_json::json!(["platform"]));
     let sns: Value = serde_json::from_str(&m.sns_json()).unwrap();
     assert_eq!(sns["default"], m.text.as_str());
     assert_eq!(sns["email"], m.text.as_str());
@@ -153,6 +156,32 @@ fn withheld() {
 }
 
 #[test]
+fn quarantined() {
+    check(
+        OutcomeKind::Quarantined {
+            reason: "the 4th remediation within 1h (limit 3)".to_owned(),
+        },
+        "QUARANTINED",
+        "quarantined",
+        "The correction was withheld and the resource QUARANTINED: the 4th remediation within 1h (limit 3). Someone \
+         or something keeps re-applying this change: find it before the quarantine ends.",
+    );
+}
+
+#[test]
+fn breaker_opened() {
+    check(
+        OutcomeKind::BreakerOpened {
+            reason: "21 remediations organisation-wide within 10m (limit 20)".to_owned(),
+        },
+        "BREAKER OPENED",
+        "breaker-opened",
+        "The correction was withheld and the BREAKER OPENED: 21 remediations organisation-wide within 10m (limit \
+         20). Investigate the burst of violations, then reset the breaker (see the README's safety rails).",
+    );
+}
+
+#[test]
 fn cannot_remediate() {
     check(
         OutcomeKind::CannotRemediate {
@@ -188,21 +217,42 @@ fn subjects_stay_short_and_ascii() {
 }
 
 #[test]
-fn owners_by_pattern_then_account_then_default_and_empty_attributes_are_omitted() {
+fn owners_by_tag_then_route_then_default_and_empty_attributes_are_omitted() {
+    use crate::ids::AccountId;
+    use crate::pattern::NamePattern;
     let mut owners = Owners::with_default("secops");
-    owners
-        .by_permission_set
-        .push((NamePattern::new("*Admin"), "platform-team".to_owned()));
-    owners
-        .by_account
-        .insert("222222222222".to_owned(), "payments".to_owned());
+    owners.routes.push(OwnerRoute {
+        owner: "platform-team".to_owned(),
+        permission_sets: vec![NamePattern::new("*Admin")],
+        accounts: Vec::new(),
+    });
+    owners.routes.push(OwnerRoute {
+        owner: "payments".to_owned(),
+        permission_sets: Vec::new(),
+        accounts: vec![AccountId::parse("222222222222").unwrap()],
+    });
+    owners.slack_channels.push((
+        "payments".to_owned(),
+        vec!["pay-alerts".to_owned(), "secops".to_owned()],
+    ));
     let mut o = outcome(OutcomeKind::Detected);
-    assert_eq!(owners.owner_of(&o), "platform-team");
+    assert_eq!(owner_of(&owners, &o), "platform-team");
+    o.tagged_owner = Some("data-team".to_owned());
+    assert_eq!(owner_of(&owners, &o), "data-team", "the tag wins over routes");
+    let doc: Value = serde_json::from_str(&Message::of(&o, &owners).document).unwrap();
+    assert_eq!(doc["slack_channels"], serde_json::json!(["data-team"]));
+    o.tagged_owner = Some("  ".to_owned());
+    assert_eq!(owner_of(&owners, &o), "platform-team", "a blank tag is no owner");
+    o.tagged_owner = None;
     o.finding.resource.permission_set_name = None;
     o.finding.resource.account_id = Some("222222222222".to_owned());
-    assert_eq!(owners.owner_of(&o), "payments");
+    assert_eq!(owner_of(&owners, &o), "payments");
+    let m = Message::of(&o, &owners);
+    assert!(m.attributes.contains(&("owner", "payments".to_owned())));
+    let doc: Value = serde_json::from_str(&m.document).unwrap();
+    assert_eq!(doc["slack_channels"], serde_json::json!(["pay-alerts", "secops"]));
     o.finding.resource.account_id = Some("999999999999".to_owned());
-    assert_eq!(owners.owner_of(&o), "secops");
+    assert_eq!(owner_of(&owners, &o), "secops");
     let m = Message::of(&o, &owners);
     assert!(
         m.attributes

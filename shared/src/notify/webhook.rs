@@ -128,7 +128,7 @@ impl SlackPoster {
     }
 
     /// Handles one SNS event: each record's message (the finding document) goes to its owner's
-    /// channel. A record that is not a finding document is logged and dropped.
+    /// channels. A record that is not a finding document is logged and dropped.
     pub async fn handle_sns(&self, event: &Value, deadline: Instant) -> Result<Vec<Delivery>, String> {
         let mut deliveries = Vec::new();
         for record in event["Records"].as_array().into_iter().flatten() {
@@ -149,20 +149,40 @@ impl SlackPoster {
                 .as_str()
                 .or(sns["MessageAttributes"]["owner"]["Value"].as_str())
                 .unwrap_or(DEFAULT_CHANNEL);
-            let Some((key, url)) = self.webhooks.for_owner(owner) else {
+            // The owner's channel keys (from the policy's [owners.slack_channels]); a channel
+            // the secret lacks falls back to the default channel, posted to once.
+            let mut channels: Vec<&str> = doc["slack_channels"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if channels.is_empty() {
+                channels.push(owner);
+            }
+            let mut targets: Vec<(&str, &str)> = Vec::new();
+            for channel in channels {
+                if let Some(target) = self.webhooks.for_owner(channel)
+                    && !targets.contains(&target)
+                {
+                    targets.push(target);
+                }
+            }
+            if targets.is_empty() {
                 tracing::error!(owner, "no Slack channel for the owner and no default channel: dropped");
                 deliveries.push(Delivery::Dropped);
                 continue;
-            };
-            let delivery = self.post(key, url, &slack::payload(&doc), deadline).await?;
-            tracing::info!(
-                channel = key,
-                owner,
-                event_id = doc["event_id"].as_str().unwrap_or_default(),
-                ?delivery,
-                "Slack"
-            );
-            deliveries.push(delivery);
+            }
+            let payload = slack::payload(&doc);
+            for (key, url) in targets {
+                let delivery = self.post(key, url, &payload, deadline).await?;
+                tracing::info!(
+                    channel = key,
+                    owner,
+                    event_id = doc["event_id"].as_str().unwrap_or_default(),
+                    ?delivery,
+                    "Slack"
+                );
+                deliveries.push(delivery);
+            }
         }
         Ok(deliveries)
     }

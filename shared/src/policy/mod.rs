@@ -290,6 +290,92 @@ impl Exception {
     }
 }
 
+/// Where findings are routed: `[owners]`.
+///
+/// The owner of a finding is, in order: the value of the permission set's tag `tag_key`; the
+/// first route matching the permission set's name and the account; the default owner. An owner
+/// is the SNS `owner` attribute's value and names the Slack channels (keys of the webhook
+/// secret) its findings go to: `slack_channels[owner]`, else a channel named like the owner
+/// (the notifier falls back to the `default` channel). Nobody is ever dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owners {
+    /// The permission set tag naming its owner.
+    pub tag_key: String,
+    /// The owner when nothing more specific is known.
+    pub default_owner: String,
+    /// Owners by permission set name and account; the first match wins.
+    pub routes: Vec<OwnerRoute>,
+    /// Slack channel keys by owner.
+    pub slack_channels: Vec<(String, Vec<String>)>,
+}
+
+/// One `[[owners.routes]]` entry: every dimension it names must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRoute {
+    /// The owner.
+    pub owner: String,
+    /// Permission set name patterns (empty: any set).
+    pub permission_sets: Vec<NamePattern>,
+    /// Account ids (empty: any account).
+    pub accounts: Vec<AccountId>,
+}
+
+/// The default owner tag key.
+pub const DEFAULT_OWNER_TAG: &str = "owner";
+/// The default owner.
+pub const DEFAULT_OWNER: &str = "platform";
+
+impl Default for Owners {
+    /// Tag `owner`, default owner `platform`, no routes, no channel map.
+    fn default() -> Self {
+        Self {
+            tag_key: DEFAULT_OWNER_TAG.to_owned(),
+            default_owner: DEFAULT_OWNER.to_owned(),
+            routes: Vec::new(),
+            slack_channels: Vec::new(),
+        }
+    }
+}
+
+impl Owners {
+    /// Only a default owner (the rest as [`Owners::default`]).
+    pub fn with_default(owner: impl Into<String>) -> Self {
+        Self {
+            default_owner: owner.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The owner: the tagged owner if any, else the first matching route, else the default. A
+    /// route naming permission sets does not match while the set's name is unknown.
+    pub fn resolve<'a>(
+        &'a self,
+        tagged: Option<&'a str>,
+        permission_set_name: Option<&str>,
+        account: Option<&str>,
+    ) -> &'a str {
+        if let Some(t) = tagged.map(str::trim).filter(|t| !t.is_empty()) {
+            return t;
+        }
+        let matches = |r: &OwnerRoute| {
+            (r.permission_sets.is_empty() || permission_set_name.is_some_and(|n| any_matches(&r.permission_sets, n)))
+                && (r.accounts.is_empty() || account.is_some_and(|a| r.accounts.iter().any(|x| x.as_str() == a)))
+        };
+        self.routes
+            .iter()
+            .find(|r| matches(r))
+            .map_or(self.default_owner.as_str(), |r| r.owner.as_str())
+    }
+
+    /// The Slack channel keys of `owner`: its entry in `slack_channels`, else its own name.
+    pub fn channels_of(&self, owner: &str) -> Vec<String> {
+        self.slack_channels
+            .iter()
+            .find(|(o, _)| o == owner)
+            .map_or_else(|| vec![owner.to_owned()], |(_, c)| c.clone())
+    }
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -307,6 +393,8 @@ pub struct Policy {
     pub rules: RuleSettings,
     /// Exceptions.
     pub exceptions: Vec<Exception>,
+    /// Who is told about findings.
+    pub owners: Owners,
 }
 
 fn duration(text: &str) -> SessionDuration {
@@ -385,6 +473,7 @@ impl Default for Policy {
                 },
             },
             exceptions: Vec::new(),
+            owners: Owners::default(),
         }
     }
 }

@@ -13,8 +13,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::{
     AbacSettings, AssignmentPrincipalTypeSettings, BoundarySettings, DurationLimit, Exception, Exemptions,
-    InlinePolicySettings, ManagedPolicySettings, Mode, Policy, RuleCommon, RuleSettings, ScimOnlySettings,
-    SessionDurationCapSettings, Severity,
+    InlinePolicySettings, ManagedPolicySettings, Mode, OwnerRoute, Owners, Policy, RuleCommon, RuleSettings,
+    ScimOnlySettings, SessionDurationCapSettings, Severity,
 };
 use crate::date::Date;
 use crate::iam::ActionPattern;
@@ -90,7 +90,10 @@ pub(crate) mod keys {
         "permission_sets",
         "rules",
         "exceptions",
+        "owners",
     ];
+    pub(crate) const OWNERS: &[&str] = &["tag_key", "default", "routes", "slack_channels"];
+    pub(crate) const OWNER_ROUTE: &[&str] = &["owner", "permission_sets", "accounts"];
     pub(crate) const INSTANCE: &[&str] = &["arn", "identity_store_id"];
     pub(crate) const OWN_IDENTITY: &[&str] = &["role_prefixes", "role_arns"];
     pub(crate) const PERMISSION_SETS: &[&str] = &["privileged"];
@@ -532,6 +535,10 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
             }
         }
     }
+    let owners = match top.take("owners") {
+        Some(v) => read_owners(r, v),
+        None => Some(d.owners.clone()),
+    };
     top.finish(r);
 
     Some(Policy {
@@ -542,6 +549,142 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         privileged,
         rules: rules?,
         exceptions,
+        owners: owners?,
+    })
+}
+
+/// An owner or channel name: an SNS attribute value and a secret's key, so printable ASCII
+/// without spaces, 1 to 128 characters.
+fn owner_name(r: &mut Reader<'_>, s: &str, span: Range<usize>, path: &str) -> Option<String> {
+    if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(s.to_owned())
+    } else {
+        r.problem(
+            span,
+            path,
+            format!("{s:?} is not a name (1 to 128 printable ASCII characters, no spaces)"),
+        );
+        None
+    }
+}
+
+fn read_owners(r: &mut Reader<'_>, value: &Value<'_>) -> Option<Owners> {
+    let mut t = r.table(value, "owners", keys::OWNERS)?;
+    let mut owners = Owners::default();
+    let mut ok = true;
+    if let Some(v) = t.take("tag_key") {
+        let path = t.child("tag_key");
+        match r.string(v, &path) {
+            // A tag key: 1 to 128 Unicode letters, digits, spaces and _.:/=+-@ (sso-admin's rule).
+            Some(k)
+                if !k.is_empty()
+                    && k.chars().count() <= 128
+                    && k.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c)) =>
+            {
+                owners.tag_key = k;
+            }
+            Some(k) => {
+                r.problem(
+                    v.span(),
+                    &path,
+                    format!("{k:?} is not a tag key (1 to 128 letters, digits, spaces and _.:/=+-@)"),
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    if let Some(v) = t.take("default") {
+        let path = t.child("default");
+        match r.string(v, &path) {
+            Some(s) => match owner_name(r, &s, v.span(), &path) {
+                Some(o) => owners.default_owner = o,
+                None => ok = false,
+            },
+            None => ok = false,
+        }
+    }
+    if let Some(v) = t.take("routes")
+        && let Some(items) = r.array(v, "owners.routes")
+    {
+        for (i, item) in items.iter().enumerate() {
+            match read_owner_route(r, item, &format!("owners.routes[{i}]")) {
+                Some(route) => owners.routes.push(route),
+                None => ok = false,
+            }
+        }
+    }
+    if let Some(v) = t.take("slack_channels") {
+        let path = t.child("slack_channels");
+        match v.get_ref() {
+            DeValue::Table(entries) => {
+                for (k, cv) in entries.iter() {
+                    let key: &str = k.get_ref();
+                    let kpath = format!("{path}.{key}");
+                    let owner = owner_name(r, key, k.span(), &kpath);
+                    let channels = r.list(cv, &kpath, owner_name);
+                    match (owner, channels) {
+                        (Some(_), Some(c)) if c.is_empty() => {
+                            r.problem(cv.span(), &kpath, "name at least one channel key, or remove the entry");
+                            ok = false;
+                        }
+                        (Some(o), Some(c)) => owners.slack_channels.push((o, c)),
+                        _ => ok = false,
+                    }
+                }
+            }
+            other => {
+                r.problem(
+                    v.span(),
+                    &path,
+                    format!("expected a table of owner = [channel keys], found {}", other.type_str()),
+                );
+                ok = false;
+            }
+        }
+    }
+    t.finish(r);
+    ok.then_some(owners)
+}
+
+fn read_owner_route(r: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option<OwnerRoute> {
+    let mut t = r.table(value, path, keys::OWNER_ROUTE)?;
+    let owner = t.require(r, "owner", "").and_then(|v| {
+        let p = format!("{path}.owner");
+        let s = r.string(v, &p)?;
+        owner_name(r, &s, v.span(), &p)
+    });
+    let permission_sets = match t.take("permission_sets") {
+        Some(v) => r.name_patterns(v, &format!("{path}.permission_sets")),
+        None => Some(Vec::new()),
+    };
+    let accounts = match t.take("accounts") {
+        Some(v) => r.list(v, &format!("{path}.accounts"), |r, s, span, p| {
+            match AccountId::parse(s) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    r.problem(span, p, e.to_string());
+                    None
+                }
+            }
+        }),
+        None => Some(Vec::new()),
+    };
+    let span = t.span.clone();
+    t.finish(r);
+    let (permission_sets, accounts) = (permission_sets?, accounts?);
+    if permission_sets.is_empty() && accounts.is_empty() {
+        r.problem(
+            span,
+            path,
+            "a route names `permission_sets` or `accounts`; the owner of everything else is `owners.default`",
+        );
+        return None;
+    }
+    Some(OwnerRoute {
+        owner: owner?,
+        permission_sets,
+        accounts,
     })
 }
 

@@ -18,6 +18,14 @@ fn patterns(description: &str) -> Value {
             "items": { "type": "string", "pattern": "^[\\w+=,.@*-]+$" } })
 }
 
+fn owner_name(description: &str, default: Option<&str>) -> Value {
+    let mut v = json!({ "type": "string", "description": description, "pattern": "^[!-~]{1,128}$" });
+    if let Some(d) = default {
+        v["default"] = json!(d);
+    }
+    v
+}
+
 fn duration(description: &str) -> Value {
     json!({ "type": "string", "description": description, "pattern": "^P(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+S)?)?$",
             "examples": ["PT1H", "PT8H"] })
@@ -114,7 +122,22 @@ pub fn json_schema() -> Value {
                     "principals": { "type": "array", "items": { "type": "string", "minLength": 1, "maxLength": 47 } },
                     "owner": { "type": "string", "minLength": 1 },
                     "reason": { "type": "string", "minLength": 1 },
-                    "expires": { "type": "string", "format": "date" } } } }
+                    "expires": { "type": "string", "format": "date" } } } },
+            "owners": { "type": "object", "additionalProperties": false,
+                "description": "who is told about findings: the permission set's owner tag, else the first matching route, else the default",
+                "properties": {
+                    "tag_key": { "type": "string", "minLength": 1, "maxLength": 128, "default": "owner",
+                        "description": "the permission set tag naming its owner" },
+                    "default": owner_name("the owner when nothing more specific is known", Some("platform")),
+                    "routes": { "type": "array", "items": {
+                        "type": "object", "additionalProperties": false, "required": ["owner"],
+                        "anyOf": [ { "required": ["permission_sets"] }, { "required": ["accounts"] } ],
+                        "properties": {
+                            "owner": owner_name("the owner", None),
+                            "permission_sets": patterns("permission set name patterns"),
+                            "accounts": { "type": "array", "items": { "type": "string", "pattern": "^\\d{12}$" } } } } },
+                    "slack_channels": { "type": "object", "description": "owner = [Slack channel keys of the webhook secret]",
+                        "additionalProperties": { "type": "array", "minItems": 1, "items": owner_name("a channel key", None) } } } }
         }
     })
 }
@@ -145,6 +168,11 @@ mod tests {
         assert_eq!(property_names(&p["own_identity"]), sorted(keys::OWN_IDENTITY));
         assert_eq!(property_names(&p["permission_sets"]), sorted(keys::PERMISSION_SETS));
         assert_eq!(property_names(&p["exceptions"]["items"]), sorted(keys::EXCEPTION));
+        assert_eq!(property_names(&p["owners"]), sorted(keys::OWNERS));
+        assert_eq!(
+            property_names(&p["owners"]["properties"]["routes"]["items"]),
+            sorted(keys::OWNER_ROUTE)
+        );
         let rules = &p["rules"];
         let expected = [
             (RuleId::AssignmentPrincipalType, keys::ASSIGNMENT),

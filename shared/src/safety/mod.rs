@@ -41,6 +41,11 @@
 //! | idempotency claim | `event#<eventID>` | `<rule>#<resource>` | `status`, `owner`, `since`, `expires_at` (24 h) |
 //! | flap window | `flap#<resource>` | `<rule>` | `times`, `since`/`until` while quarantined, `expires_at` |
 //! | breaker | `breaker` | `event-path` | `times`, `since` while open (no `expires_at` then) |
+//! | publication | `notice#<eventID>` | `<rule>#<resource>#<outcome>` | `since`, `expires_at` (24 h) |
+//!
+//! The publication item makes every outcome of a finding published once, whatever the mode
+//! ([`Gate::first_report`]): taken before publishing, released when publishing fails; when the
+//! table cannot be used the outcome is published anyway (a duplicate rather than a loss).
 //!
 //! Every item also has a `version`, incremented by each conditional write.
 
@@ -202,6 +207,19 @@ impl Default for SafetyConfig {
     }
 }
 
+/// The record that an outcome of (CloudTrail eventID, rule, resource) was published.
+pub fn notice_key(change: &Change, finding: &Finding, outcome: &OutcomeKind) -> StateKey {
+    StateKey {
+        partition: format!("notice#{}", change.meta.event_id),
+        item: format!(
+            "{}#{}#{}",
+            finding.rule,
+            resource_key(&finding.resource),
+            outcome.as_str()
+        ),
+    }
+}
+
 /// The breaker's item: delete it to reset the breaker (the documented operator action).
 pub fn breaker_key() -> StateKey {
     StateKey {
@@ -328,9 +346,9 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
         };
         match counted {
             Ok(None) => Ok(Decision::Allow),
-            Ok(Some(reason)) => {
+            Ok(Some(decision)) => {
                 self.set_status(&claim, WITHHELD).await;
-                Ok(Decision::Withhold(reason))
+                Ok(decision)
             }
             Err(e) => {
                 // Nothing was executed: let a redelivery try again, if the table lets us.
@@ -392,15 +410,16 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
         }
     }
 
-    /// Counts one remediation organisation-wide; `Some(reason)` when the breaker is or becomes open.
-    async fn count_breaker(&self, now: u64) -> Remote<Option<String>> {
+    /// Counts one remediation organisation-wide; a decision when the breaker is open
+    /// (`Withhold`) or this remediation opens it (`OpenBreaker`).
+    async fn count_breaker(&self, now: u64) -> Remote<Option<Decision>> {
         let limit = self.config.breaker;
         let window = limit.window_secs();
         let counted = self
             .update(&breaker_key(), |current| {
                 let mut record = current.cloned().unwrap_or_default();
                 if let Some(since) = record.since {
-                    return (None, Some(breaker_open(since)));
+                    return (None, Some(Decision::Withhold(breaker_open(since))));
                 }
                 record.times.retain(|t| t.saturating_add(window) > now);
                 if record.times.len() >= limit.max as usize {
@@ -414,31 +433,30 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
                     );
                     record.since = Some(now);
                     record.expires_at = None;
-                    return (Some(record), Some(reason));
+                    return (Some(record), Some(Decision::OpenBreaker(reason)));
                 }
                 record.times.push(now);
                 record.expires_at = Some(now.saturating_add(window));
                 (Some(record), None)
             })
             .await;
-        // One line per opening (only the delivery whose write opened it gets this reason), with
+        // One line per opening (only the delivery whose write opened it gets `OpenBreaker`), with
         // a field of its own: the deployment's log metric filter and alarm match `breaker`.
-        if let Ok(Some(reason)) = &counted
-            && reason.starts_with("breaker opened at")
-        {
+        if let Ok(Some(Decision::OpenBreaker(reason))) = &counted {
             tracing::error!(breaker = "opened", limit = %limit, "{reason}");
         }
         counted
     }
 
-    /// Counts one remediation of (resource, rule); `Some(reason)` when it is or becomes quarantined.
-    async fn count_flap(&self, key: &StateKey, finding: &Finding, now: u64) -> Remote<Option<String>> {
+    /// Counts one remediation of (resource, rule); a decision when the resource is quarantined
+    /// (`Withhold`) or this remediation quarantines it (`Quarantine`).
+    async fn count_flap(&self, key: &StateKey, finding: &Finding, now: u64) -> Remote<Option<Decision>> {
         let limit = self.config.flap;
         let window = limit.window_secs();
         self.update(key, |current| {
             let mut record = current.cloned().unwrap_or_default();
             if let Some(reason) = quarantined(&record, finding, limit, now) {
-                return (None, Some(reason));
+                return (None, Some(Decision::Withhold(reason)));
             }
             record.since = None;
             record.until = None;
@@ -458,7 +476,7 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
                 record.since = Some(now);
                 record.until = Some(until);
                 record.expires_at = Some(until);
-                return (Some(record), Some(reason));
+                return (Some(record), Some(Decision::Quarantine(reason)));
             }
             record.times.push(now);
             record.expires_at = Some(now.saturating_add(window));
@@ -572,6 +590,43 @@ impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {
         }
     }
 
+    async fn first_report(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> bool {
+        let key = notice_key(change, finding, outcome);
+        let now = self.clock.now();
+        let record = StateRecord {
+            since: Some(now),
+            expires_at: Some(now.saturating_add(self.config.claim_ttl.as_secs())),
+            ..StateRecord::default()
+        };
+        let first = async {
+            if self.store.put(&key, &record, None).await? {
+                return Ok(true);
+            }
+            match self.store.get(&key).await? {
+                // Released in between, or expired and not yet deleted by the TTL: publish again.
+                None => self.store.put(&key, &record, None).await,
+                Some(old) if old.expires_at.is_some_and(|e| e <= now) => {
+                    self.store.put(&key, &record, Some(old.version)).await
+                }
+                Some(_) => Ok(false),
+            }
+        };
+        match first.await {
+            Ok(first) => first,
+            Err(e) => {
+                tracing::warn!(error = %e, %key, "could not record a publication: publishing (perhaps again)");
+                true
+            }
+        }
+    }
+
+    async fn report_failed(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
+        let key = notice_key(change, finding, outcome);
+        if let Err(e) = self.store.delete(&key).await {
+            tracing::error!(error = %e, %key, "could not release the record of a failed publication");
+        }
+    }
+
     async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
         let key = claim_key(change, finding);
         match outcome {
@@ -584,7 +639,10 @@ impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {
             OutcomeKind::Remediated => self.set_status(&key, "remediated").await,
             OutcomeKind::NotVerified { .. } => self.set_status(&key, "not-verified").await,
             OutcomeKind::CannotRemediate { .. } => self.set_status(&key, "cannot-remediate").await,
-            OutcomeKind::Detected | OutcomeKind::Withheld { .. } => {}
+            OutcomeKind::Detected
+            | OutcomeKind::Withheld { .. }
+            | OutcomeKind::Quarantined { .. }
+            | OutcomeKind::BreakerOpened { .. } => {}
         }
     }
 }

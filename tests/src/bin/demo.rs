@@ -1,18 +1,23 @@
 //! `make demo`: a realistic organisation in the AWS emulator, violating changes made to it, the
-//! matching CloudTrail events delivered to the guard, and what it found, reverted and verified.
+//! matching CloudTrail events delivered to the guard, and what it found, reverted and verified;
+//! then the notifications it published to the findings topic (read back from the emulator), and
+//! the Slack payloads slack-notifier's code posts for them to a local webhook stand-in.
 
 use aws_sdk_identitystore::types::{MemberId, Name};
-use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, TargetType};
-use idc_guard::adapters::{DynamoState, IdentityStoreApi, SsmParameters, SsoAdmin};
+use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, Tag, TargetType};
+use idc_guard::adapters::{DynamoState, IdentityStoreApi, SnsNotifier, SsmParameters, SsoAdmin};
 use idc_guard::date::Date;
-use idc_guard::guard::{Gate, Guard, LoggingNotifier};
+use idc_guard::guard::{Gate, Guard};
 use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::notify::webhook::{SlackPoster, Webhooks};
 use idc_guard::policy::Policy;
+use idc_guard::ports::Notifier;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{SafetyConfig, SafetyGate, SystemClock};
 use idc_guard_tests::calls::CallRecorder;
 use idc_guard_tests::emulator::{Emulator, create_state_table, set_kill_switch};
 use idc_guard_tests::repo_root;
+use idc_guard_tests::webhook;
 use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error>;
@@ -46,8 +51,8 @@ fn event(fixture: &str, edits: &[(&str, Value)]) -> Result<String, Error> {
 }
 
 /// Delivers one event to the guard and prints what it found and did.
-async fn report<G: Gate>(
-    guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier, G>,
+async fn report<N: Notifier, G: Gate>(
+    guard: &Guard<SsoAdmin, IdentityStoreApi, N, G>,
     calls: &CallRecorder,
     what: &str,
     json: &str,
@@ -110,6 +115,12 @@ async fn main() -> Result<(), Error> {
             .name(name)
             .description(format!("{name} access"))
             .session_duration(duration)
+            .set_tags(
+                (name == "PlatformEngineer")
+                    .then(|| Tag::builder().key("owner").value("platform-team").build())
+                    .transpose()?
+                    .map(|t| vec![t]),
+            )
             .send()
             .await?
             .permission_set()
@@ -191,6 +202,27 @@ async fn main() -> Result<(), Error> {
     let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml"))?;
     policy.instance_arn = Some(InstanceArn::parse(&instance)?);
     policy.identity_store_id = Some(IdentityStoreId::parse(&store)?);
+    // Owners: PlatformEngineer carries an `owner` tag (platform-team); a route in the policy
+    // gives the Data* sets to data-team; everything else goes to the default owner.
+    let demo_owners = Policy::from_toml(
+        "demo-owners.toml",
+        "mode = \"enforce\"\n[owners]\ndefault = \"platform\"\n[[owners.routes]]\nowner = \"data-team\"\n\
+         permission_sets = [\"Data*\"]\n[owners.slack_channels]\ndata-team = [\"data-alerts\", \"secops\"]\n",
+    )?;
+    policy.owners = demo_owners.owners;
+    println!(
+        "== the findings topic (SNS); owners: the permission set's `owner` tag, then the policy's routes, then `{}`",
+        policy.owners.default_owner
+    );
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic = sns
+        .create_topic()
+        .name("idc-guard-findings")
+        .send()
+        .await?
+        .topic_arn
+        .ok_or("no topic ARN")?;
+    let notifier = SnsNotifier::new(sns, &topic, policy.owners.clone(), RetryPolicy::immediate());
     println!("== the safety rails: a DynamoDB state table and the kill switch parameter, set to enforce");
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     create_state_table(&ddb, "idc-guard-state").await;
@@ -219,7 +251,7 @@ async fn main() -> Result<(), Error> {
             ),
             RetryPolicy::immediate(),
         ),
-        LoggingNotifier,
+        notifier,
         policy,
         gate,
     );
@@ -367,6 +399,65 @@ async fn main() -> Result<(), Error> {
         report.outcomes.len(),
         calls.mutating()
     );
+
+    println!(
+        "   (the duplicate's finding was published once: {} messages on the topic so far)",
+        emulator.published(&topic).len()
+    );
+
+    let published = emulator.published(&topic);
+    println!(
+        "\n== published to the findings topic: {} messages (the text form, as email subscribers get it)",
+        published.len()
+    );
+    for (subject, message, _) in &published {
+        println!("\n-- {subject}");
+        for line in message["default"].as_str().unwrap_or_default().lines() {
+            println!("   {line}");
+        }
+    }
+
+    // slack-notifier's code, fed the SNS records a subscription would deliver (the JSON finding
+    // document and the attributes), posting to a local stand-in for the incoming webhooks.
+    let (url, seen) = webhook::stand_in(std::iter::repeat((200, "")));
+    // One stand-in; each channel key gets its own path on it, so the request shows the channel.
+    let channels = ["default", "data-alerts", "secops", "platform-team"];
+    let secret = Value::Object(
+        channels
+            .iter()
+            .map(|c| ((*c).to_owned(), json!(format!("{url}/{c}"))))
+            .collect(),
+    )
+    .to_string();
+    let poster = SlackPoster::new(Webhooks::parse(&secret)?, std::time::Duration::from_secs(5))?;
+    let records: Vec<Value> = published
+        .iter()
+        .map(|(subject, message, attributes)| {
+            json!({"EventSource": "aws:sns", "Sns": {
+                "Subject": subject,
+                "Message": message["lambda"],
+                "MessageAttributes": attributes,
+            }})
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    poster.handle_sns(&json!({ "Records": records }), deadline).await?;
+    let seen = seen.lock().map_err(|_| "stand-in record poisoned")?.clone();
+    println!(
+        "\n== Slack: {} payloads posted to the local webhook stand-in (channel keys: {})",
+        seen.len(),
+        channels.join(", ")
+    );
+    for (request, body) in &seen {
+        let payload: Value = serde_json::from_str(body)?;
+        let channel = request
+            .split_whitespace()
+            .nth(1)
+            .and_then(|path| path.rsplit('/').next())
+            .unwrap_or_default();
+        println!("\n-- #{channel}: {}", payload["text"].as_str().unwrap_or_default());
+        println!("   {body}");
+    }
 
     println!("\n== stopping the emulator");
     drop(emulator);
