@@ -527,10 +527,7 @@ async fn the_permission_set_guard_and_slack_notifier_binaries_revert_publish_and
         "[idc-guard] REVERTED session-duration-cap on DataEngineer"
     );
     let document: Value = serde_json::from_str(published[0]["Message"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        document["owner"], "data-team",
-        "the policy's [owners] route"
-    );
+    assert_eq!(document["owner"], "data-team", "the policy's [owners] route");
 
     // slack-notifier, with the webhook secret in the emulator's Secrets Manager.
     let (url, posted) = webhook();
