@@ -209,8 +209,8 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
     let published = topic.received().await;
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!(
+        published[0]["Subject"],
         "[idc-guard] REVERTED assignment-principal-type on DataEngineer"
-        "[idc-guard] REVERTED assignment-principal-type on 333333333333"
     );
 
     // Malformed input: acknowledged (no retry), nothing changed, the reason logged.
