@@ -16,7 +16,7 @@ EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
 VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
 
-.PHONY: help demo check-events test fmt-check clippy unit venv build bench clean
+.PHONY: help demo check-events test fmt-check clippy unit venv build bench clean validate-template bench-functions
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -53,13 +53,24 @@ $(VENV_STAMP):
 unit: venv ## Every test in the workspace
 	$(CARGO) test --workspace --locked
 
-test: fmt-check clippy unit ## The gates CI runs: format, lints, all tests
+# cfn-lint runs the SAM transform and the resource specs; `sam validate` (without --lint, which
+# would only run cfn-lint again) runs SAM's own translator, which catches other mistakes.
+TEMPLATES := template.yaml deploy/management-forwarder.yaml
+validate-template: venv ## cfn-lint and sam validate on template.yaml and the management-account forwarder
+	$(VENV)/bin/cfn-lint $(TEMPLATES)
+	for t in $(TEMPLATES); do SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(VENV)/bin/sam validate -t $$t; done
+
+test: fmt-check clippy validate-template unit ## The gates CI runs: format, lints, template validation, all tests
 
 bench: ## Benchmarks recorded in BENCHMARKS.md
 	$(CARGO) bench -p idc-guard --bench throughput --locked
 	./scripts/bench-check.sh
 	./scripts/bench-guard.sh
 	./scripts/bench-export.sh
+	./scripts/bench-functions.sh
+
+bench-functions: ## Zipped arm64 bootstrap size and init time of every function (BENCHMARKS.md section 5)
+	./scripts/bench-functions.sh
 
 clean: ## Remove build output and benchmark data
 	$(CARGO) clean

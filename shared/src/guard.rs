@@ -120,26 +120,24 @@ pub trait Gate: Send + Sync {
     /// Whether `outcome` of `finding` is reported for the first time: the same finding (same
     /// CloudTrail eventID, rule, resource and outcome) is published once, also when the event
     /// is delivered again. A gate that cannot tell says yes (a duplicate message is better than
-    /// a lost one). The default says yes.
+    /// a lost one).
+    ///
+    /// Required (no default), so that a gate wrapping another cannot forget to pass it on.
     fn first_report(
         &self,
-        _change: &Change,
-        _finding: &Finding,
-        _outcome: &OutcomeKind,
-    ) -> impl std::future::Future<Output = bool> + Send {
-        async { true }
-    }
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl std::future::Future<Output = bool> + Send;
 
     /// Told that publishing a report [`Gate::first_report`] allowed failed, so that a later
-    /// delivery may publish it. The default does nothing.
+    /// delivery may publish it.
     fn report_failed(
         &self,
-        _change: &Change,
-        _finding: &Finding,
-        _outcome: &OutcomeKind,
-    ) -> impl std::future::Future<Output = ()> + Send {
-        async {}
-    }
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl std::future::Future<Output = ()> + Send;
 
     /// Told what became of a correction the gate allowed, once it is done (e.g. to release an
     /// idempotency claim when the correction failed, so that Lambda's retry may try again).
@@ -201,6 +199,13 @@ impl Gate for ModeGate {
             Decision::Withhold(format!("rule {} is in {} mode", finding.rule, finding.mode))
         }
     }
+
+    /// The base gate keeps no state: every outcome is news.
+    async fn first_report(&self, _change: &Change, _finding: &Finding, _outcome: &OutcomeKind) -> bool {
+        true
+    }
+
+    async fn report_failed(&self, _change: &Change, _finding: &Finding, _outcome: &OutcomeKind) {}
 }
 
 /// The result of handling one event.

@@ -162,6 +162,20 @@ impl Gate for FunctionGate {
             gate.settle(change, finding, outcome).await;
         }
     }
+
+    async fn first_report(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> bool {
+        match self {
+            Self::Safety(gate) => gate.first_report(change, finding, outcome).await,
+            // No table: nothing to remember publications in; publish (rather twice than never).
+            Self::Unconfigured(_) => true,
+        }
+    }
+
+    async fn report_failed(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
+        if let Self::Safety(gate) = self {
+            gate.report_failed(change, finding, outcome).await;
+        }
+    }
 }
 
 /// The guard every function runs.

@@ -31,5 +31,6 @@ pub mod ports;
 pub mod reconcile;
 pub mod report;
 pub mod retry;
+pub mod routing;
 pub mod rules;
 pub mod safety;

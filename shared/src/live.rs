@@ -38,6 +38,19 @@ impl Gate for LiveGate {
             gate.settle(change, finding, outcome).await;
         }
     }
+
+    async fn first_report(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> bool {
+        match self {
+            Self::Safety(gate) => gate.first_report(change, finding, outcome).await,
+            Self::Modes => true,
+        }
+    }
+
+    async fn report_failed(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
+        if let Self::Safety(gate) = self {
+            gate.report_failed(change, finding, outcome).await;
+        }
+    }
 }
 
 /// The guard of a live session.

@@ -27,3 +27,7 @@ mod function;
 // The drift reconciler: drift both ways, OU targets, refusals, a failing page, the race with an
 // event, export round trip.
 mod reconcile;
+// The deployment (template.yaml, the management-account forwarder) against the code: resources
+// per crate, environment, least-privilege roles, invocation permissions, and the rules' event
+// patterns, statically and through the emulator's event bus.
+mod template;

@@ -559,6 +559,14 @@ impl<G: Gate> Gate for RaceGate<G> {
     async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
         self.inner.settle(change, finding, outcome).await;
     }
+
+    async fn first_report(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> bool {
+        self.inner.first_report(change, finding, outcome).await
+    }
+
+    async fn report_failed(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
+        self.inner.report_failed(change, finding, outcome).await;
+    }
 }
 
 type Rails = SafetyGate<MemoryParameters, MemoryStore, ManualClock>;

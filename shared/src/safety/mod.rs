@@ -447,30 +447,37 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
     async fn count_breaker(&self, now: u64) -> Remote<Option<Decision>> {
         let limit = self.config.breaker;
         let window = limit.window_secs();
-        self.update(&breaker_key(), |current| {
-            let mut record = current.cloned().unwrap_or_default();
-            if let Some(since) = record.since {
-                return (None, Some(Decision::Withhold(breaker_open(since))));
-            }
-            record.times.retain(|t| t.saturating_add(window) > now);
-            if record.times.len() >= limit.max as usize {
-                let reason = format!(
-                    "breaker opened at {}: {} remediations organisation-wide within {} (limit {}); the event \
+        let counted = self
+            .update(&breaker_key(), |current| {
+                let mut record = current.cloned().unwrap_or_default();
+                if let Some(since) = record.since {
+                    return (None, Some(Decision::Withhold(breaker_open(since))));
+                }
+                record.times.retain(|t| t.saturating_add(window) > now);
+                if record.times.len() >= limit.max as usize {
+                    let reason = format!(
+                        "breaker opened at {}: {} remediations organisation-wide within {} (limit {}); the event \
                      path is detect-only until an operator resets the breaker",
-                    utc(now),
-                    record.times.len() + 1,
-                    Span(limit.window),
-                    limit.max
-                );
-                record.since = Some(now);
-                record.expires_at = None;
-                return (Some(record), Some(Decision::OpenBreaker(reason)));
-            }
-            record.times.push(now);
-            record.expires_at = Some(now.saturating_add(window));
-            (Some(record), None)
-        })
-        .await
+                        utc(now),
+                        record.times.len() + 1,
+                        Span(limit.window),
+                        limit.max
+                    );
+                    record.since = Some(now);
+                    record.expires_at = None;
+                    return (Some(record), Some(Decision::OpenBreaker(reason)));
+                }
+                record.times.push(now);
+                record.expires_at = Some(now.saturating_add(window));
+                (Some(record), None)
+            })
+            .await;
+        // One line per opening (only the delivery whose write opened it gets `OpenBreaker`), with
+        // a field of its own: the deployment's log metric filter and alarm match `breaker`.
+        if let Ok(Some(Decision::OpenBreaker(reason))) = &counted {
+            tracing::error!(breaker = "opened", limit = %limit, "{reason}");
+        }
+        counted
     }
 
     /// Counts one remediation of (resource, rule); a withholding decision when it is or becomes

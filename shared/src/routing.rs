@@ -1,0 +1,89 @@
+//! Which guard function receives which CloudTrail events: the one definition of the split.
+//!
+//! Every guard function runs the same [`crate::lambda::run_guard`], so any of them could judge any
+//! event; the split only decides which EventBridge rule (and so which function, with its own
+//! concurrency and alarms) an event goes to. `template.yaml`'s rule patterns and the
+//! management-account forwarder's pattern must route exactly as [`route`] says; the tests in
+//! `tests/it/template.rs` check the patterns against it, statically and through an EventBridge
+//! bus in the emulator, with every fixture in `events/`.
+//!
+//! Only handled event names are routed ([`crate::event::handled_event_names`]): reads,
+//! unhandled names and failed calls (`errorCode`) match no rule.
+
+use crate::event::handled_event_names;
+use crate::model::EventSource;
+
+/// The guard function for account assignments.
+pub const ASSIGNMENT_GUARD: &str = "assignment-guard";
+/// The guard function for permission sets and the instance's ABAC configuration.
+pub const PERMISSION_SET_GUARD: &str = "permission-set-guard";
+/// The guard function for users, groups and memberships.
+pub const IDENTITY_GUARD: &str = "identity-guard";
+
+/// The guard functions, in the order of the template.
+pub const GUARD_FUNCTIONS: &[&str] = &[ASSIGNMENT_GUARD, PERMISSION_SET_GUARD, IDENTITY_GUARD];
+
+/// Every source idc-guard handles events from.
+pub const SOURCES: &[EventSource] = &[
+    EventSource::SsoAdmin,
+    EventSource::IdentityStore,
+    EventSource::SsoDirectory,
+    EventSource::Scim,
+];
+
+/// The sso-admin event names assignment-guard receives; every other handled sso-admin name goes
+/// to permission-set-guard.
+pub const ASSIGNMENT_EVENTS: &[&str] = &["CreateAccountAssignment", "DeleteAccountAssignment"];
+
+/// The guard function that receives a successful call of `event_name` from `source`, or `None`
+/// when idc-guard does not handle that name.
+pub fn route(source: &EventSource, event_name: &str) -> Option<&'static str> {
+    if !handled_event_names(source).contains(&event_name) {
+        return None;
+    }
+    Some(match source {
+        EventSource::SsoAdmin if ASSIGNMENT_EVENTS.contains(&event_name) => ASSIGNMENT_GUARD,
+        EventSource::SsoAdmin => PERMISSION_SET_GUARD,
+        EventSource::IdentityStore | EventSource::SsoDirectory | EventSource::Scim => IDENTITY_GUARD,
+    })
+}
+
+/// Every (source, event name) pair routed to `function`, in [`SOURCES`] order.
+pub fn routes_of(function: &str) -> Vec<(EventSource, &'static str)> {
+    SOURCES
+        .iter()
+        .flat_map(|source| {
+            handled_event_names(source)
+                .iter()
+                .filter(|name| route(source, name) == Some(function))
+                .map(|name| (source.clone(), *name))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_handled_event_goes_to_exactly_one_guard_and_every_guard_gets_some() {
+        let mut routed = 0;
+        for source in SOURCES {
+            for name in handled_event_names(source) {
+                let function = route(source, name);
+                assert!(function.is_some_and(|f| GUARD_FUNCTIONS.contains(&f)), "{name}");
+                routed += 1;
+            }
+        }
+        let per_function: usize = GUARD_FUNCTIONS.iter().map(|f| routes_of(f).len()).sum();
+        assert_eq!(per_function, routed);
+        assert!(GUARD_FUNCTIONS.iter().all(|f| !routes_of(f).is_empty()));
+        assert_eq!(route(&EventSource::SsoAdmin, "ListPermissionSets"), None);
+        assert_eq!(
+            route(&EventSource::SsoAdmin, "DeleteAccountAssignment"),
+            Some(ASSIGNMENT_GUARD)
+        );
+        assert_eq!(route(&EventSource::SsoAdmin, "TagResource"), Some(PERMISSION_SET_GUARD));
+        assert_eq!(route(&EventSource::Scim, "PatchGroup"), Some(IDENTITY_GUARD));
+    }
+}
