@@ -242,8 +242,12 @@ const RECONCILER_ONLY_METHODS: &[&str] = &["create_assignment"];
 /// The SDK operations an adapter file calls, by function: (impl block's trait, fn name) → the
 /// IAM actions called in its body, and the other fns of the file it calls.
 struct AdapterFile {
-    fns: Vec<(Option<String>, String, BTreeSet<String>, Vec<String>)>,
+    fns: Vec<AdapterFn>,
 }
+
+/// (the impl block's trait, or "(inherent)" for a public inherent method; the fn's name; the
+/// IAM actions its body calls; the other fns of the file it calls)
+type AdapterFn = (Option<String>, String, BTreeSet<String>, Vec<String>);
 
 impl AdapterFile {
     /// The actions reachable from the trait methods (the port implementations), leaving out
@@ -297,13 +301,9 @@ fn adapter_files() -> BTreeMap<String, AdapterFile> {
         let mut port: Option<String> = None;
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("impl") {
-                port = rest.split_once(" for ").map(|(t, _)| {
-                    t.trim()
-                        .rsplit(|c: char| c == ' ' || c == '>')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned()
-                });
+                port = rest
+                    .split_once(" for ")
+                    .map(|(t, _)| t.trim().rsplit([' ', '>']).next().unwrap_or_default().to_owned());
             }
             let trimmed = line.trim_start();
             let decl = [
@@ -335,7 +335,7 @@ fn adapter_files() -> BTreeMap<String, AdapterFile> {
         }
         let names: Vec<String> = fns.iter().map(|f| f.1.clone()).collect();
         let mut all = BTreeSet::new();
-        let fns: Vec<(Option<String>, String, BTreeSet<String>, Vec<String>)> = fns
+        let fns: Vec<AdapterFn> = fns
             .into_iter()
             .map(|(port, name, body)| {
                 let mut ops = BTreeSet::new();
