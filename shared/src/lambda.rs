@@ -68,10 +68,7 @@ pub async fn run_slack_notifier() -> Result<(), lambda_runtime::Error> {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| format!("{SLACK_SECRET_ENV} is unset"))?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
+    let sdk = crate::adapters::sdk_config().await;
     let secrets =
         crate::adapters::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), RetryPolicy::default());
     let text = secrets
@@ -242,18 +239,11 @@ pub async fn handle(guard: &FunctionGuard, payload: &RawValue) -> Result<Option<
     }
 }
 
-/// Builds everything once, then serves invocations.
-pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
-    init_telemetry();
-    let policy = load_policy()?;
-    // Our own retry policy (jittered backoff, ConflictException included) replaces the SDK's,
-    // so one attempt is one call and the budget is not multiplied.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
+/// The gate of a function: the safety rails over the table [`STATE_TABLE_ENV`] names, or, with
+/// none, nothing but withholding (fail closed).
+fn function_gate(sdk: &aws_config::SdkConfig) -> Result<FunctionGate, lambda_runtime::Error> {
     let (table, config) = safety_config()?;
-    let gate = match table {
+    Ok(match table {
         Some(table) => {
             tracing::info!(%table, kill_switch = %config.kill_switch, flap = %config.flap, breaker = %config.breaker, "safety rails");
             // The kill switch is read on the event's path: a short retry, then detect.
@@ -262,8 +252,8 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
                 ..RetryPolicy::default()
             };
             FunctionGate::Safety(Box::new(SafetyGate::new(
-                SsmParameters::new(aws_sdk_ssm::Client::new(&sdk), quick),
-                DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), table, RetryPolicy::default()),
+                SsmParameters::new(aws_sdk_ssm::Client::new(sdk), quick),
+                DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table, RetryPolicy::default()),
                 crate::safety::SystemClock,
                 config,
             )))
@@ -273,14 +263,18 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
             tracing::error!("{reason}");
             FunctionGate::Unconfigured(reason)
         }
-    };
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let notifier = match var(TOPIC_ARN_ENV) {
+    })
+}
+
+/// The notifier of a function: the findings topic [`TOPIC_ARN_ENV`] names, routed by the
+/// policy's owners, or logs only.
+fn function_notifier(sdk: &aws_config::SdkConfig, policy: &Policy) -> FunctionNotifier {
+    match std::env::var(TOPIC_ARN_ENV).ok().filter(|v| !v.trim().is_empty()) {
         Some(topic) => {
             let owners = policy.owners.clone();
             tracing::info!(%topic, default_owner = %owners.default_owner, owner_tag = %owners.tag_key, "findings topic");
             FunctionNotifier::Sns(Box::new(SnsNotifier::new(
-                aws_sdk_sns::Client::new(&sdk),
+                aws_sdk_sns::Client::new(sdk),
                 topic,
                 owners,
                 RetryPolicy::default(),
@@ -290,7 +284,18 @@ pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
             tracing::warn!("no findings topic is configured ({TOPIC_ARN_ENV} is unset): outcomes are only logged");
             FunctionNotifier::Log(LoggingNotifier)
         }
-    };
+    }
+}
+
+/// Builds everything once, then serves invocations.
+pub async fn run_guard() -> Result<(), lambda_runtime::Error> {
+    init_telemetry();
+    let policy = load_policy()?;
+    // Our own retry policy (jittered backoff, ConflictException included) replaces the SDK's,
+    // so one attempt is one call and the budget is not multiplied.
+    let sdk = crate::adapters::sdk_config().await;
+    let gate = function_gate(&sdk)?;
+    let notifier = function_notifier(&sdk, &policy);
     let guard = Guard::with_gate(
         SsoAdmin::new(aws_sdk_ssoadmin::Client::new(&sdk), RetryPolicy::default()),
         IdentityStoreApi::new(aws_sdk_identitystore::Client::new(&sdk), RetryPolicy::default()),
@@ -354,10 +359,7 @@ pub async fn run_reconciler() -> Result<(), lambda_runtime::Error> {
     init_telemetry();
     let policy = load_policy()?;
     let (desired_path, rate, concurrency) = reconciler_config()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
+    let sdk = crate::adapters::sdk_config().await;
     let counter = crate::adapters::CallCounter::default();
     let pacer = std::sync::Arc::new(crate::pace::Pacer::per_second(rate));
     let sso = aws_sdk_ssoadmin::Client::from_conf(
@@ -375,34 +377,8 @@ pub async fn run_reconciler() -> Result<(), lambda_runtime::Error> {
             .interceptor(counter.clone())
             .build(),
     );
-    let (table, config) = safety_config()?;
-    let gate = match table {
-        Some(table) => {
-            let quick = RetryPolicy {
-                attempts: 2,
-                ..RetryPolicy::default()
-            };
-            FunctionGate::Safety(Box::new(SafetyGate::new(
-                SsmParameters::new(aws_sdk_ssm::Client::new(&sdk), quick),
-                DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), table, RetryPolicy::default()),
-                crate::safety::SystemClock,
-                config,
-            )))
-        }
-        None => FunctionGate::Unconfigured(format!(
-            "no safety state table is configured ({STATE_TABLE_ENV} is unset): detect only"
-        )),
-    };
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let notifier = match var(TOPIC_ARN_ENV) {
-        Some(topic) => FunctionNotifier::Sns(Box::new(SnsNotifier::new(
-            aws_sdk_sns::Client::new(&sdk),
-            topic,
-            policy.owners.clone(),
-            RetryPolicy::default(),
-        ))),
-        None => FunctionNotifier::Log(LoggingNotifier),
-    };
+    let gate = function_gate(&sdk)?;
+    let notifier = function_notifier(&sdk, &policy);
     let identity_store = IdentityStoreApi::new(ids, RetryPolicy::default());
     let guard = Guard::with_gate(
         SsoAdmin::new(sso, RetryPolicy::default()).with_pacer(pacer),
