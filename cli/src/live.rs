@@ -10,7 +10,7 @@ use clap::Args;
 use idc_guard::desired::{self, DesiredFile};
 use idc_guard::ids::InstanceArn;
 use idc_guard::inventory::{Options, Strategy};
-use idc_guard::live::Session;
+use idc_guard::live::{LiveGate, Session};
 use idc_guard::policy::PolicyError;
 use idc_guard::reconcile::{self, Desired, RunOptions};
 
@@ -103,10 +103,12 @@ async fn session(args: &LiveArgs) -> Result<Session, ExitCode> {
     })
 }
 
+/// The scan reads everything; export and diff only what they print.
 fn inventory_options(args: &LiveArgs, definitions: bool) -> Options {
     Options {
         concurrency: args.concurrency,
         definitions,
+        memberships: definitions,
         strategy: match args.strategy {
             StrategyArg::Auto => Strategy::Auto,
             StrategyArg::ByPrincipal => Strategy::ByPrincipal,
@@ -120,7 +122,28 @@ fn load_desired(path: Option<&Path>) -> Option<Result<DesiredFile, PolicyError>>
     path.map(desired::load)
 }
 
-pub(crate) fn scan(args: &LiveArgs, apply: bool, json: bool, assignments: Option<&Path>) -> ExitCode {
+/// What `scan` may change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Apply {
+    /// A dry run.
+    No,
+    /// Through the safety rails over the functions' state table.
+    WithRails,
+    /// With the policy's modes only (`--without-rails`).
+    WithoutRails,
+}
+
+impl Apply {
+    pub(crate) fn from_flags(apply: bool, without_rails: bool) -> Self {
+        match (apply, without_rails) {
+            (false, _) => Self::No,
+            (true, false) => Self::WithRails,
+            (true, true) => Self::WithoutRails,
+        }
+    }
+}
+
+pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Option<&Path>) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -130,6 +153,16 @@ pub(crate) fn scan(args: &LiveArgs, apply: bool, json: bool, assignments: Option
             Ok(s) => s,
             Err(code) => return code,
         };
+        if apply == Apply::WithRails && matches!(s.guard.gate(), LiveGate::Modes) {
+            eprintln!(
+                "idc-guard: scan --apply corrects through the safety rails, which need the functions' state table: \
+                 set {} to its name (the kill switch, breaker, flap limit and idempotency state are then shared \
+                 with the deployed guards), or pass --without-rails to apply with the policy's modes only. \
+                 Nothing was read or changed.",
+                idc_guard::lambda::STATE_TABLE_ENV
+            );
+            return ExitCode::from(2);
+        }
         let instance = match s.instance(args.instance_arn.as_ref()).await {
             Ok(i) => i,
             Err(e) => {
@@ -139,10 +172,13 @@ pub(crate) fn scan(args: &LiveArgs, apply: bool, json: bool, assignments: Option
         };
         let file = load_desired(assignments);
         let invalid_file = matches!(file, Some(Err(_)));
-        let mut options = RunOptions::now(!apply);
+        let mut options = RunOptions::now(apply == Apply::No);
         options.concurrency = args.concurrency;
         options.inventory = inventory_options(args, true);
-        let progress = Progress::start(s.calls.clone(), if apply { "scan --apply" } else { "scan" });
+        let progress = Progress::start(
+            s.calls.clone(),
+            if apply == Apply::No { "scan" } else { "scan --apply" },
+        );
         let run = Box::pin(reconcile::run(
             &s.guard,
             &s.directory,
@@ -200,15 +236,11 @@ pub(crate) fn export(args: &LiveArgs, format: ExportFormat, assignments: Option<
         };
         let progress = Progress::start(s.calls.clone(), "export");
         let file = load_desired(assignments);
-        let survey = reconcile::survey(
-            &s.guard,
-            &s.directory,
-            &s.organization,
-            &instance,
-            file,
-            &inventory_options(args, false),
-        )
-        .await;
+        let options = Options {
+            owner_tags: true,
+            ..inventory_options(args, false)
+        };
+        let survey = reconcile::survey(&s.guard, &s.directory, &s.organization, &instance, file, &options).await;
         drop(progress);
         let (inv, desired) = match survey {
             Ok(x) => x,
@@ -239,7 +271,7 @@ pub(crate) fn export(args: &LiveArgs, format: ExportFormat, assignments: Option<
             eprintln!("idc-guard: the export would be incomplete");
             return ExitCode::from(2);
         }
-        let rows = reconcile::export_rows(&inv, &owners);
+        let rows = reconcile::export_rows(&inv, &owners, &s.guard.policy().owners);
         let text = match format {
             ExportFormat::Csv => csv(&rows),
             ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",

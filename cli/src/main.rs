@@ -69,9 +69,15 @@ enum Command {
     /// Dry run by default. Exit status: 0 no drift, 1 drift found (or the plan was refused),
     /// 2 usage or input errors (an invalid desired file, AWS unreachable).
     Scan {
-        /// Make the corrections (through the same gate and verification as the guards).
+        /// Make the corrections (through the same gate and verification as the guards). Needs
+        /// the functions' state table in IDC_GUARD_STATE_TABLE: the safety rails (kill switch,
+        /// breaker, flap limit, idempotency) then apply as in the functions.
         #[arg(long)]
         apply: bool,
+        /// With --apply and no state table: apply with the policy's modes only, without the
+        /// safety rails and without the state the deployed functions share.
+        #[arg(long, requires = "apply")]
+        without_rails: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
         format: ScanFormat,
@@ -229,10 +235,16 @@ fn main() -> ExitCode {
         }
         Command::Scan {
             apply,
+            without_rails,
             format,
             assignments,
             live,
-        } => live::scan(&live, apply, matches!(format, ScanFormat::Json), assignments.as_deref()),
+        } => live::scan(
+            &live,
+            live::Apply::from_flags(apply, without_rails),
+            matches!(format, ScanFormat::Json),
+            assignments.as_deref(),
+        ),
         Command::Export {
             format,
             assignments,

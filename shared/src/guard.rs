@@ -287,6 +287,11 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         &self.notifier
     }
 
+    /// The gate.
+    pub fn gate(&self) -> &G {
+        &self.gate
+    }
+
     /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text).
     pub async fn handle(&self, json: &str, today: Date) -> Result<GuardReport, GuardError> {
         let change = match actionable(&self.policy, decode(json)?) {

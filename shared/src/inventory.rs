@@ -22,6 +22,7 @@ use crate::desired::{Key, PrincipalTypeKey};
 use crate::facts::{Fact, PermissionSetFacts};
 use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
 use crate::model::{AbacAttribute, PrincipalType};
+use crate::policy::Policy;
 use crate::ports::{Directory, IdentityCenter, InstanceInventory, Organization, RemoteError};
 
 /// How to list the assignments.
@@ -51,6 +52,11 @@ pub struct Options {
     pub organizational_units: BTreeSet<String>,
     /// How to list assignments.
     pub strategy: Strategy,
+    /// Read each permission set's owner tag (the policy's `owners.tag_key`), for the export.
+    pub owner_tags: bool,
+    /// Read the members of every protected group: those the policy's `[groups] protected`
+    /// names, and every group assigned a privileged permission set.
+    pub memberships: bool,
 }
 
 impl Default for Options {
@@ -61,6 +67,8 @@ impl Default for Options {
             organization: true,
             organizational_units: BTreeSet::new(),
             strategy: Strategy::Auto,
+            owner_tags: false,
+            memberships: true,
         }
     }
 }
@@ -92,6 +100,13 @@ pub enum Unknown {
         /// The failed read.
         reason: String,
     },
+    /// A protected group's members (no assignment depends on it).
+    GroupMembers {
+        /// The group.
+        group_id: String,
+        /// The failed read.
+        reason: String,
+    },
     /// Something instance-wide (the ABAC configuration, the organisation).
     Instance {
         /// What.
@@ -111,6 +126,20 @@ pub struct PermissionSetEntry {
     /// The accounts it is provisioned to, when read (not read by an export that lists by
     /// principal anyway).
     pub provisioned: Option<Vec<AccountId>>,
+    /// The value of its owner tag, when read ([`Options::owner_tags`]) and set.
+    pub owner_tag: Option<String>,
+}
+
+/// A protected group, and why it is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectedGroup {
+    /// Its display name.
+    pub name: String,
+    /// Why it is protected: its name matches `[groups] protected`, or the privileged
+    /// permission sets it is assigned (sorted).
+    pub reasons: Vec<String>,
+    /// Its members' user ids; `None` when the read failed (see [`Unknown::GroupMembers`]).
+    pub members: Option<Vec<String>>,
 }
 
 /// The instance as read.
@@ -132,6 +161,8 @@ pub struct Inventory {
     pub ou_accounts: BTreeMap<String, Option<BTreeSet<AccountId>>>,
     /// Every assignment read.
     pub assignments: BTreeSet<Key>,
+    /// The protected groups by id, with their members (with [`Options::memberships`]).
+    pub protected_groups: BTreeMap<String, ProtectedGroup>,
     /// The ABAC configuration (with [`Options::definitions`]).
     pub abac: Fact<Option<Vec<AbacAttribute>>>,
     /// What could not be read.
@@ -152,7 +183,7 @@ impl Inventory {
                 principal_id,
                 ..
             } => principal_type == ptype.as_str() && *principal_id == key.principal_id,
-            Unknown::Instance { .. } => false,
+            Unknown::GroupMembers { .. } | Unknown::Instance { .. } => false,
         })
     }
 
@@ -182,7 +213,9 @@ fn reason(e: &RemoteError) -> String {
 
 /// Reads the instance. Fails only when the permission sets or the directory cannot be listed
 /// (without them nothing can be judged); every other failed read is recorded as unknown.
+/// `policy` names the privileged permission sets, the protected groups and the owner tag.
 pub async fn take<C, D, O>(
+    policy: &Policy,
     center: &C,
     directory: &D,
     organization: &O,
@@ -234,18 +267,29 @@ where
                     Ok(None)
                 }
             };
-            let (definition, provisioned) = tokio::join!(definition, provisioned);
-            (arn, definition, provisioned)
+            let owner_tag = async {
+                if options.owner_tags {
+                    center
+                        .permission_set_tag(instance, &arn, &policy.owners.tag_key)
+                        .await
+                        .map(|t| t.filter(|v| !v.trim().is_empty()))
+                } else {
+                    Ok(None)
+                }
+            };
+            let (definition, provisioned, owner_tag) = tokio::join!(definition, provisioned, owner_tag);
+            (arn, definition, provisioned, owner_tag)
         })
         .buffer_unordered(limit)
         .collect::<Vec<_>>()
         .await;
     let mut permission_sets = BTreeMap::new();
-    for (arn, definition, provisioned) in per_set {
+    for (arn, definition, provisioned, owner_tag) in per_set {
         let mut entry = PermissionSetEntry {
             name: None,
             facts: None,
             provisioned: None,
+            owner_tag: None,
         };
         match definition {
             Ok(Some((name, facts))) => {
@@ -263,6 +307,15 @@ where
         }
         match provisioned {
             Ok(accounts) => entry.provisioned = accounts,
+            Err(e) => {
+                unknown.insert(Unknown::PermissionSet {
+                    permission_set_arn: arn.to_string(),
+                    reason: reason(&e),
+                });
+            }
+        }
+        match owner_tag {
+            Ok(tag) => entry.owner_tag = tag,
             Err(e) => {
                 unknown.insert(Unknown::PermissionSet {
                     permission_set_arn: arn.to_string(),
@@ -396,19 +449,101 @@ where
             }
         }
     }
+    let groups: BTreeMap<String, String> = groups.into_iter().collect();
+    let protected_groups = if options.memberships {
+        let protected = protected(policy, &groups, &permission_sets, &assignments);
+        let read = futures_util::stream::iter(protected)
+            .map(|(id, group)| async move {
+                let got = directory.group_members(identity_store, &id).await;
+                (id, group, got)
+            })
+            .buffer_unordered(limit)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = BTreeMap::new();
+        for (id, mut group, got) in read {
+            match got {
+                Ok(mut members) => {
+                    members.sort();
+                    group.members = Some(members);
+                }
+                Err(e) => {
+                    unknown.insert(Unknown::GroupMembers {
+                        group_id: id.clone(),
+                        reason: reason(&e),
+                    });
+                }
+            }
+            out.insert(id, group);
+        }
+        out
+    } else {
+        BTreeMap::new()
+    };
     Ok(Inventory {
         instance: instance.clone(),
         identity_store: identity_store.clone(),
         permission_sets,
-        groups: groups.into_iter().collect(),
+        groups,
         users: users.into_iter().collect(),
         accounts,
         ou_accounts,
         assignments,
+        protected_groups,
         abac,
         unknown,
         strategy,
     })
+}
+
+/// The protected groups (members not read yet): those whose name matches `[groups] protected`
+/// and those assigned a privileged permission set.
+fn protected(
+    policy: &Policy,
+    groups: &BTreeMap<String, String>,
+    permission_sets: &BTreeMap<PermissionSetArn, PermissionSetEntry>,
+    assignments: &BTreeSet<Key>,
+) -> BTreeMap<String, ProtectedGroup> {
+    let mut reasons: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (id, name) in groups {
+        if policy.is_protected_group(name) {
+            reasons
+                .entry(id)
+                .or_default()
+                .push("name matches groups.protected".to_owned());
+        }
+    }
+    let mut privileged: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for k in assignments
+        .iter()
+        .filter(|k| k.principal_type == PrincipalTypeKey::Group)
+    {
+        if let Some(name) = permission_sets
+            .get(&k.permission_set_arn)
+            .and_then(|e| e.name.as_deref())
+            && policy.is_privileged(name)
+        {
+            privileged.entry(k.principal_id.as_str()).or_default().insert(name);
+        }
+    }
+    for (id, sets) in privileged {
+        let sets: Vec<&str> = sets.into_iter().collect();
+        reasons
+            .entry(id)
+            .or_default()
+            .push(format!("assigned privileged permission set {}", sets.join(", ")));
+    }
+    reasons
+        .into_iter()
+        .map(|(id, reasons)| {
+            let group = ProtectedGroup {
+                name: groups.get(id).cloned().unwrap_or_default(),
+                reasons,
+                members: None,
+            };
+            (id.to_owned(), group)
+        })
+        .collect()
 }
 
 /// Every account under an OU or root, recursively (breadth first).

@@ -321,6 +321,13 @@ pub trait Directory: Send + Sync {
 
     /// ListUsers: (user id, user name).
     fn users(&self, store: &IdentityStoreId) -> impl Future<Output = Remote<Vec<(String, String)>>> + Send;
+
+    /// ListGroupMemberships: the user ids of a group's members.
+    fn group_members(
+        &self,
+        store: &IdentityStoreId,
+        group_id: &str,
+    ) -> impl Future<Output = Remote<Vec<String>>> + Send;
 }
 
 /// AWS Organizations reads: accounts and the OU tree.

@@ -208,3 +208,28 @@ fn owners_parse_routes_and_channels_and_every_problem_is_reported() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+#[test]
+fn protected_groups_are_named_by_pattern_and_their_errors_located() {
+    let p = policy("mode = \"enforce\"\n[groups]\nprotected = [\"aws-admins\", \"*-breakglass\"]\n");
+    assert!(p.is_protected_group("aws-admins"));
+    assert!(p.is_protected_group("prod-breakglass"));
+    assert!(!p.is_protected_group("aws-admins-readonly"));
+    assert!(
+        !Policy::default().is_protected_group("aws-admins"),
+        "none by name by default"
+    );
+
+    let err = Policy::from_toml(
+        "g.toml",
+        "mode = \"enforce\"\n[groups]\nprotected = \"aws-admins\"\nprotect = []\n",
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "g.toml:3:13: groups.protected: expected an array",
+        "g.toml:4:1: groups: unknown key `protect`; did you mean `protected`?",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}

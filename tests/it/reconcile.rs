@@ -3,6 +3,7 @@
 //! (wire-level, aws-smithy-mocks), the race with an event, and the export round trip. Each test
 //! asserts the emulator's state afterwards and the exact mutating calls.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -14,10 +15,10 @@ use idc_guard::date::Date;
 use idc_guard::desired;
 use idc_guard::engine::Finding;
 use idc_guard::guard::{Decision, Gate, Guard, Outcome, OutcomeKind};
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::ids::{AccountId, IdentityStoreId, InstanceArn};
 use idc_guard::inventory::{Strategy, Unknown};
 use idc_guard::model::Change;
-use idc_guard::policy::Policy;
+use idc_guard::policy::{OwnerRoute, Owners, Policy};
 use idc_guard::ports::{InstanceRef, Notifier, Remote};
 use idc_guard::reconcile::{self, RunOptions, RunReport};
 use idc_guard::retry::RetryPolicy;
@@ -520,7 +521,7 @@ async fn export_toml_is_a_desired_file_with_an_empty_diff() {
     )
     .await
     .unwrap();
-    let rows = reconcile::export_rows(&inv, &Default::default());
+    let rows = reconcile::export_rows(&inv, &Default::default(), &Owners::default());
     assert_eq!(rows.len(), 20);
     assert!(
         rows.iter()
@@ -533,6 +534,167 @@ async fn export_toml_is_a_desired_file_with_an_empty_diff() {
     // And a full run with it plans nothing.
     let report = w.reconcile(&guard, Some(&text), true).await;
     assert!(!report.has_drift(), "{}", report.table());
+}
+
+/// The export's owner: the desired file's, else the set's owner tag, else the first matching
+/// route, else the default.
+#[tokio::test]
+async fn export_owners_come_from_the_file_the_tag_the_routes_and_the_default() {
+    let w = world(3, 2).await;
+    w.baseline().await;
+    let findings = Findings::default();
+    let guard = w.guard(&findings, idc_guard::guard::ModeGate);
+    let options = idc_guard::inventory::Options {
+        definitions: false,
+        owner_tags: true,
+        ..Default::default()
+    };
+    let directory = IdentityStoreApi::new(w.ids.clone(), RetryPolicy::immediate());
+    let organization = Organizations::new(w.orgs.clone(), RetryPolicy::immediate());
+    let survey = || reconcile::survey(&guard, &directory, &organization, &w.instance, None, &options);
+    let owners = Owners {
+        routes: vec![OwnerRoute {
+            owner: "audit".to_owned(),
+            permission_sets: Vec::new(),
+            accounts: vec![AccountId::parse(&w.accounts[0]).unwrap()],
+        }],
+        ..Owners::with_default("platform")
+    };
+    let (inv, _) = survey().await.unwrap();
+    let named_key = inv
+        .assignments
+        .iter()
+        .find(|k| k.account_id.as_str() == w.accounts[1])
+        .unwrap()
+        .clone();
+    let named = BTreeMap::from([(named_key.clone(), "from-the-file".to_owned())]);
+    let by_account = |rows: &[desired::ExportRow]| -> BTreeMap<(String, String), String> {
+        rows.iter()
+            .map(|r| ((r.account_id.clone(), r.principal_id.clone()), r.owner.clone()))
+            .collect()
+    };
+    let rows = by_account(&reconcile::export_rows(&inv, &named, &owners));
+    for ((account, principal), owner) in &rows {
+        let expected = if *account == named_key.account_id.as_str() && *principal == named_key.principal_id {
+            "from-the-file"
+        } else if *account == w.accounts[0] {
+            "audit"
+        } else {
+            "platform"
+        };
+        assert_eq!(owner, expected, "untagged set, {account} {principal}");
+    }
+
+    // Tagged: the tag wins over the routes and the default, not over the file.
+    w.sso
+        .tag_resource()
+        .instance_arn(w.instance.instance_arn.as_str())
+        .resource_arn(&w.ps)
+        .tags(
+            aws_sdk_ssoadmin::types::Tag::builder()
+                .key("owner")
+                .value("data-platform")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (inv, _) = survey().await.unwrap();
+    let rows = by_account(&reconcile::export_rows(&inv, &named, &owners));
+    assert_eq!(rows.len(), 6);
+    for ((account, principal), owner) in &rows {
+        let expected = if *account == named_key.account_id.as_str() && *principal == named_key.principal_id {
+            "from-the-file"
+        } else {
+            "data-platform"
+        };
+        assert_eq!(owner, expected, "tagged set, {account} {principal}");
+    }
+}
+
+/// Protected groups: named by the policy or assigned a privileged set; their members are read
+/// and reported (for recertification); other groups' memberships are not read.
+#[tokio::test]
+async fn protected_groups_and_their_members_are_read_and_reported() {
+    let w = world(2, 3).await;
+    w.baseline().await;
+    let admin = w.permission_set("PlatformAdmin").await;
+    w.sso
+        .create_account_assignment()
+        .instance_arn(w.instance.instance_arn.as_str())
+        .target_id(&w.accounts[0])
+        .target_type(TargetType::AwsAccount)
+        .permission_set_arn(&admin)
+        .principal_type(SdkPrincipalType::Group)
+        .principal_id(&w.groups[0].1)
+        .send()
+        .await
+        .unwrap();
+    let store = w.instance.identity_store_id.as_str();
+    for (user, group) in [("bob", 0), ("alice", 0), ("carol", 1), ("dave", 2)] {
+        let id = w.user(user).await;
+        w.ids
+            .create_group_membership()
+            .identity_store_id(store)
+            .group_id(&w.groups[group].1)
+            .member_id(aws_sdk_identitystore::types::MemberId::UserId(id))
+            .send()
+            .await
+            .unwrap();
+    }
+    let findings = Findings::default();
+    let guard = Guard::with_gate(
+        SsoAdmin::new(w.recorded_sso(), RetryPolicy::immediate()),
+        IdentityStoreApi::new(w.ids.clone(), RetryPolicy::immediate()),
+        findings.clone(),
+        Policy::from_toml("test.toml", &format!("{POLICY}[groups]\nprotected = [\"team-1\"]\n")).unwrap(),
+        idc_guard::guard::ModeGate,
+    );
+    let report = w.reconcile(&guard, None, true).await;
+    let got: Vec<(String, Vec<String>, Option<Vec<String>>)> = report
+        .protected_groups
+        .iter()
+        .map(|g| {
+            (
+                g.group_name.clone(),
+                g.reasons.clone(),
+                g.members
+                    .as_ref()
+                    .map(|m| m.iter().map(|m| m.user_name.clone()).collect()),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            "team-0".to_owned(),
+            vec!["assigned privileged permission set PlatformAdmin".to_owned()],
+            Some(vec!["alice".to_owned(), "bob".to_owned()]),
+        ),
+        (
+            "team-1".to_owned(),
+            vec!["name matches groups.protected".to_owned()],
+            Some(vec!["carol".to_owned()]),
+        ),
+    ];
+    let mut got_sorted = got;
+    got_sorted.sort();
+    want.sort();
+    assert_eq!(got_sorted, want, "{}", report.table());
+    assert_eq!(
+        (report.counts.protected_groups, report.counts.protected_memberships),
+        (2, 3)
+    );
+    assert!(report.unknown.is_empty(), "{:?}", report.unknown);
+    assert!(
+        report.table().contains(
+            "protected group team-0 (assigned privileged permission set PlatformAdmin): 2 members: alice, bob"
+        ),
+        "{}",
+        report.table()
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["protected_groups"].as_array().map(Vec::len), Some(2));
 }
 
 // --- the race with an event -------------------------------------------------------------------
@@ -831,6 +993,16 @@ mod failing_page {
     }
 
     async fn run(page_2: &Rule, writes: &(Rule, Rule), dry_run: bool) -> RunReport {
+        run_with(page_2, writes, dry_run, POLICY, &[]).await
+    }
+
+    async fn run_with(
+        page_2: &Rule,
+        writes: &(Rule, Rule),
+        dry_run: bool,
+        policy: &str,
+        more_ids: &[&Rule],
+    ) -> RunReport {
         let mut rules: Vec<&Rule> = Vec::new();
         let reads = reads();
         rules.extend(reads.iter());
@@ -874,7 +1046,9 @@ mod failing_page {
                 .build()
                 .unwrap()
         });
-        let ids = mock_client!(identitystore, RuleMode::MatchAny, &[&groups, &users], |c| c
+        let mut ids_rules = vec![&groups, &users];
+        ids_rules.extend(more_ids);
+        let ids = mock_client!(identitystore, RuleMode::MatchAny, &ids_rules, |c| c
             .retry_config(RetryConfig::disabled()));
         let accounts = mock!(organizations::Client::list_accounts).then_output(|| {
             let account = |id: &str| {
@@ -894,7 +1068,7 @@ mod failing_page {
             SsoAdmin::new(sso, RetryPolicy::immediate()),
             IdentityStoreApi::new(ids.clone(), RetryPolicy::immediate()),
             Findings::default(),
-            Policy::from_toml("test.toml", POLICY).unwrap(),
+            Policy::from_toml("test.toml", policy).unwrap(),
         );
         let file = desired::parse(
             "assignments.toml",
@@ -961,6 +1135,50 @@ mod failing_page {
         assert_eq!((writes.0.num_calls(), writes.1.num_calls()), (0, 0), "zero mutations");
         assert!(report.table().contains("\"account_id\":\"222222222222\""));
     }
+
+    // A protected group whose members cannot be read: reported unknown, nothing else changes
+    // (the plan is the control run's, with its one delete in B).
+    #[tokio::test]
+    async fn a_failing_membership_read_is_unknown_and_changes_nothing_else() {
+        let page_2 = page_2_has_a_rogue_group();
+        let writes = writes();
+        let members = mock!(identitystore::Client::list_group_memberships)
+            .match_requests(|r| r.group_id() == Some(TEAM))
+            .then_error(|| {
+                identitystore::operation::list_group_memberships::ListGroupMembershipsError::AccessDeniedException(
+                    identitystore::types::error::AccessDeniedException::builder()
+                        .message("not allowed")
+                        .meta(
+                            ErrorMetadata::builder()
+                                .code("AccessDeniedException")
+                                .message("not allowed")
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        let policy = format!("{POLICY}[groups]\nprotected = [\"team-0\"]\n");
+        let report = run_with(&page_2, &writes, true, &policy, &[&members]).await;
+        assert_eq!(members.num_calls(), 1, "access denied is not retried");
+        assert!(
+            matches!(&report.unknown[..], [Unknown::GroupMembers { group_id, reason }] if group_id == TEAM && reason.contains("AccessDenied")),
+            "{:?}",
+            report.unknown
+        );
+        assert!(
+            matches!(&report.protected_groups[..], [g] if g.group_name == "team-0" && g.members.is_none()),
+            "{:?}",
+            report.protected_groups
+        );
+        let deletes: Vec<_> = report.plan.iter().filter(|a| a.destructive).collect();
+        assert_eq!(deletes.len(), 1, "{}", report.table());
+        assert!(report.skipped.is_empty());
+        assert!(
+            report
+                .table()
+                .contains("protected group team-0 (name matches groups.protected): members unknown (read failed)")
+        );
+    }
 }
 
 // --- the CLI as a user runs it ------------------------------------------------------------------
@@ -970,6 +1188,10 @@ mod cli {
     use std::process::{Command, Output};
 
     fn idc_guard(w: &World, dir: &std::path::Path, args: &[&str]) -> Output {
+        idc_guard_with(w, dir, args, &[])
+    }
+
+    fn idc_guard_with(w: &World, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         let policy = dir.join("policy.toml");
         std::fs::write(&policy, POLICY).unwrap();
         Command::new(idc_guard_tests::idc_guard_bin())
@@ -983,6 +1205,7 @@ mod cli {
             .env_remove("IDC_GUARD_STATE_TABLE")
             .env_remove("IDC_GUARD_ASSIGNMENTS")
             .env_remove("AWS_PROFILE")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -1062,8 +1285,32 @@ mod cli {
         assert!(report["api_calls_total"].as_u64().unwrap_or(0) > 0);
         assert_eq!(w.live().await.len(), 19, "a dry run changes nothing");
 
-        // scan --apply repairs it; the next scan finds nothing.
-        let apply = idc_guard(&w, &dir, &["scan", "--apply", "--assignments", "assignments.toml"]);
+        // scan --apply without the functions' state table refuses before reading anything.
+        let refused = idc_guard(&w, &dir, &["scan", "--apply", "--assignments", "assignments.toml"]);
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("IDC_GUARD_STATE_TABLE"),
+            "{}",
+            text(&refused)
+        );
+        assert!(refused.stdout.is_empty(), "{}", text(&refused));
+        assert_eq!(w.live().await.len(), 19, "a refused apply changes nothing");
+
+        // With the table, scan --apply repairs it through the rails; the next scan finds nothing.
+        let ddb = aws_sdk_dynamodb::Client::new(&w.sdk);
+        idc_guard_tests::emulator::create_state_table(&ddb, "idc-guard-state").await;
+        idc_guard_tests::emulator::set_kill_switch(
+            &aws_sdk_ssm::Client::new(&w.sdk),
+            idc_guard::safety::DEFAULT_KILL_SWITCH,
+            "enforce",
+        )
+        .await;
+        let apply = idc_guard_with(
+            &w,
+            &dir,
+            &["scan", "--apply", "--assignments", "assignments.toml"],
+            &[("IDC_GUARD_STATE_TABLE", "idc-guard-state")],
+        );
         assert_eq!(
             apply.status.code(),
             Some(1),
@@ -1076,6 +1323,19 @@ mod cli {
             text(&apply)
         );
         assert_eq!(w.live().await.len(), 20);
+        // The correction went through the shared state: its flap window is in the table.
+        let items = ddb.scan().table_name("idc-guard-state").send().await.unwrap();
+        let flap: Vec<String> = items
+            .items()
+            .iter()
+            .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).cloned())
+            .filter(|pk| pk.starts_with("flap#"))
+            .collect();
+        assert_eq!(
+            flap.len(),
+            1,
+            "one flap window, for the one corrected assignment: {flap:?}"
+        );
         let after = idc_guard(&w, &dir, &["scan", "--assignments", "assignments.toml"]);
         assert_eq!(after.status.code(), Some(0), "{}", text(&after));
 

@@ -7,7 +7,7 @@ use aws_sdk_identitystore::types::MemberId;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{found, rejected};
+use super::{all_pages, found, rejected, unexpected};
 use crate::ids::IdentityStoreId;
 use crate::ports::{Directory, FailureKind, IdentityStore, MembershipRef, Remote, RemoteError};
 use crate::retry::{RetryPolicy, with_retry};
@@ -107,12 +107,9 @@ impl IdentityStore for IdentityStoreApi {
 
 impl Directory for IdentityStoreApi {
     async fn groups(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
-        const OP: &str = "ListGroups";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
-                .retried(OP, || {
+                .retried("ListGroups", || {
                     self.client
                         .list_groups()
                         .identity_store_id(store.as_str())
@@ -121,23 +118,20 @@ impl Directory for IdentityStoreApi {
                         .send()
                 })
                 .await?;
-            for g in page.groups {
-                out.push((g.group_id, g.display_name.unwrap_or_default()));
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            let rows = page
+                .groups
+                .into_iter()
+                .map(|g| (g.group_id, g.display_name.unwrap_or_default()))
+                .collect();
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     async fn users(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
-        const OP: &str = "ListUsers";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
-                .retried(OP, || {
+                .retried("ListUsers", || {
                     self.client
                         .list_users()
                         .identity_store_id(store.as_str())
@@ -146,13 +140,39 @@ impl Directory for IdentityStoreApi {
                         .send()
                 })
                 .await?;
-            for u in page.users {
-                out.push((u.user_id, u.user_name.unwrap_or_default()));
+            let rows = page
+                .users
+                .into_iter()
+                .map(|u| (u.user_id, u.user_name.unwrap_or_default()))
+                .collect();
+            Ok((rows, page.next_token))
+        })
+        .await
+    }
+
+    async fn group_members(&self, store: &IdentityStoreId, group_id: &str) -> Remote<Vec<String>> {
+        const OP: &str = "ListGroupMemberships";
+        all_pages(|token| async move {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .list_group_memberships()
+                        .identity_store_id(store.as_str())
+                        .group_id(group_id)
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            let mut rows = Vec::new();
+            for m in page.group_memberships {
+                match m.member_id {
+                    Some(MemberId::UserId(id)) => rows.push(id),
+                    _ => return Err(unexpected(OP, "a membership without a user id")),
+                }
             }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 }

@@ -99,6 +99,26 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
     }
 }
 
+/// Reads a paginated listing whole: `page(token)` sends one request (retried as its adapter
+/// retries) and returns that page's rows and the next token. One failed page fails the listing:
+/// a partial list never reads as the whole.
+pub(crate) async fn all_pages<T, F, Fut>(mut page: F) -> Remote<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Remote<(Vec<T>, Option<String>)>>,
+{
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let (rows, next) = page(token.take()).await?;
+        out.extend(rows);
+        match next {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Classifies a failed SDK call. `modeled` classifies the service's modeled exceptions (`S` is
 /// the service-wide error enum every operation error converts into); an unmodeled error is
 /// classified by its error code, then by its HTTP status.

@@ -6,7 +6,7 @@ use aws_sdk_organizations::Error;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::unexpected;
+use super::{all_pages, unexpected};
 use crate::ids::AccountId;
 use crate::ports::{FailureKind, Organization, Remote, RemoteError};
 use crate::retry::{RetryPolicy, with_retry};
@@ -63,28 +63,25 @@ fn account_id(operation: &'static str, id: Option<&str>) -> Remote<AccountId> {
 impl Organization for Organizations {
     async fn accounts(&self) -> Remote<Vec<(AccountId, String)>> {
         const OP: &str = "ListAccounts";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
                 .retried(OP, || self.client.list_accounts().set_next_token(token.clone()).send())
                 .await?;
-            for a in page.accounts.unwrap_or_default() {
-                out.push((account_id(OP, a.id.as_deref())?, a.name.unwrap_or_default()));
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            let rows = page
+                .accounts
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| Ok((account_id(OP, a.id.as_deref())?, a.name.unwrap_or_default())))
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     async fn children(&self, parent: &str) -> Remote<(Vec<AccountId>, Vec<String>)> {
         const ACCOUNTS: &str = "ListAccountsForParent";
         const OUS: &str = "ListOrganizationalUnitsForParent";
-        let mut accounts = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let accounts = all_pages(|token| async move {
             let page = self
                 .retried(ACCOUNTS, || {
                     self.client
@@ -94,16 +91,16 @@ impl Organization for Organizations {
                         .send()
                 })
                 .await?;
-            for a in page.accounts.unwrap_or_default() {
-                accounts.push(account_id(ACCOUNTS, a.id.as_deref())?);
-            }
-            token = page.next_token;
-            if token.is_none() {
-                break;
-            }
-        }
-        let mut ous = Vec::new();
-        loop {
+            let rows = page
+                .accounts
+                .unwrap_or_default()
+                .iter()
+                .map(|a| account_id(ACCOUNTS, a.id.as_deref()))
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await?;
+        let ous = all_pages(|token| async move {
             let page = self
                 .retried(OUS, || {
                     self.client
@@ -113,13 +110,15 @@ impl Organization for Organizations {
                         .send()
                 })
                 .await?;
-            for ou in page.organizational_units.unwrap_or_default() {
-                ous.push(ou.id.ok_or_else(|| unexpected(OUS, "an OU without an id"))?);
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok((accounts, ous));
-            }
-        }
+            let rows = page
+                .organizational_units
+                .unwrap_or_default()
+                .into_iter()
+                .map(|ou| ou.id.ok_or_else(|| unexpected(OUS, "an OU without an id")))
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await?;
+        Ok((accounts, ous))
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_ssoadmin::types::{
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{found, rejected, unexpected};
+use super::{all_pages, found, rejected, unexpected};
 use crate::facts::{Fact, PermissionSetFacts};
 use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
 use crate::model::{
@@ -640,34 +640,29 @@ impl SsoAdmin {
 impl InstanceInventory for SsoAdmin {
     async fn instances(&self) -> Remote<Vec<InstanceRef>> {
         const OP: &str = "ListInstances";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
                 .retried(OP, || self.client.list_instances().set_next_token(token.clone()).send())
                 .await?;
+            let mut rows = Vec::new();
             for i in page.instances.unwrap_or_default() {
                 let (Some(arn), Some(store)) = (i.instance_arn, i.identity_store_id) else {
                     return Err(unexpected(OP, "an instance without an ARN or identity store"));
                 };
-                out.push(InstanceRef {
+                rows.push(InstanceRef {
                     instance_arn: InstanceArn::parse(&arn).map_err(|_| unexpected(OP, "an invalid instance ARN"))?,
                     identity_store_id: IdentityStoreId::parse(&store)
                         .map_err(|_| unexpected(OP, "an invalid identity store id"))?,
                 });
             }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     async fn permission_sets(&self, instance: &InstanceArn) -> Remote<Vec<PermissionSetArn>> {
         const OP: &str = "ListPermissionSets";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
                 .retried(OP, || {
                     self.client
@@ -678,14 +673,15 @@ impl InstanceInventory for SsoAdmin {
                         .send()
                 })
                 .await?;
-            for arn in page.permission_sets.unwrap_or_default() {
-                out.push(PermissionSetArn::parse(&arn).map_err(|_| unexpected(OP, "an invalid permission set ARN"))?);
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            let rows = page
+                .permission_sets
+                .unwrap_or_default()
+                .iter()
+                .map(|arn| PermissionSetArn::parse(arn).map_err(|_| unexpected(OP, "an invalid permission set ARN")))
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     async fn provisioned_accounts(
@@ -694,9 +690,7 @@ impl InstanceInventory for SsoAdmin {
         permission_set: &PermissionSetArn,
     ) -> Remote<Vec<AccountId>> {
         const OP: &str = "ListAccountsForProvisionedPermissionSet";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
                 .retried(OP, || {
                     self.client
@@ -708,14 +702,15 @@ impl InstanceInventory for SsoAdmin {
                         .send()
                 })
                 .await?;
-            for id in page.account_ids.unwrap_or_default() {
-                out.push(AccountId::parse(&id).map_err(|_| unexpected(OP, "an invalid account id"))?);
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            let rows = page
+                .account_ids
+                .unwrap_or_default()
+                .iter()
+                .map(|id| AccountId::parse(id).map_err(|_| unexpected(OP, "an invalid account id")))
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     async fn account_assignments(
@@ -725,9 +720,7 @@ impl InstanceInventory for SsoAdmin {
         permission_set: &PermissionSetArn,
     ) -> Remote<Vec<(PrincipalType, String)>> {
         const OP: &str = "ListAccountAssignments";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
                 .retried(OP, || {
                     self.client
@@ -740,17 +733,16 @@ impl InstanceInventory for SsoAdmin {
                         .send()
                 })
                 .await?;
+            let mut rows = Vec::new();
             for a in page.account_assignments.unwrap_or_default() {
                 let (Some(kind), Some(id)) = (a.principal_type, a.principal_id) else {
                     return Err(unexpected(OP, "an assignment without a principal"));
                 };
-                out.push((domain_principal_type(OP, &kind)?, id));
+                rows.push((domain_principal_type(OP, &kind)?, id));
             }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     async fn principal_assignments(
@@ -760,9 +752,7 @@ impl InstanceInventory for SsoAdmin {
         principal_id: &str,
     ) -> Remote<Vec<(AccountId, PermissionSetArn)>> {
         const OP: &str = "ListAccountAssignmentsForPrincipal";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let page = self
                 .retried(OP, || {
                     self.client
@@ -775,20 +765,19 @@ impl InstanceInventory for SsoAdmin {
                         .send()
                 })
                 .await?;
+            let mut rows = Vec::new();
             for a in page.account_assignments.unwrap_or_default() {
                 let (Some(account), Some(ps)) = (a.account_id, a.permission_set_arn) else {
                     return Err(unexpected(OP, "an assignment without an account or permission set"));
                 };
-                out.push((
+                rows.push((
                     AccountId::parse(&account).map_err(|_| unexpected(OP, "an invalid account id"))?,
                     PermissionSetArn::parse(&ps).map_err(|_| unexpected(OP, "an invalid permission set ARN"))?,
                 ));
             }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 }
 

@@ -399,6 +399,9 @@ pub struct Policy {
     pub own_identity: OwnIdentity,
     /// Name patterns of the admin and break-glass permission sets.
     pub privileged: Vec<NamePattern>,
+    /// Display name patterns of protected groups, whose memberships the reconciler reads and
+    /// reports. Every group assigned a privileged permission set is protected as well.
+    pub protected_groups: Vec<NamePattern>,
     /// Per-rule settings.
     pub rules: RuleSettings,
     /// Exceptions.
@@ -427,6 +430,7 @@ impl Default for Policy {
                 role_arns: Vec::new(),
             },
             privileged: vec![NamePattern::new("*Admin*"), NamePattern::new("BreakGlass*")],
+            protected_groups: Vec::new(),
             rules: RuleSettings {
                 assignment_principal_type: AssignmentPrincipalTypeSettings {
                     common: RuleCommon::default(),
@@ -520,6 +524,11 @@ impl Policy {
     /// Whether a permission set name is privileged (admin or break-glass).
     pub fn is_privileged(&self, name: &str) -> bool {
         any_matches(&self.privileged, name)
+    }
+
+    /// Whether a group display name matches `[groups] protected`.
+    pub fn is_protected_group(&self, name: &str) -> bool {
+        any_matches(&self.protected_groups, name)
     }
 
     /// Whether a set with the given (possibly unknown) name is exempt under `exemptions`.

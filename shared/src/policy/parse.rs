@@ -88,6 +88,7 @@ pub(crate) mod keys {
         "instance",
         "own_identity",
         "permission_sets",
+        "groups",
         "rules",
         "exceptions",
         "owners",
@@ -97,6 +98,7 @@ pub(crate) mod keys {
     pub(crate) const INSTANCE: &[&str] = &["arn", "identity_store_id"];
     pub(crate) const OWN_IDENTITY: &[&str] = &["role_prefixes", "role_arns"];
     pub(crate) const PERMISSION_SETS: &[&str] = &["privileged"];
+    pub(crate) const GROUPS: &[&str] = &["protected"];
     pub(crate) const COMMON: &[&str] = &["mode", "severity"];
     pub(crate) const ASSIGNMENT: &[&str] = &["mode", "severity", "allowed"];
     pub(crate) const SESSION: &[&str] = &["mode", "severity", "max", "privileged_max", "limits"];
@@ -534,6 +536,16 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         t.finish(r);
     }
 
+    let mut protected_groups = d.protected_groups.clone();
+    if let Some(v) = top.take("groups")
+        && let Some(mut t) = r.table(v, "groups", keys::GROUPS)
+    {
+        if let Some(v) = t.take("protected") {
+            protected_groups = r.name_patterns(v, &t.child("protected")).unwrap_or_default();
+        }
+        t.finish(r);
+    }
+
     let rules = match top.take("rules") {
         Some(v) => read_rules(r, v, &d.rules),
         None => Some(d.rules.clone()),
@@ -561,6 +573,7 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         identity_store_id,
         own_identity,
         privileged,
+        protected_groups,
         rules: rules?,
         exceptions,
         owners: owners?,

@@ -112,6 +112,8 @@ pub fn json_schema() -> Value {
                 "role_arns": { "type": "array", "items": { "type": "string", "pattern": "^arn:.+:role/.+$" } } } },
             "permission_sets": { "type": "object", "additionalProperties": false, "properties": {
                 "privileged": patterns("admin and break-glass permission set name patterns") } },
+            "groups": { "type": "object", "additionalProperties": false, "properties": {
+                "protected": patterns("protected group display name patterns (memberships read and reported by the reconciler)") } },
             "rules": rules,
             "exceptions": { "type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["rule", "owner", "reason", "expires"],

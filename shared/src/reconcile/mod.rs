@@ -33,7 +33,7 @@ use crate::guard::{Gate, Guard, Outcome, OutcomeKind, PlannedOutcome};
 use crate::ids::{AccountId, InstanceArn, PermissionSetArn};
 use crate::inventory::{self, Inventory, InventoryError, Strategy, Unknown};
 use crate::model::{AbacOp, Actor, Assignment, Change, ChangeKind, EventMeta, PermissionSetOp, PrincipalType};
-use crate::policy::{Mode, Policy, PolicyError, Severity};
+use crate::policy::{Mode, Owners, Policy, PolicyError, Severity};
 use crate::ports::{Directory, IdentityCenter, IdentityStore, InstanceInventory, Notifier, Organization};
 use crate::rules::{Action, Resource, ResourceKind, RuleId};
 use crate::safety::{RECONCILER_SOURCE, utc};
@@ -134,6 +134,10 @@ pub struct Counts {
     pub skipped: usize,
     /// Mutating API calls made.
     pub mutations: usize,
+    /// Protected groups (named by the policy or assigned a privileged permission set).
+    pub protected_groups: usize,
+    /// Their memberships read.
+    pub protected_memberships: usize,
 }
 
 /// The plan of a run.
@@ -350,6 +354,12 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
         planned: items.len(),
         destructive,
         skipped: skipped.len(),
+        protected_groups: inv.protected_groups.len(),
+        protected_memberships: inv
+            .protected_groups
+            .values()
+            .map(|g| g.members.as_ref().map_or(0, Vec::len))
+            .sum(),
         mutations: 0,
     };
     let refusal = refusal(desired, &counts);
@@ -442,6 +452,52 @@ impl ReportedAction {
     }
 }
 
+/// A protected group as reported: who holds privileged access, for recertification.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtectedGroupReport {
+    /// The group.
+    pub group_id: String,
+    /// Its display name.
+    pub group_name: String,
+    /// Why it is protected.
+    pub reasons: Vec<String>,
+    /// Its members (user id, user name), sorted by name; `null` when they could not be read.
+    pub members: Option<Vec<Member>>,
+}
+
+/// A member of a protected group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's name (empty when the user list did not name it).
+    pub user_name: String,
+}
+
+impl ProtectedGroupReport {
+    fn of(inv: &Inventory) -> Vec<Self> {
+        inv.protected_groups
+            .iter()
+            .map(|(id, g)| Self {
+                group_id: id.clone(),
+                group_name: g.name.clone(),
+                reasons: g.reasons.clone(),
+                members: g.members.as_ref().map(|ids| {
+                    let mut members: Vec<Member> = ids
+                        .iter()
+                        .map(|u| Member {
+                            user_id: u.clone(),
+                            user_name: inv.users.get(u).cloned().unwrap_or_default(),
+                        })
+                        .collect();
+                    members.sort_by(|a, b| (&a.user_name, &a.user_id).cmp(&(&b.user_name, &b.user_id)));
+                    members
+                }),
+            })
+            .collect()
+    }
+}
+
 /// A run's report: logged as one JSON line, printed by `idc-guard scan`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -466,6 +522,8 @@ pub struct RunReport {
     pub skipped: Vec<ReportedAction>,
     /// What could not be read.
     pub unknown: Vec<Unknown>,
+    /// The protected groups and their members.
+    pub protected_groups: Vec<ProtectedGroupReport>,
     /// Wall time of the run.
     pub duration_ms: u64,
     /// API calls made, by operation (filled by the caller that counts them).
@@ -531,6 +589,35 @@ impl RunReport {
         }
         for s in &self.skipped {
             let _ = writeln!(out, "skipped (unknown): {} {}", s.rule, describe(&s.resource));
+        }
+        for g in &self.protected_groups {
+            let members = match &g.members {
+                Some(m) if m.is_empty() => "no members".to_owned(),
+                Some(m) => {
+                    let names: Vec<&str> = m
+                        .iter()
+                        .map(|m| {
+                            if m.user_name.is_empty() {
+                                m.user_id.as_str()
+                            } else {
+                                m.user_name.as_str()
+                            }
+                        })
+                        .collect();
+                    format!("{} members: {}", m.len(), names.join(", "))
+                }
+                None => "members unknown (read failed)".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "protected group {} ({}): {members}",
+                if g.group_name.is_empty() {
+                    &g.group_id
+                } else {
+                    &g.group_name
+                },
+                g.reasons.join("; ")
+            );
         }
         for u in &self.unknown {
             let _ = writeln!(out, "unknown: {}", serde_json::to_string(u).unwrap_or_default());
@@ -616,6 +703,7 @@ where
         options.organizational_units = desired::organizational_units(f);
     }
     let inv = inventory::take(
+        guard.policy(),
         guard.identity_center(),
         directory,
         organization,
@@ -671,6 +759,7 @@ where
         plan: plan.items.iter().map(ReportedAction::of).collect(),
         skipped: plan.skipped.iter().map(ReportedAction::of).collect(),
         unknown: inv.unknown.iter().cloned().collect(),
+        protected_groups: ProtectedGroupReport::of(&inv),
         duration_ms: 0,
         api_calls: BTreeMap::new(),
         api_calls_total: 0,
@@ -840,8 +929,11 @@ fn summary(instance: &InstanceArn, report: &RunReport, now: u64) -> Outcome {
     }
 }
 
-/// Every assignment with names, for `idc-guard export`.
-pub fn export_rows(inv: &Inventory, owners: &BTreeMap<Key, String>) -> Vec<ExportRow> {
+/// Every assignment with names, for `idc-guard export`. Its owner is the one the desired file
+/// names for it (`named`), else the one findings about it are routed to: the permission set's
+/// owner tag (read with [`inventory::Options::owner_tags`]), the first matching route, the
+/// default owner.
+pub fn export_rows(inv: &Inventory, named: &BTreeMap<Key, String>, owners: &Owners) -> Vec<ExportRow> {
     inv.assignments
         .iter()
         .map(|k| {
@@ -860,7 +952,16 @@ pub fn export_rows(inv: &Inventory, owners: &BTreeMap<Key, String>) -> Vec<Expor
                 permission_set_arn: k.permission_set_arn.to_string(),
                 account_id: k.account_id.to_string(),
                 account_name: account_name(inv, &k.account_id),
-                owner: owners.get(k).cloned().unwrap_or_default(),
+                owner: named.get(k).cloned().unwrap_or_else(|| {
+                    let set = inv.permission_sets.get(&k.permission_set_arn);
+                    owners
+                        .resolve(
+                            set.and_then(|e| e.owner_tag.as_deref()),
+                            set.and_then(|e| e.name.as_deref()),
+                            Some(k.account_id.as_str()),
+                        )
+                        .to_owned()
+                }),
             }
         })
         .collect()
