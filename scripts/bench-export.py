@@ -166,10 +166,12 @@ def seed(endpoint: str, accounts: int, sets: int, groups: int, assignments: int)
         account_ids.append(status["CreateAccountStatus"]["AccountId"])
     instance = sso.list_instances()["Instances"][0]
     arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
+    # The first two sets are privileged by the shipped policy's names (`*Admin*`): the groups
+    # assigned them are protected, and the full plan reads their members.
     set_arns = [
-        sso.create_permission_set(InstanceArn=arn, Name=f"ps-{i:02}", SessionDuration="PT4H")["PermissionSet"][
-            "PermissionSetArn"
-        ]
+        sso.create_permission_set(
+            InstanceArn=arn, Name=f"ps-{i:02}" if i >= 2 else f"Admin-{i:02}", SessionDuration="PT4H"
+        )["PermissionSet"]["PermissionSetArn"]
         for i in range(sets)
     ]
     group_ids = [ids.create_group(IdentityStoreId=store, DisplayName=f"team-{i:02}")["GroupId"] for i in range(groups)]
@@ -279,6 +281,7 @@ def main() -> int:
             "results": {k: {kk: vv for kk, vv in v.items() if kk not in ("stdout",)} for k, v in results.items()},
             "scan": {
                 "planned": scan["counts"]["planned"],
+                "protected_groups": scan["counts"]["protected_groups"],
                 "strategy": scan["strategy"],
                 "sso_admin_calls": sso_calls,
                 "seconds_at_20_per_s": round(sso_calls / 20, 1),
@@ -315,7 +318,7 @@ def print_table(s: dict[str, Any]) -> None:
     sc = s["scan"]
     print(f"full reconcile plan: {r['idc-guard scan (full plan, dry run)']['wall_s']} s, {sc['sso_admin_calls']} sso-admin "
           f"calls = {sc['seconds_at_20_per_s']} s at 20 requests/s on AWS (strategy {sc['strategy']}, "
-          f"{sc['planned']} planned)")
+          f"{sc['planned']} planned, {sc['protected_groups']} protected groups' members read)")
 
 
 if __name__ == "__main__":

@@ -483,6 +483,25 @@ fn function_environments_name_exactly_the_variables_their_code_reads() {
     assert_eq!(layer["Type"], "AWS::Serverless::LayerVersion");
     let content = layer["Properties"]["ContentUri"].as_str().unwrap();
     assert!(repo_root().join(content).join("guardrail.toml").exists());
+    // A desired file named explicitly must exist (else every run is refused): the default
+    // deployment names none, so the reconciler uses policy/assignments.toml only if there is one.
+    let assignments = &resources(t)["DriftReconcilerFunction"]["Properties"]["Environment"]["Variables"]
+        ["IDC_GUARD_ASSIGNMENTS"];
+    let named = match assignments {
+        Value::Object(r) if r.contains_key("Ref") => {
+            let parameter = r["Ref"].as_str().unwrap();
+            t["Parameters"][parameter]["Default"].as_str().unwrap().to_owned()
+        }
+        other => other.as_str().unwrap_or_default().to_owned(),
+    };
+    if let Some(file) = named.strip_prefix("/opt/") {
+        assert!(
+            repo_root().join(content).join(file).exists(),
+            "the reconciler is deployed naming {named}, which the policy layer ({content}) lacks"
+        );
+    } else {
+        assert_eq!(named, "", "a desired file outside the layer: {named}");
+    }
 }
 
 #[test]
