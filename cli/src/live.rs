@@ -217,7 +217,12 @@ pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Optio
     })
 }
 
-pub(crate) fn export(args: &LiveArgs, format: ExportFormat, assignments: Option<&Path>) -> ExitCode {
+pub(crate) fn export(
+    args: &LiveArgs,
+    format: ExportFormat,
+    assignments: Option<&Path>,
+    routed_owners: bool,
+) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -237,7 +242,7 @@ pub(crate) fn export(args: &LiveArgs, format: ExportFormat, assignments: Option<
         let progress = Progress::start(s.calls.clone(), "export");
         let file = load_desired(assignments);
         let options = Options {
-            owner_tags: true,
+            owner_tags: routed_owners,
             ..inventory_options(args, false)
         };
         let survey = reconcile::survey(&s.guard, &s.directory, &s.organization, &instance, file, &options).await;
@@ -271,7 +276,8 @@ pub(crate) fn export(args: &LiveArgs, format: ExportFormat, assignments: Option<
             eprintln!("idc-guard: the export would be incomplete");
             return ExitCode::from(2);
         }
-        let rows = reconcile::export_rows(&inv, &owners, &s.guard.policy().owners);
+        let routing = routed_owners.then_some(&s.guard.policy().owners);
+        let rows = reconcile::export_rows(&inv, &owners, routing);
         let text = match format {
             ExportFormat::Csv => csv(&rows),
             ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",

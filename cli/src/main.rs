@@ -98,6 +98,12 @@ enum Command {
         /// A desired-assignments file whose entries' owners are exported.
         #[arg(long)]
         assignments: Option<PathBuf>,
+        /// Fill the owners the desired file does not name with the owner the assignment's
+        /// findings are routed to: the permission set's owner tag, else the policy's
+        /// [[owners.routes]], else its default owner. Costs one ListTagsForResource per
+        /// permission set.
+        #[arg(long)]
+        routed_owners: bool,
         #[command(flatten)]
         live: live::LiveArgs,
     },
@@ -248,8 +254,9 @@ fn main() -> ExitCode {
         Command::Export {
             format,
             assignments,
+            routed_owners,
             live,
-        } => live::export(&live, format, assignments.as_deref()),
+        } => live::export(&live, format, assignments.as_deref(), routed_owners),
         Command::Diff { assignments, live } => live::diff(&live, &assignments),
         Command::Breaker { command } => breaker(command),
     }

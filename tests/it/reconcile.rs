@@ -521,7 +521,8 @@ async fn export_toml_is_a_desired_file_with_an_empty_diff() {
     )
     .await
     .unwrap();
-    let rows = reconcile::export_rows(&inv, &Default::default(), &Owners::default());
+    let rows = reconcile::export_rows(&inv, &Default::default(), None);
+    assert!(rows.iter().all(|r| r.owner.is_empty()), "no file, no routing: no owner");
     assert_eq!(rows.len(), 20);
     assert!(
         rows.iter()
@@ -573,7 +574,7 @@ async fn export_owners_come_from_the_file_the_tag_the_routes_and_the_default() {
             .map(|r| ((r.account_id.clone(), r.principal_id.clone()), r.owner.clone()))
             .collect()
     };
-    let rows = by_account(&reconcile::export_rows(&inv, &named, &owners));
+    let rows = by_account(&reconcile::export_rows(&inv, &named, Some(&owners)));
     for ((account, principal), owner) in &rows {
         let expected = if *account == named_key.account_id.as_str() && *principal == named_key.principal_id {
             "from-the-file"
@@ -601,7 +602,7 @@ async fn export_owners_come_from_the_file_the_tag_the_routes_and_the_default() {
         .await
         .unwrap();
     let (inv, _) = survey().await.unwrap();
-    let rows = by_account(&reconcile::export_rows(&inv, &named, &owners));
+    let rows = by_account(&reconcile::export_rows(&inv, &named, Some(&owners)));
     assert_eq!(rows.len(), 6);
     for ((account, principal), owner) in &rows {
         let expected = if *account == named_key.account_id.as_str() && *principal == named_key.principal_id {
@@ -1235,6 +1236,12 @@ mod cli {
         let csv = String::from_utf8(csv.stdout).unwrap();
         assert!(csv.starts_with("principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner\n"));
         assert_eq!(csv.lines().count(), 21);
+        assert!(csv.lines().skip(1).all(|l| l.ends_with(',')), "no owner without a file: {csv}");
+        // With --routed-owners, the owner findings go to (here the policy's default).
+        let routed = idc_guard(&w, &dir, &["export", "--format", "csv", "--routed-owners"]);
+        assert_eq!(routed.status.code(), Some(0), "{}", text(&routed));
+        let routed = String::from_utf8(routed.stdout).unwrap();
+        assert_eq!(routed.lines().skip(1).filter(|l| l.ends_with(",platform")).count(), 20, "{routed}");
         let json = idc_guard(&w, &dir, &["export", "--format", "json"]);
         let rows: Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&json)));
         assert_eq!(rows.as_array().map(Vec::len), Some(20));

@@ -485,8 +485,8 @@ fn function_environments_name_exactly_the_variables_their_code_reads() {
     assert!(repo_root().join(content).join("guardrail.toml").exists());
     // A desired file named explicitly must exist (else every run is refused): the default
     // deployment names none, so the reconciler uses policy/assignments.toml only if there is one.
-    let assignments = &resources(t)["DriftReconcilerFunction"]["Properties"]["Environment"]["Variables"]
-        ["IDC_GUARD_ASSIGNMENTS"];
+    let assignments =
+        &resources(t)["DriftReconcilerFunction"]["Properties"]["Environment"]["Variables"]["IDC_GUARD_ASSIGNMENTS"];
     let named = match assignments {
         Value::Object(r) if r.contains_key("Ref") => {
             let parameter = r["Ref"].as_str().unwrap();

@@ -930,10 +930,10 @@ fn summary(instance: &InstanceArn, report: &RunReport, now: u64) -> Outcome {
 }
 
 /// Every assignment with names, for `idc-guard export`. Its owner is the one the desired file
-/// names for it (`named`), else the one findings about it are routed to: the permission set's
-/// owner tag (read with [`inventory::Options::owner_tags`]), the first matching route, the
-/// default owner.
-pub fn export_rows(inv: &Inventory, named: &BTreeMap<Key, String>, owners: &Owners) -> Vec<ExportRow> {
+/// names for it (`named`); else, with `routing`, the one findings about it are routed to: the
+/// permission set's owner tag (read with [`inventory::Options::owner_tags`]), the first matching
+/// route, the default owner; else empty.
+pub fn export_rows(inv: &Inventory, named: &BTreeMap<Key, String>, routing: Option<&Owners>) -> Vec<ExportRow> {
     inv.assignments
         .iter()
         .map(|k| {
@@ -954,13 +954,15 @@ pub fn export_rows(inv: &Inventory, named: &BTreeMap<Key, String>, owners: &Owne
                 account_name: account_name(inv, &k.account_id),
                 owner: named.get(k).cloned().unwrap_or_else(|| {
                     let set = inv.permission_sets.get(&k.permission_set_arn);
-                    owners
-                        .resolve(
-                            set.and_then(|e| e.owner_tag.as_deref()),
-                            set.and_then(|e| e.name.as_deref()),
-                            Some(k.account_id.as_str()),
-                        )
-                        .to_owned()
+                    routing.map_or_else(String::new, |owners| {
+                        owners
+                            .resolve(
+                                set.and_then(|e| e.owner_tag.as_deref()),
+                                set.and_then(|e| e.name.as_deref()),
+                                Some(k.account_id.as_str()),
+                            )
+                            .to_owned()
+                    })
                 }),
             }
         })
