@@ -12,6 +12,12 @@
 //! users (needed for names), then picks the cheaper pattern ([`Strategy::Auto`]): by principal
 //! when an organisation has fewer principals than provisioned pairs (the usual case: tens of
 //! groups against thousands of pairs), by account otherwise (a directory with many users).
+//!
+//! **Protected groups.** With [`Options::memberships`], the members of every protected group are
+//! read (one ListGroupMemberships listing each): the groups the policy's `[groups] protected`
+//! names, and every group assigned a privileged permission set. Who holds privileged access is
+//! reported for recertification; a failed read is [`Unknown::GroupMembers`], which keeps no
+//! assignment from being planned.
 
 use std::collections::{BTreeMap, BTreeSet};
 
