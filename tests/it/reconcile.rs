@@ -1236,12 +1236,19 @@ mod cli {
         let csv = String::from_utf8(csv.stdout).unwrap();
         assert!(csv.starts_with("principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner\n"));
         assert_eq!(csv.lines().count(), 21);
-        assert!(csv.lines().skip(1).all(|l| l.ends_with(',')), "no owner without a file: {csv}");
+        assert!(
+            csv.lines().skip(1).all(|l| l.ends_with(',')),
+            "no owner without a file: {csv}"
+        );
         // With --routed-owners, the owner findings go to (here the policy's default).
         let routed = idc_guard(&w, &dir, &["export", "--format", "csv", "--routed-owners"]);
         assert_eq!(routed.status.code(), Some(0), "{}", text(&routed));
         let routed = String::from_utf8(routed.stdout).unwrap();
-        assert_eq!(routed.lines().skip(1).filter(|l| l.ends_with(",platform")).count(), 20, "{routed}");
+        assert_eq!(
+            routed.lines().skip(1).filter(|l| l.ends_with(",platform")).count(),
+            20,
+            "{routed}"
+        );
         let json = idc_guard(&w, &dir, &["export", "--format", "json"]);
         let rows: Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&json)));
         assert_eq!(rows.as_array().map(Vec::len), Some(20));
