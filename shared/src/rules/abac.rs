@@ -74,8 +74,9 @@ impl Rule for AbacAttributesRequired {
         Verdict::Fail(Violation {
             message: format!(
                 "{state}{}. Policies conditioned on these session tags stop matching the right people; \
-                 restore the attributes (idc-guard restores them and keeps the others).",
-                problems.join("; ")
+                 restore the attributes ({}).",
+                problems.join("; "),
+                cx.what_idc_guard_does(self.id(), "restores them and keeps the others")
             ),
             resource: Resource::new(ResourceKind::Instance, instance_arn.as_str()),
             remediation: vec![Action::RestoreAccessControlAttributes {

@@ -63,9 +63,10 @@ impl Rule for PermissionsBoundaryRequired {
         Verdict::Fail(Violation {
             message: format!(
                 "Permission set {} {what}. Without {} its policies are its only ceiling; \
-                 put the boundary back (idc-guard puts it and re-provisions), or name the set as exempt.",
+                 put the boundary back ({}), or name the set as exempt.",
                 subject.label(),
-                settings.boundary
+                settings.boundary,
+                cx.what_idc_guard_does(self.id(), "puts it back and re-provisions")
             ),
             resource: subject.resource(),
             remediation: vec![

@@ -128,8 +128,9 @@ impl Rule for InlinePolicyForbiddenActions {
         Verdict::Fail(Violation {
             message: format!(
                 "The inline policy of permission set {label} grants forbidden actions: {}. Only admin and \
-                 break-glass sets may; remove those statements (idc-guard removes exactly them and re-provisions).",
-                detail.join("; ")
+                 break-glass sets may; remove those statements ({}).",
+                detail.join("; "),
+                cx.what_idc_guard_does(self.id(), "removes exactly them and re-provisions")
             ),
             resource,
             remediation: vec![fix, subject.provision()],

@@ -71,9 +71,10 @@ impl Rule for ManagedPolicyForbidden {
             message: format!(
                 "Permission set {} has {} attached, which only admin and break-glass sets may carry: \
                  it lets the holder grant themselves any access. Attach a scoped policy instead \
-                 (idc-guard detaches it and re-provisions).",
+                 ({}).",
                 subject.label(),
-                list.join(" and ")
+                list.join(" and "),
+                cx.what_idc_guard_does(self.id(), "detaches it and re-provisions")
             ),
             resource: subject.resource(),
             remediation,

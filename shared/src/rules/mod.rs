@@ -229,6 +229,17 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
 }
 
+impl Context<'_> {
+    /// What a finding's message says idc-guard does about it: `action` ("puts it back") when
+    /// the rule enforces, else that it only reports (the rule's mode, global mode applied).
+    pub(super) fn what_idc_guard_does(&self, rule: RuleId, action: &str) -> String {
+        match self.policy.effective_mode(rule) {
+            crate::policy::Mode::Enforce => format!("idc-guard {action}"),
+            mode => format!("idc-guard only reports it: the rule is in {mode} mode"),
+        }
+    }
+}
+
 /// A guardrail rule.
 pub trait Rule: Sync {
     /// Its stable id.

@@ -68,9 +68,12 @@ impl Rule for IdentityStoreScimOnly {
             _ => Vec::new(),
         };
         let fix = if remediation.is_empty() {
-            "make the change in the identity provider instead; idc-guard reports it and changes nothing"
+            "make the change in the identity provider instead; idc-guard reports it and changes nothing".to_owned()
         } else {
-            "add the member in the identity provider instead; idc-guard removes the hand-made membership"
+            format!(
+                "add the member in the identity provider instead; {}",
+                cx.what_idc_guard_does(self.id(), "removes the hand-made membership")
+            )
         };
         Verdict::Fail(Violation {
             message: format!(
@@ -167,5 +170,43 @@ mod tests {
             panic!()
         };
         assert!(v.remediation.is_empty());
+    }
+
+    #[test]
+    fn the_message_says_what_idc_guard_does_in_the_rules_mode() {
+        let change = identity_change(
+            EventSource::IdentityStore,
+            Actor::IamUser {
+                arn: "arn:aws:iam::222222222222:user/x".into(),
+                name: "x".into(),
+            },
+            IdentityOp::MemberAdded {
+                group_id: Some("g".into()),
+                member_id: Some("u".into()),
+                membership_id: Some("m".into()),
+            },
+        );
+        let facts = facts_for(&change);
+        let message = |policy: &crate::policy::Policy| match IdentityStoreScimOnly.evaluate(cx(&change, &facts, policy))
+        {
+            Verdict::Fail(v) => v.message,
+            other => panic!("{other:?}"),
+        };
+        // The shipped baseline has this rule in detect mode.
+        let detect = message(&crate::policy::Policy::default());
+        assert!(
+            detect.ends_with("idc-guard only reports it: the rule is in detect mode."),
+            "{detect}"
+        );
+        let enforcing = crate::policy::Policy::from_toml(
+            "enforce.toml",
+            "mode = \"enforce\"\n[rules.identity-store-scim-only]\nmode = \"enforce\"\n",
+        )
+        .expect("a valid policy");
+        let enforce = message(&enforcing);
+        assert!(
+            enforce.ends_with("idc-guard removes the hand-made membership."),
+            "{enforce}"
+        );
     }
 }

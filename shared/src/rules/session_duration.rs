@@ -104,7 +104,8 @@ impl Rule for SessionDurationCap {
         Verdict::Fail(Violation {
             message: format!(
                 "Session duration {duration} is too long: {why}. Long sessions keep stolen credentials useful; \
-                 set the session duration to {cap} or less (idc-guard sets {cap} and re-provisions)."
+                 set the session duration to {cap} or less ({}).",
+                cx.what_idc_guard_does(self.id(), &format!("sets {cap} and re-provisions"))
             ),
             resource: subject.resource(),
             remediation: vec![
