@@ -23,20 +23,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import http.client
-import http.server
+import importlib.util
 import io
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,115 +40,17 @@ from typing import Any
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 REGION = "us-east-1"
-SERVICES = {
-    "SWBExternalService": "sso-admin",
-    "AWSIdentityStore": "identitystore",
-    "AWSOrganizationsV20161128": "organizations",
-}
+# The harness pieces shared with the guard benchmark: the counting proxy, the emulator, VmHWM.
+_spec = importlib.util.spec_from_file_location("bench_guard", ROOT / "scripts" / "bench-guard.py")
+assert _spec and _spec.loader
+bg = importlib.util.module_from_spec(_spec)
+sys.modules["bench_guard"] = bg
+_spec.loader.exec_module(bg)
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-class Proxy:
-    """Forwards every request to the emulator and counts it by service and operation."""
-
-    def __init__(self, upstream: int) -> None:
-        self.port = free_port()
-        self.calls: list[str] = []
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                target = self.headers.get("X-Amz-Target") or ""
-                prefix, _, op = target.rpartition(".")
-                with proxy.lock:
-                    proxy.calls.append(f"{SERVICES.get(prefix, 'other:' + prefix)}:{op}")
-                up = http.client.HTTPConnection(HOST, upstream, timeout=120)
-                try:
-                    up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                    for k, v in self.headers.items():
-                        if k.lower() not in ("connection", "content-length", "transfer-encoding"):
-                            up.putheader(k, v)
-                    up.putheader("Content-Length", str(len(body)))
-                    up.putheader("Connection", "close")
-                    up.endheaders(body)
-                    r = up.getresponse()
-                    payload = r.read()
-                    self.send_response(r.status, r.reason)
-                    for k, v in r.getheaders():
-                        if k.lower() not in ("connection", "content-length", "transfer-encoding"):
-                            self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                finally:
-                    up.close()
-
-            do_POST = do_GET = _forward  # noqa: N815
-
-        self.server = http.server.ThreadingHTTPServer((HOST, self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def take(self) -> list[str]:
-        with self.lock:
-            calls, self.calls = self.calls, []
-        return calls
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def start_emulator(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    logf = open(workdir / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/emulator/server.py"), "--port", str(port)],
-        stdout=logf,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=0.5) as r:
-                if r.status == 200:
-                    return proc, port
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the emulator did not start; see {workdir / 'moto.log'}")
-        time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def seed(endpoint: str, accounts: int, sets: int, groups: int, assignments: int) -> dict[str, Any]:
@@ -193,19 +91,7 @@ def seed(endpoint: str, accounts: int, sets: int, groups: int, assignments: int)
     return {"instance": arn, "pairs": pairs}
 
 
-def vm_hwm_kib(pid: int) -> int | None:
-    """The process's peak resident set size since its exec (VmHWM), in KiB; None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def measure(cmd: list[str], env: dict[str, str], proxy: Proxy) -> dict[str, Any]:
+def measure(cmd: list[str], env: dict[str, str], proxy: Any) -> dict[str, Any]:
     """Runs `cmd` once: wall time, requests seen by the proxy, peak RSS.
 
     Peak RSS is the process's VmHWM, sampled every 2 ms until it exits. VmHWM belongs to the
@@ -213,7 +99,7 @@ def measure(cmd: list[str], env: dict[str, str], proxy: Proxy) -> dict[str, Any]
     wait4 does not: Linux carries the forking Python process's high-water mark across the exec,
     so every program measured that way seemed to peak at this script's own size, about 65 MB.)
     """
-    proxy.take()
+    mark = proxy.mark()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     peak = [0]
@@ -221,7 +107,7 @@ def measure(cmd: list[str], env: dict[str, str], proxy: Proxy) -> dict[str, Any]
 
     def sample() -> None:
         while not done.is_set():
-            hwm = vm_hwm_kib(proc.pid)
+            hwm = bg.vm_hwm_kib(proc.pid)
             if hwm is not None:
                 peak[0] = max(peak[0], hwm)
             done.wait(0.002)
@@ -241,7 +127,7 @@ def measure(cmd: list[str], env: dict[str, str], proxy: Proxy) -> dict[str, Any]
     t_out.join()
     t_err.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    calls = proxy.take()
+    calls = proxy.since(mark)
     return {
         "command": " ".join(cmd[:1] and [Path(cmd[0]).name] + cmd[1:]),
         "exit": proc.returncode,
@@ -271,18 +157,18 @@ def main() -> int:
     args = ap.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    emulator, port = start_emulator(workdir)
-    proxy = Proxy(port)
+    emulator = bg.Emulator(workdir)
+    proxy = bg.CountingProxy(emulator.port)
     try:
         t0 = time.perf_counter()
-        world = seed(f"http://{HOST}:{port}", args.accounts, args.permission_sets, args.groups, args.assignments)
+        world = seed(emulator.endpoint, args.accounts, args.permission_sets, args.groups, args.assignments)
         log(f"seeded {args.accounts} accounts, {args.permission_sets} permission sets, {args.groups} groups, "
             f"{args.assignments} group assignments over {world['pairs']} (account, set) pairs in "
             f"{time.perf_counter() - t0:.1f} s")
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(workdir),
-            "AWS_ENDPOINT_URL": proxy_url(proxy),
+            "AWS_ENDPOINT_URL": proxy.endpoint,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -331,11 +217,7 @@ def main() -> int:
         return 0
     finally:
         proxy.close()
-        stop(emulator)
-
-
-def proxy_url(proxy: Proxy) -> str:
-    return f"http://{HOST}:{proxy.port}"
+        emulator.close()
 
 
 def print_table(s: dict[str, Any]) -> None:
