@@ -12,6 +12,7 @@ use idc_guard::ids::InstanceArn;
 use idc_guard::inventory::{Options, Strategy};
 use idc_guard::live::{LiveGate, Session};
 use idc_guard::policy::PolicyError;
+use idc_guard::ports::InstanceRef;
 use idc_guard::reconcile::{self, Desired, RunOptions};
 
 use crate::ExportFormat;
@@ -103,6 +104,14 @@ async fn session(args: &LiveArgs) -> Result<Session, ExitCode> {
     })
 }
 
+/// The instance the command works on (`--instance-arn`, the policy's, or the only one).
+async fn instance(s: &Session, args: &LiveArgs) -> Result<InstanceRef, ExitCode> {
+    s.instance(args.instance_arn.as_ref()).await.map_err(|e| {
+        eprintln!("idc-guard: {e}");
+        ExitCode::from(2)
+    })
+}
+
 /// The scan reads everything; export and diff only what they print.
 fn inventory_options(args: &LiveArgs, definitions: bool) -> Options {
     Options {
@@ -163,12 +172,9 @@ pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Optio
             );
             return ExitCode::from(2);
         }
-        let instance = match s.instance(args.instance_arn.as_ref()).await {
+        let instance = match instance(&s, args).await {
             Ok(i) => i,
-            Err(e) => {
-                eprintln!("idc-guard: {e}");
-                return ExitCode::from(2);
-            }
+            Err(code) => return code,
         };
         let file = load_desired(assignments);
         let invalid_file = matches!(file, Some(Err(_)));
@@ -232,12 +238,9 @@ pub(crate) fn export(
             Ok(s) => s,
             Err(code) => return code,
         };
-        let instance = match s.instance(args.instance_arn.as_ref()).await {
+        let instance = match instance(&s, args).await {
             Ok(i) => i,
-            Err(e) => {
-                eprintln!("idc-guard: {e}");
-                return ExitCode::from(2);
-            }
+            Err(code) => return code,
         };
         let progress = Progress::start(s.calls.clone(), "export");
         let file = load_desired(assignments);
@@ -340,12 +343,9 @@ pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let instance = match s.instance(args.instance_arn.as_ref()).await {
+        let instance = match instance(&s, args).await {
             Ok(i) => i,
-            Err(e) => {
-                eprintln!("idc-guard: {e}");
-                return ExitCode::from(2);
-            }
+            Err(code) => return code,
         };
         let progress = Progress::start(s.calls.clone(), "diff");
         let survey = reconcile::survey(

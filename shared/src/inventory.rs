@@ -144,7 +144,7 @@ pub struct ProtectedGroup {
     /// Why it is protected: its name matches `[groups] protected`, or the privileged
     /// permission sets it is assigned (sorted).
     pub reasons: Vec<String>,
-    /// Its members' user ids; `None` when the read failed (see [`Unknown::GroupMembers`]).
+    /// Its members' user ids, as listed; `None` when the read failed (see [`Unknown::GroupMembers`]).
     pub members: Option<Vec<String>>,
 }
 
@@ -469,10 +469,7 @@ where
         let mut out = BTreeMap::new();
         for (id, mut group, got) in read {
             match got {
-                Ok(mut members) => {
-                    members.sort();
-                    group.members = Some(members);
-                }
+                Ok(members) => group.members = Some(members),
                 Err(e) => {
                     unknown.insert(Unknown::GroupMembers {
                         group_id: id.clone(),
