@@ -3,25 +3,26 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use idc_guard::config::{self, Config, Kind};
 use idc_guard::desired::{self, DesiredFile};
-use idc_guard::ids::InstanceArn;
+use idc_guard::domain::InstanceArn;
 use idc_guard::inventory::{Options, Strategy};
-use idc_guard::live::{LiveGate, Session};
+use idc_guard::notify::LoggingNotifier;
 use idc_guard::policy::PolicyError;
 use idc_guard::ports::InstanceRef;
 use idc_guard::reconcile::{self, Desired, RunOptions};
+use idc_guard::wiring::{self, Pacing, Publisher, Rails, Session, WithoutTable};
 
-use crate::ExportFormat;
+use crate::{CliError, ExportFormat, Outcome, runtime};
 
 /// Options shared by the live commands.
 #[derive(Args)]
 pub(crate) struct LiveArgs {
     /// The policy file (default: ./policy/guardrail.toml if present, else the built-in baseline).
-    #[arg(long, env = "IDC_GUARD_POLICY")]
+    #[arg(long, env = config::POLICY)]
     policy: Option<PathBuf>,
     /// The instance (default: the policy's, else the only one ListInstances returns).
     #[arg(long, value_parser = crate::parse_instance)]
@@ -49,16 +50,6 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
         Ok(n) if (1..=10).contains(&n) => Ok(n),
         _ => Err(format!("{s:?} is not a number from 1 to 10")),
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("idc-guard: cannot start the async runtime: {e}");
-            ExitCode::from(2)
-        })
 }
 
 /// Shows the requests made so far on stderr, when stderr is a terminal, until dropped.
@@ -93,23 +84,27 @@ impl Drop for Progress {
     }
 }
 
-async fn session(args: &LiveArgs) -> Result<Session, ExitCode> {
-    let policy = crate::load_policy(args.policy.as_deref()).map_err(|e| {
-        eprintln!("{e}");
-        ExitCode::from(2)
-    })?;
-    Session::from_env(policy, args.rate).await.map_err(|e| {
-        eprintln!("idc-guard: {e}");
-        ExitCode::from(2)
-    })
+/// The live session: the CLI's configuration (the functions' state table and safety settings,
+/// when set), the policy, paced sso-admin, outcomes to the log.
+async fn session(args: &LiveArgs) -> Result<Session, CliError> {
+    let policy = crate::load_policy(args.policy.as_deref())?;
+    let mut config = Config::from_env(Kind::Cli).map_err(wiring::WiringError::from)?;
+    config.rate = args.rate;
+    config.concurrency = args.concurrency;
+    let sdk = wiring::sdk_config().await;
+    Ok(Session::build(
+        &config,
+        policy,
+        &sdk,
+        Pacing::Configured,
+        WithoutTable::Modes,
+        Publisher::Log(LoggingNotifier),
+    ))
 }
 
 /// The instance the command works on (`--instance-arn`, the policy's, or the only one).
-async fn instance(s: &Session, args: &LiveArgs) -> Result<InstanceRef, ExitCode> {
-    s.instance(args.instance_arn.as_ref()).await.map_err(|e| {
-        eprintln!("idc-guard: {e}");
-        ExitCode::from(2)
-    })
+async fn instance(s: &Session, args: &LiveArgs) -> Result<InstanceRef, CliError> {
+    Ok(s.instance(args.instance_arn.as_ref()).await?)
 }
 
 /// The scan reads everything; export and diff only what they print.
@@ -152,30 +147,19 @@ impl Apply {
     }
 }
 
-pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Option<&Path>) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let s = match session(args).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        if apply == Apply::WithRails && matches!(s.guard.gate(), LiveGate::Modes) {
-            eprintln!(
-                "idc-guard: scan --apply corrects through the safety rails, which need the functions' state table: \
+pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Option<&Path>) -> Result<Outcome, CliError> {
+    runtime()?.block_on(async {
+        let s = session(args).await?;
+        if apply == Apply::WithRails && matches!(s.guard.gate(), Rails::Modes) {
+            return Err(CliError::Usage(format!(
+                "scan --apply corrects through the safety rails, which need the functions' state table: \
                  set {} to its name (the kill switch, breaker, flap limit and idempotency state are then shared \
                  with the deployed guards), or pass --without-rails to apply with the policy's modes only. \
                  Nothing was read or changed.",
-                idc_guard::lambda::STATE_TABLE_ENV
-            );
-            return ExitCode::from(2);
+                config::STATE_TABLE
+            )));
         }
-        let instance = match instance(&s, args).await {
-            Ok(i) => i,
-            Err(code) => return code,
-        };
+        let instance = instance(&s, args).await?;
         let file = load_desired(assignments);
         let invalid_file = matches!(file, Some(Err(_)));
         let mut options = RunOptions::now(apply == Apply::No);
@@ -195,30 +179,20 @@ pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Optio
         ))
         .await;
         drop(progress);
-        let mut report = match run {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("idc-guard: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let mut report = run.map_err(|e| e.0)?;
         report.set_api_calls(s.calls.by_operation());
-        let printed = if json {
-            serde_json::to_string_pretty(&report).map(|t| println!("{t}"))
+        let text = if json {
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
         } else {
-            print!("{}", report.table());
-            Ok(())
+            report.table()
         };
-        if let Err(e) = printed {
-            eprintln!("idc-guard: {e}");
-            return ExitCode::from(2);
-        }
+        crate::write_out(&text)?;
         if invalid_file || report.desired == "invalid" {
-            ExitCode::from(2)
+            Err(CliError::Reported(String::new()))
         } else if report.has_drift() {
-            ExitCode::from(1)
+            Ok(Outcome::Findings)
         } else {
-            ExitCode::SUCCESS
+            Ok(Outcome::Clean)
         }
     })
 }
@@ -228,20 +202,10 @@ pub(crate) fn export(
     format: ExportFormat,
     assignments: Option<&Path>,
     routed_owners: bool,
-) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let s = match session(args).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let instance = match instance(&s, args).await {
-            Ok(i) => i,
-            Err(code) => return code,
-        };
+) -> Result<Outcome, CliError> {
+    runtime()?.block_on(async {
+        let s = session(args).await?;
+        let instance = instance(&s, args).await?;
         let progress = Progress::start(s.calls.clone(), "export");
         let file = load_desired(assignments);
         let options = Options {
@@ -250,23 +214,14 @@ pub(crate) fn export(
         };
         let survey = reconcile::survey(&s.guard, &s.directory, &s.organization, &instance, file, &options).await;
         drop(progress);
-        let (inv, desired) = match survey {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("idc-guard: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let (inv, desired) = survey.map_err(|e| e.0)?;
         let owners: BTreeMap<_, _> = match &desired {
             Desired::Resolved(r) => r
                 .wanted
                 .iter()
                 .filter_map(|(k, w)| w.owner.clone().map(|o| (k.clone(), o)))
                 .collect(),
-            Desired::Unusable(why) => {
-                eprintln!("{why}");
-                return ExitCode::from(2);
-            }
+            Desired::Unusable(why) => return Err(CliError::Reported(why.clone())),
             Desired::Absent => BTreeMap::new(),
         };
         if !inv.unknown.is_empty() {
@@ -276,24 +231,20 @@ pub(crate) fn export(
                     serde_json::to_string(u).unwrap_or_default()
                 );
             }
-            eprintln!("idc-guard: the export would be incomplete");
-            return ExitCode::from(2);
+            return Err(CliError::Reported("the export would be incomplete".to_owned()));
         }
         let routing = routed_owners.then_some(&s.guard.policy().owners);
-        let rows = reconcile::export_rows(&inv, &owners, routing);
+        let rows = desired::export_rows(&inv, &owners, routing);
         let text = match format {
             ExportFormat::Csv => csv(&rows),
             ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
             ExportFormat::Toml => desired::to_toml(&rows, &inv.instance),
         };
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            return crate::output_failed(&e);
-        }
+        crate::write_out(&text)?;
         if std::io::stderr().is_terminal() {
             eprintln!("{} assignments, {} API calls", rows.len(), s.calls.total());
         }
-        ExitCode::SUCCESS
+        Ok(Outcome::Clean)
     })
 }
 
@@ -326,27 +277,11 @@ fn csv(rows: &[idc_guard::desired::ExportRow]) -> String {
     out
 }
 
-pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> ExitCode {
-    let file = match desired::load(assignments) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let s = match session(args).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let instance = match instance(&s, args).await {
-            Ok(i) => i,
-            Err(code) => return code,
-        };
+pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> Result<Outcome, CliError> {
+    let file = desired::load(assignments)?;
+    runtime()?.block_on(async {
+        let s = session(args).await?;
+        let instance = instance(&s, args).await?;
         let progress = Progress::start(s.calls.clone(), "diff");
         let survey = reconcile::survey(
             &s.guard,
@@ -358,20 +293,11 @@ pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> ExitCode {
         )
         .await;
         drop(progress);
-        let (inv, desired) = match survey {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("idc-guard: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let (inv, desired) = survey.map_err(|e| e.0)?;
         let resolved = match desired {
             Desired::Resolved(r) => r,
-            Desired::Unusable(why) => {
-                eprintln!("{why}");
-                return ExitCode::from(2);
-            }
-            Desired::Absent => return ExitCode::from(2),
+            Desired::Unusable(why) => return Err(CliError::Reported(why)),
+            Desired::Absent => return Err(CliError::Usage("no desired-assignments file".to_owned())),
         };
         for u in &inv.unknown {
             eprintln!(
@@ -379,15 +305,16 @@ pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> ExitCode {
                 serde_json::to_string(u).unwrap_or_default()
             );
         }
-        print!(
-            "{}",
-            reconcile::render_diff(&inv, &resolved, &assignments.display().to_string())
-        );
-        let (extra, missing) = reconcile::diff(&inv, &resolved);
+        crate::write_out(&desired::render_diff(
+            &inv,
+            &resolved,
+            &assignments.display().to_string(),
+        ))?;
+        let (extra, missing) = desired::diff(&inv, &resolved);
         if extra.is_empty() && missing.is_empty() {
-            ExitCode::SUCCESS
+            Ok(Outcome::Clean)
         } else {
-            ExitCode::from(1)
+            Ok(Outcome::Findings)
         }
     })
 }

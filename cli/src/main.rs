@@ -1,5 +1,9 @@
-//! `idc-guard`: validate a policy, print its schema, check CloudTrail events offline, inspect and
-//! reset the breaker; scan, export and diff the live instance (`live.rs`).
+//! `idc-guard`: validate a policy, print its schema and rules, check CloudTrail events offline,
+//! inspect and reset the breaker; scan, export and diff the live instance (`live.rs`).
+//!
+//! `main` calls [`run`], which returns one error type; [`exit_code`] maps results to exit
+//! statuses in one place: 0 nothing to report, 1 findings (violations, drift, an invalid policy),
+//! 2 usage or input errors.
 
 mod live;
 
@@ -8,14 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use idc_guard::date::Date;
-use idc_guard::engine::{EventVerdict, check_json};
+use idc_guard::config;
+use idc_guard::domain::time::utc;
+use idc_guard::domain::{Date, EventVerdict, IdentityStoreId, InstanceArn};
+use idc_guard::engine::check_json;
 use idc_guard::event::Input;
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
-use idc_guard::policy::{Policy, json_schema};
-use idc_guard::ports::{StateRecord, StateStore};
+use idc_guard::policy::{Policy, PolicyError, json_schema};
+use idc_guard::ports::{RemoteError, StateRecord, StateStore};
 use idc_guard::report::{Style, json_line, text_line};
-use idc_guard::safety::{Clock, SystemClock, breaker_key, reset_breaker, utc};
+use idc_guard::rules::RULES;
+use idc_guard::safety::{Clock, SystemClock, breaker_key, reset_breaker};
+use idc_guard::wiring::{self, WiringError};
 
 /// The guardrail for AWS IAM Identity Center.
 #[derive(Parser)]
@@ -27,7 +34,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a policy file (default: ./guardrail.toml).
+    /// Validate a policy file (default: ./policy/guardrail.toml).
     Validate {
         /// The policy file.
         policy: Option<PathBuf>,
@@ -37,6 +44,12 @@ enum Command {
     },
     /// Print the policy file's JSON Schema, for editors.
     Schema,
+    /// List the rules: id, default severity and mode, what each guards, the correction it plans.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
+    },
     /// Check CloudTrail events offline against the policy.
     ///
     /// Each FILE holds an EventBridge event, a raw CloudTrail record, several of them (JSON
@@ -45,7 +58,7 @@ enum Command {
     /// violates, 2 usage or input errors.
     Check {
         /// The policy file (default: ./guardrail.toml if present, else the built-in baseline).
-        #[arg(long, env = "IDC_GUARD_POLICY")]
+        #[arg(long, env = config::POLICY)]
         policy: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -82,7 +95,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
         format: ScanFormat,
         /// The desired-assignments file (default: none, only the policy's rules).
-        #[arg(long, env = "IDC_GUARD_ASSIGNMENTS")]
+        #[arg(long, env = config::ASSIGNMENTS)]
         assignments: Option<PathBuf>,
         #[command(flatten)]
         live: live::LiveArgs,
@@ -148,7 +161,7 @@ enum BreakerCommand {
     /// Show whether the breaker is open, and the remediations counted in its window.
     Status {
         /// The safety state table (DynamoDB).
-        #[arg(long, env = "IDC_GUARD_STATE_TABLE")]
+        #[arg(long, env = config::STATE_TABLE)]
         table: String,
     },
     /// Reset the breaker after investigating, and announce it on the findings topic.
@@ -157,10 +170,10 @@ enum BreakerCommand {
     /// with the next event. Exit status: 0 reset (and announced), 2 failed.
     Reset {
         /// The safety state table (DynamoDB).
-        #[arg(long, env = "IDC_GUARD_STATE_TABLE")]
+        #[arg(long, env = config::STATE_TABLE)]
         table: String,
         /// The findings topic the reset is announced on.
-        #[arg(long, env = "IDC_GUARD_TOPIC_ARN")]
+        #[arg(long, env = config::TOPIC_ARN)]
         topic: String,
         /// Why: what was investigated (goes into the announcement).
         #[arg(long)]
@@ -170,9 +183,19 @@ enum BreakerCommand {
         by: String,
         /// The policy file whose `[owners]` routes the announcement (default: ./policy/guardrail.toml
         /// if present, else the built-in baseline).
-        #[arg(long, env = "IDC_GUARD_POLICY")]
+        #[arg(long, env = config::POLICY)]
         policy: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RulesFormat {
+    /// Aligned columns, for people.
+    Table,
+    /// A Markdown table, for documentation.
+    Markdown,
+    /// A JSON array of objects.
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -197,24 +220,91 @@ fn parse_store(s: &str) -> Result<IdentityStoreId, String> {
 
 const DEFAULT_POLICY: &str = "policy/guardrail.toml";
 
-fn load_policy(path: Option<&Path>) -> Result<Policy, String> {
-    match path {
-        Some(p) => Policy::load(p).map_err(|e| e.to_string()),
-        None if Path::new(DEFAULT_POLICY).exists() => {
-            Policy::load(Path::new(DEFAULT_POLICY)).map_err(|e| e.to_string())
+/// What a command found, when it ran to the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Nothing to report: exit 0.
+    Clean,
+    /// Violations, drift, differences or an invalid policy: exit 1.
+    Findings,
+}
+
+/// Why a command could not do its job: exit 2.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The policy (or desired) file is missing or invalid: every problem, then a count.
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    /// The process could not be wired (environment, instance).
+    #[error("{0}")]
+    Wiring(#[from] WiringError),
+    /// AWS failed.
+    #[error("{0}")]
+    Remote(#[from] RemoteError),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[source] io::Error),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] io::Error),
+    /// Bad input or arguments, said in words.
+    #[error("{0}")]
+    Usage(String),
+    /// Problems already reported on stderr, one by one (e.g. unreadable input records).
+    #[error("{0}")]
+    Reported(String),
+}
+
+/// The exit status of a command's result; errors are printed here.
+fn exit_code(result: Result<Outcome, CliError>) -> ExitCode {
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        // A closed pipe (`idc-guard check … | head`) is not an error worth a message.
+        Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(2),
+        Err(CliError::Policy(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
         }
+        Err(CliError::Reported(summary)) => {
+            if !summary.is_empty() {
+                eprintln!("idc-guard: {summary}");
+            }
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("idc-guard: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_policy(path: Option<&Path>) -> Result<Policy, PolicyError> {
+    match path {
+        Some(p) => Policy::load(p),
+        None if Path::new(DEFAULT_POLICY).exists() => Policy::load(Path::new(DEFAULT_POLICY)),
         None => Ok(Policy::default()),
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    exit_code(run(Cli::parse()))
+}
+
+fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Schema => {
             let text = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
-            println!("{text}");
-            ExitCode::SUCCESS
+            write_out(&format!("{text}\n"))
         }
+        Command::Rules { format } => write_out(&rules(format)),
         Command::Validate { policy, today } => validate(policy.as_deref(), today.unwrap_or_else(Date::today_utc)),
         Command::Check {
             policy,
@@ -224,13 +314,7 @@ fn main() -> ExitCode {
             today,
             files,
         } => {
-            let mut policy = match load_policy(policy.as_deref()) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let mut policy = load_policy(policy.as_deref())?;
             if instance_arn.is_some() {
                 policy.instance_arn = instance_arn;
             }
@@ -258,79 +342,111 @@ fn main() -> ExitCode {
             live,
         } => live::export(&live, format, assignments.as_deref(), routed_owners),
         Command::Diff { assignments, live } => live::diff(&live, &assignments),
-        Command::Breaker { command } => breaker(command),
+        Command::Breaker { command } => runtime()?.block_on(breaker(command)),
     }
 }
 
-fn breaker(command: BreakerCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("idc-guard: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    runtime.block_on(async {
-        let sdk = idc_guard::adapters::sdk_config().await;
-        match command {
-            BreakerCommand::Status { table } => {
-                let store = idc_guard::adapters::state_table(&sdk, &table);
-                match store.get(&breaker_key()).await {
-                    Ok(Some(StateRecord { since: Some(since), .. })) => {
-                        println!("open since {} (the event path is detect-only)", utc(since));
-                        ExitCode::SUCCESS
-                    }
-                    Ok(record) => {
-                        let counted = record.map_or(0, |r| r.times.len());
-                        println!("closed ({counted} remediations in the current window)");
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("idc-guard: cannot read the breaker from {table}: {e}");
-                        ExitCode::from(2)
-                    }
-                }
-            }
-            BreakerCommand::Reset {
-                table,
-                topic,
-                reason,
-                by,
-                policy,
-            } => {
-                if reason.trim().is_empty() || by.trim().is_empty() {
-                    eprintln!("idc-guard: --reason and --by must not be empty");
-                    return ExitCode::from(2);
-                }
-                let policy = match load_policy(policy.as_deref()) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return ExitCode::from(2);
-                    }
-                };
-                let store = idc_guard::adapters::state_table(&sdk, &table);
-                let notifier = idc_guard::adapters::findings_topic(&sdk, &topic, policy.owners);
-                match reset_breaker(&store, &notifier, &by, &reason, SystemClock.now()).await {
-                    Ok(Some(since)) => {
-                        println!("breaker reset (it was open since {}); announced on {topic}", utc(since));
-                        ExitCode::SUCCESS
-                    }
-                    Ok(None) => {
-                        println!("breaker reset (it was not open); announced on {topic}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("idc-guard: {e}");
-                        ExitCode::from(2)
-                    }
-                }
-            }
-        }
-    })
+/// Writes `text` to standard output.
+fn write_out(text: &str) -> Result<Outcome, CliError> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(CliError::Output)?;
+    Ok(Outcome::Clean)
 }
 
-fn validate(path: Option<&Path>, today: Date) -> ExitCode {
+/// The registry, for people, documentation or machines.
+fn rules(format: RulesFormat) -> String {
+    let docs: Vec<_> = RULES.iter().map(|r| r.doc()).collect();
+    let mode = |d: &idc_guard::rules::Doc| d.mode.map_or("global".to_owned(), |m| m.to_string());
+    match format {
+        RulesFormat::Json => {
+            let rows: Vec<serde_json::Value> = docs
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "id": d.id, "severity": d.severity, "mode": mode(d), "summary": d.summary,
+                        "why": d.why, "correction": d.correction,
+                        "reconciler_only": d.runs == idc_guard::rules::Runs::Reconciler,
+                        "actions": d.actions().collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+        }
+        RulesFormat::Markdown => {
+            let mut out = String::from(
+                "| id | default severity | default mode | what it guards | planned correction |\n|---|---|---|---|---|\n",
+            );
+            for d in &docs {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} |\n",
+                    d.id,
+                    d.severity,
+                    mode(d),
+                    d.summary,
+                    d.correction
+                ));
+            }
+            out
+        }
+        RulesFormat::Table => {
+            let mut out = String::new();
+            for d in &docs {
+                out.push_str(&format!(
+                    "{:<34} {:<9} {:<8} {}\n{:<53}correction: {}\n",
+                    d.id.as_str(),
+                    d.severity,
+                    mode(d),
+                    d.summary,
+                    "",
+                    d.correction
+                ));
+            }
+            out
+        }
+    }
+}
+
+async fn breaker(command: BreakerCommand) -> Result<Outcome, CliError> {
+    let sdk = wiring::sdk_config().await;
+    match command {
+        BreakerCommand::Status { table } => {
+            let store = wiring::state_table(&sdk, &table);
+            match store.get(&breaker_key()).await? {
+                Some(StateRecord { since: Some(since), .. }) => {
+                    println!("open since {} (the event path is detect-only)", utc(since));
+                }
+                record => {
+                    let counted = record.map_or(0, |r| r.times.len());
+                    println!("closed ({counted} remediations in the current window)");
+                }
+            }
+            Ok(Outcome::Clean)
+        }
+        BreakerCommand::Reset {
+            table,
+            topic,
+            reason,
+            by,
+            policy,
+        } => {
+            if reason.trim().is_empty() || by.trim().is_empty() {
+                return Err(CliError::Usage("--reason and --by must not be empty".to_owned()));
+            }
+            let policy = load_policy(policy.as_deref())?;
+            let store = wiring::state_table(&sdk, &table);
+            let notifier = wiring::findings_topic(&sdk, &topic, &policy);
+            match reset_breaker(&store, &notifier, &by, &reason, SystemClock.now()).await? {
+                Some(since) => println!("breaker reset (it was open since {}); announced on {topic}", utc(since)),
+                None => println!("breaker reset (it was not open); announced on {topic}"),
+            }
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+fn validate(path: Option<&Path>, today: Date) -> Result<Outcome, CliError> {
     let path = path.unwrap_or(Path::new(DEFAULT_POLICY));
     match Policy::load(path) {
         Ok(policy) => {
@@ -348,20 +464,20 @@ fn validate(path: Option<&Path>, today: Date) -> ExitCode {
                 "{}: valid (mode {}, {} rules, {} exceptions)",
                 path.display(),
                 policy.mode,
-                idc_guard::rules::RuleId::ALL.len(),
+                RULES.len(),
                 policy.exceptions.len()
             );
-            ExitCode::SUCCESS
+            Ok(Outcome::Clean)
         }
         Err(e) => {
             eprintln!("{e}");
             eprintln!("{}: {} problem(s)", path.display(), e.problems.len());
-            ExitCode::from(1)
+            Ok(Outcome::Findings)
         }
     }
 }
 
-fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> ExitCode {
+fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> Result<Outcome, CliError> {
     let stdout = io::stdout();
     let style = Style {
         colour: stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
@@ -401,27 +517,15 @@ fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> Exit
                     }
                 },
             };
-            if let Err(e) = writeln!(out, "{line}") {
-                return output_failed(&e);
-            }
+            writeln!(out, "{line}").map_err(CliError::Output)?;
         }
     }
-    if let Err(e) = out.flush() {
-        return output_failed(&e);
-    }
+    out.flush().map_err(CliError::Output)?;
     if errors {
-        ExitCode::from(2)
+        Err(CliError::Reported(String::new()))
     } else if violations {
-        ExitCode::from(1)
+        Ok(Outcome::Findings)
     } else {
-        ExitCode::SUCCESS
+        Ok(Outcome::Clean)
     }
-}
-
-/// A closed pipe (`idc-guard check … | head`) is not an error worth a message.
-fn output_failed(e: &io::Error) -> ExitCode {
-    if e.kind() != io::ErrorKind::BrokenPipe {
-        eprintln!("idc-guard: cannot write output: {e}");
-    }
-    ExitCode::from(2)
 }

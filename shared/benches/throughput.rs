@@ -24,10 +24,11 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use idc_guard::date::Date;
-use idc_guard::engine::{EventVerdict, check_json};
+use idc_guard::domain::Date;
+use idc_guard::domain::EventVerdict;
+use idc_guard::domain::{IdentityStoreId, InstanceArn};
+use idc_guard::engine::check_json;
 use idc_guard::event::{RecordReader, decode};
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
 use idc_guard::policy::Policy;
 
 const TARGET_PER_SEC: f64 = 100_000.0;

@@ -4,12 +4,13 @@
 //! Every write that AWS performs asynchronously (assignment deletion, provisioning, ABAC
 //! creation) returns only once its status is SUCCEEDED, or with an error.
 
-use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
-use crate::facts::PermissionSetFacts;
-use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
-use crate::model::{AbacAttribute, Assignment, Boundary, PrincipalType};
+use crate::domain::{
+    AbacAttribute, AccountId, Assignment, Boundary, Change, Decision, Finding, IdentityStoreId, InstanceArn, Notice,
+    Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalType,
+};
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +43,13 @@ impl FailureKind {
     }
 }
 
-/// A failed call to AWS.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// The underlying error of a [`RemoteError`] (the SDK's, the HTTP client's), shared so the
+/// error stays cheap to clone.
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failed call to AWS (or to another remote service, such as a webhook).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} failed ({kind:?}): {message}")]
 pub struct RemoteError {
     /// The operation, e.g. `DeleteAccountAssignment`.
     pub operation: &'static str,
@@ -51,13 +57,39 @@ pub struct RemoteError {
     pub kind: FailureKind,
     /// The service's message (never credentials or webhook URLs).
     pub message: String,
+    /// The underlying error, for logs and error chains (`None` for failures idc-guard itself
+    /// decided on, such as an exhausted polling budget).
+    #[source]
+    pub source: Option<Source>,
 }
 
-impl fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed ({:?}): {}", self.operation, self.kind, self.message)
+impl RemoteError {
+    /// A failure without an underlying error.
+    pub fn new(operation: &'static str, kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same failure, caused by `source`.
+    #[must_use]
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 }
+
+/// Two failures are equal when they say the same (the underlying error is not compared).
+impl PartialEq for RemoteError {
+    fn eq(&self, other: &Self) -> bool {
+        self.operation == other.operation && self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for RemoteError {}
 
 /// Result of a port call.
 pub type Remote<T> = Result<T, RemoteError>;
@@ -161,11 +193,11 @@ pub trait IdentityCenter: Send + Sync {
     fn create_assignment(&self, assignment: &Assignment) -> impl Future<Output = Remote<()>> + Send {
         let _ = assignment;
         async {
-            Err(RemoteError {
-                operation: "CreateAccountAssignment",
-                kind: FailureKind::Rejected,
-                message: "this Identity Center port cannot create assignments".to_owned(),
-            })
+            Err(RemoteError::new(
+                "CreateAccountAssignment",
+                FailureKind::Rejected,
+                "this Identity Center port cannot create assignments",
+            ))
         }
     }
 }
@@ -199,11 +231,11 @@ pub trait IdentityStore: Send + Sync {
 /// Where findings and their outcomes go (SNS and Slack later; logs for now).
 pub trait Notifier: Send + Sync {
     /// Publishes one outcome.
-    fn publish(&self, outcome: &crate::guard::Outcome) -> impl Future<Output = Remote<()>> + Send;
+    fn publish(&self, outcome: &Outcome) -> impl Future<Output = Remote<()>> + Send;
 
     /// Publishes an operational notice (not a finding), e.g. that an operator reset the breaker.
     /// The default logs it.
-    fn announce(&self, notice: &crate::notify::Notice) -> impl Future<Output = Remote<()>> + Send {
+    fn announce(&self, notice: &Notice) -> impl Future<Output = Remote<()>> + Send {
         tracing::warn!(notice = notice.id(), "{}", notice.summary());
         async { Ok(()) }
     }
@@ -212,6 +244,75 @@ pub trait Notifier: Send + Sync {
     /// set's owner tag before publishing (one more read per published outcome). Default: no.
     fn routes_by_owner(&self) -> bool {
         false
+    }
+}
+
+/// The one place where a planned mutating action is allowed or withheld. The safety rails (kill
+/// switch, breaker, flap limit, idempotency: `crate::safety::SafetyGate`) plug in here; the base
+/// gate only applies modes.
+pub trait Gate: Send + Sync {
+    /// Decides on the correction of `finding`, caused by `change`. Asynchronous, because the
+    /// safety rails consult shared state (a parameter, a table); a gate that cannot decide must
+    /// withhold (fail closed).
+    fn decide(&self, change: &Change, finding: &Finding) -> impl Future<Output = Decision> + Send;
+
+    /// Whether `outcome` of `finding` is reported for the first time: the same finding (same
+    /// CloudTrail eventID, rule, resource and outcome) is published once, also when the event
+    /// is delivered again. A gate that cannot tell says yes (a duplicate message is better than
+    /// a lost one).
+    ///
+    /// Required (no default), so that a gate wrapping another cannot forget to pass it on.
+    fn first_report(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl Future<Output = bool> + Send;
+
+    /// Told that publishing a report [`Gate::first_report`] allowed failed, so that a later
+    /// delivery may publish it.
+    fn report_failed(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// Told what became of a correction the gate allowed, once it is done (e.g. to release an
+    /// idempotency claim when the correction failed, so that Lambda's retry may try again).
+    /// The default does nothing.
+    fn settle(&self, _change: &Change, _finding: &Finding, _outcome: &OutcomeKind) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// A shared gate decides as the gate it shares: the reconciler and the event path can hold one
+/// gate (one safety state) between them.
+impl<G: Gate> Gate for Arc<G> {
+    fn decide(&self, change: &Change, finding: &Finding) -> impl Future<Output = Decision> + Send {
+        G::decide(self, change, finding)
+    }
+
+    fn first_report(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl Future<Output = bool> + Send {
+        G::first_report(self, change, finding, outcome)
+    }
+
+    fn report_failed(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        outcome: &OutcomeKind,
+    ) -> impl Future<Output = ()> + Send {
+        G::report_failed(self, change, finding, outcome)
+    }
+
+    fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> impl Future<Output = ()> + Send {
+        G::settle(self, change, finding, outcome)
     }
 }
 

@@ -3,8 +3,7 @@
 use serde::Serialize;
 use std::fmt::Write as _;
 
-use crate::engine::{Evaluation, EventVerdict, Excepted, Finding, Undetermined};
-use crate::model::Actor;
+use crate::domain::{Actor, Evaluation, EventVerdict, Excepted, Finding, Mode, Undetermined};
 
 #[derive(Serialize)]
 struct JsonLine<'a> {
@@ -88,7 +87,7 @@ pub fn text_line(e: &Evaluation, style: Style) -> String {
     for f in &e.findings {
         let plan = if f.remediation.is_empty() {
             "report only".to_owned()
-        } else if f.mode == crate::policy::Mode::Enforce {
+        } else if f.mode == Mode::Enforce {
             format!("revert: {}", action_names(f))
         } else {
             format!("would revert ({}): {}", f.mode, action_names(f))

@@ -114,20 +114,16 @@ where
         match status().await {
             Ok(AsyncStatus::Succeeded) => return Ok(()),
             Ok(AsyncStatus::Failed(reason)) => {
-                return Err(RemoteError {
-                    operation,
-                    kind: FailureKind::AsyncFailed,
-                    message: reason,
-                });
+                return Err(RemoteError::new(operation, FailureKind::AsyncFailed, reason));
             }
             Ok(AsyncStatus::InProgress) => {}
             Err(e) if e.kind == FailureKind::NotFound || e.kind.is_retryable() => {}
             Err(e) => return Err(e),
         }
     }
-    Err(RemoteError {
+    Err(RemoteError::new(
         operation,
-        kind: FailureKind::Timeout,
-        message: format!("still in progress after {} status polls", policy.polls),
-    })
+        FailureKind::Timeout,
+        format!("still in progress after {} status polls", policy.polls),
+    ))
 }

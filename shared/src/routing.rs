@@ -10,8 +10,8 @@
 //! Only handled event names are routed ([`crate::event::handled_event_names`]): reads,
 //! unhandled names and failed calls (`errorCode`) match no rule.
 
+use crate::domain::EventSource;
 use crate::event::handled_event_names;
-use crate::model::EventSource;
 
 /// The guard function for account assignments.
 pub const ASSIGNMENT_GUARD: &str = "assignment-guard";

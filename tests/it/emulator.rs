@@ -169,7 +169,7 @@ async fn create_permission_set_has_aws_arn_and_default_session_duration() {
         "{arn}"
     );
     assert_eq!(arn.rsplit('/').next().unwrap().len(), "ps-".len() + 16, "{arn}");
-    assert!(idc_guard::ids::PermissionSetArn::parse(arn).is_ok(), "{arn}");
+    assert!(idc_guard::domain::PermissionSetArn::parse(arn).is_ok(), "{arn}");
     assert_eq!(ps.session_duration(), Some("PT1H"));
     let described = client
         .describe_permission_set()

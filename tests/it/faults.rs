@@ -20,9 +20,9 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use idc_guard::adapters::{IdentityStoreApi, SsoAdmin};
-use idc_guard::facts::Fact;
-use idc_guard::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
-use idc_guard::model::{Assignment, Boundary, CustomerManagedPolicyRef, InlinePolicyText, PrincipalType};
+use idc_guard::domain::Fact;
+use idc_guard::domain::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
+use idc_guard::domain::{Assignment, Boundary, CustomerManagedPolicyRef, InlinePolicyText, PrincipalType};
 use idc_guard::ports::{FailureKind, IdentityCenter, IdentityStore, MembershipRef};
 use idc_guard::retry::RetryPolicy;
 use ssoadmin::operation::delete_account_assignment::{DeleteAccountAssignmentError, DeleteAccountAssignmentOutput};
@@ -662,7 +662,9 @@ fn listed_user_assignment() -> Rule {
 // is an outcome, "cannot remediate", not a crash and not a retry.
 #[tokio::test]
 async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
-    use idc_guard::guard::{Guard, LoggingNotifier, OutcomeKind};
+    use idc_guard::domain::OutcomeKind;
+    use idc_guard::guard::Guard;
+    use idc_guard::notify::LoggingNotifier;
     let list = listed_user_assignment();
     let delete = delete_rule!().then_error(|| {
         DeleteAccountAssignmentError::AccessDeniedException(exception!(
@@ -683,7 +685,7 @@ async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
     let report = guard
         .handle(
             &user_assignment_event(),
-            idc_guard::date::Date::new(2026, 11, 27).unwrap(),
+            idc_guard::domain::Date::new(2026, 11, 27).unwrap(),
         )
         .await
         .unwrap();
@@ -698,7 +700,8 @@ async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
 // retries it and finally parks it in the failure destination.
 #[tokio::test]
 async fn a_failing_correction_fails_the_event_after_bounded_retries() {
-    use idc_guard::guard::{Guard, GuardError, LoggingNotifier};
+    use idc_guard::guard::{Guard, GuardError};
+    use idc_guard::notify::LoggingNotifier;
     let list = listed_user_assignment();
     let delete = delete_rule!().then_error(|| {
         DeleteAccountAssignmentError::ThrottlingException(exception!(ThrottlingException, "Rate exceeded"))
@@ -716,7 +719,7 @@ async fn a_failing_correction_fails_the_event_after_bounded_retries() {
     match guard
         .handle(
             &user_assignment_event(),
-            idc_guard::date::Date::new(2026, 11, 27).unwrap(),
+            idc_guard::domain::Date::new(2026, 11, 27).unwrap(),
         )
         .await
     {

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use idc_guard::date::Date;
+use idc_guard::domain::Date;
+use idc_guard::domain::EventSource;
 use idc_guard::engine::check_json;
 use idc_guard::event::{Body, decode, handled_event_names};
-use idc_guard::model::EventSource;
 use idc_guard::report::json_line;
 use idc_guard_tests::{fixture_policy, fixtures, promised_verdict};
 
@@ -152,8 +152,8 @@ fn raw_cloudtrail_records_without_the_envelope_get_the_same_verdict() {
 
 #[test]
 fn actors_are_classified_as_a_person_would_name_them() {
+    use idc_guard::domain::Actor;
     use idc_guard::engine::check;
-    use idc_guard::model::Actor;
     let policy = fixture_policy();
     let actor = |name: &str| {
         let json = std::fs::read_to_string(idc_guard_tests::repo_root().join("events").join(name)).unwrap();

@@ -8,9 +8,11 @@ use aws_sdk_ssoadmin::types::{
     InstanceAccessControlAttributeConfiguration, PermissionsBoundary, PrincipalType, TargetType,
 };
 use idc_guard::adapters::{IdentityStoreApi, SsoAdmin};
-use idc_guard::date::Date;
-use idc_guard::guard::{Guard, GuardError, LoggingNotifier, OutcomeKind};
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::domain::Date;
+use idc_guard::domain::OutcomeKind;
+use idc_guard::domain::{IdentityStoreId, InstanceArn};
+use idc_guard::guard::{Guard, GuardError};
+use idc_guard::notify::LoggingNotifier;
 use idc_guard::policy::Policy;
 use idc_guard::retry::RetryPolicy;
 use idc_guard_tests::calls::CallRecorder;
@@ -241,7 +243,7 @@ async fn detect_mode_reports_the_same_plan_and_mutates_nothing() {
     assert_eq!(report.outcomes[0].kind, OutcomeKind::Detected);
     assert!(matches!(
         report.outcomes[0].finding.remediation[..],
-        [idc_guard::rules::Action::DeleteAccountAssignment { .. }]
+        [idc_guard::domain::Action::DeleteAccountAssignment { .. }]
     ));
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     assert_eq!(w.assignments(&ps).await, 1);

@@ -5,9 +5,10 @@
 
 use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, Tag};
 use idc_guard::adapters::{IdentityStoreApi, SnsNotifier, SsoAdmin};
-use idc_guard::date::Date;
-use idc_guard::guard::{Guard, OutcomeKind};
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::domain::Date;
+use idc_guard::domain::OutcomeKind;
+use idc_guard::domain::{IdentityStoreId, InstanceArn};
+use idc_guard::guard::Guard;
 use idc_guard::policy::Policy;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{DEFAULT_KILL_SWITCH, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
@@ -423,7 +424,7 @@ mod slack {
         // which both fall back to the default channel (posted to once).
         doc["slack_channels"] = json!(["payments", "secops", "nope", "gone"]);
         let result = p.handle_sns(&sns_event(&doc), deadline(10)).await;
-        assert_eq!(result, Ok(vec![Delivery::Posted; 3]));
+        assert_eq!(result.map_err(|e| e.to_string()), Ok(vec![Delivery::Posted; 3]));
         for seen in [seen_payments, seen_secops, seen_default] {
             let seen = seen.lock().unwrap().clone();
             assert_eq!(seen.len(), 1, "{seen:?}");
@@ -440,7 +441,7 @@ mod slack {
         let (url, seen) = server(vec![(200, "")]);
         let p = poster(&url);
         let (result, logs) = logged(p.handle_sns(&sns_event(&document()), deadline(10))).await;
-        assert_eq!(result, Ok(vec![Delivery::Posted]));
+        assert_eq!(result.map_err(|e| e.to_string()), Ok(vec![Delivery::Posted]));
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].0, "POST /services/T000/B000/XXXXSECRETXXXX HTTP/1.1");
@@ -478,7 +479,7 @@ mod slack {
         let (url, seen) = server(vec![(429, "Retry-After: 1\r\n"), (200, "")]);
         let started = Instant::now();
         let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(10))).await;
-        assert_eq!(result, Ok(vec![Delivery::Posted]));
+        assert_eq!(result.map_err(|e| e.to_string()), Ok(vec![Delivery::Posted]));
         assert!(started.elapsed() >= Duration::from_secs(1));
         assert_eq!(seen.lock().unwrap().len(), 2);
         assert!(!logs.contains("SECRET"), "{logs}");
@@ -488,7 +489,7 @@ mod slack {
     async fn a_429_beyond_the_budget_is_an_error_so_lambda_retries() {
         let (url, seen) = server(vec![(429, "Retry-After: 30\r\n")]);
         let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(3))).await;
-        let error = result.unwrap_err();
+        let error = result.unwrap_err().to_string();
         assert!(error.contains("rate limited"), "{error}");
         assert!(!error.contains("SECRET") && !logs.contains("SECRET"), "{error} {logs}");
         assert_eq!(seen.lock().unwrap().len(), 1);
@@ -498,7 +499,7 @@ mod slack {
     async fn a_400_is_logged_and_dropped_without_retry() {
         let (url, seen) = server(vec![(400, ""), (200, "")]);
         let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(10))).await;
-        assert_eq!(result, Ok(vec![Delivery::Dropped]));
+        assert_eq!(result.map_err(|e| e.to_string()), Ok(vec![Delivery::Dropped]));
         assert_eq!(seen.lock().unwrap().len(), 1);
         assert!(
             logs.contains("Slack rejected the message") && logs.contains("invalid_payload"),
@@ -511,7 +512,7 @@ mod slack {
     async fn a_500_or_a_dead_endpoint_is_an_error_without_the_url() {
         let (url, seen) = server(vec![(500, "")]);
         let (result, logs) = logged(poster(&url).handle_sns(&sns_event(&document()), deadline(10))).await;
-        let error = result.unwrap_err();
+        let error = result.unwrap_err().to_string();
         assert!(error.contains("HTTP 500"), "{error}");
         assert_eq!(seen.lock().unwrap().len(), 1);
         assert!(!logs.contains("SECRET"), "{logs}");
@@ -521,7 +522,11 @@ mod slack {
         doc["owner"] = json!("unknown-team");
         let mut event = sns_event(&doc);
         event["Records"][0]["Sns"]["MessageAttributes"] = json!({});
-        let error = poster(&url).handle_sns(&event, deadline(10)).await.unwrap_err();
+        let error = poster(&url)
+            .handle_sns(&event, deadline(10))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("channel default"), "{error}");
         assert!(!error.contains("127.0.0.1") && !error.contains("/never"), "{error}");
     }

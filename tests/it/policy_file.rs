@@ -1,10 +1,11 @@
 //! The shipped policy file, and how policy settings change verdicts.
 
-use idc_guard::date::Date;
-use idc_guard::engine::{Evaluation, EventVerdict, check_json};
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::domain::Date;
+use idc_guard::domain::{Evaluation, EventVerdict};
+use idc_guard::domain::{IdentityStoreId, InstanceArn};
+use idc_guard::engine::check_json;
 use idc_guard::policy::{Mode, Policy, Severity};
-use idc_guard::rules::RuleId;
+use idc_guard::rules::{assignment_principal_type, identity_store_scim_only};
 use idc_guard_tests::{FIXTURE_IDENTITY_STORE, FIXTURE_INSTANCE, repo_root};
 
 fn policy(toml: &str) -> Policy {
@@ -25,8 +26,8 @@ const USER_ASSIGNMENT: &str = "sso.CreateAccountAssignment-user-violation.json";
 fn the_shipped_guardrail_toml_is_the_builtin_baseline() {
     let shipped = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
     assert_eq!(shipped, Policy::default());
-    assert_eq!(shipped.effective_mode(RuleId::IdentityStoreScimOnly), Mode::Detect);
-    assert_eq!(shipped.effective_mode(RuleId::AssignmentPrincipalType), Mode::Enforce);
+    assert_eq!(shipped.effective_mode(identity_store_scim_only::ID), Mode::Detect);
+    assert_eq!(shipped.effective_mode(assignment_principal_type::ID), Mode::Enforce);
 }
 
 #[test]

@@ -11,14 +11,16 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_identitystore::types::Name;
 use aws_sdk_ssoadmin::types::{PrincipalType as SdkPrincipalType, TargetType};
 use idc_guard::adapters::{IdentityStoreApi, Organizations, SsoAdmin};
-use idc_guard::date::Date;
 use idc_guard::desired;
-use idc_guard::engine::Finding;
-use idc_guard::guard::{Decision, Gate, Guard, Outcome, OutcomeKind};
-use idc_guard::ids::{AccountId, IdentityStoreId, InstanceArn};
+use idc_guard::domain::Change;
+use idc_guard::domain::Date;
+use idc_guard::domain::Finding;
+use idc_guard::domain::{AccountId, IdentityStoreId, InstanceArn};
+use idc_guard::domain::{Decision, Outcome, OutcomeKind};
+use idc_guard::guard::Guard;
 use idc_guard::inventory::{Strategy, Unknown};
-use idc_guard::model::Change;
 use idc_guard::policy::{OwnerRoute, Owners, Policy};
+use idc_guard::ports::Gate;
 use idc_guard::ports::{InstanceRef, Notifier, Remote};
 use idc_guard::reconcile::{self, RunOptions, RunReport};
 use idc_guard::retry::RetryPolicy;
@@ -521,7 +523,7 @@ async fn export_toml_is_a_desired_file_with_an_empty_diff() {
     )
     .await
     .unwrap();
-    let rows = reconcile::export_rows(&inv, &Default::default(), None);
+    let rows = desired::export_rows(&inv, &Default::default(), None);
     assert!(rows.iter().all(|r| r.owner.is_empty()), "no file, no routing: no owner");
     assert_eq!(rows.len(), 20);
     assert!(
@@ -530,8 +532,8 @@ async fn export_toml_is_a_desired_file_with_an_empty_diff() {
     );
     let text = desired::to_toml(&rows, &inv.instance);
     let file = desired::parse("export.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let resolved = desired::resolve(&file, &reconcile::names(&inv)).unwrap();
-    assert_eq!(reconcile::diff(&inv, &resolved), (Vec::new(), Vec::new()));
+    let resolved = desired::resolve(&file, &desired::Names::of(&inv)).unwrap();
+    assert_eq!(desired::diff(&inv, &resolved), (Vec::new(), Vec::new()));
     // And a full run with it plans nothing.
     let report = w.reconcile(&guard, Some(&text), true).await;
     assert!(!report.has_drift(), "{}", report.table());
@@ -574,7 +576,7 @@ async fn export_owners_come_from_the_file_the_tag_the_routes_and_the_default() {
             .map(|r| ((r.account_id.clone(), r.principal_id.clone()), r.owner.clone()))
             .collect()
     };
-    let rows = by_account(&reconcile::export_rows(&inv, &named, Some(&owners)));
+    let rows = by_account(&desired::export_rows(&inv, &named, Some(&owners)));
     for ((account, principal), owner) in &rows {
         let expected = if *account == named_key.account_id.as_str() && *principal == named_key.principal_id {
             "from-the-file"
@@ -602,7 +604,7 @@ async fn export_owners_come_from_the_file_the_tag_the_routes_and_the_default() {
         .await
         .unwrap();
     let (inv, _) = survey().await.unwrap();
-    let rows = by_account(&reconcile::export_rows(&inv, &named, Some(&owners)));
+    let rows = by_account(&desired::export_rows(&inv, &named, Some(&owners)));
     assert_eq!(rows.len(), 6);
     for ((account, principal), owner) in &rows {
         let expected = if *account == named_key.account_id.as_str() && *principal == named_key.principal_id {

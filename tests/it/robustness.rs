@@ -8,11 +8,12 @@ use std::fmt::Write as _;
 use std::io::{Cursor, Read};
 use std::sync::OnceLock;
 
-use idc_guard::date::Date;
+use idc_guard::domain::Date;
 use idc_guard::engine::{check, check_json};
 use idc_guard::event::{self, DecodeError, RecordReader};
 use idc_guard::policy::{Mode, Policy, PolicyError, Severity};
-use idc_guard::rules::RuleId;
+use idc_guard::rules::session_duration_cap::{self, SessionDurationCap};
+use idc_guard::rules::{self, RULES};
 use idc_guard_tests::{fixture_policy, fixtures, repo_root};
 use proptest::collection::vec;
 use proptest::option;
@@ -1095,7 +1096,7 @@ fn check_policy_text(text: &str) -> Result<Policy, PolicyError> {
     let result = Policy::from_toml("guardrail.toml", text);
     match &result {
         Ok(policy) => {
-            for rule in RuleId::ALL {
+            for rule in rules::ids() {
                 assert!(
                     policy.effective_mode(rule) <= policy.mode,
                     "{} runs in {} above the global {}",
@@ -1690,7 +1691,7 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
             ),
         ),
         option::of(vec(pick_choice(PATTERNS), 0..3)),
-        vec(option::of(rule_spec()), RuleId::ALL.len()),
+        vec(option::of(rule_spec()), RULES.len()),
         vec(exception_spec(), 0..3),
     )
         .prop_map(
@@ -1791,7 +1792,7 @@ fn render(spec: &PolicySpec) -> Rendered {
         w.line("[permission_sets]");
         w.list("privileged", "permission_sets.privileged", &of(PATTERNS, p));
     }
-    for (rule, r) in RuleId::ALL.iter().zip(&spec.rules) {
+    for (rule, r) in rules::ids().zip(&spec.rules) {
         let Some(r) = r else { continue };
         let base = format!("rules.{}", rule.as_str());
         let at = |key: &str| format!("{base}.{key}");
@@ -1814,13 +1815,13 @@ fn render(spec: &PolicySpec) -> Rendered {
                 w.list("exempt", &at("exempt"), &of(PATTERNS, e));
             }
         };
-        match rule {
-            RuleId::AssignmentPrincipalType => {
+        match rule.as_str() {
+            "assignment-principal-type" => {
                 if let Some(l) = &r.list {
                     w.list("allowed", &at("allowed"), &of(PRINCIPAL_TYPES, l));
                 }
             }
-            RuleId::SessionDurationCap => {
+            "session-duration-cap" => {
                 for (key, d) in [("max", r.max), ("privileged_max", r.privileged_max)] {
                     if let Some(d) = d {
                         let (text, seconds) = DURATIONS[d];
@@ -1851,7 +1852,7 @@ fn render(spec: &PolicySpec) -> Rendered {
                     w.line(&format!("limits = [{}]", items.join(", ")));
                 }
             }
-            RuleId::PermissionsBoundaryRequired => {
+            "permissions-boundary-required" => {
                 if let Some(b) = r.boundary {
                     let (text, bad) = BOUNDARIES[b];
                     w.line(&format!("boundary = {text}"));
@@ -1861,19 +1862,19 @@ fn render(spec: &PolicySpec) -> Rendered {
                 }
                 exemptions(&mut w);
             }
-            RuleId::InlinePolicyForbiddenActions => {
+            "inline-policy-forbidden-actions" => {
                 if let Some(l) = &r.list {
                     w.list("actions", &at("actions"), &of(ACTIONS, l));
                 }
                 exemptions(&mut w);
             }
-            RuleId::ManagedPolicyForbidden => {
+            "managed-policy-forbidden" => {
                 if let Some(l) = &r.list {
                     w.list("policies", &at("policies"), &of(POLICIES, l));
                 }
                 exemptions(&mut w);
             }
-            RuleId::AbacAttributesRequired => {
+            "abac-attributes-required" => {
                 if let Some(a) = r.attributes {
                     let (text, bad) = ATTRIBUTES[a];
                     w.line(&format!("attributes = {text}"));
@@ -1882,7 +1883,7 @@ fn render(spec: &PolicySpec) -> Rendered {
                     }
                 }
             }
-            RuleId::IdentityStoreScimOnly | RuleId::DesiredAssignments => {}
+            _ => {}
         }
     }
     let mut exception_lines = Vec::new();
@@ -1940,7 +1941,7 @@ fn check_generated_policy(spec: &PolicySpec, rendered: &Rendered, policy: &Polic
     let defaults = Policy::default();
     let global = mode_of(spec.mode.expect("a valid policy has a mode"));
     assert_eq!(policy.mode, global);
-    for (rule, r) in RuleId::ALL.into_iter().zip(&spec.rules) {
+    for (rule, r) in rules::ids().zip(&spec.rules) {
         // A rule table without `mode` keeps the baseline's mode for that rule.
         let own = r
             .as_ref()
@@ -1953,13 +1954,13 @@ fn check_generated_policy(spec: &PolicySpec, rendered: &Rendered, policy: &Polic
         let severity = r
             .as_ref()
             .and_then(|r| r.severity)
-            .map_or_else(|| rule.default_severity(), severity_of);
+            .map_or_else(|| rules::find(rule.as_str()).unwrap().doc().severity, severity_of);
         assert_eq!(policy.severity(rule), severity, "{}", rule.as_str());
-        if rule == RuleId::SessionDurationCap
+        if rule == session_duration_cap::ID
             && let Some(r) = r
         {
-            let caps = &policy.rules.session_duration_cap;
-            let dflt = &defaults.rules.session_duration_cap;
+            let caps = policy.rules.settings::<SessionDurationCap>().unwrap();
+            let dflt = defaults.rules.settings::<SessionDurationCap>().unwrap();
             let seconds =
                 |d: Option<usize>, default: u64| d.map_or(default, |d| DURATIONS[d].1.expect("a valid duration"));
             assert_eq!(caps.max.seconds(), seconds(r.max, dflt.max.seconds()));

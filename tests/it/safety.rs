@@ -20,11 +20,12 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use idc_guard::adapters::{DynamoState, IdentityStoreApi, SsmParameters, SsoAdmin};
-use idc_guard::date::Date;
-use idc_guard::facts::PermissionSetFacts;
-use idc_guard::guard::{Guard, GuardReport, Outcome, OutcomeKind};
-use idc_guard::ids::{IdentityStoreId, InstanceArn, PermissionSetArn};
-use idc_guard::model::{AbacAttribute, Assignment, Boundary};
+use idc_guard::domain::Date;
+use idc_guard::domain::PermissionSetFacts;
+use idc_guard::domain::{AbacAttribute, Assignment, Boundary};
+use idc_guard::domain::{IdentityStoreId, InstanceArn, PermissionSetArn};
+use idc_guard::domain::{Outcome, OutcomeKind};
+use idc_guard::guard::{Guard, GuardReport};
 use idc_guard::policy::Policy;
 use idc_guard::ports::{
     FailureKind, IdentityCenter, IdentityStore, MembershipRef, Notifier, Parameters, Remote, RemoteError, StateKey,
@@ -391,7 +392,7 @@ async fn the_kill_switch_set_to_detect_stops_corrections_within_its_cache_time_w
     // Detect computes and reports the same plan.
     assert!(matches!(
         report.outcomes[0].finding.remediation[..],
-        [idc_guard::rules::Action::DeleteAccountAssignment { .. }]
+        [idc_guard::domain::Action::DeleteAccountAssignment { .. }]
     ));
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     assert_eq!(w.assignments().await, 1);
@@ -1043,11 +1044,7 @@ struct FakeCenter {
 }
 
 fn unsupported(operation: &'static str) -> RemoteError {
-    RemoteError {
-        operation,
-        kind: FailureKind::Rejected,
-        message: "not in this fake".to_owned(),
-    }
+    RemoteError::new(operation, FailureKind::Rejected, "not in this fake")
 }
 
 impl IdentityCenter for FakeCenter {
@@ -1076,11 +1073,11 @@ impl IdentityCenter for FakeCenter {
         if was {
             Ok(())
         } else {
-            Err(RemoteError {
-                operation: "DeleteAccountAssignment",
-                kind: FailureKind::NotFound,
-                message: "no such assignment".to_owned(),
-            })
+            Err(RemoteError::new(
+                "DeleteAccountAssignment",
+                FailureKind::NotFound,
+                "no such assignment",
+            ))
         }
     }
     async fn update_permission_set(

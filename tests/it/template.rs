@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use idc_guard::model::EventSource;
+use idc_guard::domain::EventSource;
 use idc_guard::routing::{GUARD_FUNCTIONS, routes_of};
 use idc_guard_tests::repo_root;
 use serde_json::{Value, json};
@@ -784,7 +784,7 @@ mod bus {
     use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
     use aws_smithy_types::config_bag::ConfigBag;
-    use idc_guard::model::EventSource;
+    use idc_guard::domain::EventSource;
     use idc_guard::routing::{GUARD_FUNCTIONS, route};
     use idc_guard_tests::emulator::{Emulator, REGION};
     use idc_guard_tests::{fixtures, repo_root};

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::domain::{IdentityStoreId, InstanceArn};
 use idc_guard::policy::Policy;
 
 /// The instance the fixtures in `events/` belong to.

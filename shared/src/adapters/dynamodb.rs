@@ -13,9 +13,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::unexpected;
-use crate::ports::{FailureKind, Remote, RemoteError, StateKey, StateRecord, StateStore};
-use crate::retry::{RetryPolicy, with_retry};
+use super::{retried, unexpected};
+use crate::ports::{FailureKind, Remote, StateKey, StateRecord, StateStore};
+use crate::retry::RetryPolicy;
 
 /// The partition key attribute.
 pub const PARTITION_KEY: &str = "pk";
@@ -60,15 +60,16 @@ impl DynamoState {
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: Into<Error> + ProvideErrorMetadata + std::error::Error + 'static,
+        E: Into<Error> + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        with_retry(&self.retry, || {
+        // A failed condition is an answer, not an error: it is never retried.
+        retried(&self.retry, None, classify, operation, || {
             let sent = call();
             async move {
                 match sent.await {
                     Ok(out) => Ok(Ok(out)),
                     Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(Err(ConditionFailed)),
-                    Err(e) => Err(remote_error(operation, e)),
+                    Err(e) => Err(e),
                 }
             }
         })
@@ -85,12 +86,9 @@ fn no_condition<T>(operation: &'static str, result: Remote<Result<T, ConditionFa
     result?.map_err(|ConditionFailed| unexpected(operation, "a condition failed"))
 }
 
-/// The classification of a DynamoDB error; the only place that looks at one.
-fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
-where
-    E: Into<Error> + std::error::Error + 'static,
-{
-    super::remote_error(operation, err, |e: &Error| match e {
+/// The classification of a DynamoDB error's modeled exceptions.
+fn classify(e: &Error) -> Option<FailureKind> {
+    match e {
         Error::ProvisionedThroughputExceededException(_)
         | Error::RequestLimitExceeded(_)
         | Error::ThrottlingException(_)
@@ -104,7 +102,7 @@ where
             Some(FailureKind::Rejected)
         }
         _ => None,
-    })
+    }
 }
 
 fn key_attributes(key: &StateKey) -> HashMap<String, AttributeValue> {

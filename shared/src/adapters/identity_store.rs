@@ -1,16 +1,12 @@
 //! [`IdentityStore`] over the identitystore API.
 
-use std::future::Future;
-
 use aws_sdk_identitystore::Error;
 use aws_sdk_identitystore::types::MemberId;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{all_pages, found, rejected, unexpected};
-use crate::ids::IdentityStoreId;
-use crate::ports::{Directory, FailureKind, IdentityStore, MembershipRef, Remote, RemoteError};
-use crate::retry::{RetryPolicy, with_retry};
+use super::{attempt, found, listed, rejected, retried, unexpected};
+use crate::domain::IdentityStoreId;
+use crate::ports::{Directory, FailureKind, IdentityStore, MembershipRef, Remote};
+use crate::retry::RetryPolicy;
 
 /// The Identity Store API through the AWS SDK.
 #[derive(Debug, Clone)]
@@ -24,50 +20,32 @@ impl IdentityStoreApi {
     pub fn new(client: aws_sdk_identitystore::Client, retry: RetryPolicy) -> Self {
         Self { client, retry }
     }
-
-    /// Sends the request `call` builds until it succeeds or the retry policy gives up.
-    async fn retried<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Remote<T>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: Into<Error> + std::error::Error + 'static,
-    {
-        with_retry(&self.retry, || {
-            let sent = call();
-            async move { sent.await.map_err(|e| remote_error(operation, e)) }
-        })
-        .await
-    }
 }
 
-/// The classification of an identitystore error; the only place that looks at one.
-fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
-where
-    E: Into<Error> + std::error::Error + 'static,
-{
-    super::remote_error(operation, err, |e: &Error| match e {
+/// The classification of a identitystore error's modeled exceptions.
+fn classify(e: &Error) -> Option<FailureKind> {
+    match e {
         Error::ThrottlingException(_) | Error::InternalServerException(_) => Some(FailureKind::Throttled),
         Error::ConflictException(_) => Some(FailureKind::Conflict),
         Error::ResourceNotFoundException(_) => Some(FailureKind::NotFound),
         Error::AccessDeniedException(_) => Some(FailureKind::AccessDenied),
         Error::ValidationException(_) | Error::ServiceQuotaExceededException(_) => Some(FailureKind::Rejected),
         _ => None,
-    })
+    }
 }
 
 impl IdentityStore for IdentityStoreApi {
     async fn membership_id(&self, membership: &MembershipRef) -> Remote<Option<String>> {
         let store = membership.identity_store_id.as_str();
         if let Some(id) = &membership.membership_id {
-            let read = self
-                .retried("DescribeGroupMembership", || {
-                    self.client
-                        .describe_group_membership()
-                        .identity_store_id(store)
-                        .membership_id(id)
-                        .send()
-                })
-                .await;
+            let read = retried(&self.retry, None, classify, "DescribeGroupMembership", || {
+                self.client
+                    .describe_group_membership()
+                    .identity_store_id(store)
+                    .membership_id(id)
+                    .send()
+            })
+            .await;
             return Ok(found(read)?.map(|out| out.membership_id));
         }
         const OP: &str = "GetGroupMembershipId";
@@ -77,21 +55,20 @@ impl IdentityStore for IdentityStoreApi {
                 "the membership has neither an id nor a group and a member",
             ));
         };
-        let read = self
-            .retried(OP, || {
-                self.client
-                    .get_group_membership_id()
-                    .identity_store_id(store)
-                    .group_id(group)
-                    .member_id(MemberId::UserId(member.clone()))
-                    .send()
-            })
-            .await;
+        let read = retried(&self.retry, None, classify, OP, || {
+            self.client
+                .get_group_membership_id()
+                .identity_store_id(store)
+                .group_id(group)
+                .member_id(MemberId::UserId(member.clone()))
+                .send()
+        })
+        .await;
         Ok(found(read)?.map(|out| out.membership_id))
     }
 
     async fn delete_membership(&self, identity_store_id: &IdentityStoreId, membership_id: &str) -> Remote<()> {
-        self.retried("DeleteGroupMembership", || {
+        retried(&self.retry, None, classify, "DeleteGroupMembership", || {
             self.client
                 .delete_group_membership()
                 .identity_store_id(identity_store_id.as_str())
@@ -107,17 +84,19 @@ impl IdentityStore for IdentityStoreApi {
 
 impl Directory for IdentityStoreApi {
     async fn groups(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
-        all_pages(|token| async move {
-            let page = self
-                .retried("ListGroups", || {
-                    self.client
-                        .list_groups()
-                        .identity_store_id(store.as_str())
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                "ListGroups",
+                self.client
+                    .list_groups()
+                    .identity_store_id(store.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let rows = page
                 .groups
                 .into_iter()
@@ -129,17 +108,19 @@ impl Directory for IdentityStoreApi {
     }
 
     async fn users(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
-        all_pages(|token| async move {
-            let page = self
-                .retried("ListUsers", || {
-                    self.client
-                        .list_users()
-                        .identity_store_id(store.as_str())
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                "ListUsers",
+                self.client
+                    .list_users()
+                    .identity_store_id(store.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let rows = page
                 .users
                 .into_iter()
@@ -152,18 +133,20 @@ impl Directory for IdentityStoreApi {
 
     async fn group_members(&self, store: &IdentityStoreId, group_id: &str) -> Remote<Vec<String>> {
         const OP: &str = "ListGroupMemberships";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || {
-                    self.client
-                        .list_group_memberships()
-                        .identity_store_id(store.as_str())
-                        .group_id(group_id)
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                OP,
+                self.client
+                    .list_group_memberships()
+                    .identity_store_id(store.as_str())
+                    .group_id(group_id)
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let mut rows = Vec::new();
             for m in page.group_memberships {
                 match m.member_id {

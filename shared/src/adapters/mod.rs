@@ -59,7 +59,11 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use std::future::Future;
+
+use crate::pace::Pacer;
 use crate::ports::{FailureKind, Remote, RemoteError};
+use crate::retry::{RetryPolicy, with_retry};
 
 /// Counts every HTTP request a client sends, by operation (the `X-Amz-Target` header's
 /// operation, else the host's first label): attach it to the clients with
@@ -71,6 +75,18 @@ impl CallCounter {
     /// The calls made so far, by operation.
     pub fn by_operation(&self) -> std::collections::BTreeMap<String, u64> {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The calls made since `before` (an earlier [`CallCounter::by_operation`]), by operation.
+    pub fn since(&self, before: &std::collections::BTreeMap<String, u64>) -> std::collections::BTreeMap<String, u64> {
+        let mut calls = self.by_operation();
+        for (op, n) in before {
+            if let Some(c) = calls.get_mut(op) {
+                *c -= (*n).min(*c);
+            }
+        }
+        calls.retain(|_, n| *n > 0);
+        calls
     }
 
     /// The calls made so far.
@@ -99,52 +115,83 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
     }
 }
 
-/// Reads a paginated listing whole: `page(token)` sends one request (retried as its adapter
-/// retries) and returns that page's rows and the next token. One failed page fails the listing:
-/// a partial list never reads as the whole.
-pub(crate) async fn all_pages<T, F, Fut>(mut page: F) -> Remote<Vec<T>>
+/// How one service classifies its modeled errors (`S` is its service-wide error enum): the only
+/// place that looks at one. What it leaves out is classified by code, then HTTP status.
+type Classify<S> = fn(&S) -> Option<FailureKind>;
+
+/// Sends the request `call` builds until it succeeds or `retry` gives up. Every attempt is one
+/// HTTP request and first takes a token from `pacer`, if there is one, so pacing and counting see
+/// every attempt (the reason this is not the SDK's own retry).
+async fn retried<T, E, S, F, Fut>(
+    retry: &RetryPolicy,
+    pacer: Option<&Pacer>,
+    classify: Classify<S>,
+    operation: &'static str,
+    call: F,
+) -> Remote<T>
 where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Remote<(Vec<T>, Option<String>)>>,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: Into<S> + std::error::Error + Send + Sync + 'static,
+    S: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let (rows, next) = page(token.take()).await?;
-        out.extend(rows);
-        match next {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
+    with_retry(retry, || attempt(pacer, classify, operation, call())).await
 }
 
-/// Classifies a failed SDK call. `modeled` classifies the service's modeled exceptions (`S` is
-/// the service-wide error enum every operation error converts into); an unmodeled error is
-/// classified by its error code, then by its HTTP status.
-fn remote_error<E, S>(
+/// One attempt of a request (a status poll: [`poll`](crate::retry::poll) decides when to ask
+/// again), paced like every other.
+async fn attempt<T, E, S>(
+    pacer: Option<&Pacer>,
+    classify: Classify<S>,
     operation: &'static str,
-    err: SdkError<E, HttpResponse>,
-    modeled: impl FnOnce(&S) -> Option<FailureKind>,
-) -> RemoteError
+    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+) -> Remote<T>
 where
-    E: Into<S> + std::error::Error + 'static,
-    S: ProvideErrorMetadata + std::fmt::Display,
+    E: Into<S> + std::error::Error + Send + Sync + 'static,
+    S: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let Some(pacer) = pacer {
+        pacer.acquire().await;
+    }
+    sent.await.map_err(|e| remote_error(operation, e, classify))
+}
+
+/// Reads a paginated listing whole, the one way every adapter lists: `page(token)` sends one
+/// request (paced, one attempt) and returns that page's rows and the next token. A page that
+/// fails retryably restarts the listing from the first page, within `retry`; one that fails for
+/// good fails the listing. A partial list never reads as the whole.
+async fn listed<T, F, Fut>(retry: &RetryPolicy, page: F) -> Remote<Vec<T>>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: Future<Output = Remote<(Vec<T>, Option<String>)>>,
+{
+    with_retry(retry, || async {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let (rows, next) = page(token.take()).await?;
+            out.extend(rows);
+            match next {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    })
+    .await
+}
+
+/// Classifies a failed SDK call, keeping it as the [`RemoteError`]'s source. `modeled` classifies
+/// the service's modeled exceptions (`S` is the service-wide error enum every operation error
+/// converts into); an unmodeled error is classified by its error code, then by its HTTP status.
+fn remote_error<E, S>(operation: &'static str, err: SdkError<E, HttpResponse>, modeled: Classify<S>) -> RemoteError
+where
+    E: Into<S> + std::error::Error + Send + Sync + 'static,
+    S: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     // The full chain goes to the debug log only: it is for operators, not for reports.
     tracing::debug!(operation, error = %DisplayErrorContext(&err), "AWS call failed");
-    let (kind, message) = match err {
-        SdkError::ServiceError(context) => {
-            let status = context.raw().status().as_u16();
-            let service: S = context.into_err().into();
-            let kind = modeled(&service).unwrap_or_else(|| kind_from_code(service.code(), status));
-            let message = match (service.code(), service.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                // Display is the exception's name and modeled message, e.g. "ThrottlingException: …".
-                _ => service.to_string(),
-            };
-            (kind, message)
-        }
+    let (kind, message) = match &err {
+        SdkError::ServiceError(_) => (FailureKind::Unavailable, String::new()),
         SdkError::ConstructionFailure(_) => (FailureKind::Rejected, "the request could not be built".to_owned()),
         SdkError::TimeoutError(_) => (FailureKind::Unavailable, "the call timed out".to_owned()),
         SdkError::DispatchFailure(failure) => {
@@ -160,11 +207,18 @@ where
         SdkError::ResponseError(_) => (FailureKind::Unavailable, "the response could not be read".to_owned()),
         _ => (FailureKind::Unavailable, "unexpected failure".to_owned()),
     };
-    RemoteError {
-        operation,
-        kind,
-        message,
-    }
+    let SdkError::ServiceError(context) = err else {
+        return RemoteError::new(operation, kind, message).caused_by(err);
+    };
+    let status = context.raw().status().as_u16();
+    let service: S = context.into_err().into();
+    let kind = modeled(&service).unwrap_or_else(|| kind_from_code(service.code(), status));
+    let message = match (service.code(), service.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        // Display is the exception's name and modeled message, e.g. "ThrottlingException: …".
+        _ => service.to_string(),
+    };
+    RemoteError::new(operation, kind, message).caused_by(service)
 }
 
 /// The kind of an error the service model does not describe, by its code and HTTP status.
@@ -196,33 +250,14 @@ fn found<T>(read: Remote<T>) -> Remote<Option<T>> {
 
 /// A well-formed answer that lacks something the adapter needs.
 fn unexpected(operation: &'static str, what: &str) -> RemoteError {
-    RemoteError {
+    RemoteError::new(
         operation,
-        kind: FailureKind::Unavailable,
-        message: format!("unexpected answer: {what}"),
-    }
+        FailureKind::Unavailable,
+        format!("unexpected answer: {what}"),
+    )
 }
 
 /// A request the adapter cannot build from the domain values given.
 fn rejected(operation: &'static str, what: impl std::fmt::Display) -> RemoteError {
-    RemoteError {
-        operation,
-        kind: FailureKind::Rejected,
-        message: what.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unmodeled_errors_are_classified_by_code_then_status() {
-        assert_eq!(kind_from_code(Some("ThrottlingException"), 400), FailureKind::Throttled);
-        assert_eq!(kind_from_code(Some("ConflictException"), 409), FailureKind::Conflict);
-        assert_eq!(kind_from_code(Some("SomethingNew"), 429), FailureKind::Throttled);
-        assert_eq!(kind_from_code(Some("SomethingNew"), 400), FailureKind::Rejected);
-        assert_eq!(kind_from_code(None, 503), FailureKind::Unavailable);
-        assert_eq!(kind_from_code(None, 200), FailureKind::Unavailable);
-    }
+    RemoteError::new(operation, FailureKind::Rejected, what.to_string())
 }

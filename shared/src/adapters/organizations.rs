@@ -1,15 +1,11 @@
 //! [`Organization`] over the AWS Organizations API: accounts and the OU tree.
 
-use std::future::Future;
-
 use aws_sdk_organizations::Error;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{all_pages, unexpected};
-use crate::ids::AccountId;
-use crate::ports::{FailureKind, Organization, Remote, RemoteError};
-use crate::retry::{RetryPolicy, with_retry};
+use super::{attempt, listed, unexpected};
+use crate::domain::AccountId;
+use crate::ports::{FailureKind, Organization, Remote};
+use crate::retry::RetryPolicy;
 
 /// AWS Organizations through the AWS SDK.
 #[derive(Debug, Clone)]
@@ -23,27 +19,11 @@ impl Organizations {
     pub fn new(client: aws_sdk_organizations::Client, retry: RetryPolicy) -> Self {
         Self { client, retry }
     }
-
-    async fn retried<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Remote<T>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: Into<Error> + std::error::Error + 'static,
-    {
-        with_retry(&self.retry, || {
-            let sent = call();
-            async move { sent.await.map_err(|e| remote_error(operation, e)) }
-        })
-        .await
-    }
 }
 
-/// The classification of an Organizations error; the only place that looks at one.
-fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
-where
-    E: Into<Error> + std::error::Error + 'static,
-{
-    super::remote_error(operation, err, |e: &Error| match e {
+/// The classification of an Organizations error's modeled exceptions.
+fn classify(e: &Error) -> Option<FailureKind> {
+    match e {
         Error::TooManyRequestsException(_) | Error::ServiceException(_) => Some(FailureKind::Throttled),
         Error::ConcurrentModificationException(_) => Some(FailureKind::Conflict),
         Error::ParentNotFoundException(_) | Error::AccountNotFoundException(_) => Some(FailureKind::NotFound),
@@ -52,7 +32,7 @@ where
         }
         Error::InvalidInputException(_) => Some(FailureKind::Rejected),
         _ => None,
-    })
+    }
 }
 
 fn account_id(operation: &'static str, id: Option<&str>) -> Remote<AccountId> {
@@ -63,10 +43,14 @@ fn account_id(operation: &'static str, id: Option<&str>) -> Remote<AccountId> {
 impl Organization for Organizations {
     async fn accounts(&self) -> Remote<Vec<(AccountId, String)>> {
         const OP: &str = "ListAccounts";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || self.client.list_accounts().set_next_token(token.clone()).send())
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                OP,
+                self.client.list_accounts().set_next_token(token).send(),
+            )
+            .await?;
             let rows = page
                 .accounts
                 .unwrap_or_default()
@@ -81,16 +65,18 @@ impl Organization for Organizations {
     async fn children(&self, parent: &str) -> Remote<(Vec<AccountId>, Vec<String>)> {
         const ACCOUNTS: &str = "ListAccountsForParent";
         const OUS: &str = "ListOrganizationalUnitsForParent";
-        let accounts = all_pages(|token| async move {
-            let page = self
-                .retried(ACCOUNTS, || {
-                    self.client
-                        .list_accounts_for_parent()
-                        .parent_id(parent)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        let accounts = listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                ACCOUNTS,
+                self.client
+                    .list_accounts_for_parent()
+                    .parent_id(parent)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let rows = page
                 .accounts
                 .unwrap_or_default()
@@ -100,16 +86,18 @@ impl Organization for Organizations {
             Ok((rows, page.next_token))
         })
         .await?;
-        let ous = all_pages(|token| async move {
-            let page = self
-                .retried(OUS, || {
-                    self.client
-                        .list_organizational_units_for_parent()
-                        .parent_id(parent)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        let ous = listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                OUS,
+                self.client
+                    .list_organizational_units_for_parent()
+                    .parent_id(parent)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let rows = page
                 .organizational_units
                 .unwrap_or_default()

@@ -2,12 +2,10 @@
 //! caller only; it is never logged.
 
 use aws_sdk_secretsmanager::Error;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{found, unexpected};
-use crate::ports::{FailureKind, Remote, RemoteError};
-use crate::retry::{RetryPolicy, with_retry};
+use super::{found, retried, unexpected};
+use crate::ports::{FailureKind, Remote};
+use crate::retry::RetryPolicy;
 
 /// Secrets Manager through the AWS SDK.
 #[derive(Debug, Clone)]
@@ -16,19 +14,16 @@ pub struct SecretsManager {
     retry: RetryPolicy,
 }
 
-/// The classification of a Secrets Manager error; the only place that looks at one.
-fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
-where
-    E: Into<Error> + std::error::Error + 'static,
-{
-    super::remote_error(operation, err, |e: &Error| match e {
+/// The classification of an Secrets Manager error's modeled exceptions.
+fn classify(e: &Error) -> Option<FailureKind> {
+    match e {
         Error::ResourceNotFoundException(_) => Some(FailureKind::NotFound),
         Error::InternalServiceError(_) => Some(FailureKind::Throttled),
         Error::DecryptionFailure(_) | Error::InvalidParameterException(_) | Error::InvalidRequestException(_) => {
             Some(FailureKind::Rejected)
         }
         _ => None,
-    })
+    }
 }
 
 impl SecretsManager {
@@ -40,9 +35,8 @@ impl SecretsManager {
     /// The secret's string value; `None` when it does not exist.
     pub async fn secret_string(&self, id: &str) -> Remote<Option<String>> {
         const OP: &str = "GetSecretValue";
-        let read = with_retry(&self.retry, || {
-            let sent = self.client.get_secret_value().secret_id(id).send();
-            async move { sent.await.map_err(|e| remote_error(OP, e)) }
+        let read = retried(&self.retry, None, classify, OP, || {
+            self.client.get_secret_value().secret_id(id).send()
         })
         .await;
         match found(read)? {

@@ -2,18 +2,14 @@
 //! (human text for `default` and `email`, the finding document for `sqs`, `lambda`, `https`),
 //! with message attributes for subscription filter policies.
 
-use std::future::Future;
-
 use aws_sdk_sns::Error;
 use aws_sdk_sns::types::MessageAttributeValue;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::rejected;
-use crate::guard::Outcome;
-use crate::notify::{Message, Notice, Owners};
-use crate::ports::{FailureKind, Notifier, Remote, RemoteError};
-use crate::retry::{RetryPolicy, with_retry};
+use super::{rejected, retried};
+use crate::domain::{Notice, Outcome};
+use crate::notify::{Message, Owners};
+use crate::ports::{FailureKind, Notifier, Remote};
+use crate::retry::RetryPolicy;
 
 /// The findings topic through the AWS SDK.
 #[derive(Debug, Clone)]
@@ -34,34 +30,17 @@ impl SnsNotifier {
             retry,
         }
     }
-
-    /// Sends the request `call` builds until it succeeds or the retry policy gives up.
-    async fn retried<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Remote<T>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: Into<Error> + std::error::Error + 'static,
-    {
-        with_retry(&self.retry, || {
-            let sent = call();
-            async move { sent.await.map_err(|e| remote_error(operation, e)) }
-        })
-        .await
-    }
 }
 
-/// The classification of an SNS error; the only place that looks at one.
-fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
-where
-    E: Into<Error> + std::error::Error + 'static,
-{
-    super::remote_error(operation, err, |e: &Error| match e {
+/// The classification of an SNS error's modeled exceptions.
+fn classify(e: &Error) -> Option<FailureKind> {
+    match e {
         Error::NotFoundException(_) => Some(FailureKind::NotFound),
         Error::ThrottledException(_) | Error::InternalErrorException(_) => Some(FailureKind::Throttled),
         Error::AuthorizationErrorException(_) | Error::KmsAccessDeniedException(_) => Some(FailureKind::AccessDenied),
         Error::InvalidParameterException(_) | Error::InvalidParameterValueException(_) => Some(FailureKind::Rejected),
         _ => None,
-    })
+    }
 }
 
 impl SnsNotifier {
@@ -78,18 +57,17 @@ impl SnsNotifier {
             attributes.insert((*name).to_owned(), value);
         }
         let body = message.sns_json();
-        let sent = self
-            .retried(OP, || {
-                self.client
-                    .publish()
-                    .topic_arn(&self.topic_arn)
-                    .subject(&message.subject)
-                    .message_structure("json")
-                    .message(&body)
-                    .set_message_attributes(Some(attributes.clone()))
-                    .send()
-            })
-            .await?;
+        let sent = retried(&self.retry, None, classify, OP, || {
+            self.client
+                .publish()
+                .topic_arn(&self.topic_arn)
+                .subject(&message.subject)
+                .message_structure("json")
+                .message(&body)
+                .set_message_attributes(Some(attributes.clone()))
+                .send()
+        })
+        .await?;
         Ok(sent.message_id.unwrap_or_default())
     }
 }

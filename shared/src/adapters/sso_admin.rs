@@ -1,7 +1,5 @@
 //! [`IdentityCenter`] over the sso-admin API.
 
-use std::future::Future;
-
 use aws_sdk_ssoadmin::Error;
 use aws_sdk_ssoadmin::types::{
     AccessControlAttribute, AccessControlAttributeValue, CustomerManagedPolicyReference,
@@ -9,17 +7,15 @@ use aws_sdk_ssoadmin::types::{
     PermissionsBoundary, PrincipalType as SdkPrincipalType, ProvisionTargetType, ResourceNotFoundExceptionReason,
     StatusValues, TargetType,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{all_pages, found, rejected, unexpected};
-use crate::facts::{Fact, PermissionSetFacts};
-use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
-use crate::model::{
+use super::{attempt, found, listed, rejected, retried, unexpected};
+use crate::domain::{
     AbacAttribute, Assignment, Boundary, CustomerManagedPolicyRef, InlinePolicyText, PrincipalType, SessionDuration,
 };
-use crate::ports::{FailureKind, IdentityCenter, InstanceInventory, InstanceRef, Remote, RemoteError};
-use crate::retry::{AsyncStatus, RetryPolicy, poll, with_retry};
+use crate::domain::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
+use crate::domain::{Fact, PermissionSetFacts};
+use crate::ports::{FailureKind, IdentityCenter, InstanceInventory, InstanceRef, Remote};
+use crate::retry::{AsyncStatus, RetryPolicy, poll};
 
 /// IAM Identity Center's admin API through the AWS SDK.
 #[derive(Debug, Clone)]
@@ -46,30 +42,6 @@ impl SsoAdmin {
         self
     }
 
-    /// Waits for the pacer, if there is one.
-    async fn pace(&self) {
-        if let Some(pacer) = &self.pacer {
-            pacer.acquire().await;
-        }
-    }
-
-    /// Sends the request `call` builds until it succeeds or the retry policy gives up.
-    async fn retried<T, E, F, Fut>(&self, operation: &'static str, call: F) -> Remote<T>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: Into<Error> + std::error::Error + 'static,
-    {
-        with_retry(&self.retry, || {
-            let sent = call();
-            async move {
-                self.pace().await;
-                sent.await.map_err(|e| remote_error(operation, e))
-            }
-        })
-        .await
-    }
-
     /// DescribePermissionSet; `None` when the permission set does not exist.
     async fn describe(
         &self,
@@ -77,15 +49,14 @@ impl SsoAdmin {
         permission_set: &PermissionSetArn,
     ) -> Remote<Option<aws_sdk_ssoadmin::types::PermissionSet>> {
         const OP: &str = "DescribePermissionSet";
-        let described = self
-            .retried(OP, || {
-                self.client
-                    .describe_permission_set()
-                    .instance_arn(instance.as_str())
-                    .permission_set_arn(permission_set.as_str())
-                    .send()
-            })
-            .await;
+        let described = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .describe_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .send()
+        })
+        .await;
         match found(described)? {
             Some(out) => out
                 .permission_set
@@ -101,52 +72,61 @@ impl SsoAdmin {
         instance: &InstanceArn,
         permission_set: &PermissionSetArn,
     ) -> Remote<Option<InlinePolicyText>> {
-        let out = self
-            .retried("GetInlinePolicyForPermissionSet", || {
+        let out = retried(
+            &self.retry,
+            self.pacer.as_deref(),
+            classify,
+            "GetInlinePolicyForPermissionSet",
+            || {
                 self.client
                     .get_inline_policy_for_permission_set()
                     .instance_arn(instance.as_str())
                     .permission_set_arn(permission_set.as_str())
                     .send()
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(out.inline_policy.filter(|p| !p.is_empty()).map(InlinePolicyText::Text))
     }
 
-    /// Every attached AWS managed policy ARN, from all pages: a failing page fails the whole list
-    /// (and a retry starts again from the first page).
+    /// Every attached AWS managed policy ARN, from all pages: a failing page fails the whole list.
     async fn managed_policies(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<Vec<String>> {
         const OP: &str = "ListManagedPoliciesInPermissionSet";
-        let policies = self
-            .retried(OP, || {
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
                 self.client
                     .list_managed_policies_in_permission_set()
                     .instance_arn(instance.as_str())
                     .permission_set_arn(permission_set.as_str())
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-            })
+                    .set_next_token(token)
+                    .send(),
+            )
             .await?;
-        policies
-            .into_iter()
-            .map(|p| p.arn.ok_or_else(|| unexpected(OP, "an attached policy without an ARN")))
-            .collect()
+            let rows = page
+                .attached_managed_policies
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.arn.ok_or_else(|| unexpected(OP, "an attached policy without an ARN")))
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await
     }
 
     /// GetPermissionsBoundaryForPermissionSet; ResourceNotFoundException means "no boundary".
     async fn boundary(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<Option<Boundary>> {
         const OP: &str = "GetPermissionsBoundaryForPermissionSet";
-        let read = self
-            .retried(OP, || {
-                self.client
-                    .get_permissions_boundary_for_permission_set()
-                    .instance_arn(instance.as_str())
-                    .permission_set_arn(permission_set.as_str())
-                    .send()
-            })
-            .await;
+        let read = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .get_permissions_boundary_for_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .send()
+        })
+        .await;
         let Some(boundary) = found(read)?.and_then(|out| out.permissions_boundary) else {
             return Ok(None);
         };
@@ -165,15 +145,17 @@ impl SsoAdmin {
     /// Polls an assignment deletion's status until it is done.
     async fn deletion_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
         const OP: &str = "DescribeAccountAssignmentDeletionStatus";
-        self.pace().await;
-        let out = self
-            .client
-            .describe_account_assignment_deletion_status()
-            .instance_arn(instance.as_str())
-            .account_assignment_deletion_request_id(request_id)
-            .send()
-            .await
-            .map_err(|e| remote_error(OP, e))?;
+        let out = attempt(
+            self.pacer.as_deref(),
+            classify,
+            OP,
+            self.client
+                .describe_account_assignment_deletion_status()
+                .instance_arn(instance.as_str())
+                .account_assignment_deletion_request_id(request_id)
+                .send(),
+        )
+        .await?;
         let status = out
             .account_assignment_deletion_status
             .ok_or_else(|| unexpected(OP, "no deletion status"))?;
@@ -183,15 +165,17 @@ impl SsoAdmin {
     /// One poll of a permission set's provisioning status.
     async fn provisioning_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
         const OP: &str = "DescribePermissionSetProvisioningStatus";
-        self.pace().await;
-        let out = self
-            .client
-            .describe_permission_set_provisioning_status()
-            .instance_arn(instance.as_str())
-            .provision_permission_set_request_id(request_id)
-            .send()
-            .await
-            .map_err(|e| remote_error(OP, e))?;
+        let out = attempt(
+            self.pacer.as_deref(),
+            classify,
+            OP,
+            self.client
+                .describe_permission_set_provisioning_status()
+                .instance_arn(instance.as_str())
+                .provision_permission_set_request_id(request_id)
+                .send(),
+        )
+        .await?;
         let status = out
             .permission_set_provisioning_status
             .ok_or_else(|| unexpected(OP, "no provisioning status"))?;
@@ -201,14 +185,16 @@ impl SsoAdmin {
     /// One poll of the instance's ABAC configuration status.
     async fn abac_status(&self, instance: &InstanceArn) -> Remote<AsyncStatus> {
         const OP: &str = "DescribeInstanceAccessControlAttributeConfiguration";
-        self.pace().await;
-        let out = self
-            .client
-            .describe_instance_access_control_attribute_configuration()
-            .instance_arn(instance.as_str())
-            .send()
-            .await
-            .map_err(|e| remote_error(OP, e))?;
+        let out = attempt(
+            self.pacer.as_deref(),
+            classify,
+            OP,
+            self.client
+                .describe_instance_access_control_attribute_configuration()
+                .instance_arn(instance.as_str())
+                .send(),
+        )
+        .await?;
         match out.status {
             Some(InstanceAccessControlAttributeConfigurationStatus::Enabled) => Ok(AsyncStatus::Succeeded),
             Some(InstanceAccessControlAttributeConfigurationStatus::CreationInProgress) => Ok(AsyncStatus::InProgress),
@@ -223,12 +209,9 @@ impl SsoAdmin {
     }
 }
 
-/// The classification of an sso-admin error; the only place that looks at one.
-fn remote_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> RemoteError
-where
-    E: Into<Error> + std::error::Error + 'static,
-{
-    super::remote_error(operation, err, |e: &Error| match e {
+/// The classification of a sso-admin error's modeled exceptions.
+fn classify(e: &Error) -> Option<FailureKind> {
+    match e {
         Error::ThrottlingException(_) | Error::InternalServerException(_) => Some(FailureKind::Throttled),
         Error::ConflictException(_) => Some(FailureKind::Conflict),
         // The instance's customer managed KMS key is missing: a configuration problem, not an
@@ -242,7 +225,7 @@ where
         Error::AccessDeniedException(_) => Some(FailureKind::AccessDenied),
         Error::ValidationException(_) | Error::ServiceQuotaExceededException(_) => Some(FailureKind::Rejected),
         _ => None,
-    })
+    }
 }
 
 /// An async operation's status (assignment deletion, provisioning) in domain terms. An unknown
@@ -329,52 +312,47 @@ impl IdentityCenter for SsoAdmin {
         key: &str,
     ) -> Remote<Option<String>> {
         const OP: &str = "ListTagsForResource";
-        let tags = self
-            .retried(OP, || {
+        let tags = listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
                 self.client
                     .list_tags_for_resource()
                     .instance_arn(instance.as_str())
                     .resource_arn(permission_set.as_str())
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-            })
+                    .set_next_token(token)
+                    .send(),
+            )
             .await?;
+            Ok((page.tags.unwrap_or_default(), page.next_token))
+        })
+        .await?;
         Ok(tags.into_iter().find(|t| t.key == key).map(|t| t.value))
     }
 
     async fn assignment_exists(&self, assignment: &Assignment) -> Remote<bool> {
-        let assignments = self
-            .retried("ListAccountAssignments", || {
-                self.client
-                    .list_account_assignments()
-                    .instance_arn(assignment.instance_arn.as_str())
-                    .account_id(assignment.account_id.as_str())
-                    .permission_set_arn(assignment.permission_set_arn.as_str())
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-            })
+        let principals = self
+            .account_assignments(
+                &assignment.instance_arn,
+                &assignment.account_id,
+                &assignment.permission_set_arn,
+            )
             .await?;
-        let principal_type = sdk_principal_type(assignment.principal_type);
-        Ok(assignments.iter().any(|a| {
-            a.principal_type.as_ref() == Some(&principal_type)
-                && a.principal_id.as_deref() == Some(assignment.principal_id.as_str())
-        }))
+        Ok(principals
+            .iter()
+            .any(|(t, id)| *t == assignment.principal_type && *id == assignment.principal_id))
     }
 
     async fn access_control_attributes(&self, instance: &InstanceArn) -> Remote<Option<Vec<AbacAttribute>>> {
         const OP: &str = "DescribeInstanceAccessControlAttributeConfiguration";
-        let read = self
-            .retried(OP, || {
-                self.client
-                    .describe_instance_access_control_attribute_configuration()
-                    .instance_arn(instance.as_str())
-                    .send()
-            })
-            .await;
+        let read = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .describe_instance_access_control_attribute_configuration()
+                .instance_arn(instance.as_str())
+                .send()
+        })
+        .await;
         let Some(config) = found(read)?.and_then(|out| out.instance_access_control_attribute_configuration) else {
             return Ok(None);
         };
@@ -398,19 +376,18 @@ impl IdentityCenter for SsoAdmin {
 
     async fn delete_assignment(&self, assignment: &Assignment) -> Remote<()> {
         const OP: &str = "DeleteAccountAssignment";
-        let out = self
-            .retried(OP, || {
-                self.client
-                    .delete_account_assignment()
-                    .instance_arn(assignment.instance_arn.as_str())
-                    .target_id(assignment.account_id.as_str())
-                    .target_type(TargetType::AwsAccount)
-                    .permission_set_arn(assignment.permission_set_arn.as_str())
-                    .principal_type(sdk_principal_type(assignment.principal_type))
-                    .principal_id(assignment.principal_id.as_str())
-                    .send()
-            })
-            .await?;
+        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .delete_account_assignment()
+                .instance_arn(assignment.instance_arn.as_str())
+                .target_id(assignment.account_id.as_str())
+                .target_type(TargetType::AwsAccount)
+                .permission_set_arn(assignment.permission_set_arn.as_str())
+                .principal_type(sdk_principal_type(assignment.principal_type))
+                .principal_id(assignment.principal_id.as_str())
+                .send()
+        })
+        .await?;
         let request_id = out
             .account_assignment_deletion_status
             .and_then(|s| s.request_id)
@@ -429,16 +406,22 @@ impl IdentityCenter for SsoAdmin {
         description: Option<&str>,
         relay_state: Option<&str>,
     ) -> Remote<()> {
-        self.retried("UpdatePermissionSet", || {
-            self.client
-                .update_permission_set()
-                .instance_arn(instance.as_str())
-                .permission_set_arn(permission_set.as_str())
-                .session_duration(session_duration)
-                .set_description(description.map(str::to_owned))
-                .set_relay_state(relay_state.map(str::to_owned))
-                .send()
-        })
+        retried(
+            &self.retry,
+            self.pacer.as_deref(),
+            classify,
+            "UpdatePermissionSet",
+            || {
+                self.client
+                    .update_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .session_duration(session_duration)
+                    .set_description(description.map(str::to_owned))
+                    .set_relay_state(relay_state.map(str::to_owned))
+                    .send()
+            },
+        )
         .await
         .map(drop)
     }
@@ -462,7 +445,7 @@ impl IdentityCenter for SsoAdmin {
                 )
                 .build(),
         };
-        self.retried(OP, || {
+        retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
             self.client
                 .put_permissions_boundary_to_permission_set()
                 .instance_arn(instance.as_str())
@@ -480,14 +463,20 @@ impl IdentityCenter for SsoAdmin {
         permission_set: &PermissionSetArn,
         policy_arn: &str,
     ) -> Remote<()> {
-        self.retried("DetachManagedPolicyFromPermissionSet", || {
-            self.client
-                .detach_managed_policy_from_permission_set()
-                .instance_arn(instance.as_str())
-                .permission_set_arn(permission_set.as_str())
-                .managed_policy_arn(policy_arn)
-                .send()
-        })
+        retried(
+            &self.retry,
+            self.pacer.as_deref(),
+            classify,
+            "DetachManagedPolicyFromPermissionSet",
+            || {
+                self.client
+                    .detach_managed_policy_from_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .managed_policy_arn(policy_arn)
+                    .send()
+            },
+        )
         .await
         .map(drop)
     }
@@ -498,26 +487,38 @@ impl IdentityCenter for SsoAdmin {
         permission_set: &PermissionSetArn,
         document: &str,
     ) -> Remote<()> {
-        self.retried("PutInlinePolicyToPermissionSet", || {
-            self.client
-                .put_inline_policy_to_permission_set()
-                .instance_arn(instance.as_str())
-                .permission_set_arn(permission_set.as_str())
-                .inline_policy(document)
-                .send()
-        })
+        retried(
+            &self.retry,
+            self.pacer.as_deref(),
+            classify,
+            "PutInlinePolicyToPermissionSet",
+            || {
+                self.client
+                    .put_inline_policy_to_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .inline_policy(document)
+                    .send()
+            },
+        )
         .await
         .map(drop)
     }
 
     async fn delete_inline_policy(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<()> {
-        self.retried("DeleteInlinePolicyFromPermissionSet", || {
-            self.client
-                .delete_inline_policy_from_permission_set()
-                .instance_arn(instance.as_str())
-                .permission_set_arn(permission_set.as_str())
-                .send()
-        })
+        retried(
+            &self.retry,
+            self.pacer.as_deref(),
+            classify,
+            "DeleteInlinePolicyFromPermissionSet",
+            || {
+                self.client
+                    .delete_inline_policy_from_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .send()
+            },
+        )
         .await
         .map(drop)
     }
@@ -546,7 +547,7 @@ impl IdentityCenter for SsoAdmin {
             .build()
             .map_err(|e| rejected(operation, e))?;
         if exists {
-            self.retried(operation, || {
+            retried(&self.retry, self.pacer.as_deref(), classify, operation, || {
                 self.client
                     .update_instance_access_control_attribute_configuration()
                     .instance_arn(instance.as_str())
@@ -555,7 +556,7 @@ impl IdentityCenter for SsoAdmin {
             })
             .await?;
         } else {
-            self.retried(operation, || {
+            retried(&self.retry, self.pacer.as_deref(), classify, operation, || {
                 self.client
                     .create_instance_access_control_attribute_configuration()
                     .instance_arn(instance.as_str())
@@ -569,16 +570,15 @@ impl IdentityCenter for SsoAdmin {
 
     async fn provision_permission_set(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<()> {
         const OP: &str = "ProvisionPermissionSet";
-        let out = self
-            .retried(OP, || {
-                self.client
-                    .provision_permission_set()
-                    .instance_arn(instance.as_str())
-                    .permission_set_arn(permission_set.as_str())
-                    .target_type(ProvisionTargetType::AllProvisionedAccounts)
-                    .send()
-            })
-            .await?;
+        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .provision_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .target_type(ProvisionTargetType::AllProvisionedAccounts)
+                .send()
+        })
+        .await?;
         let request_id = out
             .permission_set_provisioning_status
             .and_then(|s| s.request_id)
@@ -588,19 +588,18 @@ impl IdentityCenter for SsoAdmin {
 
     async fn create_assignment(&self, assignment: &Assignment) -> Remote<()> {
         const OP: &str = "CreateAccountAssignment";
-        let out = self
-            .retried(OP, || {
-                self.client
-                    .create_account_assignment()
-                    .instance_arn(assignment.instance_arn.as_str())
-                    .target_id(assignment.account_id.as_str())
-                    .target_type(TargetType::AwsAccount)
-                    .permission_set_arn(assignment.permission_set_arn.as_str())
-                    .principal_type(sdk_principal_type(assignment.principal_type))
-                    .principal_id(assignment.principal_id.as_str())
-                    .send()
-            })
-            .await?;
+        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .create_account_assignment()
+                .instance_arn(assignment.instance_arn.as_str())
+                .target_id(assignment.account_id.as_str())
+                .target_type(TargetType::AwsAccount)
+                .permission_set_arn(assignment.permission_set_arn.as_str())
+                .principal_type(sdk_principal_type(assignment.principal_type))
+                .principal_id(assignment.principal_id.as_str())
+                .send()
+        })
+        .await?;
         let request_id = out
             .account_assignment_creation_status
             .and_then(|s| s.request_id)
@@ -621,15 +620,17 @@ impl SsoAdmin {
     /// One poll of an assignment creation's status.
     async fn creation_status(&self, instance: &InstanceArn, request_id: &str) -> Remote<AsyncStatus> {
         const OP: &str = "DescribeAccountAssignmentCreationStatus";
-        self.pace().await;
-        let out = self
-            .client
-            .describe_account_assignment_creation_status()
-            .instance_arn(instance.as_str())
-            .account_assignment_creation_request_id(request_id)
-            .send()
-            .await
-            .map_err(|e| remote_error(OP, e))?;
+        let out = attempt(
+            self.pacer.as_deref(),
+            classify,
+            OP,
+            self.client
+                .describe_account_assignment_creation_status()
+                .instance_arn(instance.as_str())
+                .account_assignment_creation_request_id(request_id)
+                .send(),
+        )
+        .await?;
         let status = out
             .account_assignment_creation_status
             .ok_or_else(|| unexpected(OP, "no creation status"))?;
@@ -640,10 +641,14 @@ impl SsoAdmin {
 impl InstanceInventory for SsoAdmin {
     async fn instances(&self) -> Remote<Vec<InstanceRef>> {
         const OP: &str = "ListInstances";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || self.client.list_instances().set_next_token(token.clone()).send())
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
+                self.client.list_instances().set_next_token(token).send(),
+            )
+            .await?;
             let mut rows = Vec::new();
             for i in page.instances.unwrap_or_default() {
                 let (Some(arn), Some(store)) = (i.instance_arn, i.identity_store_id) else {
@@ -662,17 +667,19 @@ impl InstanceInventory for SsoAdmin {
 
     async fn permission_sets(&self, instance: &InstanceArn) -> Remote<Vec<PermissionSetArn>> {
         const OP: &str = "ListPermissionSets";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || {
-                    self.client
-                        .list_permission_sets()
-                        .instance_arn(instance.as_str())
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
+                self.client
+                    .list_permission_sets()
+                    .instance_arn(instance.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let rows = page
                 .permission_sets
                 .unwrap_or_default()
@@ -690,18 +697,20 @@ impl InstanceInventory for SsoAdmin {
         permission_set: &PermissionSetArn,
     ) -> Remote<Vec<AccountId>> {
         const OP: &str = "ListAccountsForProvisionedPermissionSet";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || {
-                    self.client
-                        .list_accounts_for_provisioned_permission_set()
-                        .instance_arn(instance.as_str())
-                        .permission_set_arn(permission_set.as_str())
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
+                self.client
+                    .list_accounts_for_provisioned_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let rows = page
                 .account_ids
                 .unwrap_or_default()
@@ -720,19 +729,21 @@ impl InstanceInventory for SsoAdmin {
         permission_set: &PermissionSetArn,
     ) -> Remote<Vec<(PrincipalType, String)>> {
         const OP: &str = "ListAccountAssignments";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || {
-                    self.client
-                        .list_account_assignments()
-                        .instance_arn(instance.as_str())
-                        .account_id(account.as_str())
-                        .permission_set_arn(permission_set.as_str())
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
+                self.client
+                    .list_account_assignments()
+                    .instance_arn(instance.as_str())
+                    .account_id(account.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let mut rows = Vec::new();
             for a in page.account_assignments.unwrap_or_default() {
                 let (Some(kind), Some(id)) = (a.principal_type, a.principal_id) else {
@@ -752,19 +763,21 @@ impl InstanceInventory for SsoAdmin {
         principal_id: &str,
     ) -> Remote<Vec<(AccountId, PermissionSetArn)>> {
         const OP: &str = "ListAccountAssignmentsForPrincipal";
-        all_pages(|token| async move {
-            let page = self
-                .retried(OP, || {
-                    self.client
-                        .list_account_assignments_for_principal()
-                        .instance_arn(instance.as_str())
-                        .principal_type(sdk_principal_type(principal_type))
-                        .principal_id(principal_id)
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
+                self.client
+                    .list_account_assignments_for_principal()
+                    .instance_arn(instance.as_str())
+                    .principal_type(sdk_principal_type(principal_type))
+                    .principal_id(principal_id)
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
             let mut rows = Vec::new();
             for a in page.account_assignments.unwrap_or_default() {
                 let (Some(account), Some(ps)) = (a.account_id, a.permission_set_arn) else {

@@ -8,27 +8,23 @@
 //! owner = "platform-team"                 # optional
 //! ```
 //!
-//! Parsing ([`parse`]) is pure and reports every problem at once with file, line and column, in
-//! the policy file's style. Resolution ([`resolve`]) turns names into ids with what the inventory
-//! read (identity store, sso-admin, Organizations): an unknown name is a validation problem,
-//! never a deletion.
+//! Parsing ([`parse`], `file.rs`) is pure and reports every problem at once with file, line and
+//! column, in the policy file's style. Resolution ([`resolve`], `resolve.rs`) turns names into ids
+//! with what the inventory read (identity store, sso-admin, Organizations): an unknown name is a
+//! validation problem, never a deletion. `export.rs` writes the live state back out (a file that
+//! adopts it, CSV, JSON) and diffs it against the file.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+mod export;
+mod file;
+mod resolve;
 
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use std::collections::BTreeSet;
 
-use crate::ids::{AccountId, InstanceArn, PermissionSetArn};
-use crate::model::PrincipalType;
-use crate::policy::parse::{Reader, Value};
-use crate::policy::{PolicyError, Problem};
+use crate::domain::{AccountId, PrincipalType};
 
-/// Keys accepted at each level.
-mod keys {
-    pub(super) const TOP: &[&str] = &["assignments"];
-    pub(super) const ENTRY: &[&str] = &["group", "user", "permission_set", "targets", "owner"];
-}
+pub use export::{ExportRow, diff, export_rows, render_diff, to_toml};
+pub use file::{load, parse};
+pub use resolve::{Names, Resolved, Unusable, Want, resolve};
 
 /// Where an entry grants access.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -134,229 +130,6 @@ pub struct DesiredFile {
     pub entries: Vec<Entry>,
 }
 
-/// Parses a desired-assignments file; every problem at once.
-pub fn parse(file: &str, text: &str) -> Result<DesiredFile, PolicyError> {
-    let mut r = Reader::new(file, text);
-    let (root, syntax) = DeTable::parse_recoverable(text);
-    for e in &syntax {
-        let span = e.span().unwrap_or(0..0);
-        r.problem(span, "", format!("TOML syntax: {}", e.message()));
-    }
-    let root_value: Value<'_> = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
-    let mut entries = Vec::new();
-    if let Some(mut top) = r.table(&root_value, "", keys::TOP) {
-        if let Some(list) = top.take("assignments")
-            && let Some(items) = r.array(list, "assignments")
-        {
-            for (i, item) in items.iter().enumerate() {
-                if let Some(e) = read_entry(&mut r, item, &format!("assignments[{i}]")) {
-                    entries.push(e);
-                }
-            }
-        }
-        top.finish(&mut r);
-    }
-    if r.problems.is_empty() {
-        return Ok(DesiredFile {
-            file: file.to_owned(),
-            entries,
-        });
-    }
-    let mut problems = std::mem::take(&mut r.problems);
-    problems.sort_by_key(|p| (p.line, p.column));
-    problems.dedup();
-    Err(PolicyError { problems })
-}
-
-/// Reads and parses a file.
-pub fn load(path: &std::path::Path) -> Result<DesiredFile, PolicyError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::io(&file, &e))?;
-    parse(&file, &text)
-}
-
-fn position(text_line_col: &mut Reader<'_>, span: std::ops::Range<usize>) -> (usize, usize) {
-    text_line_col.position(span.start)
-}
-
-fn read_entry(r: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option<Entry> {
-    let mut t = r.table(value, path, keys::ENTRY)?;
-    let at = position(r, value.span());
-    let group = t
-        .take("group")
-        .and_then(|v| r.non_empty_string(v, &format!("{path}.group")));
-    let user = t
-        .take("user")
-        .and_then(|v| r.non_empty_string(v, &format!("{path}.user")));
-    let principal = match (group, user) {
-        (Some(g), None) => Some(PrincipalName::Group(g)),
-        (None, Some(u)) => Some(PrincipalName::User(u)),
-        (Some(_), Some(_)) => {
-            r.problem(value.span(), path, "give either `group` or `user`, not both");
-            None
-        }
-        (None, None) => {
-            r.problem(
-                value.span(),
-                path,
-                "missing key `group` (the group's display name) or `user`",
-            );
-            None
-        }
-    };
-    let permission_set = t
-        .require(r, "permission_set", " (the permission set's name)")
-        .and_then(|v| {
-            let p = format!("{path}.permission_set");
-            let s = r.non_empty_string(v, &p)?;
-            let valid = s.len() <= 32 && s.chars().all(|c| c.is_alphanumeric() || "_+=,.@-".contains(c));
-            if !valid {
-                r.problem(
-                    v.span(),
-                    &p,
-                    format!("{s:?} is not a permission set name (1-32 of letters, digits, _+=,.@-)"),
-                );
-                return None;
-            }
-            Some(s)
-        });
-    let targets = t
-        .require(r, "targets", " (account ids, OU ids or \"all\")")
-        .and_then(|v| {
-            let p = format!("{path}.targets");
-            let list = r.list(v, &p, |r, s, span, p| match Target::parse(s) {
-                Some(target) => Some(PlacedTarget {
-                    target,
-                    at: r.position(span.start),
-                }),
-                None => {
-                    r.problem(
-                        span,
-                        p,
-                        format!("{s:?} is not a target: expected a 12-digit account id, an OU id (ou-…), a root id (r-…) or \"all\""),
-                    );
-                    None
-                }
-            })?;
-            if list.is_empty() {
-                r.problem(v.span(), &p, "must name at least one target");
-                return None;
-            }
-            Some(list)
-        });
-    let owner = t
-        .take("owner")
-        .and_then(|v| r.non_empty_string(v, &format!("{path}.owner")));
-    t.finish(r);
-    Some(Entry {
-        principal: principal?,
-        permission_set: permission_set?,
-        targets: targets?,
-        owner,
-        at,
-    })
-}
-
-/// One desired assignment, by ids.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Key {
-    /// The account.
-    pub account_id: AccountId,
-    /// The permission set.
-    pub permission_set_arn: PermissionSetArn,
-    /// USER or GROUP.
-    pub principal_type: PrincipalTypeKey,
-    /// The principal's id.
-    pub principal_id: String,
-}
-
-/// [`PrincipalType`] with an order, for sorted keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PrincipalTypeKey {
-    /// GROUP.
-    Group,
-    /// USER.
-    User,
-}
-
-impl From<PrincipalType> for PrincipalTypeKey {
-    fn from(value: PrincipalType) -> Self {
-        match value {
-            PrincipalType::Group => Self::Group,
-            PrincipalType::User => Self::User,
-        }
-    }
-}
-
-impl From<PrincipalTypeKey> for PrincipalType {
-    fn from(value: PrincipalTypeKey) -> Self {
-        match value {
-            PrincipalTypeKey::Group => Self::Group,
-            PrincipalTypeKey::User => Self::User,
-        }
-    }
-}
-
-/// Why one desired assignment is wanted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Want {
-    /// The principal's name.
-    pub principal_name: String,
-    /// The owner named by the (first) entry asking for it.
-    pub owner: Option<String>,
-    /// That entry's line.
-    pub line: usize,
-}
-
-/// The desired state, by ids.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Resolved {
-    /// Every desired assignment.
-    pub wanted: BTreeMap<Key, Want>,
-}
-
-/// What resolution needs to know: names to ids, and the organisation's accounts.
-#[derive(Debug, Clone, Default)]
-pub struct Names {
-    /// Group display name → id.
-    pub groups: BTreeMap<String, String>,
-    /// User name → id.
-    pub users: BTreeMap<String, String>,
-    /// Permission set name → ARN.
-    pub permission_sets: BTreeMap<String, PermissionSetArn>,
-    /// Every account of the organisation; `None` when Organizations could not be read.
-    pub accounts: Option<BTreeSet<AccountId>>,
-    /// The accounts under each OU or root the file names (recursively); `None` for one whose
-    /// read failed, absent for one that does not exist.
-    pub ou_accounts: BTreeMap<String, Option<BTreeSet<AccountId>>>,
-}
-
-/// Why a desired file cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unusable {
-    /// Names that do not exist, and other validation problems.
-    Invalid(Vec<Problem>),
-    /// A read the resolution needs failed (e.g. Organizations): the desired state is unknown.
-    Unknown(String),
-}
-
-impl std::fmt::Display for Unusable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Invalid(problems) => {
-                for (i, p) in problems.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("\n")?;
-                    }
-                    write!(f, "{p}")?;
-                }
-                Ok(())
-            }
-            Self::Unknown(why) => f.write_str(why),
-        }
-    }
-}
-
 /// The OU and root ids the file names (the inventory expands them).
 pub fn organizational_units(file: &DesiredFile) -> BTreeSet<String> {
     file.entries
@@ -375,159 +148,6 @@ pub fn needs_organization(file: &DesiredFile) -> bool {
         .iter()
         .flat_map(|e| &e.targets)
         .any(|t| !matches!(t.target, Target::Account(_)))
-}
-
-/// Resolves every entry to ids; every unknown name is a problem.
-pub fn resolve(file: &DesiredFile, names: &Names) -> Result<Resolved, Unusable> {
-    let mut problems = Vec::new();
-    let mut out = Resolved::default();
-    let problem = |problems: &mut Vec<Problem>, at: (usize, usize), message: String| {
-        problems.push(Problem {
-            file: file.file.clone(),
-            line: at.0,
-            column: at.1,
-            path: String::new(),
-            message,
-        });
-    };
-    for e in &file.entries {
-        let principal = match &e.principal {
-            PrincipalName::Group(n) => names.groups.get(n),
-            PrincipalName::User(n) => names.users.get(n),
-        };
-        let kind = match e.principal {
-            PrincipalName::Group(_) => "group",
-            PrincipalName::User(_) => "user",
-        };
-        if principal.is_none() {
-            problem(
-                &mut problems,
-                e.at,
-                format!(
-                    "unknown {kind} {:?}: no such {kind} in the identity store",
-                    e.principal.name()
-                ),
-            );
-        }
-        let ps = names.permission_sets.get(&e.permission_set);
-        if ps.is_none() {
-            problem(
-                &mut problems,
-                e.at,
-                format!(
-                    "unknown permission set {:?}: no such permission set in the instance",
-                    e.permission_set
-                ),
-            );
-        }
-        let mut accounts = BTreeSet::new();
-        for t in &e.targets {
-            match &t.target {
-                Target::Account(id) => match &names.accounts {
-                    Some(all) if !all.contains(id) => {
-                        problem(&mut problems, t.at, format!("account {id} is not in the organization"));
-                    }
-                    _ => {
-                        accounts.insert(id.clone());
-                    }
-                },
-                Target::All => match &names.accounts {
-                    Some(all) => accounts.extend(all.iter().cloned()),
-                    None => {
-                        return Err(Unusable::Unknown(
-                            "the organization's accounts could not be read (target \"all\")".to_owned(),
-                        ));
-                    }
-                },
-                Target::OrganizationalUnit(ou) => match names.ou_accounts.get(ou) {
-                    Some(Some(under)) => accounts.extend(under.iter().cloned()),
-                    Some(None) => {
-                        return Err(Unusable::Unknown(format!("the accounts under {ou} could not be read")));
-                    }
-                    None => problem(&mut problems, t.at, format!("unknown organizational unit {ou}")),
-                },
-            }
-        }
-        let (Some(principal), Some(ps)) = (principal, ps) else {
-            continue;
-        };
-        for account_id in accounts {
-            out.wanted
-                .entry(Key {
-                    account_id,
-                    permission_set_arn: ps.clone(),
-                    principal_type: e.principal.principal_type().into(),
-                    principal_id: principal.clone(),
-                })
-                .or_insert_with(|| Want {
-                    principal_name: e.principal.name().to_owned(),
-                    owner: e.owner.clone(),
-                    line: e.at.0,
-                });
-        }
-    }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        problems.sort_by_key(|p| (p.line, p.column));
-        Err(Unusable::Invalid(problems))
-    }
-}
-
-/// One assignment as exported: names and ids.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct ExportRow {
-    /// GROUP or USER.
-    pub principal_type: String,
-    /// The group's display name or the user's name (empty when unknown).
-    pub principal_name: String,
-    /// The principal's id.
-    pub principal_id: String,
-    /// The permission set's name (empty when unknown).
-    pub permission_set_name: String,
-    /// The permission set's ARN.
-    pub permission_set_arn: String,
-    /// The account.
-    pub account_id: String,
-    /// The account's name (empty when unknown).
-    pub account_name: String,
-    /// The owner (from the desired file or the owner map; empty when none).
-    pub owner: String,
-}
-
-/// Renders rows as a desired-assignments file: one entry per (principal, permission set,
-/// owner), its accounts as targets, sorted, so the file diffs well in review.
-pub fn to_toml(rows: &[ExportRow], _instance: &InstanceArn) -> String {
-    let mut grouped: BTreeMap<(String, String, String, String), BTreeSet<String>> = BTreeMap::new();
-    for r in rows {
-        grouped
-            .entry((
-                r.principal_type.clone(),
-                r.principal_name.clone(),
-                r.permission_set_name.clone(),
-                r.owner.clone(),
-            ))
-            .or_default()
-            .insert(r.account_id.clone());
-    }
-    let mut out =
-        String::from("# Desired account assignments (idc-guard export): review changes to this file like code.\n");
-    for ((kind, name, ps, owner), accounts) in grouped {
-        out.push_str("\n[[assignments]]\n");
-        let key = if kind == "USER" { "user" } else { "group" };
-        let _ = writeln!(out, "{key} = {}", quote(&name));
-        let _ = writeln!(out, "permission_set = {}", quote(&ps));
-        let targets: Vec<String> = accounts.iter().map(|a| quote(a)).collect();
-        let _ = writeln!(out, "targets = [{}]", targets.join(", "));
-        if !owner.is_empty() {
-            let _ = writeln!(out, "owner = {}", quote(&owner));
-        }
-    }
-    out
-}
-
-fn quote(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
 }
 
 #[cfg(test)]
@@ -604,7 +224,10 @@ targets = []
         let f = parse("a.toml", GOOD).unwrap_or_else(|e| panic!("{e}"));
         let names = Names {
             accounts: Some(BTreeSet::new()),
-            ..Names::default()
+            ..Names::empty(
+                crate::domain::InstanceArn::parse("arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708")
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
         };
         let Err(Unusable::Invalid(problems)) = resolve(&f, &names) else {
             panic!("should be invalid")

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::model::{Actor, EventSource};
+use crate::domain::{Actor, EventSource};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

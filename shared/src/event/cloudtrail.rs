@@ -11,11 +11,11 @@ use serde_json::value::RawValue;
 
 use super::actor::UserIdentity;
 use super::{Body, DecodeError, Decoded, parse};
-use crate::ids::{AccountId, IdError, IdentityStoreId, InstanceArn, PermissionSetArn};
-use crate::model::{
+use crate::domain::{
     AbacAttribute, AbacOp, Assignment, Boundary, ChangeKind, CustomerManagedPolicyRef, EventMeta, EventSource,
     IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalType, SessionDuration, Tag,
 };
+use crate::domain::{AccountId, IdError, IdentityStoreId, InstanceArn, PermissionSetArn};
 
 pub(super) const SSO_ADMIN_EVENTS: &[&str] = &[
     "CreateAccountAssignment",

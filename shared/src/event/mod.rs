@@ -18,7 +18,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::model::{Actor, ChangeKind, EventMeta, EventSource};
+use crate::domain::{Actor, ChangeKind, EventMeta, EventSource};
 
 pub use stream::{Input, RecordReader, StreamError};
 

@@ -1,14 +1,16 @@
 //! Notifications: what an [`Outcome`] says to people and to machines, and who owns it.
 //!
-//! Pure: no I/O, no SDK types. The SNS adapter (`crate::adapters::SnsNotifier`) sends what
-//! [`Message::of`] renders. The owner is the permission set's owner tag (read by the guard into
+//! Rendering is pure (no I/O, no SDK types): the SNS adapter (`crate::adapters::SnsNotifier`)
+//! sends what [`Message::of`] renders. [`webhook`] posts Slack payloads over HTTP, and
+//! [`LoggingNotifier`] writes outcomes to the log. The owner is the permission set's owner tag (read by the guard into
 //! [`Outcome::tagged_owner`]), then the policy's `[owners]` routes, then the default owner: an
 //! unknown owner is the default, never dropped.
 
 use serde_json::{Value, json};
 
-use crate::guard::{Outcome, OutcomeKind};
-use crate::rules::RuleId;
+use crate::domain::time::utc;
+use crate::domain::{Notice, Outcome, OutcomeKind, RuleId};
+use crate::ports::{Notifier, Remote};
 
 pub mod slack;
 pub mod webhook;
@@ -51,34 +53,9 @@ pub fn outcome_label(kind: &OutcomeKind) -> &'static str {
     }
 }
 
-/// Why the rule matters, in one sentence.
+/// Why the rule matters, in one sentence (the rule's own documentation).
 pub fn why_it_matters(rule: RuleId) -> &'static str {
-    match rule {
-        RuleId::AssignmentPrincipalType => {
-            "Access granted to individual users bypasses group membership reviews and leaves orphaned access behind."
-        }
-        RuleId::SessionDurationCap => {
-            "Long sessions keep stolen or forgotten credentials valid for longer; privileged sets get the shortest."
-        }
-        RuleId::PermissionsBoundaryRequired => {
-            "Without the boundary, roles this set creates can escalate beyond what the set itself may do."
-        }
-        RuleId::InlinePolicyForbiddenActions => {
-            "iam:*, organizations:* and account:* let a set grant itself or others any access."
-        }
-        RuleId::ManagedPolicyForbidden => {
-            "AdministratorAccess and IAMFullAccess are reserved for the admin and break-glass sets."
-        }
-        RuleId::AbacAttributesRequired => {
-            "Attribute-based access control depends on team and project being mapped from the IdP."
-        }
-        RuleId::IdentityStoreScimOnly => {
-            "Hand-made users, groups and memberships drift from the IdP and survive offboarding."
-        }
-        RuleId::DesiredAssignments => {
-            "Access that differs from the reviewed assignments file was granted or removed outside review."
-        }
-    }
+    crate::rules::find(rule.as_str()).map_or("", |r| r.doc().why)
 }
 
 /// What idc-guard did, in words.
@@ -215,47 +192,6 @@ fn outcome_detail(kind: &OutcomeKind) -> Option<&str> {
     }
 }
 
-/// An operational notice: something idc-guard's operators did or should know, that is not a
-/// finding about a resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// An operator reset the breaker: the event path corrects again.
-    BreakerReset {
-        /// Since when the breaker was open (Unix seconds), if it was.
-        open_since: Option<u64>,
-        /// When it was reset (Unix seconds).
-        at: u64,
-        /// Who reset it.
-        by: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl Notice {
-    /// The stable kebab-case name (the SNS `outcome` attribute).
-    pub fn id(&self) -> &'static str {
-        match self {
-            Self::BreakerReset { .. } => "breaker-reset",
-        }
-    }
-
-    /// One line for people.
-    pub fn summary(&self) -> String {
-        match self {
-            Self::BreakerReset {
-                open_since, by, reason, ..
-            } => match open_since {
-                Some(since) => format!(
-                    "{by} reset the breaker (open since {}): the event path corrects again. Reason: {reason}",
-                    crate::safety::utc(*since)
-                ),
-                None => format!("{by} reset the breaker, which was not open. Reason: {reason}"),
-            },
-        }
-    }
-}
-
 /// One rendered notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -311,7 +247,7 @@ impl Message {
             subject.clone(),
             String::new(),
             summary.clone(),
-            format!("When: {}.", crate::safety::utc(at)),
+            format!("When: {}.", utc(at)),
             "Corrections resume with the next event; the reconciler catches what happened while the breaker was open."
                 .to_owned(),
             format!("Owner: {owner}."),
@@ -324,7 +260,7 @@ impl Message {
             "owner": owner,
             "slack_channels": owners.channels_of(owner),
             "actor": by,
-            "event_time": crate::safety::utc(at),
+            "event_time": utc(at),
         });
         Self {
             subject,
@@ -349,6 +285,30 @@ impl Message {
             "https": self.document,
         })
         .to_string()
+    }
+}
+
+/// A notifier that writes each outcome as one structured log line (ids and names at info;
+/// never whole payloads).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoggingNotifier;
+
+impl Notifier for LoggingNotifier {
+    async fn publish(&self, outcome: &Outcome) -> Remote<()> {
+        tracing::warn!(
+            event_id = %outcome.event.event_id,
+            event_name = %outcome.event.event_name,
+            actor = %outcome.actor,
+            rule = %outcome.finding.rule,
+            severity = %outcome.finding.severity,
+            mode = %outcome.finding.mode,
+            resource = %outcome.finding.resource.id,
+            outcome = %outcome.kind,
+            calls = ?outcome.calls,
+            "{}",
+            outcome.finding.message
+        );
+        Ok(())
     }
 }
 

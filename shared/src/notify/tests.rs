@@ -2,10 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::engine::Finding;
-use crate::model::{Actor, EventMeta, EventSource};
-use crate::policy::{Mode, Severity};
-use crate::rules::{Resource, ResourceKind};
+use crate::domain::{Actor, EventMeta, EventSource, Finding, Mode, Resource, ResourceKind, Severity};
 
 fn outcome(kind: OutcomeKind) -> Outcome {
     Outcome {
@@ -30,7 +27,7 @@ fn outcome(kind: OutcomeKind) -> Outcome {
             account: Some("111111111111".to_owned()),
         },
         finding: Finding {
-            rule: RuleId::SessionDurationCap,
+            rule: crate::rules::session_duration_cap::ID,
             severity: Severity::Medium,
             mode: Mode::Enforce,
             message: "session duration PT12H exceeds the cap PT1H for PlatformAdmin".to_owned(),
@@ -65,7 +62,7 @@ fn expected(label: &str, did: &str) -> String {
         WHERE.to_owned(),
         "Rule: session-duration-cap (severity medium, mode enforce).".to_owned(),
         "Why: session duration PT12H exceeds the cap PT1H for PlatformAdmin".to_owned(),
-        format!("Why it matters: {}", why_it_matters(RuleId::SessionDurationCap)),
+        format!("Why it matters: {}", why_it_matters(crate::rules::session_duration_cap::ID)),
         format!("What idc-guard did: {did}"),
         "Calls made: UpdatePermissionSet, ProvisionPermissionSet.".to_owned(),
         "Owner: platform.".to_owned(),
@@ -218,8 +215,8 @@ fn subjects_stay_short_and_ascii() {
 
 #[test]
 fn owners_by_tag_then_route_then_default_and_empty_attributes_are_omitted() {
-    use crate::ids::AccountId;
-    use crate::pattern::NamePattern;
+    use crate::domain::AccountId;
+    use crate::domain::NamePattern;
     let mut owners = Owners::with_default("secops");
     owners.routes.push(OwnerRoute {
         owner: "platform-team".to_owned(),

@@ -14,6 +14,45 @@ use serde_json::Value;
 
 use super::slack;
 
+/// Why the Slack secret cannot be used, or a post failed for now (Lambda retries the event).
+/// Never carries a webhook URL.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The secret is not `{"channel key": "webhook URL"}`.
+    #[error("{0}")]
+    Secret(String),
+    /// The HTTP client could not be built.
+    #[error("HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// The request failed or timed out.
+    #[error("posting to Slack channel {channel} {what}")]
+    Post {
+        /// The channel key.
+        channel: String,
+        /// "timed out" or "failed".
+        what: &'static str,
+        /// The transport error, without its URL.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Slack rate-limits the channel beyond the invocation's time budget.
+    #[error("Slack channel {channel} is rate limited for {seconds}s, beyond the time budget")]
+    RateLimited {
+        /// The channel key.
+        channel: String,
+        /// Slack's `Retry-After`.
+        seconds: u64,
+    },
+    /// Slack answered with a server error.
+    #[error("Slack channel {channel} answered HTTP {status}")]
+    Status {
+        /// The channel key.
+        channel: String,
+        /// The status.
+        status: u16,
+    },
+}
+
 /// The channel key used when the owner has no channel of its own.
 pub const DEFAULT_CHANNEL: &str = "default";
 
@@ -31,19 +70,21 @@ impl fmt::Debug for Webhooks {
 
 impl Webhooks {
     /// Parses the secret's JSON object (channel key → URL). Errors never quote the secret.
-    pub fn parse(secret: &str) -> Result<Self, String> {
-        let value: Value =
-            serde_json::from_str(secret).map_err(|_| "the Slack secret is not a JSON object".to_owned())?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| "the Slack secret is not a JSON object".to_owned())?;
+    pub fn parse(secret: &str) -> Result<Self, WebhookError> {
+        let not_an_object = || WebhookError::Secret("the Slack secret is not a JSON object".to_owned());
+        let value: Value = serde_json::from_str(secret).map_err(|_| not_an_object())?;
+        let object = value.as_object().ok_or_else(not_an_object)?;
         let mut urls = BTreeMap::new();
         for (key, url) in object {
             match url.as_str() {
                 Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
                     urls.insert(key.clone(), u.to_owned());
                 }
-                _ => return Err(format!("the Slack secret's key `{key}` is not a webhook URL")),
+                _ => {
+                    return Err(WebhookError::Secret(format!(
+                        "the Slack secret's key `{key}` is not a webhook URL"
+                    )));
+                }
             }
         }
         Ok(Self(urls))
@@ -76,16 +117,22 @@ pub struct SlackPoster {
 
 impl SlackPoster {
     /// A poster with a per-request timeout.
-    pub fn new(webhooks: Webhooks, timeout: Duration) -> Result<Self, String> {
+    pub fn new(webhooks: Webhooks, timeout: Duration) -> Result<Self, WebhookError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| format!("HTTP client: {}", e.without_url()))?;
+            .map_err(|e| WebhookError::Client(e.without_url()))?;
         Ok(Self { client, webhooks })
     }
 
     /// Posts `payload` to the channel `key` until Slack answers for good or `deadline` passes.
-    pub async fn post(&self, key: &str, url: &str, payload: &Value, deadline: Instant) -> Result<Delivery, String> {
+    pub async fn post(
+        &self,
+        key: &str,
+        url: &str,
+        payload: &Value,
+        deadline: Instant,
+    ) -> Result<Delivery, WebhookError> {
         loop {
             let response = self
                 .client
@@ -94,9 +141,10 @@ impl SlackPoster {
                 .body(payload.to_string())
                 .send()
                 .await
-                .map_err(|e| {
-                    let what = if e.is_timeout() { "timed out" } else { "failed" };
-                    format!("posting to Slack channel {key} {what}: {}", e.without_url())
+                .map_err(|e| WebhookError::Post {
+                    channel: key.to_owned(),
+                    what: if e.is_timeout() { "timed out" } else { "failed" },
+                    source: e.without_url(),
                 })?;
             let status = response.status().as_u16();
             match status {
@@ -109,10 +157,10 @@ impl SlackPoster {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map_or(Duration::from_secs(1), Duration::from_secs);
                     if Instant::now() + wait >= deadline {
-                        return Err(format!(
-                            "Slack channel {key} is rate limited for {}s, beyond the time budget",
-                            wait.as_secs()
-                        ));
+                        return Err(WebhookError::RateLimited {
+                            channel: key.to_owned(),
+                            seconds: wait.as_secs(),
+                        });
                     }
                     tracing::warn!(channel = key, retry_after = wait.as_secs(), "Slack rate limit: waiting");
                     tokio::time::sleep(wait).await;
@@ -122,14 +170,19 @@ impl SlackPoster {
                     tracing::error!(channel = key, status, body = %slack::truncate(&body, 200), "Slack rejected the message: dropped");
                     return Ok(Delivery::Dropped);
                 }
-                _ => return Err(format!("Slack channel {key} answered HTTP {status}")),
+                _ => {
+                    return Err(WebhookError::Status {
+                        channel: key.to_owned(),
+                        status,
+                    });
+                }
             }
         }
     }
 
     /// Handles one SNS event: each record's message (the finding document) goes to its owner's
     /// channels. A record that is not a finding document is logged and dropped.
-    pub async fn handle_sns(&self, event: &Value, deadline: Instant) -> Result<Vec<Delivery>, String> {
+    pub async fn handle_sns(&self, event: &Value, deadline: Instant) -> Result<Vec<Delivery>, WebhookError> {
         let mut deliveries = Vec::new();
         for record in event["Records"].as_array().into_iter().flatten() {
             let sns = &record["Sns"];
@@ -201,7 +254,10 @@ mod tests {
         assert_eq!(hooks.for_owner("payments").map(|h| h.0), Some("payments"));
         assert_eq!(hooks.for_owner("nobody").map(|h| h.0), Some("default"));
         assert!(!format!("{hooks:?}").contains("secret"));
-        let bad = Webhooks::parse(r#"{"x":"not-a-url-secret"}"#).err().unwrap_or_default();
+        let bad = Webhooks::parse(r#"{"x":"not-a-url-secret"}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(bad.contains("`x`") && !bad.contains("not-a-url"), "{bad}");
         assert!(Webhooks::parse("[1]").is_err());
     }

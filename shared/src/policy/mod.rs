@@ -1,110 +1,27 @@
-//! The policy file (`guardrail.toml`): global and per-rule modes, rule settings, exceptions.
+//! The policy file (`guardrail.toml`): the global mode, the guarded instance, idc-guard's own
+//! identity, the privileged sets and protected groups, each rule's mode, severity and settings,
+//! exceptions, and owners.
 //!
-//! [`Policy::from_toml`] parses and validates a policy in one pass over a spanned TOML tree, so
-//! that every problem is reported at once with file, line and column, and unknown keys are
-//! rejected. [`Policy::default`] is the seed's baseline and equals the shipped `guardrail.toml`
-//! (a test keeps the two in step).
+//! This module is the file format: [`Policy::from_toml`] reads it in one pass over a spanned TOML
+//! tree (every problem at once, with file, line and column; unknown keys rejected). What a rule's
+//! `[rules.<id>]` table holds is the rule's own business (`crate::rules`): the policy keeps each
+//! rule's settings as the rule read them, in a [`RuleTable`]. [`Policy::default`] is the seed's
+//! baseline and equals the shipped `guardrail.toml` (a test keeps the two in step).
 
-pub(crate) mod parse;
+mod parse;
 mod schema;
 
 use serde::Serialize;
 use std::fmt;
 
-use crate::date::Date;
-use crate::iam::ActionPattern;
-use crate::ids::{AccountId, IdentityStoreId, InstanceArn};
-use crate::model::{AbacAttribute, Boundary, CustomerManagedPolicyRef, PrincipalType, SessionDuration};
-use crate::pattern::{NamePattern, any_matches};
-use crate::rules::RuleId;
-
-pub use parse::{PolicyError, Problem};
+use crate::domain::{AccountId, Date, IdentityStoreId, InstanceArn, NamePattern, RuleId};
+pub use crate::domain::{Mode, Severity};
+use crate::rules::{AnyRule, Baseline, RULES, Rule, Settings};
+pub use crate::spanned::{PolicyError, Problem};
 pub use schema::json_schema;
 
-/// What idc-guard does about a violation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// The rule is not evaluated.
-    Off,
-    /// Violations are reported; nothing is changed.
-    Detect,
-    /// Violations are reported and reverted.
-    Enforce,
-}
-
-impl Mode {
-    /// Parses `enforce`, `detect` or `off`.
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "off" => Self::Off,
-            "detect" => Self::Detect,
-            "enforce" => Self::Enforce,
-            _ => return None,
-        })
-    }
-
-    /// The policy-file spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Off => "off",
-            Self::Detect => "detect",
-            Self::Enforce => "enforce",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Hygiene.
-    Low,
-    /// Weakens a control.
-    Medium,
-    /// Grants or keeps access the policy forbids.
-    High,
-    /// Organisation-wide privilege.
-    Critical,
-}
-
-impl Severity {
-    /// Parses `low`, `medium`, `high` or `critical`.
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "low" => Self::Low,
-            "medium" => Self::Medium,
-            "high" => Self::High,
-            "critical" => Self::Critical,
-            _ => return None,
-        })
-    }
-
-    /// The policy-file spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Settings every rule has.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RuleCommon {
     /// The rule's own mode; the global mode caps it. `None`: the global mode.
     pub mode: Option<Mode>,
@@ -112,136 +29,115 @@ pub struct RuleCommon {
     pub severity: Option<Severity>,
 }
 
-/// A permission-set exemption list: the privileged sets (by default) and further name patterns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exemptions {
-    /// Whether the sets matching the policy's `privileged` patterns are exempt.
-    pub privileged: bool,
-    /// Further exempt name patterns.
-    pub names: Vec<NamePattern>,
+impl RuleCommon {
+    /// Neither mode nor severity set.
+    pub const UNSET: Self = Self {
+        mode: None,
+        severity: None,
+    };
 }
 
-/// `assignment-principal-type`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssignmentPrincipalTypeSettings {
-    /// Common settings.
+/// One rule's configuration: its common settings and its own.
+pub struct RuleConfig {
+    /// The rule.
+    pub rule: &'static dyn AnyRule,
+    /// Mode and severity.
     pub common: RuleCommon,
-    /// Principal types that may be assigned.
-    pub allowed: Vec<PrincipalType>,
+    /// The rule's own settings (its `Rule::Settings`).
+    pub settings: Box<dyn Settings>,
 }
 
-/// A session-duration limit for some permission sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DurationLimit {
-    /// The sets it applies to.
-    pub permission_sets: Vec<NamePattern>,
-    /// Their maximum.
-    pub max: SessionDuration,
-}
-
-/// `session-duration-cap`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionDurationCapSettings {
-    /// Common settings.
-    pub common: RuleCommon,
-    /// The cap for every set no other limit names.
-    pub max: SessionDuration,
-    /// The cap for privileged sets.
-    pub privileged_max: SessionDuration,
-    /// Further limits, the first match wins (checked before `privileged_max`).
-    pub limits: Vec<DurationLimit>,
-}
-
-/// `permissions-boundary-required`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoundarySettings {
-    /// Common settings.
-    pub common: RuleCommon,
-    /// The boundary every non-exempt set must carry.
-    pub boundary: Boundary,
-    /// Exempt sets.
-    pub exempt: Exemptions,
-}
-
-/// `inline-policy-forbidden-actions`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InlinePolicySettings {
-    /// Common settings.
-    pub common: RuleCommon,
-    /// Action patterns no inline policy may grant.
-    pub actions: Vec<ActionPattern>,
-    /// Exempt sets.
-    pub exempt: Exemptions,
-}
-
-/// `managed-policy-forbidden`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManagedPolicySettings {
-    /// Common settings.
-    pub common: RuleCommon,
-    /// AWS managed policy ARNs that only exempt sets may carry.
-    pub policies: Vec<String>,
-    /// Exempt sets.
-    pub exempt: Exemptions,
-}
-
-/// `abac-attributes-required`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AbacSettings {
-    /// Common settings.
-    pub common: RuleCommon,
-    /// Attributes that must stay configured, with their sources.
-    pub attributes: Vec<AbacAttribute>,
-}
-
-/// `identity-store-scim-only`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScimOnlySettings {
-    /// Common settings.
-    pub common: RuleCommon,
-}
-
-/// `desired-assignments`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredAssignmentsSettings {
-    /// Common settings.
-    pub common: RuleCommon,
-}
-
-/// Per-rule settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleSettings {
-    /// `assignment-principal-type`.
-    pub assignment_principal_type: AssignmentPrincipalTypeSettings,
-    /// `session-duration-cap`.
-    pub session_duration_cap: SessionDurationCapSettings,
-    /// `permissions-boundary-required`.
-    pub permissions_boundary_required: BoundarySettings,
-    /// `inline-policy-forbidden-actions`.
-    pub inline_policy_forbidden_actions: InlinePolicySettings,
-    /// `managed-policy-forbidden`.
-    pub managed_policy_forbidden: ManagedPolicySettings,
-    /// `abac-attributes-required`.
-    pub abac_attributes_required: AbacSettings,
-    /// `identity-store-scim-only`.
-    pub identity_store_scim_only: ScimOnlySettings,
-    /// `desired-assignments`.
-    pub desired_assignments: DesiredAssignmentsSettings,
-}
-
-impl RuleSettings {
-    /// The common settings of a rule.
-    pub fn common(&self, rule: RuleId) -> &RuleCommon {
-        match rule {
-            RuleId::AssignmentPrincipalType => &self.assignment_principal_type.common,
-            RuleId::SessionDurationCap => &self.session_duration_cap.common,
-            RuleId::PermissionsBoundaryRequired => &self.permissions_boundary_required.common,
-            RuleId::InlinePolicyForbiddenActions => &self.inline_policy_forbidden_actions.common,
-            RuleId::ManagedPolicyForbidden => &self.managed_policy_forbidden.common,
-            RuleId::AbacAttributesRequired => &self.abac_attributes_required.common,
-            RuleId::IdentityStoreScimOnly => &self.identity_store_scim_only.common,
-            RuleId::DesiredAssignments => &self.desired_assignments.common,
+impl RuleConfig {
+    /// A rule with its documented defaults.
+    fn default_for(rule: &'static dyn AnyRule) -> Self {
+        Self {
+            rule,
+            common: RuleCommon {
+                mode: rule.doc().mode,
+                severity: None,
+            },
+            settings: rule.default_settings(),
         }
+    }
+}
+
+impl Clone for RuleConfig {
+    fn clone(&self) -> Self {
+        Self {
+            rule: self.rule,
+            common: self.common,
+            settings: self.settings.clone_box(),
+        }
+    }
+}
+
+impl PartialEq for RuleConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.rule.doc().id == other.rule.doc().id
+            && self.common == other.common
+            && self.settings.eq_dyn(other.settings.as_ref())
+    }
+}
+
+impl Eq for RuleConfig {}
+
+impl fmt::Debug for RuleConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleConfig")
+            .field("rule", &self.rule.doc().id)
+            .field("common", &self.common)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// Every registered rule's configuration, in registry order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTable(Vec<RuleConfig>);
+
+impl Default for RuleTable {
+    /// Every rule with its defaults.
+    fn default() -> Self {
+        Self(RULES.iter().map(|r| RuleConfig::default_for(*r)).collect())
+    }
+}
+
+impl RuleTable {
+    /// Every rule's configuration, in registry order.
+    pub fn iter(&self) -> impl Iterator<Item = &RuleConfig> {
+        self.0.iter()
+    }
+
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut RuleConfig> {
+        self.0.iter_mut()
+    }
+
+    fn get(&self, rule: RuleId) -> Option<&RuleConfig> {
+        self.0.iter().find(|c| c.rule.doc().id == rule)
+    }
+
+    fn get_mut(&mut self, rule: RuleId) -> Option<&mut RuleConfig> {
+        self.0.iter_mut().find(|c| c.rule.doc().id == rule)
+    }
+
+    /// The common settings of a rule (unset for an id no rule has).
+    pub fn common(&self, rule: RuleId) -> &RuleCommon {
+        self.get(rule).map_or(&RuleCommon::UNSET, |c| &c.common)
+    }
+
+    /// The common settings of a rule, to change.
+    pub fn common_mut(&mut self, rule: RuleId) -> Option<&mut RuleCommon> {
+        self.get_mut(rule).map(|c| &mut c.common)
+    }
+
+    /// Rule `R`'s settings.
+    pub fn settings<R: Rule>(&self) -> Option<&R::Settings> {
+        self.get(R::DOC.id)?.settings.as_any().downcast_ref()
+    }
+
+    /// Rule `R`'s settings, to change.
+    pub fn settings_mut<R: Rule>(&mut self) -> Option<&mut R::Settings> {
+        self.get_mut(R::DOC.id)?.settings.as_any_mut().downcast_mut()
     }
 }
 
@@ -368,7 +264,8 @@ impl Owners {
             return t;
         }
         let matches = |r: &OwnerRoute| {
-            (r.permission_sets.is_empty() || permission_set_name.is_some_and(|n| any_matches(&r.permission_sets, n)))
+            (r.permission_sets.is_empty()
+                || permission_set_name.is_some_and(|n| r.permission_sets.iter().any(|p| p.matches(n))))
                 && (r.accounts.is_empty() || account.is_some_and(|a| r.accounts.iter().any(|x| x.as_str() == a)))
         };
         self.routes
@@ -403,24 +300,16 @@ pub struct Policy {
     /// reports. Every group assigned a privileged permission set is protected as well.
     pub protected_groups: Vec<NamePattern>,
     /// Per-rule settings.
-    pub rules: RuleSettings,
+    pub rules: RuleTable,
     /// Exceptions.
     pub exceptions: Vec<Exception>,
     /// Who is told about findings.
     pub owners: Owners,
 }
 
-fn duration(text: &str) -> SessionDuration {
-    SessionDuration::parse(text).unwrap_or_else(SessionDuration::default_for_new_permission_set)
-}
-
 impl Default for Policy {
     /// The seed guide's baseline; identical to the shipped `guardrail.toml`.
     fn default() -> Self {
-        let exempt = || Exemptions {
-            privileged: true,
-            names: Vec::new(),
-        };
         Self {
             mode: Mode::Enforce,
             instance_arn: None,
@@ -431,79 +320,11 @@ impl Default for Policy {
             },
             privileged: vec![NamePattern::new("*Admin*"), NamePattern::new("BreakGlass*")],
             protected_groups: Vec::new(),
-            rules: RuleSettings {
-                assignment_principal_type: AssignmentPrincipalTypeSettings {
-                    common: RuleCommon::default(),
-                    allowed: vec![PrincipalType::Group],
-                },
-                session_duration_cap: SessionDurationCapSettings {
-                    common: RuleCommon::default(),
-                    max: duration("PT8H"),
-                    privileged_max: duration("PT1H"),
-                    limits: Vec::new(),
-                },
-                permissions_boundary_required: BoundarySettings {
-                    common: RuleCommon::default(),
-                    boundary: Boundary::CustomerManaged(CustomerManagedPolicyRef {
-                        name: "platform-boundary".to_owned(),
-                        path: "/".to_owned(),
-                    }),
-                    exempt: exempt(),
-                },
-                inline_policy_forbidden_actions: InlinePolicySettings {
-                    common: RuleCommon::default(),
-                    actions: ["iam:*", "organizations:*", "account:*"]
-                        .into_iter()
-                        .map(ActionPattern::new)
-                        .collect(),
-                    exempt: exempt(),
-                },
-                managed_policy_forbidden: ManagedPolicySettings {
-                    common: RuleCommon::default(),
-                    policies: vec![
-                        "arn:aws:iam::aws:policy/AdministratorAccess".to_owned(),
-                        "arn:aws:iam::aws:policy/IAMFullAccess".to_owned(),
-                    ],
-                    exempt: exempt(),
-                },
-                abac_attributes_required: AbacSettings {
-                    common: RuleCommon::default(),
-                    attributes: vec![
-                        AbacAttribute {
-                            key: "team".to_owned(),
-                            source: "${path:enterprise.department}".to_owned(),
-                        },
-                        AbacAttribute {
-                            key: "project".to_owned(),
-                            source: "${path:enterprise.costCenter}".to_owned(),
-                        },
-                    ],
-                },
-                identity_store_scim_only: ScimOnlySettings {
-                    common: RuleCommon {
-                        mode: Some(Mode::Detect),
-                        severity: None,
-                    },
-                },
-                desired_assignments: DesiredAssignmentsSettings {
-                    common: RuleCommon::default(),
-                },
-            },
+            rules: RuleTable::default(),
             exceptions: Vec::new(),
             owners: Owners::default(),
         }
     }
-}
-
-/// Whether a set is exempt, as far as its name is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exempt {
-    /// The name matches an exemption.
-    Yes,
-    /// The name matches none.
-    No,
-    /// The name is unknown and some set would be exempt.
-    Unknown,
 }
 
 impl Policy {
@@ -518,30 +339,24 @@ impl Policy {
         self.rules
             .common(rule)
             .severity
-            .unwrap_or_else(|| rule.default_severity())
+            .unwrap_or_else(|| crate::rules::find(rule.as_str()).map_or(Severity::Medium, |r| r.doc().severity))
+    }
+
+    /// What every rule may know of the policy beyond its own settings.
+    pub fn baseline(&self) -> Baseline<'_> {
+        Baseline {
+            privileged: &self.privileged,
+        }
     }
 
     /// Whether a permission set name is privileged (admin or break-glass).
     pub fn is_privileged(&self, name: &str) -> bool {
-        any_matches(&self.privileged, name)
+        self.baseline().is_privileged(name)
     }
 
     /// Whether a group display name matches `[groups] protected`.
     pub fn is_protected_group(&self, name: &str) -> bool {
-        any_matches(&self.protected_groups, name)
-    }
-
-    /// Whether a set with the given (possibly unknown) name is exempt under `exemptions`.
-    pub fn exempt(&self, exemptions: &Exemptions, name: Option<&str>) -> Exempt {
-        let has_any = (exemptions.privileged && !self.privileged.is_empty()) || !exemptions.names.is_empty();
-        match name {
-            Some(n) if (exemptions.privileged && self.is_privileged(n)) || any_matches(&exemptions.names, n) => {
-                Exempt::Yes
-            }
-            Some(_) => Exempt::No,
-            None if has_any => Exempt::Unknown,
-            None => Exempt::No,
-        }
+        self.protected_groups.iter().any(|p| p.matches(name))
     }
 
     /// Parses and validates a policy; `file` names it in error messages.
@@ -552,7 +367,7 @@ impl Policy {
     /// Reads and parses a policy file.
     pub fn load(path: &std::path::Path) -> Result<Self, PolicyError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::io(&name, &e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::io(&name, "policy file", &e))?;
         Self::from_toml(&name, &text)
     }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::rules::RuleId;
+use crate::rules::{AnyRule, RULES};
 
 fn mode() -> Value {
     json!({ "type": "string", "enum": ["enforce", "detect", "off"],
@@ -26,75 +26,25 @@ fn owner_name(description: &str, default: Option<&str>) -> Value {
     v
 }
 
-fn duration(description: &str) -> Value {
-    json!({ "type": "string", "description": description, "pattern": "^P(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+S)?)?$",
-            "examples": ["PT1H", "PT8H"] })
-}
-
-fn rule(description: &str, extra: &[(&str, Value)]) -> Value {
+/// A rule's table: mode, severity, and the rule's own fragment.
+fn rule(rule: &dyn AnyRule) -> Value {
     let mut properties = serde_json::Map::new();
     properties.insert("mode".into(), mode());
     properties.insert("severity".into(), severity());
-    for (k, v) in extra {
-        properties.insert((*k).into(), v.clone());
+    // The fragment is the rule's own JSON text; a registry test checks that every one parses.
+    if let Ok(Value::Object(own)) = serde_json::from_str::<Value>(rule.schema()) {
+        properties.extend(own);
     }
-    json!({ "type": "object", "description": description, "additionalProperties": false, "properties": properties })
-}
-
-fn exemptions() -> [(&'static str, Value); 2] {
-    [
-        (
-            "exempt_privileged",
-            json!({ "type": "boolean", "default": true,
-            "description": "exempt the sets matching permission_sets.privileged" }),
-        ),
-        ("exempt", patterns("further exempt permission set name patterns")),
-    ]
+    json!({ "type": "object", "description": rule.doc().summary, "additionalProperties": false, "properties": properties })
 }
 
 /// The JSON Schema (draft 2020-12) of `guardrail.toml`.
 pub fn json_schema() -> Value {
-    let [ep, ex] = exemptions();
-    let rules = json!({
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            RuleId::AssignmentPrincipalType.as_str(): rule(RuleId::AssignmentPrincipalType.summary(), &[
-                ("allowed", json!({ "type": "array", "items": { "enum": ["GROUP", "USER"] }, "default": ["GROUP"] })),
-            ]),
-            RuleId::SessionDurationCap.as_str(): rule(RuleId::SessionDurationCap.summary(), &[
-                ("max", duration("cap for every other permission set")),
-                ("privileged_max", duration("cap for privileged permission sets")),
-                ("limits", json!({ "type": "array", "items": {
-                    "type": "object", "additionalProperties": false, "required": ["permission_sets", "max"],
-                    "properties": { "permission_sets": patterns("sets this limit applies to"), "max": duration("their cap") } } })),
-            ]),
-            RuleId::PermissionsBoundaryRequired.as_str(): rule(RuleId::PermissionsBoundaryRequired.summary(), &[
-                ("boundary", json!({ "type": "object", "additionalProperties": false,
-                    "properties": {
-                        "customer_managed_policy": { "type": "string", "minLength": 1 },
-                        "path": { "type": "string", "pattern": "^/(.*/)?$", "default": "/" },
-                        "managed_policy_arn": { "type": "string", "pattern": "^arn:aws[a-z-]*:iam::aws:policy/.+$" } },
-                    "oneOf": [ { "required": ["customer_managed_policy"] }, { "required": ["managed_policy_arn"] } ] })),
-                (ep.0, ep.1.clone()), (ex.0, ex.1.clone()),
-            ]),
-            RuleId::InlinePolicyForbiddenActions.as_str(): rule(RuleId::InlinePolicyForbiddenActions.summary(), &[
-                ("actions", json!({ "type": "array", "items": { "type": "string", "pattern": "^(\\*|[\\w*?-]+:[\\w*?-]+)$" },
-                    "default": ["iam:*", "organizations:*", "account:*"] })),
-                (ep.0, ep.1.clone()), (ex.0, ex.1.clone()),
-            ]),
-            RuleId::ManagedPolicyForbidden.as_str(): rule(RuleId::ManagedPolicyForbidden.summary(), &[
-                ("policies", json!({ "type": "array", "items": { "type": "string", "pattern": "^arn:aws[a-z-]*:iam::aws:policy/.+$" } })),
-                (ep.0, ep.1.clone()), (ex.0, ex.1.clone()),
-            ]),
-            RuleId::AbacAttributesRequired.as_str(): rule(RuleId::AbacAttributesRequired.summary(), &[
-                ("attributes", json!({ "type": "object", "description": "session tag key = IdP source",
-                    "additionalProperties": { "type": "string", "minLength": 1, "maxLength": 256 } })),
-            ]),
-            RuleId::IdentityStoreScimOnly.as_str(): rule(RuleId::IdentityStoreScimOnly.summary(), &[]),
-            RuleId::DesiredAssignments.as_str(): rule(RuleId::DesiredAssignments.summary(), &[]),
-        }
-    });
+    let rules: serde_json::Map<String, Value> = RULES
+        .iter()
+        .map(|r| (r.doc().id.as_str().to_owned(), rule(*r)))
+        .collect();
+    let rules = json!({ "type": "object", "additionalProperties": false, "properties": rules });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://idc-guard.dev/schema/guardrail.json",
@@ -119,7 +69,7 @@ pub fn json_schema() -> Value {
                 "type": "object", "additionalProperties": false, "required": ["rule", "owner", "reason", "expires"],
                 "anyOf": [ { "required": ["permission_sets"] }, { "required": ["accounts"] }, { "required": ["principals"] } ],
                 "properties": {
-                    "rule": { "enum": RuleId::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>() },
+                    "rule": { "enum": RULES.iter().map(|r| r.doc().id.as_str()).collect::<Vec<_>>() },
                     "permission_sets": patterns("permission set name patterns"),
                     "accounts": { "type": "array", "items": { "type": "string", "pattern": "^\\d{12}$" } },
                     "principals": { "type": "array", "items": { "type": "string", "minLength": 1, "maxLength": 47 } },
@@ -177,28 +127,12 @@ mod tests {
             sorted(keys::OWNER_ROUTE)
         );
         let rules = &p["rules"];
-        let expected = [
-            (RuleId::AssignmentPrincipalType, keys::ASSIGNMENT),
-            (RuleId::SessionDurationCap, keys::SESSION),
-            (RuleId::PermissionsBoundaryRequired, keys::BOUNDARY),
-            (RuleId::InlinePolicyForbiddenActions, keys::INLINE),
-            (RuleId::ManagedPolicyForbidden, keys::MANAGED),
-            (RuleId::AbacAttributesRequired, keys::ABAC),
-            (RuleId::IdentityStoreScimOnly, keys::COMMON),
-            (RuleId::DesiredAssignments, keys::COMMON),
-        ];
-        assert_eq!(expected.len(), RuleId::ALL.len());
-        for (rule, k) in expected {
-            assert_eq!(
-                property_names(&rules["properties"][rule.as_str()]),
-                sorted(k),
-                "{}",
-                rule.as_str()
-            );
+        assert_eq!(property_names(rules).len(), RULES.len());
+        for rule in RULES {
+            let id = rule.doc().id.as_str();
+            let mut expected: Vec<&str> = keys::COMMON.to_vec();
+            expected.extend(rule.keys());
+            assert_eq!(property_names(&rules["properties"][id]), sorted(&expected), "{id}");
         }
-        let limits = &rules["properties"]["session-duration-cap"]["properties"]["limits"]["items"];
-        assert_eq!(property_names(limits), sorted(keys::SESSION_LIMIT));
-        let boundary = &rules["properties"]["permissions-boundary-required"]["properties"]["boundary"];
-        assert_eq!(property_names(boundary), sorted(keys::BOUNDARY_VALUE));
     }
 }

@@ -1,201 +1,103 @@
 //! The rules: pure functions from a change and the facts known about it to a [`Verdict`].
 //!
+//! **A rule is one unit.** Each rule's file holds everything about it: its id and documentation
+//! ([`Doc`]: summary, default severity and mode, why it matters, the correction it plans, the AWS
+//! actions its reads and corrections need), its settings type with their defaults, how they are
+//! read from the policy file's `[rules.<id>]` table, their JSON Schema fragment, and its judgement.
+//! [`RULES`] is the registry: one line per rule, in evaluation order. Nothing else in the crate
+//! names a particular rule's settings, so adding a rule is its file, its registry line, its
+//! section of the shipped `guardrail.toml`, and fixtures (ARCHITECTURE.md, "How to add a rule").
+//!
 //! Invariant: nothing here performs I/O, reads a clock, or can fail. A rule that needs a fact
 //! nobody supplied answers [`Verdict::Undetermined`] naming that fact; a rule that does not
 //! concern the change answers [`Verdict::NotApplicable`].
 
-mod abac;
-mod action;
-mod assignment;
-mod boundary;
-mod desired;
-mod inline_policy;
-mod managed_policy;
-mod scim_only;
-mod session_duration;
+pub mod abac_attributes_required;
+pub mod assignment_principal_type;
+pub mod desired_assignments;
+mod exempt;
+pub mod identity_store_scim_only;
+pub mod inline_policy_forbidden_actions;
+pub mod managed_policy_forbidden;
+pub mod permissions_boundary_required;
+pub mod session_duration_cap;
 #[cfg(test)]
 mod test_support;
 
-use serde::Serialize;
+use std::any::Any;
 use std::fmt;
 
-use crate::facts::{Facts, PermissionSetFacts, Scope};
-use crate::ids::InstanceArn;
-use crate::model::{Change, ChangeKind, PermissionSetOp};
-use crate::policy::{Exempt, Exemptions, Policy, Severity};
+use crate::domain::{
+    Action, Change, ChangeKind, Facts, InstanceArn, MissingFact, Mode, NamePattern, PermissionSetFacts,
+    PermissionSetOp, Resource, ResourceKind, RuleId, Scope, Severity,
+};
+use crate::spanned::{Reader, Table};
 
-pub use action::{Action, Keep, ProvisionTarget};
+pub use exempt::{Exempt, Exemptions};
 
-/// The stable id of a rule. Renaming one breaks subscribers' notification filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(into = "&'static str")]
-pub enum RuleId {
-    /// Only allowed principal types (GROUP) are assigned.
-    AssignmentPrincipalType,
-    /// Session durations stay under their caps.
-    SessionDurationCap,
-    /// Non-exempt permission sets carry the configured boundary.
-    PermissionsBoundaryRequired,
-    /// Inline policies grant no forbidden action outside exempt sets.
-    InlinePolicyForbiddenActions,
-    /// Forbidden AWS managed policies only on exempt sets.
-    ManagedPolicyForbidden,
-    /// The required ABAC attributes stay configured.
-    AbacAttributesRequired,
-    /// The identity store is written only by SCIM.
-    IdentityStoreScimOnly,
-    /// Live assignments match the desired-assignments file (the reconciler's diff).
-    DesiredAssignments,
+/// The registry: every rule, in evaluation order (the reconciler keeps the first of two findings
+/// planning the same correction, so order matters).
+pub static RULES: &[&dyn AnyRule] = &[
+    &assignment_principal_type::AssignmentPrincipalType,
+    &session_duration_cap::SessionDurationCap,
+    &permissions_boundary_required::PermissionsBoundaryRequired,
+    &inline_policy_forbidden_actions::InlinePolicyForbiddenActions,
+    &managed_policy_forbidden::ManagedPolicyForbidden,
+    &abac_attributes_required::AbacAttributesRequired,
+    &identity_store_scim_only::IdentityStoreScimOnly,
+    &desired_assignments::DesiredAssignments,
+];
+
+/// The rule with this id.
+pub fn find(id: &str) -> Option<&'static dyn AnyRule> {
+    RULES.iter().copied().find(|r| r.doc().id.as_str() == id)
 }
 
-impl RuleId {
-    /// Every rule, in registry order.
-    pub const ALL: [RuleId; 8] = [
-        Self::AssignmentPrincipalType,
-        Self::SessionDurationCap,
-        Self::PermissionsBoundaryRequired,
-        Self::InlinePolicyForbiddenActions,
-        Self::ManagedPolicyForbidden,
-        Self::AbacAttributesRequired,
-        Self::IdentityStoreScimOnly,
-        Self::DesiredAssignments,
-    ];
+/// Every rule id, in registry order.
+pub fn ids() -> impl Iterator<Item = RuleId> {
+    RULES.iter().map(|r| r.doc().id)
+}
 
-    /// The kebab-case id.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AssignmentPrincipalType => "assignment-principal-type",
-            Self::SessionDurationCap => "session-duration-cap",
-            Self::PermissionsBoundaryRequired => "permissions-boundary-required",
-            Self::InlinePolicyForbiddenActions => "inline-policy-forbidden-actions",
-            Self::ManagedPolicyForbidden => "managed-policy-forbidden",
-            Self::AbacAttributesRequired => "abac-attributes-required",
-            Self::IdentityStoreScimOnly => "identity-store-scim-only",
-            Self::DesiredAssignments => "desired-assignments",
-        }
-    }
+/// What a rule is, for people and for the deployment: one constant per rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Doc {
+    /// The stable id.
+    pub id: RuleId,
+    /// One line saying what it guards.
+    pub summary: &'static str,
+    /// Its severity unless the policy overrides it.
+    pub severity: Severity,
+    /// Its mode unless the policy sets one (`None`: the global mode).
+    pub mode: Option<Mode>,
+    /// Why it matters, in one sentence (notifications).
+    pub why: &'static str,
+    /// The correction it plans, in words (`idc-guard rules`).
+    pub correction: &'static str,
+    /// Where it is judged.
+    pub runs: Runs,
+    /// The AWS actions (IAM names) its live reads and its corrections need, in groups; the
+    /// deployment's roles are checked against the union of these.
+    pub actions: &'static [&'static [&'static str]],
+}
 
-    /// Parses a kebab-case id.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-
-    /// The rule implementing this id.
-    pub fn rule(self) -> &'static dyn Rule {
-        match self {
-            Self::AssignmentPrincipalType => &assignment::AssignmentPrincipalType,
-            Self::SessionDurationCap => &session_duration::SessionDurationCap,
-            Self::PermissionsBoundaryRequired => &boundary::PermissionsBoundaryRequired,
-            Self::InlinePolicyForbiddenActions => &inline_policy::InlinePolicyForbiddenActions,
-            Self::ManagedPolicyForbidden => &managed_policy::ManagedPolicyForbidden,
-            Self::AbacAttributesRequired => &abac::AbacAttributesRequired,
-            Self::IdentityStoreScimOnly => &scim_only::IdentityStoreScimOnly,
-            Self::DesiredAssignments => &desired::DesiredAssignments,
-        }
-    }
-
-    /// One line saying what the rule guards.
-    pub fn summary(self) -> &'static str {
-        self.rule().summary()
-    }
-
-    /// Severity when the policy does not override it.
-    pub fn default_severity(self) -> Severity {
-        self.rule().default_severity()
+impl Doc {
+    /// Every AWS action it needs.
+    pub fn actions(&self) -> impl Iterator<Item = &'static str> {
+        self.actions.iter().flat_map(|group| group.iter().copied())
     }
 }
 
-impl From<RuleId> for &'static str {
-    fn from(value: RuleId) -> Self {
-        value.as_str()
-    }
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What kind of resource a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResourceKind {
-    /// An account assignment.
-    AccountAssignment,
-    /// A permission set.
-    PermissionSet,
-    /// The Identity Center instance (ABAC configuration).
-    Instance,
-    /// The identity store.
-    IdentityStore,
-}
-
-/// The resource a finding is about, with what is known to identify it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Resource {
-    /// What kind of resource.
-    pub kind: ResourceKind,
-    /// Its ARN or id.
-    pub id: String,
-    /// The permission set's name, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permission_set_name: Option<String>,
-    /// The permission set's ARN (for assignments and permission sets).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permission_set_arn: Option<String>,
-    /// The target account (for assignments).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    /// The principal id (for assignments and memberships).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub principal_id: Option<String>,
-}
-
-impl Resource {
-    fn new(kind: ResourceKind, id: impl Into<String>) -> Self {
-        Self {
-            kind,
-            id: id.into(),
-            permission_set_name: None,
-            permission_set_arn: None,
-            account_id: None,
-            principal_id: None,
-        }
-    }
-}
-
-/// A fact a rule needed and did not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MissingFact {
-    /// The permission set's name (exemptions and caps are by name).
-    PermissionSetName,
-    /// The permission set's session duration.
-    SessionDuration,
-    /// The inline policy document (absent or redacted in the event).
-    InlinePolicy,
-    /// The attached managed policies.
-    ManagedPolicies,
-    /// The permissions boundary.
-    PermissionsBoundary,
-    /// The instance's ABAC configuration.
-    AccessControlAttributes,
-    /// Whether an assignment exists now (the reconciler reads it live).
-    AssignmentState,
-}
-
-/// Why a rule could not decide.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Missing {
-    /// The missing fact.
-    pub fact: MissingFact,
-    /// What depends on it.
-    pub detail: String,
+/// Where a rule is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// On every event and by the reconciler.
+    Everywhere,
+    /// Only by the reconciler and `scan` (its facts come from the whole instance).
+    Reconciler,
 }
 
 /// A violation as a rule sees it; the engine adds id, severity and mode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// Why it violates the policy and how to fix it.
     pub message: String,
@@ -203,6 +105,15 @@ pub struct Violation {
     pub resource: Resource,
     /// The corrective actions, in order.
     pub remediation: Vec<Action>,
+}
+
+/// Why a rule could not decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The missing fact.
+    pub fact: MissingFact,
+    /// What depends on it.
+    pub detail: String,
 }
 
 /// The outcome of one rule on one change.
@@ -218,50 +129,206 @@ pub enum Verdict {
     Undetermined(Missing),
 }
 
+/// What every rule may know of the policy beyond its own settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline<'a> {
+    /// Name patterns of the admin and break-glass permission sets.
+    pub privileged: &'a [NamePattern],
+}
+
+impl Baseline<'_> {
+    /// Whether a permission set name is privileged (admin or break-glass).
+    pub fn is_privileged(&self, name: &str) -> bool {
+        self.privileged.iter().any(|p| p.matches(name))
+    }
+}
+
 /// What a rule sees.
 #[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
+pub struct Context<'a, S> {
     /// The change.
     pub change: &'a Change,
     /// The facts about the resource.
     pub facts: &'a Facts,
-    /// The policy.
-    pub policy: &'a Policy,
+    /// The rule's settings.
+    pub settings: &'a S,
+    /// The policy's shared settings.
+    pub baseline: Baseline<'a>,
+    /// The rule's effective mode (the global mode applied).
+    pub mode: Mode,
 }
 
-impl Context<'_> {
+impl<S> Context<'_, S> {
     /// What a finding's message says idc-guard does about it: `action` ("puts it back") when
-    /// the rule enforces, else that it only reports (the rule's mode, global mode applied).
-    pub(super) fn what_idc_guard_does(&self, rule: RuleId, action: &str) -> String {
-        match self.policy.effective_mode(rule) {
-            crate::policy::Mode::Enforce => format!("idc-guard {action}"),
+    /// the rule enforces, else that it only reports.
+    pub fn what_idc_guard_does(&self, action: &str) -> String {
+        match self.mode {
+            Mode::Enforce => format!("idc-guard {action}"),
             mode => format!("idc-guard only reports it: the rule is in {mode} mode"),
         }
     }
 }
 
-/// A guardrail rule.
-pub trait Rule: Sync {
-    /// Its stable id.
-    fn id(&self) -> RuleId;
-    /// One line saying what it guards.
-    fn summary(&self) -> &'static str;
-    /// Severity unless the policy overrides it.
-    fn default_severity(&self) -> Severity;
+/// A rule's settings: any plain data the rule defines (cloned, compared and printed with the
+/// policy that holds it).
+pub trait Settings: Any + fmt::Debug + Send + Sync {
+    /// A copy.
+    fn clone_box(&self) -> Box<dyn Settings>;
+    /// Whether `other` holds equal settings of the same type.
+    fn eq_dyn(&self, other: &dyn Settings) -> bool;
+    /// For downcasting to the rule's own type.
+    fn as_any(&self) -> &dyn Any;
+    /// For downcasting to the rule's own type.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any + Clone + PartialEq + fmt::Debug + Send + Sync> Settings for T {
+    fn clone_box(&self) -> Box<dyn Settings> {
+        Box::new(self.clone())
+    }
+
+    fn eq_dyn(&self, other: &dyn Settings) -> bool {
+        other.as_any().downcast_ref::<T>().is_some_and(|o| o == self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A guardrail rule, typed by its settings.
+pub trait Rule: Send + Sync + 'static {
+    /// Its settings (`()` for a rule with none besides mode and severity).
+    type Settings: Clone + PartialEq + fmt::Debug + Send + Sync + 'static;
+
+    /// What it is.
+    const DOC: Doc;
+
+    /// The keys of its `[rules.<id>]` table besides `mode` and `severity`.
+    const KEYS: &'static [&'static str] = &[];
+
+    /// The JSON Schema `properties` of those keys, as JSON text (a test checks it parses and
+    /// lists exactly [`Rule::KEYS`]).
+    const SCHEMA: &'static str = "{}";
+
+    /// The settings when the policy file says nothing (the seed guide's baseline).
+    fn defaults(&self) -> Self::Settings;
+
+    /// Reads the settings from its table (mode and severity are read already); `defaults` are
+    /// what a key not given keeps. `None` after reporting a problem.
+    fn read(&self, r: &mut Reader<'_>, table: &mut Table<'_, '_>, defaults: &Self::Settings) -> Option<Self::Settings> {
+        let _ = (r, table);
+        Some(defaults.clone())
+    }
+
     /// Whether the rule judges this change: in [`Scope::Change`], whether the change touched the
     /// aspect the rule guards; in [`Scope::Resource`], whether it is about a resource of the
     /// rule's kind.
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool;
+
     /// Judges the change; called only when [`Rule::concerns`] holds.
-    fn judge(&self, cx: Context<'_>) -> Verdict;
+    fn judge(&self, cx: Context<'_, Self::Settings>) -> Verdict;
 
     /// Evaluates the rule.
-    fn evaluate(&self, cx: Context<'_>) -> Verdict {
+    fn evaluate(&self, cx: Context<'_, Self::Settings>) -> Verdict {
         if self.concerns(&cx.change.kind, cx.facts.scope) {
             self.judge(cx)
         } else {
             Verdict::NotApplicable
         }
+    }
+}
+
+/// A rule as the registry holds it: its settings behind [`Settings`].
+pub trait AnyRule: Send + Sync {
+    /// What it is.
+    fn doc(&self) -> Doc;
+    /// The keys of its table besides `mode` and `severity`.
+    fn keys(&self) -> &'static [&'static str];
+    /// Its JSON Schema fragment (JSON text).
+    fn schema(&self) -> &'static str;
+    /// Its default settings.
+    fn default_settings(&self) -> Box<dyn Settings>;
+    /// Reads its settings; `defaults` must be its own (else its built-in defaults are used).
+    fn read_settings(
+        &self,
+        r: &mut Reader<'_>,
+        table: &mut Table<'_, '_>,
+        defaults: &dyn Settings,
+    ) -> Option<Box<dyn Settings>>;
+    /// Evaluates it with `settings` (its own; anything else evaluates with its defaults).
+    fn evaluate_with(
+        &self,
+        change: &Change,
+        facts: &Facts,
+        settings: &dyn Settings,
+        baseline: Baseline<'_>,
+        mode: Mode,
+    ) -> Verdict;
+}
+
+impl<R: Rule> AnyRule for R {
+    fn doc(&self) -> Doc {
+        R::DOC
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        R::KEYS
+    }
+
+    fn schema(&self) -> &'static str {
+        R::SCHEMA
+    }
+
+    fn default_settings(&self) -> Box<dyn Settings> {
+        Box::new(self.defaults())
+    }
+
+    fn read_settings(
+        &self,
+        r: &mut Reader<'_>,
+        table: &mut Table<'_, '_>,
+        defaults: &dyn Settings,
+    ) -> Option<Box<dyn Settings>> {
+        let own = defaults.as_any().downcast_ref::<R::Settings>().cloned();
+        let defaults = own.unwrap_or_else(|| self.defaults());
+        self.read(r, table, &defaults).map(|s| Box::new(s) as Box<dyn Settings>)
+    }
+
+    fn evaluate_with(
+        &self,
+        change: &Change,
+        facts: &Facts,
+        settings: &dyn Settings,
+        baseline: Baseline<'_>,
+        mode: Mode,
+    ) -> Verdict {
+        // The policy only ever holds a rule's own settings; the fallback keeps this infallible.
+        let fallback;
+        let settings = match settings.as_any().downcast_ref::<R::Settings>() {
+            Some(s) => s,
+            None => {
+                fallback = self.defaults();
+                &fallback
+            }
+        };
+        self.evaluate(Context {
+            change,
+            facts,
+            settings,
+            baseline,
+            mode,
+        })
+    }
+}
+
+impl fmt::Debug for dyn AnyRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule {}", self.doc().id)
     }
 }
 
@@ -283,7 +350,7 @@ struct Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
-    fn of(cx: &Context<'a>) -> Option<Self> {
+    fn of<S>(cx: &Context<'a, S>) -> Option<Self> {
         let ps = cx.facts.permission_set.as_ref()?;
         Some(Self {
             ps,
@@ -306,8 +373,8 @@ impl<'a> Subject<'a> {
 
     /// Settles a violation by exemption: `Some(Pass)` for an exempt set, `Some(Undetermined)`
     /// when only the unknown name could tell, `None` when the set is not exempt.
-    fn exempted(&self, policy: &Policy, exemptions: &Exemptions, why: &str) -> Option<Verdict> {
-        match policy.exempt(exemptions, self.name) {
+    fn exempted(&self, baseline: Baseline<'_>, exemptions: &Exemptions, why: &str) -> Option<Verdict> {
+        match exemptions.exempt(baseline, self.name) {
             Exempt::Yes => Some(Verdict::Pass),
             Exempt::Unknown => Some(name_unknown(why)),
             Exempt::No => None,
@@ -316,7 +383,7 @@ impl<'a> Subject<'a> {
 
     /// The provisioning that must follow a change to the set's definition.
     fn provision(&self) -> Action {
-        Action::provision(self.instance.as_str(), self.ps.arn.as_str())
+        Action::provision(self.instance, &self.ps.arn)
     }
 }
 
@@ -327,20 +394,68 @@ fn name_unknown(what: &str) -> Verdict {
     })
 }
 
+/// The AWS actions every permission-set rule's live read needs (the guard reads the whole set).
+const PERMISSION_SET_READS: &[&str] = &[
+    "sso:DescribePermissionSet",
+    "sso:GetInlinePolicyForPermissionSet",
+    "sso:ListManagedPoliciesInPermissionSet",
+    "sso:GetPermissionsBoundaryForPermissionSet",
+];
+
+/// The AWS actions of re-provisioning a permission set after a correction.
+const PROVISIONING: &[&str] = &[
+    "sso:ProvisionPermissionSet",
+    "sso:DescribePermissionSetProvisioningStatus",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rule_ids_are_unique_kebab_case_and_registered_under_their_own_id() {
+    fn rule_ids_are_unique_kebab_case_and_documented() {
         let mut seen = std::collections::HashSet::new();
-        for id in RuleId::ALL {
+        for rule in RULES {
+            let doc = rule.doc();
+            let id = doc.id;
             assert!(seen.insert(id.as_str()), "duplicate {id}");
-            assert!(id.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{id}");
-            assert_eq!(id.rule().id(), id);
-            assert_eq!(RuleId::parse(id.as_str()), Some(id));
-            assert!(!id.summary().is_empty());
+            assert!(
+                !id.as_str().is_empty() && id.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{id}"
+            );
+            assert_eq!(find(id.as_str()).map(|r| r.doc().id), Some(id));
+            assert!(
+                !doc.summary.is_empty() && !doc.why.is_empty() && !doc.correction.is_empty(),
+                "{id}"
+            );
+            for action in doc.actions() {
+                let (service, name) = action.split_once(':').unwrap_or_default();
+                assert!(
+                    !service.is_empty() && name.starts_with(|c: char| c.is_ascii_uppercase()),
+                    "{id}: {action} is not an IAM action"
+                );
+            }
         }
-        assert_eq!(RuleId::parse("no-such-rule"), None);
+        assert!(find("no-such-rule").is_none());
+    }
+
+    #[test]
+    fn every_schema_fragment_is_json_listing_exactly_the_keys_read() {
+        for rule in RULES {
+            let id = rule.doc().id;
+            let fragment: serde_json::Value =
+                serde_json::from_str(rule.schema()).unwrap_or_else(|e| panic!("{id}: schema fragment: {e}"));
+            let mut schema_keys: Vec<&str> = fragment
+                .as_object()
+                .unwrap_or_else(|| panic!("{id}: the fragment is an object of properties"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            schema_keys.sort_unstable();
+            let mut keys = rule.keys().to_vec();
+            keys.sort_unstable();
+            assert_eq!(schema_keys, keys, "{id}");
+            assert!(!keys.contains(&"mode") && !keys.contains(&"severity"), "{id}");
+        }
     }
 }

@@ -1,11 +1,10 @@
 //! Builders for rule tests: one change of each kind, the default policy, and `check`.
 
 use super::{Context, Rule, Verdict};
-use crate::facts::Facts;
-use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
-use crate::model::{
-    AbacAttribute, AbacOp, Actor, Assignment, Boundary, Change, ChangeKind, EventMeta, EventSource, IdentityOp,
-    InlinePolicyText, PermissionSetOp, PrincipalType, SessionDuration,
+use crate::domain::{
+    AbacAttribute, AbacOp, AccountId, Actor, Assignment, Boundary, Change, ChangeKind, EventMeta, EventSource, Facts,
+    IdentityOp, IdentityStoreId, InlinePolicyText, InstanceArn, PermissionSetArn, PermissionSetOp, PrincipalType,
+    SessionDuration,
 };
 use crate::policy::Policy;
 
@@ -34,13 +33,28 @@ pub(super) fn facts_for(change: &Change) -> Facts {
     Facts::from_change(change)
 }
 
-pub(super) fn cx<'a>(change: &'a Change, facts: &'a Facts, policy: &'a Policy) -> Context<'a> {
-    Context { change, facts, policy }
+/// What `rule` sees of `change` under `policy`.
+pub(super) fn cx<'a, R: Rule>(
+    _rule: &R,
+    change: &'a Change,
+    facts: &'a Facts,
+    policy: &'a Policy,
+) -> Context<'a, R::Settings> {
+    Context {
+        change,
+        facts,
+        settings: policy
+            .rules
+            .settings::<R>()
+            .expect("every rule has settings in a policy"),
+        baseline: policy.baseline(),
+        mode: policy.effective_mode(R::DOC.id),
+    }
 }
 
 #[track_caller]
-pub(super) fn check(rule: &dyn Rule, change: &Change, facts: &Facts, policy: &Policy, expected: Expect) {
-    let verdict = rule.evaluate(cx(change, facts, policy));
+pub(super) fn check<R: Rule>(rule: &R, change: &Change, facts: &Facts, policy: &Policy, expected: Expect) {
+    let verdict = rule.evaluate(cx(rule, change, facts, policy));
     assert_eq!(outcome(&verdict), expected, "{:?} gave {verdict:?}", change.kind);
 }
 

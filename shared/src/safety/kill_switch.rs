@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::policy::Mode;
+use crate::domain::Mode;
 use crate::ports::Parameters;
 
 /// The longest the kill switch may be cached: a flip takes effect within this time, no deploy.

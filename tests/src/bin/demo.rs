@@ -6,11 +6,12 @@
 use aws_sdk_identitystore::types::{MemberId, Name};
 use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, Tag, TargetType};
 use idc_guard::adapters::{DynamoState, IdentityStoreApi, SnsNotifier, SsmParameters, SsoAdmin};
-use idc_guard::date::Date;
-use idc_guard::guard::{Gate, Guard};
-use idc_guard::ids::{IdentityStoreId, InstanceArn};
+use idc_guard::domain::Date;
+use idc_guard::domain::{IdentityStoreId, InstanceArn};
+use idc_guard::guard::Guard;
 use idc_guard::notify::webhook::{SlackPoster, Webhooks};
 use idc_guard::policy::Policy;
+use idc_guard::ports::Gate;
 use idc_guard::ports::Notifier;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{SafetyConfig, SafetyGate, SystemClock};

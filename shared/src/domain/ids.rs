@@ -169,6 +169,15 @@ impl IdentityStoreId {
     }
 }
 
+/// Whether `arn` is an AWS managed policy ARN (`arn:<partition>:iam::aws:policy/<path and name>`).
+pub fn is_aws_managed_policy_arn(arn: &str) -> bool {
+    arn.strip_prefix("arn:")
+        .and_then(|r| r.split_once(':'))
+        .is_some_and(|(partition, rest)| {
+            partition.starts_with("aws") && rest.strip_prefix("iam::aws:policy/").is_some_and(|n| !n.is_empty())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,17 @@
 //! `inline-policy-forbidden-actions`: no inline policy grants `iam:*`, `organizations:*` or
 //! `account:*` outside the admin and break-glass sets.
 
+use super::exempt::{KEYS as EXEMPT_KEYS, exempt_schema};
 use super::{
-    Action, Context, Missing, MissingFact, Rule, RuleId, Subject, Verdict, Violation, concerns_permission_set,
+    Context, Doc, Exemptions, Missing, PERMISSION_SET_READS, PROVISIONING, Rule, Runs, Subject, Verdict, Violation,
+    concerns_permission_set,
 };
-use crate::facts::Scope;
-use crate::iam::{PolicyDocument, forbidden_grants};
-use crate::model::{ChangeKind, InlinePolicyText, PermissionSetOp};
-use crate::policy::Severity;
+use crate::domain::{Action, ChangeKind, InlinePolicyText, MissingFact, PermissionSetOp, RuleId, Scope, Severity};
+use crate::iam::{ActionPattern, PolicyDocument, forbidden_grants};
+use crate::spanned::{Reader, Table};
+
+/// The rule's id.
+pub const ID: RuleId = RuleId::new("inline-policy-forbidden-actions");
 
 /// Flags an inline policy that grants a forbidden action, with IAM's wildcard and `NotAction`
 /// semantics; and an inline policy that cannot be analysed at all.
@@ -15,19 +19,81 @@ use crate::policy::Severity;
 /// Why: `iam:*`, `organizations:*` and `account:*` let the holder escalate beyond any review.
 /// Fix: remove the offending statements (idc-guard removes exactly those, deleting the policy
 /// when none remain, and re-provisions).
-pub(super) struct InlinePolicyForbiddenActions;
+#[derive(Debug, Clone, Copy)]
+pub struct InlinePolicyForbiddenActions;
+
+/// `[rules.inline-policy-forbidden-actions]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Action patterns no inline policy may grant.
+    pub actions: Vec<ActionPattern>,
+    /// Exempt sets.
+    pub exempt: Exemptions,
+}
 
 impl Rule for InlinePolicyForbiddenActions {
-    fn id(&self) -> RuleId {
-        RuleId::InlinePolicyForbiddenActions
+    type Settings = Settings;
+
+    const DOC: Doc = Doc {
+        id: ID,
+        summary: "No inline policy grants iam:*, organizations:* or account:* outside admin and break-glass sets",
+        severity: Severity::Critical,
+        mode: None,
+        runs: Runs::Everywhere,
+        why: "iam:*, organizations:* and account:* let a set grant itself or others any access.",
+        correction: "remove exactly the offending statements (delete the policy if none remain); re-provision",
+        actions: &[
+            PERMISSION_SET_READS,
+            &[
+                "sso:PutInlinePolicyToPermissionSet",
+                "sso:DeleteInlinePolicyFromPermissionSet",
+            ],
+            PROVISIONING,
+        ],
+    };
+
+    const KEYS: &'static [&'static str] = &["actions", EXEMPT_KEYS[0], EXEMPT_KEYS[1]];
+
+    const SCHEMA: &'static str = concat!(
+        r#"{ "actions": { "type": "array", "items": { "type": "string", "pattern": "^(\\*|[\\w*?-]+:[\\w*?-]+)$" },
+                "default": ["iam:*", "organizations:*", "account:*"] },"#,
+        exempt_schema!(),
+        "}"
+    );
+
+    fn defaults(&self) -> Settings {
+        Settings {
+            actions: ["iam:*", "organizations:*", "account:*"]
+                .into_iter()
+                .map(ActionPattern::new)
+                .collect(),
+            exempt: Exemptions::default(),
+        }
     }
 
-    fn summary(&self) -> &'static str {
-        "No inline policy grants iam:*, organizations:* or account:* outside admin and break-glass sets"
-    }
-
-    fn default_severity(&self) -> Severity {
-        Severity::Critical
+    fn read(&self, r: &mut Reader<'_>, t: &mut Table<'_, '_>, d: &Settings) -> Option<Settings> {
+        let mut actions = d.actions.clone();
+        if let Some(v) = t.take("actions") {
+            actions = r
+                .list(v, &t.child("actions"), |r, s, span, p| {
+                    let valid = s == "*"
+                        || s.split_once(':').is_some_and(|(svc, act)| {
+                            !svc.is_empty()
+                                && !act.is_empty()
+                                && !act.contains(':')
+                                && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_*?:".contains(c))
+                        });
+                    if valid {
+                        Some(ActionPattern::new(s))
+                    } else {
+                        r.problem(span, p, format!("{s:?} is not an IAM action pattern such as \"iam:*\""));
+                        None
+                    }
+                })
+                .unwrap_or_default();
+        }
+        let exempt = Exemptions::read(r, t, &d.exempt);
+        Some(Settings { actions, exempt })
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
@@ -36,11 +102,11 @@ impl Rule for InlinePolicyForbiddenActions {
         })
     }
 
-    fn judge(&self, cx: Context<'_>) -> Verdict {
+    fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
         let Some(subject) = Subject::of(&cx) else {
             return Verdict::NotApplicable;
         };
-        let settings = &cx.policy.rules.inline_policy_forbidden_actions;
+        let settings = cx.settings;
         let text = match subject.ps.inline_policy.known() {
             Some(None) => return Verdict::Pass,
             Some(Some(InlinePolicyText::Text(text))) => text,
@@ -88,7 +154,7 @@ impl Rule for InlinePolicyForbiddenActions {
             return Verdict::Pass;
         }
         if let Some(settled) = subject.exempted(
-            cx.policy,
+            cx.baseline,
             &settings.exempt,
             "privileged (admin and break-glass) sets may grant these actions",
         ) {
@@ -113,15 +179,15 @@ impl Rule for InlinePolicyForbiddenActions {
             .collect();
         let fix = match doc.without_statements(&statements) {
             Some(remaining_policy) => Action::RemoveInlineStatements {
-                instance_arn: subject.instance.to_string(),
-                permission_set_arn: subject.ps.arn.to_string(),
+                instance_arn: subject.instance.clone(),
+                permission_set_arn: subject.ps.arn.clone(),
                 statements,
                 removed,
                 remaining_policy,
             },
             None => Action::DeleteInlinePolicy {
-                instance_arn: subject.instance.to_string(),
-                permission_set_arn: subject.ps.arn.to_string(),
+                instance_arn: subject.instance.clone(),
+                permission_set_arn: subject.ps.arn.clone(),
                 removed,
             },
         };
@@ -130,7 +196,7 @@ impl Rule for InlinePolicyForbiddenActions {
                 "The inline policy of permission set {label} grants forbidden actions: {}. Only admin and \
                  break-glass sets may; remove those statements ({}).",
                 detail.join("; "),
-                cx.what_idc_guard_does(self.id(), "removes exactly them and re-provisions")
+                cx.what_idc_guard_does("removes exactly them and re-provisions")
             ),
             resource,
             remediation: vec![fix, subject.provision()],
@@ -142,7 +208,7 @@ impl Rule for InlinePolicyForbiddenActions {
 mod tests {
     use super::super::test_support::*;
     use super::*;
-    use crate::facts::Fact;
+    use crate::domain::Fact;
 
     const S3_READ: &str = r#"{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"*"}"#;
 
@@ -167,7 +233,7 @@ mod tests {
         if let Some(n) = name {
             facts.permission_set.as_mut().unwrap().name = Fact::Known(n.into());
         }
-        InlinePolicyForbiddenActions.evaluate(cx(&change, &facts, &policy()))
+        InlinePolicyForbiddenActions.evaluate(cx(&InlinePolicyForbiddenActions, &change, &facts, &policy()))
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `abac-attributes-required`: the ABAC attributes from the IdP stay configured.
 
-use super::{Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
-use crate::facts::Scope;
-use crate::model::{AbacAttribute, ChangeKind};
-use crate::policy::Severity;
+use super::{Context, Doc, Missing, Rule, Runs, Verdict, Violation};
+use crate::domain::{AbacAttribute, Action, ChangeKind, MissingFact, Resource, ResourceKind, RuleId, Scope, Severity};
+use crate::spanned::{Reader, Table};
+use toml::de::DeValue;
+
+/// The rule's id.
+pub const ID: RuleId = RuleId::new("abac-attributes-required");
 
 /// Flags an instance whose attribute-based access control configuration lacks a required
 /// attribute or maps it to another source.
@@ -11,30 +14,101 @@ use crate::policy::Severity;
 /// Why: tag-conditioned policies silently stop matching (or match the wrong people) when
 /// `aws:PrincipalTag/team` no longer comes from the IdP's department.
 /// Fix: restore the attributes (idc-guard restores them, keeping any others).
-pub(super) struct AbacAttributesRequired;
+#[derive(Debug, Clone, Copy)]
+pub struct AbacAttributesRequired;
+
+/// `[rules.abac-attributes-required]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Attributes that must stay configured, with their sources.
+    pub attributes: Vec<AbacAttribute>,
+}
 
 impl Rule for AbacAttributesRequired {
-    fn id(&self) -> RuleId {
-        RuleId::AbacAttributesRequired
+    type Settings = Settings;
+
+    const DOC: Doc = Doc {
+        id: ID,
+        summary: "The required ABAC attributes (team, project) stay configured with their IdP sources",
+        severity: Severity::High,
+        mode: None,
+        runs: Runs::Everywhere,
+        why: "Attribute-based access control depends on team and project being mapped from the IdP.",
+        correction: "restore the attributes, keeping others",
+        actions: &[&[
+            "sso:DescribeInstanceAccessControlAttributeConfiguration",
+            "sso:CreateInstanceAccessControlAttributeConfiguration",
+            "sso:UpdateInstanceAccessControlAttributeConfiguration",
+        ]],
+    };
+
+    const KEYS: &'static [&'static str] = &["attributes"];
+
+    const SCHEMA: &'static str = r#"{ "attributes": { "type": "object", "description": "session tag key = IdP source",
+        "additionalProperties": { "type": "string", "minLength": 1, "maxLength": 256 } } }"#;
+
+    fn defaults(&self) -> Settings {
+        let attribute = |key: &str, source: &str| AbacAttribute {
+            key: key.to_owned(),
+            source: source.to_owned(),
+        };
+        Settings {
+            attributes: vec![
+                attribute("team", "${path:enterprise.department}"),
+                attribute("project", "${path:enterprise.costCenter}"),
+            ],
+        }
     }
 
-    fn summary(&self) -> &'static str {
-        "The required ABAC attributes (team, project) stay configured with their IdP sources"
-    }
-
-    fn default_severity(&self) -> Severity {
-        Severity::High
+    fn read(&self, r: &mut Reader<'_>, t: &mut Table<'_, '_>, d: &Settings) -> Option<Settings> {
+        let mut attributes = d.attributes.clone();
+        if let Some(v) = t.take("attributes") {
+            let apath = t.child("attributes");
+            match v.get_ref() {
+                DeValue::Table(entries) => {
+                    attributes.clear();
+                    for (k, sv) in entries.iter() {
+                        let key: &str = k.get_ref();
+                        let kpath = format!("{apath}.{key}");
+                        if key.is_empty() || key.len() > 128 {
+                            r.problem(k.span(), &kpath, "an attribute key has 1 to 128 characters");
+                            continue;
+                        }
+                        if let Some(source) = r.string(sv, &kpath) {
+                            if source.is_empty() || source.len() > 256 {
+                                r.problem(
+                                    sv.span(),
+                                    &kpath,
+                                    "an attribute source has 1 to 256 characters, e.g. \"${path:enterprise.department}\"",
+                                );
+                                continue;
+                            }
+                            attributes.push(AbacAttribute {
+                                key: key.to_owned(),
+                                source,
+                            });
+                        }
+                    }
+                }
+                other => r.problem(
+                    v.span(),
+                    &apath,
+                    format!("expected a table of key = \"source\", found {}", other.type_str()),
+                ),
+            }
+        }
+        Some(Settings { attributes })
     }
 
     fn concerns(&self, change: &ChangeKind, _scope: Scope) -> bool {
         matches!(change, ChangeKind::AccessControlAttributes { .. })
     }
 
-    fn judge(&self, cx: Context<'_>) -> Verdict {
+    fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
         let ChangeKind::AccessControlAttributes { instance_arn, .. } = &cx.change.kind else {
             return Verdict::NotApplicable;
         };
-        let required = &cx.policy.rules.abac_attributes_required.attributes;
+        let required = &cx.settings.attributes;
         let Some(current) = cx.facts.access_control_attributes.known() else {
             return Verdict::Undetermined(Missing {
                 fact: MissingFact::AccessControlAttributes,
@@ -76,11 +150,11 @@ impl Rule for AbacAttributesRequired {
                 "{state}{}. Policies conditioned on these session tags stop matching the right people; \
                  restore the attributes ({}).",
                 problems.join("; "),
-                cx.what_idc_guard_does(self.id(), "restores them and keeps the others")
+                cx.what_idc_guard_does("restores them and keeps the others")
             ),
             resource: Resource::new(ResourceKind::Instance, instance_arn.as_str()),
             remediation: vec![Action::RestoreAccessControlAttributes {
-                instance_arn: instance_arn.to_string(),
+                instance_arn: instance_arn.clone(),
                 attributes: desired,
             }],
         })
@@ -133,7 +207,9 @@ mod tests {
     fn the_fix_restores_required_attributes_and_keeps_others() {
         let extra = attr("site", "${path:addresses[primary eq true].locality}");
         let change = abac_configured(vec![attr("team", "${path:enterprise.division}"), extra.clone()]);
-        let Verdict::Fail(v) = AbacAttributesRequired.evaluate(cx(&change, &facts_for(&change), &policy())) else {
+        let Verdict::Fail(v) =
+            AbacAttributesRequired.evaluate(cx(&AbacAttributesRequired, &change, &facts_for(&change), &policy()))
+        else {
             panic!()
         };
         let Action::RestoreAccessControlAttributes { attributes, .. } = &v.remediation[0] else {

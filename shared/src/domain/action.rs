@@ -1,9 +1,11 @@
 //! Corrective actions, planned by the rules as data. Executing them (with verification,
-//! retries and the safety gate) belongs to the remediation engine, not to the rules.
+//! retries and the safety gate) belongs to the remediation engine, not to the rules. Every
+//! value is typed, so what a rule planned is what is executed.
 
 use serde::Serialize;
 
-use crate::model::{AbacAttribute, Boundary, PrincipalType};
+use super::ids::{IdentityStoreId, InstanceArn, PermissionSetArn};
+use super::model::{AbacAttribute, Assignment, Boundary, SessionDuration};
 
 /// A value the executor must keep as it is: known already, or to be read live before writing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,45 +25,23 @@ pub enum ProvisionTarget {
     AllProvisionedAccounts,
 }
 
-/// One planned corrective action.
+/// One planned corrective action, typed: the executor never re-parses what a rule planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// DeleteAccountAssignment, then poll its status and read back.
-    DeleteAccountAssignment {
-        /// Instance.
-        instance_arn: String,
-        /// Target account.
-        account_id: String,
-        /// Permission set.
-        permission_set_arn: String,
-        /// USER or GROUP.
-        principal_type: PrincipalType,
-        /// The principal.
-        principal_id: String,
-    },
+    DeleteAccountAssignment(Assignment),
     /// CreateAccountAssignment, then poll its status to SUCCEEDED and read back.
-    CreateAccountAssignment {
-        /// Instance.
-        instance_arn: String,
-        /// Target account.
-        account_id: String,
-        /// Permission set.
-        permission_set_arn: String,
-        /// USER or GROUP.
-        principal_type: PrincipalType,
-        /// The principal.
-        principal_id: String,
-    },
+    CreateAccountAssignment(Assignment),
     /// UpdatePermissionSet with the capped duration, keeping description and relay state
     /// (the API clears a relay state that is omitted).
     UpdateSessionDuration {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// Permission set.
-        permission_set_arn: String,
+        permission_set_arn: PermissionSetArn,
         /// The new duration.
-        session_duration: String,
+        session_duration: SessionDuration,
         /// Description to send unchanged.
         description: Keep,
         /// Relay state to send unchanged.
@@ -70,27 +50,27 @@ pub enum Action {
     /// PutPermissionsBoundaryToPermissionSet with the configured boundary.
     PutPermissionsBoundary {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// Permission set.
-        permission_set_arn: String,
+        permission_set_arn: PermissionSetArn,
         /// The boundary.
         boundary: Boundary,
     },
     /// DetachManagedPolicyFromPermissionSet.
     DetachManagedPolicy {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// Permission set.
-        permission_set_arn: String,
+        permission_set_arn: PermissionSetArn,
         /// The AWS managed policy.
         managed_policy_arn: String,
     },
     /// PutInlinePolicyToPermissionSet with the offending statements removed.
     RemoveInlineStatements {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// Permission set.
-        permission_set_arn: String,
+        permission_set_arn: PermissionSetArn,
         /// Indexes (0-based) of the removed statements.
         statements: Vec<usize>,
         /// The removed statements, as JSON text, kept for the record.
@@ -101,25 +81,25 @@ pub enum Action {
     /// DeleteInlinePolicyFromPermissionSet: every statement offended.
     DeleteInlinePolicy {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// Permission set.
-        permission_set_arn: String,
+        permission_set_arn: PermissionSetArn,
         /// The removed statements, as JSON text, kept for the record.
         removed: Vec<String>,
     },
     /// Create or Update InstanceAccessControlAttributeConfiguration with these attributes.
     RestoreAccessControlAttributes {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// The full list to configure (required ones restored, others kept).
         attributes: Vec<AbacAttribute>,
     },
     /// ProvisionPermissionSet, then poll its status.
     ProvisionPermissionSet {
         /// Instance.
-        instance_arn: String,
+        instance_arn: InstanceArn,
         /// Permission set.
-        permission_set_arn: String,
+        permission_set_arn: PermissionSetArn,
         /// Target.
         target: ProvisionTarget,
     },
@@ -127,7 +107,7 @@ pub enum Action {
     DeleteGroupMembership {
         /// The identity store, when known.
         #[serde(skip_serializing_if = "Option::is_none")]
-        identity_store_id: Option<String>,
+        identity_store_id: Option<IdentityStoreId>,
         /// The membership id, when known.
         #[serde(skip_serializing_if = "Option::is_none")]
         membership_id: Option<String>,
@@ -141,20 +121,36 @@ pub enum Action {
 }
 
 impl Action {
-    /// Whether the action changes anything (every action does; kept for the gate's counting).
+    /// Whether the action removes something (the reconciler's refusals count these).
     pub fn is_destructive(&self) -> bool {
         matches!(
             self,
-            Self::DeleteAccountAssignment { .. } | Self::DeleteGroupMembership { .. } | Self::DeleteInlinePolicy { .. }
+            Self::DeleteAccountAssignment(_) | Self::DeleteGroupMembership { .. } | Self::DeleteInlinePolicy { .. }
         )
     }
 
     /// The provisioning step that must follow a change to a permission set's definition.
-    pub(crate) fn provision(instance_arn: &str, permission_set_arn: &str) -> Self {
+    pub fn provision(instance_arn: &InstanceArn, permission_set_arn: &PermissionSetArn) -> Self {
         Self::ProvisionPermissionSet {
-            instance_arn: instance_arn.to_owned(),
-            permission_set_arn: permission_set_arn.to_owned(),
+            instance_arn: instance_arn.clone(),
+            permission_set_arn: permission_set_arn.clone(),
             target: ProvisionTarget::AllProvisionedAccounts,
+        }
+    }
+
+    /// The operation name, as in reports (`delete_account_assignment`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DeleteAccountAssignment(_) => "delete_account_assignment",
+            Self::CreateAccountAssignment(_) => "create_account_assignment",
+            Self::UpdateSessionDuration { .. } => "update_session_duration",
+            Self::PutPermissionsBoundary { .. } => "put_permissions_boundary",
+            Self::DetachManagedPolicy { .. } => "detach_managed_policy",
+            Self::RemoveInlineStatements { .. } => "remove_inline_statements",
+            Self::DeleteInlinePolicy { .. } => "delete_inline_policy",
+            Self::RestoreAccessControlAttributes { .. } => "restore_access_control_attributes",
+            Self::ProvisionPermissionSet { .. } => "provision_permission_set",
+            Self::DeleteGroupMembership { .. } => "delete_group_membership",
         }
     }
 }

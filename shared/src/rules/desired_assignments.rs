@@ -3,10 +3,11 @@
 //! Only the reconciler supplies the fact this rule needs ([`Facts::desired`]); the event path and
 //! offline checks do not, so for them the rule does not apply.
 
-use super::{Action, Context, Missing, MissingFact, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
-use crate::facts::{Fact, Facts, Scope};
-use crate::model::ChangeKind;
-use crate::policy::Severity;
+use super::{Context, Doc, Missing, Rule, Runs, Verdict, Violation};
+use crate::domain::{Action, ChangeKind, Fact, Facts, MissingFact, Resource, ResourceKind, RuleId, Scope, Severity};
+
+/// The rule's id.
+pub const ID: RuleId = RuleId::new("desired-assignments");
 
 /// Flags an assignment that exists but is not desired (extra: delete it) or is desired but does
 /// not exist (missing: create it).
@@ -14,19 +15,35 @@ use crate::policy::Severity;
 /// Why: assignments as code make access reviewable in Git; a grant made outside the file has not
 /// been reviewed, and one removed outside it breaks someone's reviewed access.
 /// Fix: change the file (and let the reconciler apply it), or revert the change by hand.
-pub(super) struct DesiredAssignments;
+#[derive(Debug, Clone, Copy)]
+pub struct DesiredAssignments;
+
+/// `[rules.desired-assignments]`: mode and severity only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings;
 
 impl Rule for DesiredAssignments {
-    fn id(&self) -> RuleId {
-        RuleId::DesiredAssignments
-    }
+    type Settings = Settings;
 
-    fn summary(&self) -> &'static str {
-        "Live account assignments match the desired-assignments file (extra ones deleted, missing ones created)"
-    }
+    const DOC: Doc = Doc {
+        id: ID,
+        summary: "Live account assignments match the desired-assignments file (extra ones deleted, missing ones created)",
+        severity: Severity::Medium,
+        mode: None,
+        runs: Runs::Reconciler,
+        why: "Access that differs from the reviewed assignments file was granted or removed outside review.",
+        correction: "delete an extra assignment; create a missing one (the reconciler and `scan` only)",
+        actions: &[&[
+            "sso:ListAccountAssignments",
+            "sso:DeleteAccountAssignment",
+            "sso:DescribeAccountAssignmentDeletionStatus",
+            "sso:CreateAccountAssignment",
+            "sso:DescribeAccountAssignmentCreationStatus",
+        ]],
+    };
 
-    fn default_severity(&self) -> Severity {
-        Severity::Medium
+    fn defaults(&self) -> Settings {
+        Settings
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
@@ -37,7 +54,7 @@ impl Rule for DesiredAssignments {
             )
     }
 
-    fn judge(&self, cx: Context<'_>) -> Verdict {
+    fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
         let (ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a)) = &cx.change.kind else {
             return Verdict::NotApplicable;
         };
@@ -61,13 +78,7 @@ impl Rule for DesiredAssignments {
             .principal_name
             .as_deref()
             .map_or_else(|| a.principal_id.clone(), |n| format!("{n} ({})", a.principal_id));
-        let mut resource = Resource::new(
-            ResourceKind::AccountAssignment,
-            format!(
-                "{}|{}|{}|{}",
-                a.account_id, a.permission_set_arn, a.principal_type, a.principal_id
-            ),
-        );
+        let mut resource = Resource::new(ResourceKind::AccountAssignment, a.resource_id());
         resource.permission_set_arn = Some(a.permission_set_arn.to_string());
         resource.permission_set_name = Facts::permission_set_name(cx.facts).map(str::to_owned);
         resource.account_id = Some(a.account_id.to_string());
@@ -79,13 +90,7 @@ impl Rule for DesiredAssignments {
                      (extra: it will be deleted). Add it to the file if it is wanted.",
                     a.principal_type, a.account_id
                 ),
-                Action::DeleteAccountAssignment {
-                    instance_arn: a.instance_arn.to_string(),
-                    account_id: a.account_id.to_string(),
-                    permission_set_arn: a.permission_set_arn.to_string(),
-                    principal_type: a.principal_type,
-                    principal_id: a.principal_id.clone(),
-                },
+                Action::DeleteAccountAssignment(a.clone()),
             )
         } else {
             let line = desired.line.map(|l| format!(" (line {l})")).unwrap_or_default();
@@ -95,13 +100,7 @@ impl Rule for DesiredAssignments {
                      but is not (missing: it will be created).",
                     a.principal_type, a.account_id
                 ),
-                Action::CreateAccountAssignment {
-                    instance_arn: a.instance_arn.to_string(),
-                    account_id: a.account_id.to_string(),
-                    permission_set_arn: a.permission_set_arn.to_string(),
-                    principal_type: a.principal_type,
-                    principal_id: a.principal_id.clone(),
-                },
+                Action::CreateAccountAssignment(a.clone()),
             )
         };
         Verdict::Fail(Violation {
@@ -115,10 +114,11 @@ impl Rule for DesiredAssignments {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::DesiredFact;
-    use crate::ids::{AccountId, InstanceArn, PermissionSetArn};
-    use crate::model::{Actor, Assignment, Change, EventMeta, PrincipalType};
+    use crate::domain::{
+        AccountId, Actor, Assignment, Change, DesiredFact, EventMeta, InstanceArn, PermissionSetArn, PrincipalType,
+    };
     use crate::policy::Policy;
+    use crate::rules::test_support::cx;
 
     fn change(created: bool) -> Change {
         let a = Assignment {
@@ -170,11 +170,7 @@ mod tests {
             }),
             ..Facts::default()
         };
-        DesiredAssignments.evaluate(Context {
-            change: &c,
-            facts: &facts,
-            policy: &policy,
-        })
+        DesiredAssignments.evaluate(cx(&DesiredAssignments, &c, &facts, &policy))
     }
 
     #[test]
@@ -185,11 +181,11 @@ mod tests {
         };
         assert!(matches!(
             actions(judge(Fact::Known(true), Some(false)))[..],
-            [Action::DeleteAccountAssignment { .. }]
+            [Action::DeleteAccountAssignment(_)]
         ));
         assert!(matches!(
             actions(judge(Fact::Known(false), Some(true)))[..],
-            [Action::CreateAccountAssignment { .. }]
+            [Action::CreateAccountAssignment(_)]
         ));
         assert_eq!(judge(Fact::Known(true), Some(true)), Verdict::Pass);
         assert_eq!(judge(Fact::Known(false), Some(false)), Verdict::Pass);

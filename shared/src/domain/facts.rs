@@ -5,8 +5,8 @@
 //! the live resource and judge all of it ([`Scope::Resource`]). A fact that could not be read is
 //! [`Fact::Unknown`], never "absent": rules turn it into an undetermined verdict.
 
-use crate::ids::PermissionSetArn;
-use crate::model::{
+use super::ids::PermissionSetArn;
+use super::model::{
     AbacAttribute, AbacOp, Boundary, Change, ChangeKind, InlinePolicyText, PermissionSetOp, SessionDuration,
 };
 

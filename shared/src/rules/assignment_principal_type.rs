@@ -1,39 +1,87 @@
 //! `assignment-principal-type`: access is granted to groups, never to individual users.
 
-use super::{Action, Context, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
-use crate::facts::{Fact, Scope};
-use crate::model::ChangeKind;
-use crate::policy::Severity;
+use super::{Context, Doc, Rule, Runs, Verdict, Violation};
+use crate::domain::{Action, ChangeKind, Fact, PrincipalType, Resource, ResourceKind, RuleId, Scope, Severity};
+use crate::spanned::{Reader, Table};
+
+/// The rule's id.
+pub const ID: RuleId = RuleId::new("assignment-principal-type");
 
 /// Flags an account assignment whose principal type the policy does not allow (USER by default).
 ///
 /// Why: assignments to groups follow the IdP's joiner/mover/leaver process; a user assignment
 /// survives the user's moves and is invisible to group reviews.
 /// Fix: assign a group that holds the user; or add a time-limited exception.
-pub(super) struct AssignmentPrincipalType;
+#[derive(Debug, Clone, Copy)]
+pub struct AssignmentPrincipalType;
+
+/// `[rules.assignment-principal-type]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Principal types that may be assigned.
+    pub allowed: Vec<PrincipalType>,
+}
 
 impl Rule for AssignmentPrincipalType {
-    fn id(&self) -> RuleId {
-        RuleId::AssignmentPrincipalType
+    type Settings = Settings;
+
+    const DOC: Doc = Doc {
+        id: ID,
+        summary: "Account assignments go to groups, never to individual users",
+        severity: Severity::High,
+        mode: None,
+        runs: Runs::Everywhere,
+        why: "Access granted to individual users bypasses group membership reviews and leaves orphaned access behind.",
+        correction: "delete the assignment",
+        actions: &[&[
+            "sso:ListAccountAssignments",
+            "sso:DescribePermissionSet",
+            "sso:DeleteAccountAssignment",
+            "sso:DescribeAccountAssignmentDeletionStatus",
+        ]],
+    };
+
+    const KEYS: &'static [&'static str] = &["allowed"];
+
+    const SCHEMA: &'static str =
+        r#"{ "allowed": { "type": "array", "items": { "enum": ["GROUP", "USER"] }, "default": ["GROUP"] } }"#;
+
+    fn defaults(&self) -> Settings {
+        Settings {
+            allowed: vec![PrincipalType::Group],
+        }
     }
 
-    fn summary(&self) -> &'static str {
-        "Account assignments go to groups, never to individual users"
-    }
-
-    fn default_severity(&self) -> Severity {
-        Severity::High
+    fn read(&self, r: &mut Reader<'_>, t: &mut Table<'_, '_>, defaults: &Settings) -> Option<Settings> {
+        let mut allowed = defaults.allowed.clone();
+        if let Some(v) = t.take("allowed") {
+            allowed = r
+                .list(v, &t.child("allowed"), |r, s, span, p| match s {
+                    "GROUP" => Some(PrincipalType::Group),
+                    "USER" => Some(PrincipalType::User),
+                    _ => {
+                        r.problem(
+                            span,
+                            p,
+                            format!("{s:?} is not a principal type: expected \"GROUP\" or \"USER\""),
+                        );
+                        None
+                    }
+                })
+                .unwrap_or_default();
+        }
+        Some(Settings { allowed })
     }
 
     fn concerns(&self, change: &ChangeKind, _scope: Scope) -> bool {
         matches!(change, ChangeKind::AssignmentCreated(_))
     }
 
-    fn judge(&self, cx: Context<'_>) -> Verdict {
+    fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
         let ChangeKind::AssignmentCreated(a) = &cx.change.kind else {
             return Verdict::NotApplicable;
         };
-        let allowed = &cx.policy.rules.assignment_principal_type.allowed;
+        let allowed = &cx.settings.allowed;
         if allowed.contains(&a.principal_type) {
             return Verdict::Pass;
         }
@@ -52,13 +100,7 @@ impl Rule for AssignmentPrincipalType {
             a.account_id,
             allowed_text.join(" or ")
         );
-        let mut resource = Resource::new(
-            ResourceKind::AccountAssignment,
-            format!(
-                "{}|{}|{}|{}",
-                a.account_id, a.permission_set_arn, a.principal_type, a.principal_id
-            ),
-        );
+        let mut resource = Resource::new(ResourceKind::AccountAssignment, a.resource_id());
         resource.permission_set_arn = Some(a.permission_set_arn.to_string());
         resource.permission_set_name = ps_name.map(str::to_owned);
         resource.account_id = Some(a.account_id.to_string());
@@ -66,13 +108,7 @@ impl Rule for AssignmentPrincipalType {
         Verdict::Fail(Violation {
             message,
             resource,
-            remediation: vec![Action::DeleteAccountAssignment {
-                instance_arn: a.instance_arn.to_string(),
-                account_id: a.account_id.to_string(),
-                permission_set_arn: a.permission_set_arn.to_string(),
-                principal_type: a.principal_type,
-                principal_id: a.principal_id.clone(),
-            }],
+            remediation: vec![Action::DeleteAccountAssignment(a.clone())],
         })
     }
 }
@@ -81,7 +117,6 @@ impl Rule for AssignmentPrincipalType {
 mod tests {
     use super::super::test_support::*;
     use super::*;
-    use crate::model::PrincipalType;
 
     #[test]
     fn principal_types_table() {
@@ -104,17 +139,15 @@ mod tests {
     #[test]
     fn user_assignment_plans_exactly_its_deletion() {
         let change = assignment_created(PrincipalType::User);
-        let verdict = AssignmentPrincipalType.evaluate(cx(&change, &facts_for(&change), &policy()));
+        let verdict =
+            AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts_for(&change), &policy()));
         let Verdict::Fail(v) = verdict else {
             panic!("{verdict:?}")
         };
         assert_eq!(v.remediation.len(), 1);
         assert!(matches!(
             &v.remediation[0],
-            Action::DeleteAccountAssignment {
-                principal_type: PrincipalType::User,
-                ..
-            }
+            Action::DeleteAccountAssignment(a) if a.principal_type == PrincipalType::User
         ));
         assert!(v.message.contains("Assign a group"));
     }
@@ -122,7 +155,11 @@ mod tests {
     #[test]
     fn users_may_be_allowed_by_policy() {
         let mut p = policy();
-        p.rules.assignment_principal_type.allowed.push(PrincipalType::User);
+        p.rules
+            .settings_mut::<AssignmentPrincipalType>()
+            .unwrap()
+            .allowed
+            .push(PrincipalType::User);
         let change = assignment_created(PrincipalType::User);
         check(&AssignmentPrincipalType, &change, &facts_for(&change), &p, Expect::Pass);
     }

@@ -1,29 +1,89 @@
 //! `managed-policy-forbidden`: AdministratorAccess and IAMFullAccess only on admin sets.
 
+use super::exempt::{KEYS as EXEMPT_KEYS, exempt_schema};
 use super::{
-    Action, Context, Missing, MissingFact, Rule, RuleId, Subject, Verdict, Violation, concerns_permission_set,
+    Context, Doc, Exemptions, Missing, PERMISSION_SET_READS, PROVISIONING, Rule, Runs, Subject, Verdict, Violation,
+    concerns_permission_set,
 };
-use crate::facts::Scope;
-use crate::model::{ChangeKind, PermissionSetOp};
-use crate::policy::Severity;
+use crate::domain::ids::is_aws_managed_policy_arn;
+use crate::domain::{Action, ChangeKind, MissingFact, PermissionSetOp, RuleId, Scope, Severity};
+use crate::spanned::{Reader, Table};
+
+/// The rule's id.
+pub const ID: RuleId = RuleId::new("managed-policy-forbidden");
 
 /// Flags a forbidden AWS managed policy on a non-exempt permission set.
 ///
 /// Why: AdministratorAccess and IAMFullAccess let the holder grant themselves anything.
 /// Fix: attach a scoped policy instead (idc-guard detaches the forbidden one and re-provisions).
-pub(super) struct ManagedPolicyForbidden;
+#[derive(Debug, Clone, Copy)]
+pub struct ManagedPolicyForbidden;
+
+/// `[rules.managed-policy-forbidden]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// AWS managed policy ARNs that only exempt sets may carry.
+    pub policies: Vec<String>,
+    /// Exempt sets.
+    pub exempt: Exemptions,
+}
 
 impl Rule for ManagedPolicyForbidden {
-    fn id(&self) -> RuleId {
-        RuleId::ManagedPolicyForbidden
+    type Settings = Settings;
+
+    const DOC: Doc = Doc {
+        id: ID,
+        summary: "AWS managed AdministratorAccess and IAMFullAccess only on admin and break-glass sets",
+        severity: Severity::Critical,
+        mode: None,
+        runs: Runs::Everywhere,
+        why: "AdministratorAccess and IAMFullAccess are reserved for the admin and break-glass sets.",
+        correction: "detach; re-provision",
+        actions: &[
+            PERMISSION_SET_READS,
+            &["sso:DetachManagedPolicyFromPermissionSet"],
+            PROVISIONING,
+        ],
+    };
+
+    const KEYS: &'static [&'static str] = &["policies", EXEMPT_KEYS[0], EXEMPT_KEYS[1]];
+
+    const SCHEMA: &'static str = concat!(
+        r#"{ "policies": { "type": "array", "items": { "type": "string", "pattern": "^arn:aws[a-z-]*:iam::aws:policy/.+$" } },"#,
+        exempt_schema!(),
+        "}"
+    );
+
+    fn defaults(&self) -> Settings {
+        Settings {
+            policies: vec![
+                "arn:aws:iam::aws:policy/AdministratorAccess".to_owned(),
+                "arn:aws:iam::aws:policy/IAMFullAccess".to_owned(),
+            ],
+            exempt: Exemptions::default(),
+        }
     }
 
-    fn summary(&self) -> &'static str {
-        "AWS managed AdministratorAccess and IAMFullAccess only on admin and break-glass sets"
-    }
-
-    fn default_severity(&self) -> Severity {
-        Severity::Critical
+    fn read(&self, r: &mut Reader<'_>, t: &mut Table<'_, '_>, d: &Settings) -> Option<Settings> {
+        let mut policies = d.policies.clone();
+        if let Some(v) = t.take("policies") {
+            policies = r
+                .list(v, &t.child("policies"), |r, s, span, p| {
+                    if is_aws_managed_policy_arn(s) {
+                        Some(s.to_owned())
+                    } else {
+                        r.problem(
+                            span,
+                            p,
+                            format!("{s:?} is not an AWS managed policy ARN (arn:aws:iam::aws:policy/…)"),
+                        );
+                        None
+                    }
+                })
+                .unwrap_or_default();
+        }
+        let exempt = Exemptions::read(r, t, &d.exempt);
+        Some(Settings { policies, exempt })
     }
 
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
@@ -32,11 +92,11 @@ impl Rule for ManagedPolicyForbidden {
         })
     }
 
-    fn judge(&self, cx: Context<'_>) -> Verdict {
+    fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
         let Some(subject) = Subject::of(&cx) else {
             return Verdict::NotApplicable;
         };
-        let settings = &cx.policy.rules.managed_policy_forbidden;
+        let settings = cx.settings;
         let Some(attached) = subject.ps.managed_policies.known() else {
             return Verdict::Undetermined(Missing {
                 fact: MissingFact::ManagedPolicies,
@@ -51,7 +111,7 @@ impl Rule for ManagedPolicyForbidden {
             return Verdict::Pass;
         }
         if let Some(settled) = subject.exempted(
-            cx.policy,
+            cx.baseline,
             &settings.exempt,
             "privileged (admin and break-glass) sets may carry these policies",
         ) {
@@ -61,8 +121,8 @@ impl Rule for ManagedPolicyForbidden {
         let mut remediation: Vec<Action> = forbidden
             .iter()
             .map(|arn| Action::DetachManagedPolicy {
-                instance_arn: subject.instance.to_string(),
-                permission_set_arn: subject.ps.arn.to_string(),
+                instance_arn: subject.instance.clone(),
+                permission_set_arn: subject.ps.arn.clone(),
                 managed_policy_arn: (*arn).clone(),
             })
             .collect();
@@ -74,7 +134,7 @@ impl Rule for ManagedPolicyForbidden {
                  ({}).",
                 subject.label(),
                 list.join(" and "),
-                cx.what_idc_guard_does(self.id(), "detaches it and re-provisions")
+                cx.what_idc_guard_does("detaches it and re-provisions")
             ),
             resource: subject.resource(),
             remediation,
@@ -86,7 +146,7 @@ impl Rule for ManagedPolicyForbidden {
 mod tests {
     use super::super::test_support::*;
     use super::*;
-    use crate::facts::Fact;
+    use crate::domain::Fact;
 
     #[test]
     fn attachments_table() {
@@ -122,7 +182,8 @@ mod tests {
         let change = managed_attached("arn:aws:iam::aws:policy/AdministratorAccess");
         let mut facts = facts_for(&change);
         facts.permission_set.as_mut().unwrap().name = Fact::Known("DataEngineer".into());
-        let Verdict::Fail(v) = ManagedPolicyForbidden.evaluate(cx(&change, &facts, &policy())) else {
+        let Verdict::Fail(v) = ManagedPolicyForbidden.evaluate(cx(&ManagedPolicyForbidden, &change, &facts, &policy()))
+        else {
             panic!()
         };
         assert_eq!(v.remediation.len(), 2);

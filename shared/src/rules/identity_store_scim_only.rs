@@ -1,35 +1,52 @@
 //! `identity-store-scim-only`: users, groups and memberships come only from SCIM.
 
-use super::{Action, Context, Resource, ResourceKind, Rule, RuleId, Verdict, Violation};
-use crate::facts::{Fact, Scope};
-use crate::model::{Actor, ChangeKind, EventSource, IdentityOp};
-use crate::policy::Severity;
+use super::{Context, Doc, Rule, Runs, Verdict, Violation};
+use crate::domain::{
+    Action, Actor, ChangeKind, EventSource, Fact, IdentityOp, Mode, Resource, ResourceKind, RuleId, Scope, Severity,
+};
+
+/// The rule's id.
+pub const ID: RuleId = RuleId::new("identity-store-scim-only");
 
 /// Flags a write to the identity store by anyone but SCIM provisioning.
 ///
 /// Why: the IdP is the source of truth; a user or membership made by hand in AWS bypasses
 /// joiner/mover/leaver processing and is overwritten, or worse survives, the next sync.
 /// Fix: make the change in the IdP. A membership added by hand is removed in enforce mode.
-pub(super) struct IdentityStoreScimOnly;
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityStoreScimOnly;
+
+/// `[rules.identity-store-scim-only]`: mode and severity only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings;
 
 impl Rule for IdentityStoreScimOnly {
-    fn id(&self) -> RuleId {
-        RuleId::IdentityStoreScimOnly
-    }
+    type Settings = Settings;
 
-    fn summary(&self) -> &'static str {
-        "Users, groups and memberships are written only by SCIM provisioning from the IdP"
-    }
+    const DOC: Doc = Doc {
+        id: ID,
+        summary: "Users, groups and memberships are written only by SCIM provisioning from the IdP",
+        severity: Severity::Medium,
+        mode: Some(Mode::Detect),
+        runs: Runs::Everywhere,
+        why: "Hand-made users, groups and memberships drift from the IdP and survive offboarding.",
+        correction: "delete a hand-made group membership; other writes are reported",
+        actions: &[&[
+            "identitystore:GetGroupMembershipId",
+            "identitystore:DescribeGroupMembership",
+            "identitystore:DeleteGroupMembership",
+        ]],
+    };
 
-    fn default_severity(&self) -> Severity {
-        Severity::Medium
+    fn defaults(&self) -> Settings {
+        Settings
     }
 
     fn concerns(&self, change: &ChangeKind, _scope: Scope) -> bool {
         matches!(change, ChangeKind::Identity { .. })
     }
 
-    fn judge(&self, cx: Context<'_>) -> Verdict {
+    fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
         let ChangeKind::Identity { identity_store_id, op } = &cx.change.kind else {
             return Verdict::NotApplicable;
         };
@@ -40,10 +57,11 @@ impl Rule for IdentityStoreScimOnly {
         if matches!(op, IdentityOp::MemberAdded { .. }) && cx.facts.membership == Fact::Known(None) {
             return Verdict::Pass;
         }
-        let store = identity_store_id.as_ref().map(ToString::to_string);
         let mut resource = Resource::new(
             ResourceKind::IdentityStore,
-            store.clone().unwrap_or_else(|| "unknown".to_owned()),
+            identity_store_id
+                .as_ref()
+                .map_or_else(|| "unknown".to_owned(), ToString::to_string),
         );
         let remediation = match op {
             IdentityOp::MemberAdded {
@@ -53,7 +71,7 @@ impl Rule for IdentityStoreScimOnly {
             } => {
                 resource.principal_id = member_id.clone();
                 vec![Action::DeleteGroupMembership {
-                    identity_store_id: store,
+                    identity_store_id: identity_store_id.clone(),
                     membership_id: cx
                         .facts
                         .membership
@@ -72,7 +90,7 @@ impl Rule for IdentityStoreScimOnly {
         } else {
             format!(
                 "add the member in the identity provider instead; {}",
-                cx.what_idc_guard_does(self.id(), "removes the hand-made membership")
+                cx.what_idc_guard_does("removes the hand-made membership")
             )
         };
         Verdict::Fail(Violation {
@@ -155,7 +173,9 @@ mod tests {
             membership_id: Some("m".into()),
         };
         let change = identity_change(EventSource::IdentityStore, role.clone(), added);
-        let Verdict::Fail(v) = IdentityStoreScimOnly.evaluate(cx(&change, &facts_for(&change), &policy())) else {
+        let Verdict::Fail(v) =
+            IdentityStoreScimOnly.evaluate(cx(&IdentityStoreScimOnly, &change, &facts_for(&change), &policy()))
+        else {
             panic!()
         };
         assert!(
@@ -166,7 +186,9 @@ mod tests {
             role,
             IdentityOp::UserDeleted { user_id: None },
         );
-        let Verdict::Fail(v) = IdentityStoreScimOnly.evaluate(cx(&change, &facts_for(&change), &policy())) else {
+        let Verdict::Fail(v) =
+            IdentityStoreScimOnly.evaluate(cx(&IdentityStoreScimOnly, &change, &facts_for(&change), &policy()))
+        else {
             panic!()
         };
         assert!(v.remediation.is_empty());
@@ -187,8 +209,12 @@ mod tests {
             },
         );
         let facts = facts_for(&change);
-        let message = |policy: &crate::policy::Policy| match IdentityStoreScimOnly.evaluate(cx(&change, &facts, policy))
-        {
+        let message = |policy: &crate::policy::Policy| match IdentityStoreScimOnly.evaluate(cx(
+            &IdentityStoreScimOnly,
+            &change,
+            &facts,
+            policy,
+        )) {
             Verdict::Fail(v) => v.message,
             other => panic!("{other:?}"),
         };

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use std::fmt;
 
-use crate::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
+use super::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
 
 /// Which API recorded the event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -180,14 +180,14 @@ impl fmt::Display for Actor {
     }
 }
 
-/// USER or GROUP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// USER or GROUP (GROUP sorts first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PrincipalType {
-    /// An individual user.
-    User,
     /// A group.
     Group,
+    /// An individual user.
+    User,
 }
 
 impl PrincipalType {
@@ -206,8 +206,9 @@ impl fmt::Display for PrincipalType {
     }
 }
 
-/// An account assignment: (principal × permission set × account).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// An account assignment: (principal × permission set × account), in one instance. The one
+/// type for an assignment: events, inventory, the desired file and corrective actions share it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Assignment {
     /// The Identity Center instance.
     pub instance_arn: InstanceArn,
@@ -219,6 +220,16 @@ pub struct Assignment {
     pub principal_type: PrincipalType,
     /// The user or group id.
     pub principal_id: String,
+}
+
+impl Assignment {
+    /// The id findings and the safety state name it by: `account|permission set|TYPE|principal`.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.account_id, self.permission_set_arn, self.principal_type, self.principal_id
+        )
+    }
 }
 
 /// An ISO 8601 session duration, e.g. `PT8H`.

@@ -1,0 +1,30 @@
+//! The domain: the vocabulary every other module speaks, and nothing else. Identifiers, dates
+//! and times, what changed and who changed it, what is known about a resource, what rules find,
+//! the corrective actions they plan, and what became of them.
+//!
+//! This is the bottom layer (see ARCHITECTURE.md): it names no other module of the crate, does
+//! no I/O, and knows neither AWS wire formats nor the policy file.
+
+pub mod action;
+pub mod facts;
+pub mod finding;
+pub mod ids;
+pub mod model;
+pub mod outcome;
+pub mod pattern;
+pub mod time;
+
+pub use action::{Action, Keep, ProvisionTarget};
+pub use facts::{DesiredFact, Fact, Facts, PermissionSetFacts, Scope};
+pub use finding::{
+    Evaluation, EventVerdict, Excepted, ExpiredException, Finding, IgnoreReason, MissingFact, Mode, Resource,
+    ResourceKind, RuleId, Severity, Undetermined,
+};
+pub use ids::{AccountId, IdError, IdentityStoreId, InstanceArn, PermissionSetArn};
+pub use model::{
+    AbacAttribute, AbacOp, Actor, Assignment, Boundary, Change, ChangeKind, CustomerManagedPolicyRef, EventMeta,
+    EventSource, IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalType, SessionDuration, Tag,
+};
+pub use outcome::{Decision, Notice, Outcome, OutcomeKind};
+pub use pattern::NamePattern;
+pub use time::Date;

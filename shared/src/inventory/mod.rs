@@ -1,0 +1,216 @@
+//! The inventory: the whole instance read through the ports, with the API's limits in mind.
+//!
+//! Reads run with bounded concurrency (the adapters pace every request with the token bucket).
+//! Every list is read whole or fails; a failed read never reads as "absent": the account,
+//! permission set or principal it concerned is recorded as [`Unknown`], and the planner plans no
+//! action that touches it.
+//!
+//! **The call pattern.** Listing every assignment costs either one ListAccountAssignments per
+//! (account, provisioned permission set) pair, or one ListAccountAssignmentsForPrincipal per
+//! principal (group or user), each a page per 100 rows. The inventory first reads where each
+//! permission set is provisioned (one call per set, needed anyway) and the directory's groups and
+//! users (needed for names), then picks the cheaper pattern ([`Strategy::Auto`]): by principal
+//! when an organisation has fewer principals than provisioned pairs (the usual case: tens of
+//! groups against thousands of pairs), by account otherwise (a directory with many users).
+//!
+//! **Protected groups.** With [`Options::memberships`], the members of every protected group are
+//! read (one ListGroupMemberships listing each): the groups the policy's `[groups] protected`
+//! names, and every group assigned a privileged permission set. Who holds privileged access is
+//! reported for recertification; a failed read is [`Unknown::GroupMembers`], which keeps no
+//! assignment from being planned.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::domain::{
+    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, PermissionSetArn, PermissionSetFacts,
+    PrincipalType,
+};
+use crate::ports::RemoteError;
+
+mod read;
+
+pub use read::take;
+
+/// How to list the assignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// The cheaper of the two, decided after the provisioning and directory reads.
+    #[default]
+    Auto,
+    /// ListAccountAssignmentsForPrincipal per group and user.
+    ByPrincipal,
+    /// ListAccountAssignments per (account, provisioned permission set).
+    ByAccount,
+}
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Concurrent reads at most.
+    pub concurrency: usize,
+    /// Read each permission set's whole definition (policies, boundary) and the ABAC
+    /// configuration, for the rules; otherwise only names.
+    pub definitions: bool,
+    /// Read the organisation's accounts (names, and the `all` target).
+    pub organization: bool,
+    /// OU or root ids whose accounts (recursively) the desired file targets.
+    pub organizational_units: BTreeSet<String>,
+    /// How to list assignments.
+    pub strategy: Strategy,
+    /// Read each permission set's owner tag (the policy's `owners.tag_key`), for the export.
+    pub owner_tags: bool,
+    /// Read the members of every protected group: those the policy's `[groups] protected`
+    /// names, and every group assigned a privileged permission set.
+    pub memberships: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            concurrency: crate::pace::DEFAULT_CONCURRENCY,
+            definitions: true,
+            organization: true,
+            organizational_units: BTreeSet::new(),
+            strategy: Strategy::Auto,
+            owner_tags: false,
+            memberships: true,
+        }
+    }
+}
+
+/// Something the inventory could not read: no destructive action is planned for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "scope", rename_all = "kebab-case")]
+pub enum Unknown {
+    /// An account's assignments (or part of them).
+    Account {
+        /// The account.
+        account_id: String,
+        /// The failed read.
+        reason: String,
+    },
+    /// A permission set's definition or provisioning.
+    PermissionSet {
+        /// The permission set.
+        permission_set_arn: String,
+        /// The failed read.
+        reason: String,
+    },
+    /// A principal's assignments.
+    Principal {
+        /// GROUP or USER.
+        principal_type: String,
+        /// The principal.
+        principal_id: String,
+        /// The failed read.
+        reason: String,
+    },
+    /// A protected group's members (no assignment depends on it).
+    GroupMembers {
+        /// The group.
+        group_id: String,
+        /// The failed read.
+        reason: String,
+    },
+    /// Something instance-wide (the ABAC configuration, the organisation).
+    Instance {
+        /// What.
+        what: String,
+        /// The failed read.
+        reason: String,
+    },
+}
+
+/// One permission set as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionSetEntry {
+    /// Its name, when read.
+    pub name: Option<String>,
+    /// Its definition, when read (only with [`Options::definitions`]).
+    pub facts: Option<PermissionSetFacts>,
+    /// The accounts it is provisioned to, when read (not read by an export that lists by
+    /// principal anyway).
+    pub provisioned: Option<Vec<AccountId>>,
+    /// The value of its owner tag, when read ([`Options::owner_tags`]) and set.
+    pub owner_tag: Option<String>,
+}
+
+/// A protected group, and why it is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectedGroup {
+    /// Its display name.
+    pub name: String,
+    /// Why it is protected: its name matches `[groups] protected`, or the privileged
+    /// permission sets it is assigned (sorted).
+    pub reasons: Vec<String>,
+    /// Its members' user ids, as listed; `None` when the read failed (see [`Unknown::GroupMembers`]).
+    pub members: Option<Vec<String>>,
+}
+
+/// The instance as read.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    /// The instance.
+    pub instance: InstanceArn,
+    /// Its identity store.
+    pub identity_store: IdentityStoreId,
+    /// Every permission set.
+    pub permission_sets: BTreeMap<PermissionSetArn, PermissionSetEntry>,
+    /// Group id → display name.
+    pub groups: BTreeMap<String, String>,
+    /// User id → user name.
+    pub users: BTreeMap<String, String>,
+    /// The organisation's accounts (id → name); `None` when not read or unreadable.
+    pub accounts: Option<BTreeMap<AccountId, String>>,
+    /// Accounts under each OU asked for: `None` when its read failed; absent when it does not exist.
+    pub ou_accounts: BTreeMap<String, Option<BTreeSet<AccountId>>>,
+    /// Every assignment read.
+    pub assignments: BTreeSet<Assignment>,
+    /// The protected groups by id, with their members (with [`Options::memberships`]).
+    pub protected_groups: BTreeMap<String, ProtectedGroup>,
+    /// The ABAC configuration (with [`Options::definitions`]).
+    pub abac: Fact<Option<Vec<AbacAttribute>>>,
+    /// What could not be read.
+    pub unknown: BTreeSet<Unknown>,
+    /// The pattern used to list assignments.
+    pub strategy: Strategy,
+}
+
+impl Inventory {
+    /// Whether an assignment's account, permission set or principal could not be read whole.
+    pub fn is_unknown(&self, key: &Assignment) -> bool {
+        let ptype = key.principal_type;
+        self.unknown.iter().any(|u| match u {
+            Unknown::Account { account_id, .. } => account_id == key.account_id.as_str(),
+            Unknown::PermissionSet { permission_set_arn, .. } => permission_set_arn == key.permission_set_arn.as_str(),
+            Unknown::Principal {
+                principal_type,
+                principal_id,
+                ..
+            } => principal_type == ptype.as_str() && *principal_id == key.principal_id,
+            Unknown::GroupMembers { .. } | Unknown::Instance { .. } => false,
+        })
+    }
+
+    /// A permission set's name, if read.
+    pub fn permission_set_name(&self, arn: &PermissionSetArn) -> Option<&str> {
+        self.permission_sets.get(arn).and_then(|p| p.name.as_deref())
+    }
+
+    /// A principal's name, if read.
+    pub fn principal_name(&self, principal_type: PrincipalType, id: &str) -> Option<&str> {
+        match principal_type {
+            PrincipalType::Group => self.groups.get(id),
+            PrincipalType::User => self.users.get(id),
+        }
+        .map(String::as_str)
+    }
+}
+
+/// Why the inventory could not be taken at all.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("inventory failed: {0}")]
+pub struct InventoryError(pub RemoteError);

@@ -1,0 +1,324 @@
+//! The plan: every rule on the live state as synthetic changes, plus the desired diff; then the
+//! refusals.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::{ACTOR, DESTRUCTIVE_FLOOR, DESTRUCTIVE_SHARE, Desired, EVENT_NAME, MAX_DESIRED_DELETE_SHARE};
+use crate::domain::time::utc;
+use crate::domain::{
+    AbacOp, Action, Actor, Change, ChangeKind, Date, DesiredFact, EventMeta, Fact, Facts, Finding, PermissionSetArn,
+    PermissionSetFacts, PermissionSetOp, Scope,
+};
+use crate::engine::evaluate;
+use crate::inventory::{Inventory, Unknown};
+use crate::policy::Policy;
+use crate::rules::desired_assignments;
+use crate::safety::RECONCILER_SOURCE;
+
+/// One planned correction.
+#[derive(Debug, Clone)]
+pub struct PlanItem {
+    /// The synthetic change (the resource, as an event would name it).
+    pub change: Change,
+    /// The finding, with its corrective actions.
+    pub finding: Finding,
+    /// What the desired file says, for assignment items (when there is a file).
+    pub desired: Option<DesiredFact>,
+    /// The owner the desired file names for it.
+    pub owner: Option<String>,
+}
+
+impl PlanItem {
+    /// Whether any of its actions deletes something.
+    pub fn is_destructive(&self) -> bool {
+        self.finding.remediation.iter().any(Action::is_destructive)
+    }
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Live assignments read.
+    pub assignments: usize,
+    /// Permission sets read.
+    pub permission_sets: usize,
+    /// Accounts with at least one assignment.
+    pub accounts: usize,
+    /// Desired assignments (0 without a file).
+    pub desired: usize,
+    /// Live assignments the desired file does not list (planned deletions).
+    pub extra: usize,
+    /// Desired assignments that do not exist (planned creations).
+    pub missing: usize,
+    /// Planned corrections.
+    pub planned: usize,
+    /// Planned corrections that delete something.
+    pub destructive: usize,
+    /// Corrections not planned because what they touch could not be read.
+    pub skipped: usize,
+    /// Mutating API calls made.
+    pub mutations: usize,
+    /// Protected groups (named by the policy or assigned a privileged permission set).
+    pub protected_groups: usize,
+    /// Their memberships read.
+    pub protected_memberships: usize,
+}
+
+/// The plan of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The run's id (the synthetic changes' event id).
+    pub run_id: String,
+    /// The corrections, in order (creations first).
+    pub items: Vec<PlanItem>,
+    /// Findings not planned because what they touch is unknown.
+    pub skipped: Vec<PlanItem>,
+    /// Why the plan is refused, if it is.
+    pub refusal: Option<String>,
+    /// Counts.
+    pub counts: Counts,
+}
+
+pub(super) fn meta(run_id: &str, now: u64) -> EventMeta {
+    EventMeta {
+        event_id: run_id.to_owned(),
+        shared_event_id: None,
+        envelope_id: None,
+        event_name: EVENT_NAME.to_owned(),
+        event_source: RECONCILER_SOURCE.to_owned(),
+        source: None,
+        event_time: utc(now),
+        region: String::new(),
+        account: String::new(),
+        request_id: None,
+        console: false,
+    }
+}
+
+pub(super) fn actor() -> Actor {
+    Actor::Guard {
+        role_name: ACTOR.to_owned(),
+    }
+}
+
+/// Plans a run: every rule on the live state, plus the desired diff; then the refusals.
+pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, run_id: &str, now: u64) -> Plan {
+    let meta = meta(run_id, now);
+    let change = |kind| Change {
+        meta: meta.clone(),
+        actor: actor(),
+        kind,
+    };
+    let resolved = match desired {
+        Desired::Resolved(r) => Some(r),
+        _ => None,
+    };
+    let mut candidates: Vec<(PlanItem, bool)> = Vec::new();
+    let mut push = |c: Change, facts: &Facts, owner: Option<String>, unknown: bool| {
+        let evaluation = evaluate(policy, c.clone(), facts, today);
+        for finding in evaluation.findings {
+            candidates.push((
+                PlanItem {
+                    change: c.clone(),
+                    finding,
+                    desired: facts.desired.clone(),
+                    owner: owner.clone(),
+                },
+                unknown,
+            ));
+        }
+    };
+    let ps_facts = |arn: &PermissionSetArn| {
+        let mut ps = PermissionSetFacts::unknown(arn.clone());
+        if let Some(name) = inv.permission_set_name(arn) {
+            ps.name = Fact::Known(name.to_owned());
+        }
+        ps
+    };
+    // Live assignments: every rule, and "extra" against the desired file.
+    for key in &inv.assignments {
+        let want = resolved.and_then(|r| r.wanted.get(key));
+        let facts = Facts {
+            scope: Scope::Resource,
+            permission_set: Some(ps_facts(&key.permission_set_arn)),
+            assignment_exists: Fact::Known(true),
+            desired: resolved.map(|_| DesiredFact {
+                wanted: want.is_some(),
+                principal_name: inv
+                    .principal_name(key.principal_type, &key.principal_id)
+                    .map(str::to_owned),
+                line: want.map(|w| w.line),
+            }),
+            ..Facts::default()
+        };
+        push(
+            change(ChangeKind::AssignmentCreated(key.clone())),
+            &facts,
+            want.and_then(|w| w.owner.clone()),
+            inv.is_unknown(key),
+        );
+    }
+    // Missing desired assignments.
+    if let Some(r) = resolved {
+        for (key, want) in r.wanted.iter().filter(|(k, _)| !inv.assignments.contains(*k)) {
+            let facts = Facts {
+                scope: Scope::Resource,
+                permission_set: Some(ps_facts(&key.permission_set_arn)),
+                assignment_exists: Fact::Known(false),
+                desired: Some(DesiredFact {
+                    wanted: true,
+                    principal_name: Some(want.principal_name.clone()),
+                    line: Some(want.line),
+                }),
+                ..Facts::default()
+            };
+            push(
+                change(ChangeKind::AssignmentDeleted(key.clone())),
+                &facts,
+                want.owner.clone(),
+                inv.is_unknown(key),
+            );
+        }
+    }
+    // Permission set definitions.
+    for (arn, entry) in &inv.permission_sets {
+        let Some(ps) = &entry.facts else { continue };
+        let facts = Facts {
+            scope: Scope::Resource,
+            permission_set: Some(ps.clone()),
+            ..Facts::default()
+        };
+        let unknown = inv.unknown.iter().any(
+            |u| matches!(u, Unknown::PermissionSet { permission_set_arn, .. } if permission_set_arn == arn.as_str()),
+        );
+        push(
+            change(ChangeKind::PermissionSet {
+                instance_arn: inv.instance.clone(),
+                permission_set_arn: arn.clone(),
+                op: PermissionSetOp::Provisioned { account_id: None },
+            }),
+            &facts,
+            None,
+            unknown,
+        );
+    }
+    // The ABAC configuration.
+    if let Fact::Known(attributes) = &inv.abac {
+        let facts = Facts {
+            scope: Scope::Resource,
+            access_control_attributes: Fact::Known(attributes.clone()),
+            ..Facts::default()
+        };
+        push(
+            change(ChangeKind::AccessControlAttributes {
+                instance_arn: inv.instance.clone(),
+                op: AbacOp::Configured {
+                    created: false,
+                    attributes: attributes.clone().unwrap_or_default(),
+                },
+            }),
+            &facts,
+            None,
+            false,
+        );
+    }
+
+    // One correction per (resource, actions): an extra USER assignment fails both
+    // assignment-principal-type and desired-assignments with the same delete; the first rule in
+    // registry order keeps it.
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for (item, unknown) in candidates {
+        let actions = serde_json::to_string(&item.finding.remediation).unwrap_or_default();
+        if !seen.insert((item.finding.resource.id.clone(), actions)) {
+            continue;
+        }
+        if unknown && !item.finding.remediation.is_empty() {
+            skipped.push(item);
+        } else {
+            items.push(item);
+        }
+    }
+    // Creations before deletions, so access that moves is never absent in between.
+    items.sort_by_key(|i| i.is_destructive());
+
+    let extra = items
+        .iter()
+        .filter(|i| i.finding.rule == desired_assignments::ID && i.is_destructive())
+        .count();
+    let missing = items
+        .iter()
+        .filter(|i| i.finding.rule == desired_assignments::ID && !i.is_destructive())
+        .count();
+    let destructive = items.iter().filter(|i| i.is_destructive()).count();
+    let total = inv.assignments.len();
+    let counts = Counts {
+        assignments: total,
+        permission_sets: inv.permission_sets.len(),
+        accounts: inv
+            .assignments
+            .iter()
+            .map(|k| &k.account_id)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        desired: resolved.map_or(0, |r| r.wanted.len()),
+        extra,
+        missing,
+        planned: items.len(),
+        destructive,
+        skipped: skipped.len(),
+        protected_groups: inv.protected_groups.len(),
+        protected_memberships: inv
+            .protected_groups
+            .values()
+            .map(|g| g.members.as_ref().map_or(0, Vec::len))
+            .sum(),
+        mutations: 0,
+    };
+    let refusal = refusal(desired, &counts);
+    Plan {
+        run_id: run_id.to_owned(),
+        items,
+        skipped,
+        refusal,
+        counts,
+    }
+}
+
+/// The refusal rules, in order; `None` when the plan may be executed.
+fn refusal(desired: &Desired, counts: &Counts) -> Option<String> {
+    match desired {
+        Desired::Unusable(why) => return Some(format!("the desired-assignments file cannot be used: {why}")),
+        Desired::Resolved(r) if r.wanted.is_empty() => {
+            return Some("the desired-assignments file resolves to zero assignments".to_owned());
+        }
+        Desired::Resolved(_) => {
+            let governed = counts.assignments;
+            #[allow(clippy::cast_precision_loss)]
+            if counts.extra > 0 && counts.extra as f64 > MAX_DESIRED_DELETE_SHARE * governed as f64 {
+                return Some(format!(
+                    "the desired-assignments file would delete {} of the {governed} live assignments it governs \
+                     (more than {}%)",
+                    counts.extra,
+                    MAX_DESIRED_DELETE_SHARE * 100.0
+                ));
+            }
+        }
+        Desired::Absent => {}
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let limit = (DESTRUCTIVE_SHARE * counts.assignments as f64).max(DESTRUCTIVE_FLOOR as f64);
+    #[allow(clippy::cast_precision_loss)]
+    if counts.destructive as f64 > limit {
+        return Some(format!(
+            "the plan has {} destructive actions, more than max({DESTRUCTIVE_FLOOR}, {}% of {} assignments)",
+            counts.destructive,
+            DESTRUCTIVE_SHARE * 100.0,
+            counts.assignments
+        ));
+    }
+    None
+}

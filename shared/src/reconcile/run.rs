@@ -1,0 +1,202 @@
+//! One run: inventory, plan, refusals, execution through the guard's gate (unless dry or
+//! refused), and the report.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+
+use super::Desired;
+use super::plan::{Plan, plan};
+use super::report::{ProtectedGroupReport, ReportedAction, RunReport, summary};
+use crate::desired::{self, DesiredFile};
+use crate::domain::Date;
+use crate::guard::{Guard, PlannedOutcome};
+use crate::inventory::{self, Inventory, InventoryError};
+use crate::policy::PolicyError;
+use crate::ports::{Directory, Gate, IdentityCenter, IdentityStore, InstanceInventory, Notifier, Organization};
+
+/// What to do in a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Plan only.
+    pub dry_run: bool,
+    /// Inventory options (concurrency, strategy).
+    pub inventory: inventory::Options,
+    /// At most this many corrections in flight (outstanding asynchronous operations).
+    pub concurrency: usize,
+    /// The run's id.
+    pub run_id: String,
+    /// Today (for exception expiry).
+    pub today: Date,
+    /// Now, in Unix seconds.
+    pub now: u64,
+}
+
+impl RunOptions {
+    /// Defaults for a run starting now: plan and act, 8 at a time.
+    pub fn now(dry_run: bool) -> Self {
+        let now = crate::safety::Clock::now(&crate::safety::SystemClock);
+        Self {
+            dry_run,
+            inventory: inventory::Options::default(),
+            concurrency: crate::pace::DEFAULT_CONCURRENCY,
+            run_id: format!("reconcile-{now}-{}", std::process::id()),
+            today: Date::today_utc(),
+            now,
+        }
+    }
+}
+
+/// Takes the inventory (the desired file's OUs expanded) and resolves the desired file.
+pub async fn survey<I, S, N, G, D, O>(
+    guard: &Guard<I, S, N, G>,
+    directory: &D,
+    organization: &O,
+    instance: &crate::ports::InstanceRef,
+    file: Option<Result<DesiredFile, PolicyError>>,
+    options: &inventory::Options,
+) -> Result<(Inventory, Desired), InventoryError>
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore,
+    N: Notifier,
+    G: Gate,
+    D: Directory,
+    O: Organization,
+{
+    let mut options = options.clone();
+    if let Some(Ok(f)) = &file {
+        options.organizational_units = desired::organizational_units(f);
+    }
+    let inv = inventory::take(
+        guard.policy(),
+        guard.identity_center(),
+        directory,
+        organization,
+        &instance.instance_arn,
+        &instance.identity_store_id,
+        &options,
+    )
+    .await?;
+    let desired = Desired::from_file(file, &inv);
+    Ok((inv, desired))
+}
+
+/// One run: inventory, plan, refusals, execution (unless dry or refused), report; publishes one
+/// finding through the guard's notifier when the plan is refused or there is drift.
+pub async fn run<I, S, N, G, D, O>(
+    guard: &Guard<I, S, N, G>,
+    directory: &D,
+    organization: &O,
+    instance: &crate::ports::InstanceRef,
+    file: Option<Result<DesiredFile, PolicyError>>,
+    options: &RunOptions,
+) -> Result<RunReport, InventoryError>
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore,
+    N: Notifier,
+    G: Gate,
+    D: Directory,
+    O: Organization,
+{
+    let started = Instant::now();
+    let (inv, desired) = survey(guard, directory, organization, instance, file, &options.inventory).await?;
+    let plan = plan(
+        guard.policy(),
+        &inv,
+        &desired,
+        options.today,
+        &options.run_id,
+        options.now,
+    );
+    let mut report = RunReport {
+        run_id: plan.run_id.clone(),
+        dry_run: options.dry_run,
+        instance: inv.instance.to_string(),
+        desired: match desired {
+            Desired::Absent => "absent",
+            Desired::Unusable(_) => "invalid",
+            Desired::Resolved(_) => "used",
+        },
+        strategy: inv.strategy,
+        counts: plan.counts.clone(),
+        refused: plan.refusal.clone(),
+        plan: plan.items.iter().map(ReportedAction::of).collect(),
+        skipped: plan.skipped.iter().map(ReportedAction::of).collect(),
+        unknown: inv.unknown.iter().cloned().collect(),
+        protected_groups: ProtectedGroupReport::of(&inv),
+        duration_ms: 0,
+        api_calls: BTreeMap::new(),
+        api_calls_total: 0,
+    };
+    if plan.refusal.is_none() && !options.dry_run {
+        execute(guard, &plan, options, &mut report).await;
+    }
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if report.has_drift() {
+        let outcome = summary(&inv.instance, &report, options.now);
+        if let Err(e) = guard.notifier().publish(&outcome).await {
+            tracing::error!(error = %e, run_id = %report.run_id, "could not publish the run's finding");
+        }
+    }
+    Ok(report)
+}
+
+/// Executes a plan's corrections: one resource's corrections in order, resources concurrently
+/// (at most `options.concurrency` at a time).
+async fn execute<I, S, N, G>(guard: &Guard<I, S, N, G>, plan: &Plan, options: &RunOptions, report: &mut RunReport)
+where
+    I: IdentityCenter,
+    S: IdentityStore,
+    N: Notifier,
+    G: Gate,
+{
+    let mut by_resource: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for (i, item) in plan.items.iter().enumerate() {
+        let id = item.finding.resource.id.as_str();
+        if !by_resource.contains_key(id) {
+            order.push(id);
+        }
+        by_resource.entry(id).or_default().push(i);
+    }
+    let groups: Vec<Vec<usize>> = order.into_iter().filter_map(|id| by_resource.remove(id)).collect();
+    // Two phases: every resource without a destructive correction first (creations among them),
+    // so access that moves is never absent in between; then the others.
+    let (first, second): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .partition(|g| g.iter().all(|i| !plan.items[*i].is_destructive()));
+    let mut results = Vec::new();
+    for phase in [first, second] {
+        let done = futures_util::stream::iter(phase)
+            .map(|indexes| async move {
+                let mut done = Vec::new();
+                for i in indexes {
+                    let item = &plan.items[i];
+                    let outcome = guard
+                        .correct_planned(&item.change, &item.finding, item.desired.as_ref(), options.today)
+                        .await;
+                    done.push((i, outcome));
+                }
+                done
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        results.extend(done);
+    }
+    for (i, outcome) in results.into_iter().flatten() {
+        let reported = &mut report.plan[i];
+        match outcome {
+            PlannedOutcome::Done(o) => {
+                reported.outcome = Some(o.kind.to_string());
+                report.counts.mutations += o.calls.len();
+                reported.calls = o.calls;
+            }
+            PlannedOutcome::Compliant => reported.outcome = Some("compliant at re-read: nothing done".to_owned()),
+            PlannedOutcome::Duplicate(why) => reported.outcome = Some(format!("left to another path: {why}")),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Executing corrective actions through the ports: what each planned [`Action`] calls, in order.
+//!
+//! The actions are typed, so what a rule planned is what is executed; the only values read at
+//! execution time are those the plan asks to keep as they are ([`Keep::Current`]) and a
+//! membership id the event did not carry. A delete whose target is already gone has reached its
+//! goal. Whether a correction is allowed at all is the gate's decision (`crate::guard`), and
+//! whether it worked is the guard's read-back, not this module's.
+
+use crate::domain::{Action, Fact, Facts, Keep};
+use crate::ports::{FailureKind, IdentityCenter, IdentityStore, MembershipRef, Remote, RemoteError};
+
+/// What executing a correction's actions did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Executed {
+    /// The mutating calls made, in order (operation names).
+    pub calls: Vec<&'static str>,
+    /// The failure that stopped the actions, if one did.
+    pub failure: Option<RemoteError>,
+}
+
+/// Executes `actions` in order, stopping at the first failure. `facts` are the live facts read
+/// before acting (for the values to keep).
+pub async fn execute<I: IdentityCenter, S: IdentityStore>(
+    identity_center: &I,
+    identity_store: &S,
+    actions: &[Action],
+    facts: &Facts,
+) -> Executed {
+    let mut executed = Executed::default();
+    for action in actions {
+        if let Err(e) = execute_one(identity_center, identity_store, action, facts, &mut executed.calls).await {
+            executed.failure = Some(e);
+            break;
+        }
+    }
+    executed
+}
+
+/// A delete that finds its target gone has reached its goal.
+fn gone_is_done(result: Remote<()>) -> Remote<()> {
+    match result {
+        Err(e) if e.kind == FailureKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+async fn execute_one<I: IdentityCenter, S: IdentityStore>(
+    ic: &I,
+    store: &S,
+    action: &Action,
+    facts: &Facts,
+    calls: &mut Vec<&'static str>,
+) -> Remote<()> {
+    match action {
+        Action::DeleteAccountAssignment(assignment) => {
+            calls.push("DeleteAccountAssignment");
+            gone_is_done(ic.delete_assignment(assignment).await)
+        }
+        Action::CreateAccountAssignment(assignment) => {
+            calls.push("CreateAccountAssignment");
+            ic.create_assignment(assignment).await
+        }
+        Action::UpdateSessionDuration {
+            instance_arn,
+            permission_set_arn,
+            session_duration,
+            description,
+            relay_state,
+        } => {
+            let current = facts.permission_set.as_ref();
+            let description = kept(description, current.map(|p| &p.description))?;
+            let relay_state = kept(relay_state, current.map(|p| &p.relay_state))?;
+            calls.push("UpdatePermissionSet");
+            ic.update_permission_set(
+                instance_arn,
+                permission_set_arn,
+                session_duration.as_str(),
+                description.as_deref(),
+                relay_state.as_deref(),
+            )
+            .await
+        }
+        Action::PutPermissionsBoundary {
+            instance_arn,
+            permission_set_arn,
+            boundary,
+        } => {
+            calls.push("PutPermissionsBoundaryToPermissionSet");
+            ic.put_permissions_boundary(instance_arn, permission_set_arn, boundary)
+                .await
+        }
+        Action::DetachManagedPolicy {
+            instance_arn,
+            permission_set_arn,
+            managed_policy_arn,
+        } => {
+            calls.push("DetachManagedPolicyFromPermissionSet");
+            gone_is_done(
+                ic.detach_managed_policy(instance_arn, permission_set_arn, managed_policy_arn)
+                    .await,
+            )
+        }
+        Action::RemoveInlineStatements {
+            instance_arn,
+            permission_set_arn,
+            remaining_policy,
+            ..
+        } => {
+            calls.push("PutInlinePolicyToPermissionSet");
+            ic.put_inline_policy(instance_arn, permission_set_arn, remaining_policy)
+                .await
+        }
+        Action::DeleteInlinePolicy {
+            instance_arn,
+            permission_set_arn,
+            ..
+        } => {
+            calls.push("DeleteInlinePolicyFromPermissionSet");
+            gone_is_done(ic.delete_inline_policy(instance_arn, permission_set_arn).await)
+        }
+        Action::RestoreAccessControlAttributes {
+            instance_arn,
+            attributes,
+        } => {
+            let exists = matches!(facts.access_control_attributes, Fact::Known(Some(_)));
+            calls.push(if exists {
+                "UpdateInstanceAccessControlAttributeConfiguration"
+            } else {
+                "CreateInstanceAccessControlAttributeConfiguration"
+            });
+            ic.put_access_control_attributes(instance_arn, attributes, exists).await
+        }
+        Action::ProvisionPermissionSet {
+            instance_arn,
+            permission_set_arn,
+            ..
+        } => {
+            calls.push("ProvisionPermissionSet");
+            ic.provision_permission_set(instance_arn, permission_set_arn).await
+        }
+        Action::DeleteGroupMembership {
+            identity_store_id,
+            membership_id,
+            group_id,
+            member_id,
+        } => {
+            let Some(store_id) = identity_store_id else {
+                return Err(RemoteError::new(
+                    "plan",
+                    FailureKind::Rejected,
+                    "the planned action carries no identity store id",
+                ));
+            };
+            let id = match membership_id {
+                Some(id) => Some(id.clone()),
+                None => {
+                    store
+                        .membership_id(&MembershipRef {
+                            identity_store_id: store_id.clone(),
+                            membership_id: None,
+                            group_id: group_id.clone(),
+                            member_id: member_id.clone(),
+                        })
+                        .await?
+                }
+            };
+            let Some(id) = id else { return Ok(()) };
+            calls.push("DeleteGroupMembership");
+            gone_is_done(store.delete_membership(store_id, &id).await)
+        }
+    }
+}
+
+/// The value to send unchanged: the planned one, or the one read before acting. An unknown
+/// current value is never overwritten.
+fn kept(keep: &Keep, current: Option<&Fact<Option<String>>>) -> Remote<Option<String>> {
+    match (keep, current.and_then(Fact::known)) {
+        (Keep::Value(v), _) | (Keep::Current, Some(v)) => Ok(v.clone()),
+        (Keep::Current, None) => Err(RemoteError::new(
+            "UpdatePermissionSet",
+            FailureKind::Unavailable,
+            "the current description or relay state is unknown; not overwriting it",
+        )),
+    }
+}

@@ -1,0 +1,447 @@
+//! The one place that builds clients, gates, notifiers and guards from a [`Config`]: every
+//! function and the CLI are wired here, the same way.
+//!
+//! Also the declared facts about the deployment that `template.yaml` is checked against:
+//! [`FUNCTIONS`] (each function crate and what it runs) and [`permissions`] (the AWS actions each
+//! kind needs: its rules' declared actions plus the infrastructure it uses).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::adapters::{
+    CallCounter, DynamoState, IdentityStoreApi, Organizations, SnsNotifier, SsmParameters, SsoAdmin,
+};
+use crate::config::{Config, Kind};
+use crate::domain::{Change, Decision, Finding, InstanceArn, Notice, Outcome, OutcomeKind};
+use crate::guard::{Guard, ModeGate};
+use crate::notify::LoggingNotifier;
+use crate::pace::Pacer;
+use crate::policy::{Policy, PolicyError};
+use crate::ports::{FailureKind, Gate, InstanceInventory, InstanceRef, Notifier, Remote, RemoteError};
+use crate::retry::RetryPolicy;
+use crate::rules::{RULES, Runs};
+use crate::safety::{SafetyGate, SystemClock};
+
+/// Every deployable function: its crate (and binary) name, and what it runs.
+pub const FUNCTIONS: &[(&str, Kind)] = &[
+    ("assignment-guard", Kind::Guard),
+    ("permission-set-guard", Kind::Guard),
+    ("identity-guard", Kind::Guard),
+    ("slack-notifier", Kind::SlackNotifier),
+    ("drift-reconciler", Kind::DriftReconciler),
+];
+
+/// What a function crate runs, by its name.
+pub fn kind_of(function: &str) -> Option<Kind> {
+    FUNCTIONS.iter().find(|(name, _)| *name == function).map(|(_, k)| *k)
+}
+
+/// The safety rails' and notifications' actions, which every judging function needs.
+const RAILS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "ssm:GetParameter",
+    "sns:Publish",
+    // The owner tag and the set's name, read before publishing (routing by owner).
+    "sso:ListTagsForResource",
+    "sso:DescribePermissionSet",
+];
+
+/// The reconciler's whole-instance reads (the inventory).
+const INVENTORY: &[&str] = &[
+    "sso:ListInstances",
+    "sso:ListPermissionSets",
+    "sso:DescribePermissionSet",
+    "sso:GetInlinePolicyForPermissionSet",
+    "sso:ListManagedPoliciesInPermissionSet",
+    "sso:GetPermissionsBoundaryForPermissionSet",
+    "sso:ListAccountsForProvisionedPermissionSet",
+    "sso:ListAccountAssignments",
+    "sso:ListAccountAssignmentsForPrincipal",
+    "sso:DescribeInstanceAccessControlAttributeConfiguration",
+    "identitystore:ListGroups",
+    "identitystore:ListUsers",
+    "identitystore:ListGroupMemberships",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+];
+
+/// The AWS actions a function of `kind` needs: for the guards, every event rule's actions and
+/// the rails; for the reconciler, every rule's, the rails and the inventory; for slack-notifier,
+/// the webhook secret.
+pub fn permissions(kind: Kind) -> BTreeSet<&'static str> {
+    let rules = |reconciler: bool| {
+        RULES
+            .iter()
+            .map(|r| r.doc())
+            .filter(move |d| reconciler || d.runs == Runs::Everywhere)
+            .flat_map(|d| d.actions().collect::<Vec<_>>())
+    };
+    match kind {
+        Kind::Guard => rules(false).chain(RAILS.iter().copied()).collect(),
+        Kind::DriftReconciler => rules(true)
+            .chain(RAILS.iter().copied())
+            .chain(INVENTORY.iter().copied())
+            .collect(),
+        Kind::SlackNotifier => BTreeSet::from(["secretsmanager:GetSecretValue"]),
+        Kind::Cli => rules(true)
+            .chain(RAILS.iter().copied())
+            .chain(INVENTORY.iter().copied())
+            .collect(),
+    }
+}
+
+/// Why a process could not be wired, or a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    /// The environment is not a valid configuration.
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// The policy file is missing or invalid.
+    #[error("policy {path}: {source}")]
+    Policy {
+        /// The file.
+        path: String,
+        /// Every problem.
+        #[source]
+        source: PolicyError,
+    },
+    /// The Identity Center instance could not be determined.
+    #[error("{0}")]
+    Instance(String),
+    /// AWS failed.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+}
+
+/// How an error should be treated: retried (AWS may recover), dropped as bad input, or fixed
+/// by an operator (a deployment mistake or a defect). Lambda's `error_type` carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A later retry may succeed.
+    Retryable,
+    /// The input is malformed: retrying cannot help.
+    BadInput,
+    /// A deployment mistake or a defect: someone must fix it.
+    Bug,
+}
+
+impl ErrorClass {
+    /// The `error_type` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retryable => "Retryable",
+            Self::BadInput => "BadInput",
+            Self::Bug => "Bug",
+        }
+    }
+
+    /// The class of an AWS failure.
+    pub fn of_remote(e: &RemoteError) -> Self {
+        if e.kind.is_retryable() {
+            Self::Retryable
+        } else {
+            Self::Bug
+        }
+    }
+}
+
+impl WiringError {
+    /// How to treat it.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Remote(e) => ErrorClass::of_remote(e),
+            Self::Config(_) | Self::Policy { .. } | Self::Instance(_) => ErrorClass::Bug,
+        }
+    }
+}
+
+/// SDK configuration from the standard environment (region, credentials, `AWS_ENDPOINT_URL`),
+/// with the SDK's own retries disabled: [`RetryPolicy`] decides, so one attempt is one call.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// Loads the policy the configuration names.
+pub fn load_policy(config: &Config) -> Result<Policy, WiringError> {
+    Policy::load(&config.policy).map_err(|source| WiringError::Policy {
+        path: config.policy.display().to_string(),
+        source,
+    })
+}
+
+/// The gate every correction passes: the safety rails over the configured table, or, without
+/// one, withholding everything (the functions fail closed) or the policy's modes only (the CLI,
+/// when `--without-rails` says so).
+#[derive(Debug)]
+pub enum Rails {
+    /// Kill switch, modes, breaker, flap limit, idempotency.
+    Safety(Box<SafetyGate<SsmParameters, DynamoState>>),
+    /// Every correction withheld, for this reason.
+    Withhold(String),
+    /// The policy's modes only.
+    Modes,
+}
+
+impl Gate for Rails {
+    async fn decide(&self, change: &Change, finding: &Finding) -> Decision {
+        match self {
+            Self::Safety(gate) => gate.decide(change, finding).await,
+            Self::Withhold(reason) => Decision::Withhold(reason.clone()),
+            Self::Modes => ModeGate.decide(change, finding).await,
+        }
+    }
+
+    async fn first_report(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> bool {
+        match self {
+            Self::Safety(gate) => gate.first_report(change, finding, outcome).await,
+            // No table: nothing to remember publications in; publish (rather twice than never).
+            Self::Withhold(_) | Self::Modes => true,
+        }
+    }
+
+    async fn report_failed(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
+        if let Self::Safety(gate) = self {
+            gate.report_failed(change, finding, outcome).await;
+        }
+    }
+
+    async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
+        if let Self::Safety(gate) = self {
+            gate.settle(change, finding, outcome).await;
+        }
+    }
+}
+
+/// What the gate does when no state table is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithoutTable {
+    /// Withhold every correction (the functions).
+    Withhold,
+    /// Apply the policy's modes only (the CLI's explicit `--without-rails`).
+    Modes,
+}
+
+/// The gate the configuration describes.
+pub fn rails(config: &Config, sdk: &aws_config::SdkConfig, without_table: WithoutTable) -> Rails {
+    let Some(table) = &config.state_table else {
+        return match without_table {
+            WithoutTable::Modes => Rails::Modes,
+            WithoutTable::Withhold => {
+                let reason = format!(
+                    "no safety state table is configured ({} is unset): detect only",
+                    crate::config::STATE_TABLE
+                );
+                tracing::error!("{reason}");
+                Rails::Withhold(reason)
+            }
+        };
+    };
+    let safety = &config.safety;
+    tracing::info!(%table, kill_switch = %safety.kill_switch, flap = %safety.flap, breaker = %safety.breaker, "safety rails");
+    // The kill switch is read on the event's path: a short retry, then detect.
+    let quick = RetryPolicy {
+        attempts: 2,
+        ..RetryPolicy::default()
+    };
+    Rails::Safety(Box::new(SafetyGate::new(
+        SsmParameters::new(aws_sdk_ssm::Client::new(sdk), quick),
+        state_table(sdk, table),
+        SystemClock,
+        safety.clone(),
+    )))
+}
+
+/// The safety state table `table`.
+pub fn state_table(sdk: &aws_config::SdkConfig, table: &str) -> DynamoState {
+    DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table, RetryPolicy::default())
+}
+
+/// The findings topic `topic_arn`, routing to the policy's owners.
+pub fn findings_topic(sdk: &aws_config::SdkConfig, topic_arn: &str, policy: &Policy) -> SnsNotifier {
+    SnsNotifier::new(
+        aws_sdk_sns::Client::new(sdk),
+        topic_arn,
+        policy.owners.clone(),
+        RetryPolicy::default(),
+    )
+}
+
+/// Where outcomes go: the findings topic (and the log), or the log only.
+#[derive(Debug)]
+pub enum Publisher {
+    /// The findings topic.
+    Sns(Box<SnsNotifier>),
+    /// Structured logs only.
+    Log(LoggingNotifier),
+}
+
+impl Notifier for Publisher {
+    async fn publish(&self, outcome: &Outcome) -> Remote<()> {
+        match self {
+            Self::Sns(sns) => {
+                let sent = sns.publish(outcome).await;
+                // The log line stays, so an outcome is visible even if publishing fails.
+                let _ = LoggingNotifier.publish(outcome).await;
+                sent
+            }
+            Self::Log(log) => log.publish(outcome).await,
+        }
+    }
+
+    async fn announce(&self, notice: &Notice) -> Remote<()> {
+        match self {
+            Self::Sns(sns) => sns.announce(notice).await,
+            Self::Log(log) => log.announce(notice).await,
+        }
+    }
+
+    fn routes_by_owner(&self) -> bool {
+        matches!(self, Self::Sns(_))
+    }
+}
+
+/// The publisher the configuration describes.
+pub fn publisher(config: &Config, sdk: &aws_config::SdkConfig, policy: &Policy) -> Publisher {
+    match &config.topic_arn {
+        Some(topic) => {
+            let owners = &policy.owners;
+            tracing::info!(%topic, default_owner = %owners.default_owner, owner_tag = %owners.tag_key, "findings topic");
+            Publisher::Sns(Box::new(findings_topic(sdk, topic, policy)))
+        }
+        None => {
+            tracing::warn!(
+                "no findings topic is configured ({} is unset): outcomes are only logged",
+                crate::config::TOPIC_ARN
+            );
+            Publisher::Log(LoggingNotifier)
+        }
+    }
+}
+
+/// The guard every function and the CLI run.
+pub type LiveGuard = Guard<SsoAdmin, IdentityStoreApi, Publisher, Rails>;
+
+/// Everything a live run needs: the guard (its Identity Center port also reads the inventory),
+/// the directory, Organizations, and a counter of every request made.
+pub struct Session {
+    /// The guard.
+    pub guard: LiveGuard,
+    /// The identity store's directory.
+    pub directory: IdentityStoreApi,
+    /// Organizations.
+    pub organization: Organizations,
+    /// Every request made, by operation.
+    pub calls: CallCounter,
+}
+
+/// How a session paces sso-admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Unpaced (the event guards: one resource per event).
+    None,
+    /// A token bucket at the configured rate (the reconciler and the CLI's whole-instance reads).
+    Configured,
+}
+
+impl Session {
+    /// Builds the clients, the gate and the publisher.
+    pub fn build(
+        config: &Config,
+        policy: Policy,
+        sdk: &aws_config::SdkConfig,
+        pacing: Pacing,
+        without_table: WithoutTable,
+        publisher: Publisher,
+    ) -> Self {
+        let calls = CallCounter::default();
+        let sso = aws_sdk_ssoadmin::Client::from_conf(
+            aws_sdk_ssoadmin::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let ids = aws_sdk_identitystore::Client::from_conf(
+            aws_sdk_identitystore::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let orgs = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let mut sso = SsoAdmin::new(sso, RetryPolicy::default());
+        if pacing == Pacing::Configured {
+            sso = sso.with_pacer(Arc::new(Pacer::per_second(config.rate)));
+        }
+        let directory = IdentityStoreApi::new(ids, RetryPolicy::default());
+        let gate = rails(config, sdk, without_table);
+        Self {
+            guard: Guard::with_gate(sso, directory.clone(), publisher, policy, gate),
+            directory,
+            organization: Organizations::new(orgs, RetryPolicy::default()),
+            calls,
+        }
+    }
+
+    /// The instance: `wanted` if given, else the policy's, else the only one (see
+    /// [`resolve_instance`]).
+    pub async fn instance(&self, wanted: Option<&InstanceArn>) -> Result<InstanceRef, WiringError> {
+        let wanted = wanted.or(self.guard.policy().instance_arn.as_ref());
+        resolve_instance(self.guard.identity_center(), wanted).await
+    }
+}
+
+/// The instance, resolved one way everywhere: the one named (by the policy or a flag), which
+/// must exist; else the only one ListInstances returns. None, or several and none named, is an
+/// error saying what to do.
+pub async fn resolve_instance<C: InstanceInventory>(
+    center: &C,
+    wanted: Option<&InstanceArn>,
+) -> Result<InstanceRef, WiringError> {
+    let instances = center.instances().await?;
+    if let Some(w) = wanted {
+        return instances
+            .into_iter()
+            .find(|i| i.instance_arn == *w)
+            .ok_or_else(|| WiringError::Instance(format!("instance {w} was not found")));
+    }
+    match <[InstanceRef; 1]>::try_from(instances) {
+        Ok([only]) => Ok(only),
+        Err(instances) if instances.is_empty() => Err(WiringError::Instance(
+            "no Identity Center instance was found (is this the delegated administrator account?)".to_owned(),
+        )),
+        Err(instances) => Err(WiringError::Instance(format!(
+            "{} instances found: name one (the policy's [instance] arn, or --instance-arn)",
+            instances.len()
+        ))),
+    }
+}
+
+/// A failed call's error, for code that has no [`RemoteError`] of its own to return.
+pub fn unavailable(operation: &'static str, message: impl Into<String>) -> RemoteError {
+    RemoteError::new(operation, FailureKind::Unavailable, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guards_never_get_the_reconcilers_creation_nor_its_inventory() {
+        let guard = permissions(Kind::Guard);
+        assert!(!guard.contains("sso:CreateAccountAssignment"));
+        assert!(!guard.contains("sso:ListAccountAssignmentsForPrincipal"));
+        assert!(guard.contains("sso:DeleteAccountAssignment"));
+        let reconciler = permissions(Kind::DriftReconciler);
+        assert!(reconciler.contains("sso:CreateAccountAssignment"));
+        assert!(reconciler.is_superset(&guard));
+        assert_eq!(kind_of("identity-guard"), Some(Kind::Guard));
+        assert_eq!(kind_of("nope"), None);
+    }
+}
