@@ -60,6 +60,74 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore>(
             calls.push("CreateAccountAssignment");
             ic.create_assignment(assignment).await
         }
+        Action::RestoreAccessControlAttributes {
+            instance_arn,
+            attributes,
+        } => {
+            let exists = matches!(facts.access_control_attributes, Fact::Known(Some(_)));
+            calls.push(if exists {
+                "UpdateInstanceAccessControlAttributeConfiguration"
+            } else {
+                "CreateInstanceAccessControlAttributeConfiguration"
+            });
+            ic.put_access_control_attributes(instance_arn, attributes, exists).await
+        }
+        Action::DeleteGroupMembership {
+            identity_store_id,
+            membership_id,
+            group_id,
+            member_id,
+        } => {
+            let Some(store_id) = identity_store_id else {
+                return Err(RemoteError::new(
+                    "plan",
+                    FailureKind::Rejected,
+                    "the planned action carries no identity store id",
+                ));
+            };
+            let membership = MembershipRef {
+                identity_store_id: store_id.clone(),
+                membership_id: membership_id.clone(),
+                group_id: group_id.clone(),
+                member_id: member_id.clone(),
+            };
+            delete_membership(store, &membership, calls).await
+        }
+        _ => permission_set_action(ic, action, facts, calls).await,
+    }
+}
+
+/// DeleteGroupMembership, resolving the membership id from group and member when the event did
+/// not carry it; a membership that no longer exists needs nothing.
+async fn delete_membership<S: IdentityStore>(
+    store: &S,
+    membership: &MembershipRef,
+    calls: &mut Vec<&'static str>,
+) -> Remote<()> {
+    let id = match &membership.membership_id {
+        Some(id) => Some(id.clone()),
+        None => {
+            store
+                .membership_id(&MembershipRef {
+                    membership_id: None,
+                    ..membership.clone()
+                })
+                .await?
+        }
+    };
+    let Some(id) = id else { return Ok(()) };
+    calls.push("DeleteGroupMembership");
+    gone_is_done(store.delete_membership(&membership.identity_store_id, &id).await)
+}
+
+/// The actions on a permission set's definition, and its provisioning.
+async fn permission_set_action<I: IdentityCenter>(
+    ic: &I,
+    action: &Action,
+    facts: &Facts,
+    calls: &mut Vec<&'static str>,
+) -> Remote<()> {
+    match action {
         Action::UpdateSessionDuration {
             instance_arn,
             permission_set_arn,
@@ -118,18 +186,6 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore>(
             calls.push("DeleteInlinePolicyFromPermissionSet");
             gone_is_done(ic.delete_inline_policy(instance_arn, permission_set_arn).await)
         }
-        Action::RestoreAccessControlAttributes {
-            instance_arn,
-            attributes,
-        } => {
-            let exists = matches!(facts.access_control_attributes, Fact::Known(Some(_)));
-            calls.push(if exists {
-                "UpdateInstanceAccessControlAttributeConfiguration"
-            } else {
-                "CreateInstanceAccessControlAttributeConfiguration"
-            });
-            ic.put_access_control_attributes(instance_arn, attributes, exists).await
-        }
         Action::ProvisionPermissionSet {
             instance_arn,
             permission_set_arn,
@@ -138,36 +194,10 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore>(
             calls.push("ProvisionPermissionSet");
             ic.provision_permission_set(instance_arn, permission_set_arn).await
         }
-        Action::DeleteGroupMembership {
-            identity_store_id,
-            membership_id,
-            group_id,
-            member_id,
-        } => {
-            let Some(store_id) = identity_store_id else {
-                return Err(RemoteError::new(
-                    "plan",
-                    FailureKind::Rejected,
-                    "the planned action carries no identity store id",
-                ));
-            };
-            let id = match membership_id {
-                Some(id) => Some(id.clone()),
-                None => {
-                    store
-                        .membership_id(&MembershipRef {
-                            identity_store_id: store_id.clone(),
-                            membership_id: None,
-                            group_id: group_id.clone(),
-                            member_id: member_id.clone(),
-                        })
-                        .await?
-                }
-            };
-            let Some(id) = id else { return Ok(()) };
-            calls.push("DeleteGroupMembership");
-            gone_is_done(store.delete_membership(store_id, &id).await)
-        }
+        Action::DeleteAccountAssignment(_)
+        | Action::CreateAccountAssignment(_)
+        | Action::RestoreAccessControlAttributes { .. }
+        | Action::DeleteGroupMembership { .. } => Ok(()),
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::{ACTOR, DESTRUCTIVE_FLOOR, DESTRUCTIVE_SHARE, Desired, EVENT_NAME, MAX_DESIRED_DELETE_SHARE};
+use crate::desired::Resolved;
 use crate::domain::time::utc;
 use crate::domain::{
     AbacOp, Action, Actor, Change, ChangeKind, Date, DesiredFact, EventMeta, Fact, Facts, Finding, PermissionSetArn,
@@ -105,67 +106,104 @@ pub(super) fn actor() -> Actor {
 
 /// Plans a run: every rule on the live state, plus the desired diff; then the refusals.
 pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, run_id: &str, now: u64) -> Plan {
-    let meta = meta(run_id, now);
-    let change = |kind| Change {
-        meta: meta.clone(),
-        actor: actor(),
-        kind,
-    };
     let resolved = match desired {
         Desired::Resolved(r) => Some(r),
         _ => None,
     };
-    let mut candidates: Vec<(PlanItem, bool)> = Vec::new();
-    let mut push = |c: Change, facts: &Facts, owner: Option<String>, unknown: bool| {
-        let evaluation = evaluate(policy, c.clone(), facts, today);
-        for finding in evaluation.findings {
-            candidates.push((
-                PlanItem {
-                    change: c.clone(),
-                    finding,
-                    desired: facts.desired.clone(),
-                    owner: owner.clone(),
-                },
-                unknown,
-            ));
-        }
+    let mut planner = Planner {
+        policy,
+        inv,
+        resolved,
+        today,
+        meta: meta(run_id, now),
+        candidates: Vec::new(),
     };
-    let ps_facts = |arn: &PermissionSetArn| {
+    planner.assignments();
+    planner.missing();
+    planner.permission_sets();
+    planner.abac();
+    let (items, skipped) = select(planner.candidates);
+    let counts = counts(inv, resolved, &items, skipped.len());
+    let refusal = refusal(desired, &counts);
+    Plan {
+        run_id: run_id.to_owned(),
+        items,
+        skipped,
+        refusal,
+        counts,
+    }
+}
+
+/// Evaluates every rule on each live resource as a synthetic change, collecting the findings
+/// (with whether what they touch is unknown).
+struct Planner<'a> {
+    policy: &'a Policy,
+    inv: &'a Inventory,
+    resolved: Option<&'a Resolved>,
+    today: Date,
+    meta: EventMeta,
+    candidates: Vec<(PlanItem, bool)>,
+}
+
+impl Planner<'_> {
+    fn push(&mut self, kind: ChangeKind, facts: &Facts, owner: Option<&str>, unknown: bool) {
+        let change = Change {
+            meta: self.meta.clone(),
+            actor: actor(),
+            kind,
+        };
+        let evaluation = evaluate(self.policy, change.clone(), facts, self.today);
+        for finding in evaluation.findings {
+            let item = PlanItem {
+                change: change.clone(),
+                finding,
+                desired: facts.desired.clone(),
+                owner: owner.map(str::to_owned),
+            };
+            self.candidates.push((item, unknown));
+        }
+    }
+
+    /// What the rules may know of an assignment's permission set: its name.
+    fn named(&self, arn: &PermissionSetArn) -> PermissionSetFacts {
         let mut ps = PermissionSetFacts::unknown(arn.clone());
-        if let Some(name) = inv.permission_set_name(arn) {
+        if let Some(name) = self.inv.permission_set_name(arn) {
             ps.name = Fact::Known(name.to_owned());
         }
         ps
-    };
-    // Live assignments: every rule, and "extra" against the desired file.
-    for key in &inv.assignments {
-        let want = resolved.and_then(|r| r.wanted.get(key));
-        let facts = Facts {
-            scope: Scope::Resource,
-            permission_set: Some(ps_facts(&key.permission_set_arn)),
-            assignment_exists: Fact::Known(true),
-            desired: resolved.map(|_| DesiredFact {
-                wanted: want.is_some(),
-                principal_name: inv
-                    .principal_name(key.principal_type, &key.principal_id)
-                    .map(str::to_owned),
-                line: want.map(|w| w.line),
-            }),
-            ..Facts::default()
-        };
-        push(
-            change(ChangeKind::AssignmentCreated(key.clone())),
-            &facts,
-            want.and_then(|w| w.owner.clone()),
-            inv.is_unknown(key),
-        );
     }
-    // Missing desired assignments.
-    if let Some(r) = resolved {
-        for (key, want) in r.wanted.iter().filter(|(k, _)| !inv.assignments.contains(*k)) {
+
+    /// Live assignments: every rule, and "extra" against the desired file.
+    fn assignments(&mut self) {
+        for key in &self.inv.assignments {
+            let want = self.resolved.and_then(|r| r.wanted.get(key));
             let facts = Facts {
                 scope: Scope::Resource,
-                permission_set: Some(ps_facts(&key.permission_set_arn)),
+                permission_set: Some(self.named(&key.permission_set_arn)),
+                assignment_exists: Fact::Known(true),
+                desired: self.resolved.map(|_| DesiredFact {
+                    wanted: want.is_some(),
+                    principal_name: self
+                        .inv
+                        .principal_name(key.principal_type, &key.principal_id)
+                        .map(str::to_owned),
+                    line: want.map(|w| w.line),
+                }),
+                ..Facts::default()
+            };
+            let owner = want.and_then(|w| w.owner.as_deref());
+            let unknown = self.inv.is_unknown(key);
+            self.push(ChangeKind::AssignmentCreated(key.clone()), &facts, owner, unknown);
+        }
+    }
+
+    /// Desired assignments that do not exist.
+    fn missing(&mut self) {
+        let Some(r) = self.resolved else { return };
+        for (key, want) in r.wanted.iter().filter(|(k, _)| !self.inv.assignments.contains(*k)) {
+            let facts = Facts {
+                scope: Scope::Resource,
+                permission_set: Some(self.named(&key.permission_set_arn)),
                 assignment_exists: Fact::Known(false),
                 desired: Some(DesiredFact {
                     wanted: true,
@@ -174,60 +212,63 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
                 }),
                 ..Facts::default()
             };
-            push(
-                change(ChangeKind::AssignmentDeleted(key.clone())),
+            let unknown = self.inv.is_unknown(key);
+            self.push(
+                ChangeKind::AssignmentDeleted(key.clone()),
                 &facts,
-                want.owner.clone(),
-                inv.is_unknown(key),
+                want.owner.as_deref(),
+                unknown,
             );
         }
     }
-    // Permission set definitions.
-    for (arn, entry) in &inv.permission_sets {
-        let Some(ps) = &entry.facts else { continue };
-        let facts = Facts {
-            scope: Scope::Resource,
-            permission_set: Some(ps.clone()),
-            ..Facts::default()
-        };
-        let unknown = inv.unknown.iter().any(
-            |u| matches!(u, Unknown::PermissionSet { permission_set_arn, .. } if permission_set_arn == arn.as_str()),
-        );
-        push(
-            change(ChangeKind::PermissionSet {
-                instance_arn: inv.instance.clone(),
+
+    /// Permission set definitions.
+    fn permission_sets(&mut self) {
+        for (arn, entry) in &self.inv.permission_sets {
+            let Some(ps) = &entry.facts else { continue };
+            let facts = Facts {
+                scope: Scope::Resource,
+                permission_set: Some(ps.clone()),
+                ..Facts::default()
+            };
+            let unknown = self.inv.unknown.iter().any(
+                |u| matches!(u, Unknown::PermissionSet { permission_set_arn, .. } if permission_set_arn == arn.as_str()),
+            );
+            let kind = ChangeKind::PermissionSet {
+                instance_arn: self.inv.instance.clone(),
                 permission_set_arn: arn.clone(),
                 op: PermissionSetOp::Provisioned { account_id: None },
-            }),
-            &facts,
-            None,
-            unknown,
-        );
+            };
+            self.push(kind, &facts, None, unknown);
+        }
     }
-    // The ABAC configuration.
-    if let Fact::Known(attributes) = &inv.abac {
+
+    /// The ABAC configuration.
+    fn abac(&mut self) {
+        let Fact::Known(attributes) = &self.inv.abac else {
+            return;
+        };
         let facts = Facts {
             scope: Scope::Resource,
             access_control_attributes: Fact::Known(attributes.clone()),
             ..Facts::default()
         };
-        push(
-            change(ChangeKind::AccessControlAttributes {
-                instance_arn: inv.instance.clone(),
-                op: AbacOp::Configured {
-                    created: false,
-                    attributes: attributes.clone().unwrap_or_default(),
-                },
-            }),
-            &facts,
-            None,
-            false,
-        );
+        let kind = ChangeKind::AccessControlAttributes {
+            instance_arn: self.inv.instance.clone(),
+            op: AbacOp::Configured {
+                created: false,
+                attributes: attributes.clone().unwrap_or_default(),
+            },
+        };
+        self.push(kind, &facts, None, false);
     }
+}
 
-    // One correction per (resource, actions): an extra USER assignment fails both
-    // assignment-principal-type and desired-assignments with the same delete; the first rule in
-    // registry order keeps it.
+/// One correction per (resource, actions): an extra USER assignment fails both
+/// assignment-principal-type and desired-assignments with the same delete; the first rule in
+/// registry order keeps it. What touches the unknown is skipped. Creations come before
+/// deletions, so access that moves is never absent in between.
+fn select(candidates: Vec<(PlanItem, bool)>) -> (Vec<PlanItem>, Vec<PlanItem>) {
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     let mut items = Vec::new();
     let mut skipped = Vec::new();
@@ -242,21 +283,14 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
             items.push(item);
         }
     }
-    // Creations before deletions, so access that moves is never absent in between.
-    items.sort_by_key(|i| i.is_destructive());
+    items.sort_by_key(PlanItem::is_destructive);
+    (items, skipped)
+}
 
-    let extra = items
-        .iter()
-        .filter(|i| i.finding.rule == desired_assignments::ID && i.is_destructive())
-        .count();
-    let missing = items
-        .iter()
-        .filter(|i| i.finding.rule == desired_assignments::ID && !i.is_destructive())
-        .count();
-    let destructive = items.iter().filter(|i| i.is_destructive()).count();
-    let total = inv.assignments.len();
-    let counts = Counts {
-        assignments: total,
+fn counts(inv: &Inventory, resolved: Option<&Resolved>, items: &[PlanItem], skipped: usize) -> Counts {
+    let desired_rule = |i: &&PlanItem| i.finding.rule == desired_assignments::ID;
+    Counts {
+        assignments: inv.assignments.len(),
         permission_sets: inv.permission_sets.len(),
         accounts: inv
             .assignments
@@ -265,11 +299,15 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
             .collect::<BTreeSet<_>>()
             .len(),
         desired: resolved.map_or(0, |r| r.wanted.len()),
-        extra,
-        missing,
+        extra: items.iter().filter(desired_rule).filter(|i| i.is_destructive()).count(),
+        missing: items
+            .iter()
+            .filter(desired_rule)
+            .filter(|i| !i.is_destructive())
+            .count(),
         planned: items.len(),
-        destructive,
-        skipped: skipped.len(),
+        destructive: items.iter().filter(|i| i.is_destructive()).count(),
+        skipped,
         protected_groups: inv.protected_groups.len(),
         protected_memberships: inv
             .protected_groups
@@ -277,14 +315,6 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
             .map(|g| g.members.as_ref().map_or(0, Vec::len))
             .sum(),
         mutations: 0,
-    };
-    let refusal = refusal(desired, &counts);
-    Plan {
-        run_id: run_id.to_owned(),
-        items,
-        skipped,
-        refusal,
-        counts,
     }
 }
 

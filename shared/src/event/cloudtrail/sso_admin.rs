@@ -1,0 +1,435 @@
+//! sso-admin events (`sso.amazonaws.com`): assignments, permission sets, the ABAC
+//! configuration and tags, each event name's request and response shape.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Params, PsTarget, REDACTED};
+use crate::domain::{
+    AbacAttribute, AbacOp, AccountId, Assignment, Boundary, ChangeKind, CustomerManagedPolicyRef, InlinePolicyText,
+    InstanceArn, PermissionSetArn, PermissionSetOp, PrincipalType, SessionDuration, Tag,
+};
+use crate::event::DecodeError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssignmentParams {
+    instance_arn: String,
+    target_id: String,
+    target_type: String,
+    permission_set_arn: String,
+    principal_type: String,
+    principal_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatePsParams {
+    instance_arn: String,
+    name: String,
+    description: Option<String>,
+    session_duration: Option<String>,
+    relay_state: Option<String>,
+    #[serde(default)]
+    tags: Vec<TagParam>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct CreatePsResponse {
+    permission_set: Option<CreatedPs>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedPs {
+    permission_set_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdatePsParams {
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
+    description: Option<String>,
+    session_duration: Option<String>,
+    relay_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InlineParams {
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
+    inline_policy: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManagedParams {
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
+    managed_policy_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CmpParams {
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
+    customer_managed_policy_reference: CmpRef,
+}
+
+#[derive(Deserialize)]
+struct CmpRef {
+    name: String,
+    path: Option<String>,
+}
+
+impl From<CmpRef> for CustomerManagedPolicyRef {
+    fn from(r: CmpRef) -> Self {
+        Self {
+            name: r.name,
+            path: r.path.unwrap_or_else(|| "/".to_owned()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BoundaryParams {
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
+    permissions_boundary: BoundaryParam,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BoundaryParam {
+    managed_policy_arn: Option<String>,
+    customer_managed_policy_reference: Option<CmpRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProvisionParams {
+    // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
+    instance_arn: String,
+    permission_set_arn: String,
+    target_type: String,
+    target_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InstanceParams {
+    instance_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AbacParams {
+    instance_arn: String,
+    instance_access_control_attribute_configuration: AbacConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AbacConfig {
+    access_control_attributes: Vec<AbacAttr>,
+}
+
+#[derive(Deserialize)]
+struct AbacAttr {
+    key: String,
+    value: AbacValue,
+}
+
+#[derive(Deserialize)]
+struct AbacValue {
+    source: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct TagParam {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagParams {
+    instance_arn: String,
+    resource_arn: String,
+    #[serde(default)]
+    tags: Vec<TagParam>,
+    #[serde(default)]
+    tag_keys: Vec<String>,
+}
+
+fn duration(p: &Params<'_>, field: &str, text: &str) -> Result<SessionDuration, DecodeError> {
+    SessionDuration::parse(text).ok_or_else(|| {
+        DecodeError::new(
+            p.path("requestParameters", field),
+            format!("{text:?} is not an ISO 8601 duration"),
+        )
+    })
+}
+
+fn tags(list: Vec<TagParam>) -> Vec<Tag> {
+    list.into_iter()
+        .map(|t| Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
+}
+
+pub(super) fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>, DecodeError> {
+    let kind = match name {
+        "CreateAccountAssignment" | "DeleteAccountAssignment" => assignment(name, p)?,
+        "CreatePermissionSet" => created(p)?,
+        "CreateInstanceAccessControlAttributeConfiguration" | "UpdateInstanceAccessControlAttributeConfiguration" => {
+            abac_configured(name, p)?
+        }
+        "DeleteInstanceAccessControlAttributeConfiguration" => {
+            let r: InstanceParams = p.request()?;
+            ChangeKind::AccessControlAttributes {
+                instance_arn: p.id("instanceArn", &r.instance_arn, InstanceArn::parse)?,
+                op: AbacOp::Deleted,
+            }
+        }
+        "TagResource" | "UntagResource" => {
+            let r: TagParams = p.request()?;
+            ChangeKind::Tags {
+                instance_arn: p.id("instanceArn", &r.instance_arn, InstanceArn::parse)?,
+                resource_arn: r.resource_arn,
+                added: tags(r.tags),
+                removed: r.tag_keys,
+            }
+        }
+        _ => match permission_set_op(name, p)? {
+            Some((target, op)) => {
+                let (instance_arn, permission_set_arn) = target.ids(p)?;
+                ChangeKind::PermissionSet {
+                    instance_arn,
+                    permission_set_arn,
+                    op,
+                }
+            }
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(kind))
+}
+
+fn assignment(name: &str, p: &Params<'_>) -> Result<ChangeKind, DecodeError> {
+    let a: AssignmentParams = p.request()?;
+    if a.target_type != "AWS_ACCOUNT" {
+        return Err(DecodeError::new(
+            p.path("requestParameters", "targetType"),
+            format!("expected \"AWS_ACCOUNT\", found {:?}", a.target_type),
+        ));
+    }
+    let principal_type = match a.principal_type.as_str() {
+        "USER" => PrincipalType::User,
+        "GROUP" => PrincipalType::Group,
+        other => {
+            return Err(DecodeError::new(
+                p.path("requestParameters", "principalType"),
+                format!("expected \"USER\" or \"GROUP\", found {other:?}"),
+            ));
+        }
+    };
+    let (instance_arn, permission_set_arn) = PsTarget {
+        instance_arn: a.instance_arn,
+        permission_set_arn: a.permission_set_arn,
+    }
+    .ids(p)?;
+    if a.principal_id.is_empty() || a.principal_id.len() > 47 {
+        return Err(DecodeError::new(
+            p.path("requestParameters", "principalId"),
+            format!("{:?} is not a user or group id", a.principal_id),
+        ));
+    }
+    let assignment = Assignment {
+        instance_arn,
+        account_id: p.id("targetId", &a.target_id, AccountId::parse)?,
+        permission_set_arn,
+        principal_type,
+        principal_id: a.principal_id,
+    };
+    Ok(if name == "CreateAccountAssignment" {
+        ChangeKind::AssignmentCreated(assignment)
+    } else {
+        ChangeKind::AssignmentDeleted(assignment)
+    })
+}
+
+fn created(p: &Params<'_>) -> Result<ChangeKind, DecodeError> {
+    let r: CreatePsParams = p.request()?;
+    let response: CreatePsResponse = p.response()?;
+    let arn = response.permission_set.map(|c| c.permission_set_arn).ok_or_else(|| {
+        DecodeError::new(
+            p.path("responseElements", "permissionSet.permissionSetArn"),
+            "missing: the new permission set's ARN is only in the response",
+        )
+    })?;
+    let instance_arn = p.id("instanceArn", &r.instance_arn, InstanceArn::parse)?;
+    let permission_set_arn = PermissionSetArn::parse(&arn).map_err(|e| {
+        DecodeError::new(
+            p.path("responseElements", "permissionSet.permissionSetArn"),
+            e.to_string(),
+        )
+    })?;
+    let session_duration = match &r.session_duration {
+        Some(d) => duration(p, "sessionDuration", d)?,
+        None => SessionDuration::default_for_new_permission_set(),
+    };
+    Ok(ChangeKind::PermissionSet {
+        instance_arn,
+        permission_set_arn,
+        op: PermissionSetOp::Created {
+            name: r.name,
+            description: r.description,
+            session_duration,
+            relay_state: r.relay_state,
+            tags: tags(r.tags),
+        },
+    })
+}
+
+fn abac_configured(name: &str, p: &Params<'_>) -> Result<ChangeKind, DecodeError> {
+    let r: AbacParams = p.request()?;
+    let instance_arn = p.id("instanceArn", &r.instance_arn, InstanceArn::parse)?;
+    let mut attributes = Vec::new();
+    for (i, a) in r
+        .instance_access_control_attribute_configuration
+        .access_control_attributes
+        .into_iter()
+        .enumerate()
+    {
+        let [source] = <[String; 1]>::try_from(a.value.source).map_err(|s| {
+            DecodeError::new(
+                p.path(
+                    "requestParameters",
+                    &format!("instanceAccessControlAttributeConfiguration.accessControlAttributes[{i}].value.source"),
+                ),
+                format!("expected exactly one source, found {}", s.len()),
+            )
+        })?;
+        attributes.push(AbacAttribute { key: a.key, source });
+    }
+    Ok(ChangeKind::AccessControlAttributes {
+        instance_arn,
+        op: AbacOp::Configured {
+            created: name.starts_with("Create"),
+            attributes,
+        },
+    })
+}
+
+/// The edits of one permission set: its target and what happened, or `None` for another event.
+fn permission_set_op(name: &str, p: &Params<'_>) -> Result<Option<(PsTarget, PermissionSetOp)>, DecodeError> {
+    Ok(Some(match name {
+        "UpdatePermissionSet" => {
+            let r: UpdatePsParams = p.request()?;
+            let session_duration = r
+                .session_duration
+                .as_deref()
+                .map(|d| duration(p, "sessionDuration", d))
+                .transpose()?;
+            let op = PermissionSetOp::Updated {
+                description: r.description,
+                session_duration,
+                relay_state: r.relay_state,
+            };
+            (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
+        }
+        "DeletePermissionSet" => (p.request()?, PermissionSetOp::Deleted),
+        "PutInlinePolicyToPermissionSet" => {
+            let r: InlineParams = p.request()?;
+            let policy = match r.inline_policy {
+                Some(Value::String(s)) if s == REDACTED => InlinePolicyText::Redacted,
+                Some(Value::String(s)) => InlinePolicyText::Text(s),
+                Some(Value::Null) | None => InlinePolicyText::Redacted,
+                // Logged as a JSON document rather than a string: analyse the same text.
+                Some(other) => InlinePolicyText::Text(other.to_string()),
+            };
+            let op = PermissionSetOp::InlinePolicyPut { policy };
+            (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
+        }
+        "DeleteInlinePolicyFromPermissionSet" => (p.request()?, PermissionSetOp::InlinePolicyDeleted),
+        "AttachManagedPolicyToPermissionSet" | "DetachManagedPolicyFromPermissionSet" => {
+            let r: ManagedParams = p.request()?;
+            let policy_arn = r.managed_policy_arn;
+            let op = if name.starts_with("Attach") {
+                PermissionSetOp::ManagedPolicyAttached { policy_arn }
+            } else {
+                PermissionSetOp::ManagedPolicyDetached { policy_arn }
+            };
+            (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
+        }
+        "AttachCustomerManagedPolicyReferenceToPermissionSet"
+        | "DetachCustomerManagedPolicyReferenceFromPermissionSet" => {
+            let r: CmpParams = p.request()?;
+            let reference = r.customer_managed_policy_reference.into();
+            let op = if name.starts_with("Attach") {
+                PermissionSetOp::CustomerManagedPolicyAttached { reference }
+            } else {
+                PermissionSetOp::CustomerManagedPolicyDetached { reference }
+            };
+            (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
+        }
+        "PutPermissionsBoundaryToPermissionSet" => {
+            let r: BoundaryParams = p.request()?;
+            let boundary = boundary(p, r.permissions_boundary)?;
+            let op = PermissionSetOp::BoundaryPut { boundary };
+            (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
+        }
+        "DeletePermissionsBoundaryFromPermissionSet" => (p.request()?, PermissionSetOp::BoundaryDeleted),
+        "ProvisionPermissionSet" => {
+            let r: ProvisionParams = p.request()?;
+            let account_id = provision_target(p, &r.target_type, r.target_id)?;
+            let op = PermissionSetOp::Provisioned { account_id };
+            (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+fn boundary(p: &Params<'_>, b: BoundaryParam) -> Result<Boundary, DecodeError> {
+    match (b.managed_policy_arn, b.customer_managed_policy_reference) {
+        (Some(arn), None) => Ok(Boundary::ManagedPolicy(arn)),
+        (None, Some(reference)) => Ok(Boundary::CustomerManaged(reference.into())),
+        _ => Err(DecodeError::new(
+            p.path("requestParameters", "permissionsBoundary"),
+            "expected exactly one of managedPolicyArn and customerManagedPolicyReference",
+        )),
+    }
+}
+
+fn provision_target(
+    p: &Params<'_>,
+    target_type: &str,
+    target_id: Option<String>,
+) -> Result<Option<AccountId>, DecodeError> {
+    match (target_type, target_id) {
+        ("ALL_PROVISIONED_ACCOUNTS", _) => Ok(None),
+        ("AWS_ACCOUNT", Some(id)) => Ok(Some(p.id("targetId", &id, AccountId::parse)?)),
+        ("AWS_ACCOUNT", None) => Err(DecodeError::new(
+            p.path("requestParameters", "targetId"),
+            "missing for targetType AWS_ACCOUNT",
+        )),
+        (other, _) => Err(DecodeError::new(
+            p.path("requestParameters", "targetType"),
+            format!("expected \"AWS_ACCOUNT\" or \"ALL_PROVISIONED_ACCOUNTS\", found {other:?}"),
+        )),
+    }
+}
