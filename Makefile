@@ -16,7 +16,7 @@ EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
 VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
 
-.PHONY: help demo check-events test fmt-check clippy unit venv build bench clean validate-template bench-functions
+.PHONY: help demo check-events test fmt-check clippy doc deny unit venv build bench clean validate-template bench-functions
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,21 @@ fmt-check: ## cargo fmt --all --check
 clippy: ## Clippy on every target, warnings are errors
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+doc: ## The library's documentation, warnings (broken links, missing docs) are errors
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked
+
+# cargo-deny from crates.io into a project-local root, built once (a debug build takes about a
+# minute; its checks of bans, licences and sources need no network).
+TOOLS := .tools
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := $(TOOLS)/bin/cargo-deny
+
+$(CARGO_DENY):
+	$(CARGO) install cargo-deny --version $(CARGO_DENY_VERSION) --locked --debug --no-default-features --root $(TOOLS)
+
+deny: $(CARGO_DENY) ## cargo deny check bans licenses sources (deny.toml)
+	$(CARGO_DENY) check bans licenses sources
+
 venv: $(VENV_STAMP) ## Python venv (.venv) with the pinned AWS emulator for the integration tests
 
 $(VENV_STAMP):
@@ -60,7 +75,7 @@ validate-template: venv ## cfn-lint and sam validate on template.yaml and the ma
 	$(VENV)/bin/cfn-lint $(TEMPLATES)
 	for t in $(TEMPLATES); do SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(VENV)/bin/sam validate -t $$t; done
 
-test: fmt-check clippy validate-template unit ## The gates CI runs: format, lints, template validation, all tests
+test: fmt-check clippy doc deny validate-template unit ## The gates CI runs: format, lints, docs, dependencies, template validation, all tests
 
 bench: ## Benchmarks recorded in BENCHMARKS.md
 	$(CARGO) bench -p idc-guard --bench throughput --locked
@@ -74,4 +89,4 @@ bench-functions: ## Zipped arm64 bootstrap size and init time of every function 
 
 clean: ## Remove build output and benchmark data
 	$(CARGO) clean
-	rm -rf bench-data
+	rm -rf bench-data $(TOOLS)

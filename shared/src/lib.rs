@@ -10,7 +10,7 @@
 //!
 //! The modules form layers, each using only those below it (ARCHITECTURE.md lists the order, and
 //! a test checks every `use crate::…`): domain, iam, spanned, rules, policy, event, engine,
-//! report, ports, retry, pace, remediation, guard, safety, notify, desired, inventory, reconcile,
+//! report, ports, retry, pace, remediation, guard, safety, notify, inventory, desired, reconcile,
 //! routing, adapters, config, wiring, lambda.
 //!
 //! Invariants (see ARCHITECTURE.md): rules do no I/O and cannot fail (a missing fact is a skip,
@@ -28,6 +28,9 @@ pub mod iam;
 pub mod inventory;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+
+#[cfg(test)]
+mod layering;
 pub mod notify;
 pub mod pace;
 pub mod policy;

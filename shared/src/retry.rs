@@ -1,8 +1,12 @@
-//! Bounded retries with jittered exponential backoff, and polling of asynchronous operations.
+//! Bounded retries with jittered exponential backoff, and polling of asynchronous operations,
+//! on `backon`. What is idc-guard's own is the decision: which failures are worth another attempt
+//! ([`FailureKind::is_retryable`], ConflictException included, which the SDK's retry does not
+//! retry), and what a status answer means.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use backon::{ConstantBuilder, ExponentialBuilder, Retryable};
 
 use crate::ports::{FailureKind, Remote, RemoteError};
 
@@ -11,7 +15,7 @@ use crate::ports::{FailureKind, Remote, RemoteError};
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
-    /// The first backoff; each retry doubles it (full jitter: a random delay up to the bound).
+    /// The first backoff; each retry doubles it, plus a random share of it (jitter).
     pub base: Duration,
     /// The largest backoff.
     pub max: Duration,
@@ -47,46 +51,26 @@ impl RetryPolicy {
         }
     }
 
-    fn backoff(&self, retry: u32) -> Duration {
-        let bound = self.base.saturating_mul(1u32 << retry.min(16)).min(self.max);
-        jitter(bound)
+    /// Exponential backoff from `base` (doubling, at most `max`) with jitter, `attempts` in all.
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.base)
+            .with_max_delay(self.max)
+            .with_max_times(self.attempts.saturating_sub(1) as usize)
+            .with_jitter()
     }
-}
-
-/// A random duration in `[0, bound]` (full jitter), from a small xorshift generator: the point
-/// is to spread concurrent retriers apart, not cryptographic quality.
-fn jitter(bound: Duration) -> Duration {
-    static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
-    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
-    if nanos == 0 {
-        return Duration::ZERO;
-    }
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let mut x = STATE.fetch_add(seed | 1, Ordering::Relaxed) ^ seed;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    Duration::from_nanos(x % (nanos + 1))
 }
 
 /// Runs `call` until it succeeds, fails with a non-retryable error, or the attempts run out.
-pub async fn with_retry<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> Remote<T>
+pub async fn with_retry<T, F, Fut>(policy: &RetryPolicy, call: F) -> Remote<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Remote<T>>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match call().await {
-            Err(e) if e.kind.is_retryable() && attempt < policy.attempts => {
-                tokio::time::sleep(policy.backoff(attempt - 1)).await;
-            }
-            other => return other,
-        }
-    }
+    call.retry(policy.backoff())
+        .sleep(tokio::time::sleep)
+        .when(|e: &RemoteError| e.kind.is_retryable())
+        .await
 }
 
 /// The state of an asynchronous operation, as its status call reports it.
@@ -100,6 +84,14 @@ pub enum AsyncStatus {
     Failed(String),
 }
 
+/// Why one status poll did not end the polling.
+enum NotDone {
+    /// Ask again (still running, or not visible yet).
+    Pending,
+    /// Stop: the operation failed, or the status call failed for good.
+    Stop(RemoteError),
+}
+
 /// Polls `status` until SUCCEEDED; FAILED and exhaustion are errors naming `operation`.
 /// A ResourceNotFoundException right after submission means "not visible yet" and is polled again.
 pub async fn poll<F, Fut>(policy: &RetryPolicy, operation: &'static str, mut status: F) -> Remote<()>
@@ -107,23 +99,37 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Remote<AsyncStatus>>,
 {
-    for poll in 0..policy.polls.max(1) {
-        if poll > 0 {
-            tokio::time::sleep(policy.poll_interval).await;
-        }
-        match status().await {
-            Ok(AsyncStatus::Succeeded) => return Ok(()),
-            Ok(AsyncStatus::Failed(reason)) => {
-                return Err(RemoteError::new(operation, FailureKind::AsyncFailed, reason));
+    let once = || {
+        let answer = status();
+        async move {
+            match answer.await {
+                Ok(AsyncStatus::Succeeded) => Ok(()),
+                Ok(AsyncStatus::Failed(reason)) => Err(NotDone::Stop(RemoteError::new(
+                    operation,
+                    FailureKind::AsyncFailed,
+                    reason,
+                ))),
+                Ok(AsyncStatus::InProgress) => Err(NotDone::Pending),
+                Err(e) if e.kind == FailureKind::NotFound || e.kind.is_retryable() => Err(NotDone::Pending),
+                Err(e) => Err(NotDone::Stop(e)),
             }
-            Ok(AsyncStatus::InProgress) => {}
-            Err(e) if e.kind == FailureKind::NotFound || e.kind.is_retryable() => {}
-            Err(e) => return Err(e),
         }
+    };
+    let schedule = ConstantBuilder::default()
+        .with_delay(policy.poll_interval)
+        .with_max_times(policy.polls.max(1).saturating_sub(1) as usize);
+    match once
+        .retry(schedule)
+        .sleep(tokio::time::sleep)
+        .when(|e| matches!(e, NotDone::Pending))
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(NotDone::Stop(e)) => Err(e),
+        Err(NotDone::Pending) => Err(RemoteError::new(
+            operation,
+            FailureKind::Timeout,
+            format!("still in progress after {} status polls", policy.polls),
+        )),
     }
-    Err(RemoteError::new(
-        operation,
-        FailureKind::Timeout,
-        format!("still in progress after {} status polls", policy.polls),
-    ))
 }

@@ -1,6 +1,6 @@
 //! Which guard function receives which CloudTrail events: the one definition of the split.
 //!
-//! Every guard function runs the same [`crate::lambda::run_guard`], so any of them could judge any
+//! Every guard function runs the same guard (`idc_guard::lambda::run`), so any of them could judge any
 //! event; the split only decides which EventBridge rule (and so which function, with its own
 //! concurrency and alarms) an event goes to. `template.yaml`'s rule patterns and the
 //! management-account forwarder's pattern must route exactly as [`route`] says; the tests in

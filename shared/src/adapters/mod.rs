@@ -1,14 +1,15 @@
 //! Adapters: the [ports](crate::ports) implemented with the AWS SDK.
 //!
 //! These are the only modules that name `aws_sdk_*` types. Each service has one function that
-//! turns an SDK error into a [`RemoteError`]; every call goes through [`with_retry`] (writes and
-//! reads alike) and every asynchronous write is polled with [`poll`](crate::retry::poll).
+//! classifies its modeled errors (`classify`); every call goes through one generic `retried`
+//! (or, for a status poll, one `attempt`), which turns an SDK error into a [`RemoteError`] that
+//! keeps it as its source; every listing is read whole through one `listed`; every asynchronous
+//! write is polled with [`poll`](crate::retry::poll).
 //!
-//! Retrying is [`RetryPolicy`](crate::retry::RetryPolicy)'s job. An SDK client built with the
-//! default configuration retries too (standard mode: 3 attempts per call), which multiplies the
-//! attempts; build the clients with `RetryConfig::disabled()` to let the policy alone decide.
-//!
-//! [`with_retry`]: crate::retry::with_retry
+//! Retrying is [`RetryPolicy`]'s job. An SDK client built with the default configuration retries
+//! too (standard mode: 3 attempts per call), which multiplies the attempts; build the clients
+//! with `RetryConfig::disabled()` (as [`crate::wiring::sdk_config`] does) to let the policy alone
+//! decide.
 
 pub mod dynamodb;
 mod identity_store;
@@ -25,34 +26,6 @@ pub use secrets::SecretsManager;
 pub use sns::SnsNotifier;
 pub use ssm::SsmParameters;
 pub use sso_admin::SsoAdmin;
-
-/// SDK configuration from the standard environment (region, credentials, `AWS_ENDPOINT_URL`),
-/// with the SDK's own retries disabled: [`RetryPolicy`](crate::retry::RetryPolicy) decides.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
-
-/// The safety state table `table`.
-pub fn state_table(sdk: &aws_config::SdkConfig, table: &str) -> DynamoState {
-    DynamoState::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        table,
-        crate::retry::RetryPolicy::default(),
-    )
-}
-
-/// The findings topic `topic_arn`, routing to `owners`.
-pub fn findings_topic(sdk: &aws_config::SdkConfig, topic_arn: &str, owners: crate::policy::Owners) -> SnsNotifier {
-    SnsNotifier::new(
-        aws_sdk_sns::Client::new(sdk),
-        topic_arn,
-        owners,
-        crate::retry::RetryPolicy::default(),
-    )
-}
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;

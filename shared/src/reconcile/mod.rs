@@ -1,7 +1,7 @@
 //! The drift reconciler: events are delivered best-effort; this is the safety net.
 //!
 //! A run takes the [inventory](crate::inventory), evaluates **every rule on the live state** (each
-//! assignment, permission set and the ABAC configuration, as a synthetic [`Change`] in
+//! assignment, permission set and the ABAC configuration, as a synthetic [`Change`](crate::domain::Change) in
 //! `Scope::Resource`), and diffs the live assignments against the desired-assignments file (the
 //! `desired-assignments` rule: extra → delete, missing → create). The result is a [`Plan`], each
 //! action with its reason.
@@ -12,7 +12,7 @@
 //! assignments it governs; and when the plan holds more destructive actions than
 //! max(10, 2% of the assignments).
 //!
-//! **Execution** goes through [`Guard::correct_planned`]: the same gate (the safety rails'
+//! **Execution** goes through [`Guard::correct_planned`](crate::guard::Guard::correct_planned): the same gate (the safety rails'
 //! kill switch, breaker, flap limit and idempotency in production), the same execution and the
 //! same read-back verification as an event's correction, after a level-driven re-read of the
 //! resource. The gate's flap window is the item an event and the reconciler contend on, so they

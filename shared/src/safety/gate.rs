@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
+
 use super::breaker::breaker_open;
 use super::keys::{breaker_key, claim_key, flap_key, notice_key};
 use super::limits::{Limit, Span};
@@ -251,14 +253,15 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
         key: &StateKey,
         mut change: impl FnMut(Option<&StateRecord>) -> (Option<StateRecord>, T),
     ) -> Remote<T> {
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut pauses = lost_race_pauses();
+        for _ in 0..WRITE_ATTEMPTS {
             let current = self.store.get(key).await?;
             let (write, answer) = change(current.as_ref());
             let Some(record) = write else { return Ok(answer) };
             if self.store.put(key, &record, current.map(|c| c.version)).await? {
                 return Ok(answer);
             }
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(pauses.next().unwrap_or_default()).await;
         }
         Err(contended(key))
     }
@@ -360,12 +363,14 @@ fn contended(key: &StateKey) -> RemoteError {
     )
 }
 
-/// A short pause after a lost race, growing and spread (1–8 ms, then up to 64 ms).
-fn backoff(attempt: u32) -> Duration {
-    static SPREAD: AtomicU64 = AtomicU64::new(0x2545_F491_4F6C_DD1D);
-    let bound = 8u64 << attempt.min(3);
-    let x = SPREAD.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-    Duration::from_millis(1 + (x >> 33) % bound)
+/// Short pauses after lost races, growing and spread: from 1 ms, doubling up to 64 ms, jittered.
+fn lost_race_pauses() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_millis(64))
+        .with_max_times(WRITE_ATTEMPTS as usize)
+        .with_jitter()
+        .build()
 }
 
 impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {

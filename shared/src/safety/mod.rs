@@ -2,7 +2,7 @@
 //!
 //! [`SafetyGate`] applies, in order:
 //!
-//! 1. the **kill switch**: the global mode, read from a parameter ([`Parameters`], SSM) and
+//! 1. the **kill switch**: the global mode, read from a parameter ([`Parameters`](crate::ports::Parameters), SSM) and
 //!    cached for at most 60 s. Anything but `enforce` withholds; a parameter that is missing,
 //!    unreadable or invalid means detect, with the reason;
 //! 2. the rule's **mode** from the policy (the global `mode` of the file already caps it);
@@ -16,7 +16,7 @@
 //! 6. **idempotency**: one claim per (CloudTrail eventID, rule, resource), taken with a
 //!    conditional write. The delivery that wins it acts and reports; any other delivery of the
 //!    same event (a retry, a duplicate with another EventBridge envelope id, a concurrent one) gets
-//!    [`Decision::Duplicate`]: no call and no finding.
+//!    [`Decision::Duplicate`](crate::domain::Decision::Duplicate): no call and no finding.
 //!
 //! Steps 4 and 5 are read before the claim, so their reasons take precedence over a new claim;
 //! the claim is taken even for a correction they withhold, so that a duplicate delivery never
@@ -31,9 +31,9 @@
 //! claim that cannot be released stays, so that a redelivery is a duplicate rather than a second
 //! action. A claim whose write failed ambiguously (it may be stored) is never acted upon: the
 //! writer only recognises it as its own (by its `owner` token) within the same decision. A correction that was executed and failed releases its claim (see
-//! [`Gate::settle`]), so that Lambda's retry of the event may try again.
+//! [`Gate::settle`](crate::ports::Gate::settle)), so that Lambda's retry of the event may try again.
 //!
-//! All state lives in one table ([`StateStore`]) with a string partition key `pk` and sort key
+//! All state lives in one table ([`StateStore`](crate::ports::StateStore)) with a string partition key `pk` and sort key
 //! `sk`, and the TTL attribute `expires_at`:
 //!
 //! | item | pk | sk | attributes |
@@ -44,7 +44,7 @@
 //! | publication | `notice#<eventID>` | `<rule>#<resource>#<outcome>` | `since`, `expires_at` (24 h) |
 //!
 //! The publication item makes every outcome of a finding published once, whatever the mode
-//! ([`Gate::first_report`]): taken before publishing, released when publishing fails; when the
+//! ([`Gate::first_report`](crate::ports::Gate::first_report)): taken before publishing, released when publishing fails; when the
 //! table cannot be used the outcome is published anyway (a duplicate rather than a loss).
 //!
 //! Every item also has a `version`, incremented by each conditional write.
