@@ -1,4 +1,4 @@
-//! The deployment, checked against the code: `template.yaml` and
+//! The deployment, checked against what the library declares: `template.yaml` and
 //! `deploy/management-forwarder.yaml`.
 //!
 //! The templates are read through cfn-lint's decoder (`.venv/bin/python`, cfn-lint is pinned in
@@ -6,20 +6,23 @@
 //! `!Sub`, `!GetAtt`), which a plain YAML parser rejects, and returns the long forms
 //! (`{"Ref": …}`, `{"Fn::GetAtt": [resource, attribute]}`) as JSON.
 //!
-//! What the code reads or calls is derived from the source, not from a hand list:
-//! - a function crate's entry point is the `idc_guard::lambda::run_*` its `main.rs` calls;
-//! - its environment variables are the `*_ENV` constants of `shared/src/lambda.rs` named in the
-//!   functions reachable from that entry point (within `lambda.rs`);
-//! - its adapters are the adapter types named there; an adapter's IAM actions are the SDK
-//!   operations its file calls on its client (`client.delete_account_assignment()` →
-//!   `sso:DeleteAccountAssignment`).
+//! The template is compared with declared lists, never with the code's text (which a refactor
+//! reshapes without changing what it needs):
+//! - the functions and what each runs: `idc_guard::wiring::FUNCTIONS` (crate → `config::Kind`);
+//! - the variables a kind reads: `idc_guard::config::variables_of` (a unit test in `config.rs`
+//!   proves `Config::from_lookup` asks for exactly those);
+//! - the AWS actions a kind needs: `idc_guard::wiring::permissions` (its rules' declared actions,
+//!   the safety rails and, for the reconciler, the inventory);
+//! - which guard receives which event: `idc_guard::routing`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use idc_guard::config::{self, Kind};
 use idc_guard::domain::EventSource;
 use idc_guard::routing::{GUARD_FUNCTIONS, routes_of};
+use idc_guard::wiring::{FUNCTIONS, permissions};
 use idc_guard_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -109,291 +112,56 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-// ---------------------------------------------------------------------------------------------
-// What the code reads and calls, from the source
-// ---------------------------------------------------------------------------------------------
-
-/// The source of `shared/src/lambda.rs`, split into its functions' bodies (name → body), and its
-/// `*_ENV` constants (constant → variable name).
-struct LambdaSource {
-    bodies: BTreeMap<String, String>,
-    env: BTreeMap<String, String>,
+/// The properties of crate `krate`'s function resource (`<Crate>Function`).
+fn function_properties<'a>(t: &'a Value, krate: &str) -> &'a Value {
+    &resources(t)[&format!("{}Function", pascal(krate))]["Properties"]
 }
 
-impl LambdaSource {
-    fn load() -> Self {
-        let text = read(&repo_root().join("shared/src/lambda.rs"));
-        // The unit tests at the end are not wiring.
-        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-        let mut env = BTreeMap::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if let Some(rest) = line.strip_prefix("pub const ")
-                && let Some((name, value)) = rest.split_once(": &str = ")
-                && name.ends_with("_ENV")
-            {
-                env.insert(
-                    name.to_owned(),
-                    value.trim_end_matches(';').trim_matches('"').to_owned(),
-                );
-            }
-        }
-        let mut bodies = BTreeMap::new();
-        let mut rest = text;
-        while let Some(at) = rest.find("fn ") {
-            let after = &rest[at + 3..];
-            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            let Some(open) = after.find('{') else { break };
-            // A declaration ending in `;` before any `{` (none here) would have no body.
-            let mut depth = 0usize;
-            let mut end = open;
-            for (i, c) in after[open..].char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = open + i;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if !name.is_empty() {
-                bodies.insert(name, after[open..=end].to_owned());
-            }
-            rest = &after[end..];
-        }
-        Self { bodies, env }
-    }
-
-    /// The bodies of `entry` and of every function of this file it reaches.
-    fn reachable(&self, entry: &str) -> Vec<&str> {
-        let mut seen = BTreeSet::from([entry.to_owned()]);
-        let mut queue = vec![entry.to_owned()];
-        while let Some(name) = queue.pop() {
-            let body = self
-                .bodies
-                .get(&name)
-                .unwrap_or_else(|| panic!("lambda.rs has no fn {name}"));
-            for callee in self.bodies.keys() {
-                if body.contains(&format!("{callee}(")) && seen.insert(callee.clone()) {
-                    queue.push(callee.clone());
-                }
-            }
-        }
-        seen.iter().map(|n| self.bodies[n].as_str()).collect()
-    }
-
-    /// The environment variables the code behind `entry` reads.
-    fn env_of(&self, entry: &str) -> BTreeSet<String> {
-        let bodies = self.reachable(entry);
-        self.env
-            .iter()
-            .filter(|(constant, _)| bodies.iter().any(|b| mentions(b, constant)))
-            .map(|(_, name)| name.clone())
-            .collect()
-    }
-}
-
-/// Whether `text` names `word` as a whole identifier.
-fn mentions(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        !ident(before) && !ident(after)
-    })
-}
-
-/// The `idc_guard::lambda::run_*` a function crate's `main.rs` calls.
-fn entry_point(krate: &str) -> String {
-    let main = read(&repo_root().join("functions").join(krate).join("src/main.rs"));
-    let at = main
-        .find("idc_guard::lambda::")
-        .unwrap_or_else(|| panic!("functions/{krate}/src/main.rs calls no idc_guard::lambda entry point"));
-    main[at + "idc_guard::lambda::".len()..]
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
+/// The function crates that run an event guard, as `wiring::FUNCTIONS` declares them.
+fn guards() -> Vec<&'static str> {
+    FUNCTIONS
+        .iter()
+        .filter(|(_, kind)| *kind == Kind::Guard)
+        .map(|(name, _)| *name)
         .collect()
 }
 
-/// The IAM prefix of an `aws_sdk_*` crate.
-fn iam_prefix(sdk: &str) -> &'static str {
-    match sdk {
-        // sso-admin signs as `sso`, and IAM names its actions `sso:*`.
-        "ssoadmin" => "sso",
-        "identitystore" => "identitystore",
-        "dynamodb" => "dynamodb",
-        "ssm" => "ssm",
-        "sns" => "sns",
-        "secretsmanager" => "secretsmanager",
-        "organizations" => "organizations",
-        other => panic!("add the IAM prefix of aws_sdk_{other} to tests/it/template.rs"),
-    }
-}
+// ---------------------------------------------------------------------------------------------
+// Functions: one resource per declared crate, their environment and roles
+// ---------------------------------------------------------------------------------------------
 
-/// The ports only the drift reconciler uses (whole-instance reads), and the one write only it
-/// plans (creating a missing desired assignment): the guards' roles do not get their actions.
-const RECONCILER_ONLY_PORTS: &[&str] = &["InstanceInventory", "Directory", "Organization"];
-const RECONCILER_ONLY_METHODS: &[&str] = &["create_assignment"];
-
-/// The SDK operations an adapter file calls, by function: (impl block's trait, fn name) → the
-/// IAM actions called in its body, and the other fns of the file it calls.
-struct AdapterFile {
-    fns: Vec<AdapterFn>,
-}
-
-/// (the impl block's trait, or "(inherent)" for a public inherent method; the fn's name; the
-/// IAM actions its body calls; the other fns of the file it calls)
-type AdapterFn = (Option<String>, String, BTreeSet<String>, Vec<String>);
-
-impl AdapterFile {
-    /// The actions reachable from the trait methods (the port implementations), leaving out
-    /// the reconciler-only ones unless `reconciler`.
-    fn actions(&self, reconciler: bool) -> BTreeSet<String> {
-        let mut todo: Vec<&str> = self
-            .fns
-            .iter()
-            .filter(|(port, name, _, _)| {
-                port.as_deref().is_some_and(|p| {
-                    reconciler
-                        || (!RECONCILER_ONLY_PORTS.contains(&p) && !RECONCILER_ONLY_METHODS.contains(&name.as_str()))
-                })
-            })
-            .map(|(_, name, _, _)| name.as_str())
+#[test]
+fn every_function_crate_is_declared_in_wiring_and_every_declared_function_is_a_crate() {
+    let crates: BTreeSet<String> = function_crates().into_iter().collect();
+    let declared: BTreeSet<String> = FUNCTIONS.iter().map(|(name, _)| (*name).to_owned()).collect();
+    assert_eq!(
+        declared.len(),
+        FUNCTIONS.len(),
+        "a function declared twice: {FUNCTIONS:?}"
+    );
+    assert_eq!(crates, declared, "functions/* crates vs idc_guard::wiring::FUNCTIONS");
+    for (krate, kind) in FUNCTIONS {
+        assert_ne!(*kind, Kind::Cli, "{krate}: the CLI is not a function");
+        // `idc_guard::lambda::run(env!("CARGO_PKG_NAME"))` finds the kind by package name, and
+        // the template builds the binary named after the directory: the three must agree.
+        let manifest = read(&repo_root().join("functions").join(krate).join("Cargo.toml"));
+        let names: Vec<&str> = manifest
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("name = "))
+            .map(|value| value.trim_matches('"'))
             .collect();
-        let mut seen = BTreeSet::new();
-        let mut actions = BTreeSet::new();
-        while let Some(name) = todo.pop() {
-            if !seen.insert(name) {
-                continue;
-            }
-            for (_, n, ops, calls) in &self.fns {
-                if n == name {
-                    actions.extend(ops.iter().cloned());
-                    todo.extend(calls.iter().map(String::as_str));
-                }
-            }
-        }
-        actions
-    }
-}
-
-/// Every adapter type (`pub struct` in `shared/src/adapters/*.rs`) and its file's operations.
-fn adapter_files() -> BTreeMap<String, AdapterFile> {
-    let mut adapters = BTreeMap::new();
-    for entry in std::fs::read_dir(repo_root().join("shared/src/adapters")).unwrap() {
-        let path = entry.unwrap().path();
-        let text = read(&path);
-        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-        let Some(at) = text.find("client: aws_sdk_") else {
-            continue;
-        };
-        let sdk: String = text[at + "client: aws_sdk_".len()..]
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .collect();
-        let prefix = iam_prefix(&sdk);
-        // Split into fns, remembering the trait of the impl block each is in.
-        let mut fns: Vec<(Option<String>, String, String)> = Vec::new();
-        let mut port: Option<String> = None;
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("impl") {
-                port = rest
-                    .split_once(" for ")
-                    .map(|(t, _)| t.trim().rsplit([' ', '>']).next().unwrap_or_default().to_owned());
-            }
-            let trimmed = line.trim_start();
-            let decl = [
-                "pub async fn ",
-                "pub fn ",
-                "async fn ",
-                "fn ",
-                "pub(crate) async fn ",
-                "pub(crate) fn ",
-            ]
-            .iter()
-            .find_map(|k| trimmed.strip_prefix(k));
-            match decl {
-                Some(rest) if line.starts_with("    ") || line.starts_with("fn ") || line.starts_with("async fn ") => {
-                    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                    // A public inherent method is an entry point too (e.g. the Slack secret's read).
-                    let entry = port.clone().or_else(|| {
-                        (trimmed.starts_with("pub ") && line.starts_with("    ")).then(|| "(inherent)".to_owned())
-                    });
-                    fns.push((entry, name, String::new()));
-                }
-                _ => {
-                    if let Some(last) = fns.last_mut() {
-                        last.2.push_str(line);
-                        last.2.push('\n');
-                    }
-                }
-            }
-        }
-        let names: Vec<String> = fns.iter().map(|f| f.1.clone()).collect();
-        let mut all = BTreeSet::new();
-        let fns: Vec<AdapterFn> = fns
-            .into_iter()
-            .map(|(port, name, body)| {
-                let mut ops = BTreeSet::new();
-                let mut rest = body.as_str();
-                while let Some(at) = rest.find("client") {
-                    rest = &rest[at + "client".len()..];
-                    let call = rest.trim_start();
-                    let Some(call) = call.strip_prefix('.') else { continue };
-                    let op: String = call
-                        .trim_start()
-                        .chars()
-                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                        .collect();
-                    if !op.is_empty() && call.trim_start()[op.len()..].starts_with('(') {
-                        ops.insert(format!("{prefix}:{}", pascal(&op.replace('_', "-"))));
-                    }
-                }
-                all.extend(ops.iter().cloned());
-                let calls: Vec<String> = names
-                    .iter()
-                    .filter(|n| **n != name && (body.contains(&format!(".{n}(")) || body.contains(&format!("{n}("))))
-                    .cloned()
-                    .collect();
-                (port, name, ops, calls)
-            })
-            .collect();
-        let sends = text.matches(".send()").count();
         assert!(
-            !all.is_empty() && sends >= all.len(),
-            "{}: {} operations found for {sends} `.send()` calls",
-            path.display(),
-            all.len()
+            !names.is_empty() && names.iter().all(|name| name == krate),
+            "functions/{krate}/Cargo.toml names {names:?}"
         );
-        for line in text.lines() {
-            if let Some(rest) = line.trim().strip_prefix("pub struct ") {
-                let name: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
-                adapters.insert(name, AdapterFile { fns: fns.clone() });
-            }
-        }
     }
-    adapters
+    let routed: BTreeSet<&str> = GUARD_FUNCTIONS.iter().copied().collect();
+    assert_eq!(
+        guards().into_iter().collect::<BTreeSet<_>>(),
+        routed,
+        "the functions running a guard (wiring::FUNCTIONS) vs routing::GUARD_FUNCTIONS"
+    );
 }
-
-/// The IAM actions the code behind `entry` calls through its adapters: the reconciler's entry
-/// (its code mentions the reconciler) also reaches the whole-instance reads.
-fn actions_of(lambda: &LambdaSource, entry: &str) -> BTreeSet<String> {
-    let bodies = lambda.reachable(entry);
-    let reconciler = bodies.iter().any(|b| mentions(b, "reconcile_once"));
-    adapter_files()
-        .into_iter()
-        .filter(|(adapter, _)| bodies.iter().any(|b| mentions(b, adapter)))
-        .flat_map(|(_, file)| file.actions(reconciler))
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Functions: one resource per crate, their environment and roles
-// ---------------------------------------------------------------------------------------------
 
 #[test]
 fn every_function_crate_has_its_template_resource_and_every_function_resource_its_crate() {
@@ -448,36 +216,33 @@ fn every_function_crate_has_its_template_resource_and_every_function_resource_it
 }
 
 #[test]
-fn function_environments_name_exactly_the_variables_their_code_reads() {
+fn function_environments_name_exactly_the_variables_their_kind_reads() {
     let t = template(TEMPLATE);
-    let lambda = LambdaSource::load();
-    assert!(
-        lambda.env.len() >= 5,
-        "the *_ENV constants of lambda.rs: {:?}",
-        lambda.env
-    );
-    for krate in function_crates() {
-        let entry = entry_point(&krate);
-        let id = format!("{}Function", pascal(&krate));
-        let p = &resources(t)[&id]["Properties"];
-        let set: BTreeSet<String> = p["Environment"]["Variables"]
+    for (krate, kind) in FUNCTIONS {
+        let id = format!("{}Function", pascal(krate));
+        let p = function_properties(t, krate);
+        let set: BTreeSet<&str> = p["Environment"]["Variables"]
             .as_object()
-            .map(|vars| vars.keys().cloned().collect())
+            .map(|vars| vars.keys().map(String::as_str).collect())
             .unwrap_or_default();
-        let read = lambda.env_of(&entry);
-        assert_eq!(set, read, "{id}: environment vs what {entry} reads");
-        if read.contains("IDC_GUARD_POLICY") {
+        let read: BTreeSet<&str> = config::variables_of(*kind).collect();
+        assert!(!read.is_empty(), "{krate}: {kind:?} reads no variable");
+        assert_eq!(
+            set, read,
+            "{id}: environment vs idc_guard::config::variables_of({kind:?})"
+        );
+        if read.contains(config::POLICY) {
             // The policy comes from the layer, mounted at /opt.
-            assert_eq!(p["Environment"]["Variables"]["IDC_GUARD_POLICY"], "/opt/guardrail.toml");
+            assert_eq!(p["Environment"]["Variables"][config::POLICY], "/opt/guardrail.toml");
             assert_eq!(p["Layers"], json!([{"Ref": "PolicyLayer"}]), "{id}");
         }
     }
     // Without the table every correction is withheld: each guard names it.
     for guard in GUARD_FUNCTIONS {
-        let vars = &resources(t)[&format!("{}Function", pascal(guard))]["Properties"]["Environment"]["Variables"];
-        assert_eq!(vars["IDC_GUARD_STATE_TABLE"], json!({"Ref": "StateTable"}), "{guard}");
-        assert_eq!(vars["IDC_GUARD_KILL_SWITCH"], json!({"Ref": "KillSwitchParameterName"}));
-        assert_eq!(vars["IDC_GUARD_TOPIC_ARN"], json!({"Ref": "FindingsTopic"}));
+        let vars = &function_properties(t, guard)["Environment"]["Variables"];
+        assert_eq!(vars[config::STATE_TABLE], json!({"Ref": "StateTable"}), "{guard}");
+        assert_eq!(vars[config::KILL_SWITCH], json!({"Ref": "KillSwitchParameterName"}));
+        assert_eq!(vars[config::TOPIC_ARN], json!({"Ref": "FindingsTopic"}));
     }
     let layer = &resources(t)["PolicyLayer"];
     assert_eq!(layer["Type"], "AWS::Serverless::LayerVersion");
@@ -486,7 +251,7 @@ fn function_environments_name_exactly_the_variables_their_code_reads() {
     // A desired file named explicitly must exist (else every run is refused): the default
     // deployment names none, so the reconciler uses policy/assignments.toml only if there is one.
     let assignments =
-        &resources(t)["DriftReconcilerFunction"]["Properties"]["Environment"]["Variables"]["IDC_GUARD_ASSIGNMENTS"];
+        &resources(t)["DriftReconcilerFunction"]["Properties"]["Environment"]["Variables"][config::ASSIGNMENTS];
     let named = match assignments {
         Value::Object(r) if r.contains_key("Ref") => {
             let parameter = r["Ref"].as_str().unwrap();
@@ -526,8 +291,8 @@ fn the_state_table_and_kill_switch_are_deployed_as_the_safety_rails_expect() {
     assert_eq!(referenced(&topic["KmsMasterKeyId"]), Some("FindingsKey"));
 }
 
-/// Actions a role may hold that no adapter calls, with why. Each must be scoped to the resource
-/// named.
+/// Actions a role may hold that no declared list names, with why: the Lambda service, not
+/// idc-guard's code, uses them. Each must be scoped to the resource named.
 fn runtime_action(action: &str) -> Option<&'static str> {
     Some(match action {
         // The Lambda service writes the function's logs with its role.
@@ -540,17 +305,112 @@ fn runtime_action(action: &str) -> Option<&'static str> {
     })
 }
 
+/// A policy document's statements (IAM also accepts a single statement, not in a list).
+fn statements(document: &Value) -> Vec<&Value> {
+    match &document["Statement"] {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// Every statement that grants `role_id` something, named `<policy>/<Sid>`: its inline
+/// `Policies`, the managed policies its `ManagedPolicyArns` name, and any policy resource that
+/// attaches itself to it (`Roles`, `RoleName`). Policies are attached by `Ref` only, so none
+/// escapes this reading.
+fn role_statements<'a>(t: &'a Value, role_id: &str) -> Vec<(String, &'a Value)> {
+    let role = &resources(t)[role_id]["Properties"];
+    let mut documents: Vec<(String, &Value)> = role["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let name = p["PolicyName"].as_str().unwrap_or("?");
+            (format!("{role_id}/{name}"), &p["PolicyDocument"])
+        })
+        .collect();
+    let mut attached = BTreeSet::new();
+    for arn in role["ManagedPolicyArns"].as_array().into_iter().flatten() {
+        // AWS managed policies are broader than a function needs: AWSLambdaBasicExecutionRole
+        // grants logs:CreateLogGroup on "*".
+        let id = arn["Ref"]
+            .as_str()
+            .filter(|id| resources(t)[*id]["Type"] == "AWS::IAM::ManagedPolicy")
+            .unwrap_or_else(|| panic!("{role_id}: {arn} is not one of the template's AWS::IAM::ManagedPolicy"));
+        attached.insert(id);
+    }
+    for (id, r) in resources(t) {
+        let p = &r["Properties"];
+        let holders = match r["Type"].as_str() {
+            Some("AWS::IAM::ManagedPolicy" | "AWS::IAM::Policy") => p["Roles"].as_array().cloned().unwrap_or_default(),
+            Some("AWS::IAM::RolePolicy") => vec![p["RoleName"].clone()],
+            _ => continue,
+        };
+        for holder in &holders {
+            let held = holder["Ref"].as_str().unwrap_or_default();
+            assert_eq!(
+                resources(t)[held]["Type"],
+                "AWS::IAM::Role",
+                "{id}: attach policies to roles by Ref ({holder})"
+            );
+            if held == role_id {
+                attached.insert(id.as_str());
+            }
+        }
+    }
+    documents.extend(
+        attached
+            .into_iter()
+            .map(|id| (id.to_owned(), &resources(t)[id]["Properties"]["PolicyDocument"])),
+    );
+    documents
+        .into_iter()
+        .flat_map(|(policy, document)| {
+            statements(document).into_iter().map(move |s| {
+                let sid = s["Sid"].as_str().unwrap_or("?");
+                (format!("{policy}/{sid}"), s)
+            })
+        })
+        .collect()
+}
+
+/// The actions a statement allows, after checking it allows only them, on named resources.
+fn allowed_actions<'a>(statement: &'a Value, at: &str) -> Vec<&'a str> {
+    assert_eq!(statement["Effect"], "Allow", "{at}");
+    assert!(
+        statement["NotAction"].is_null() && statement["NotResource"].is_null(),
+        "{at}"
+    );
+    let actions = strings(&statement["Action"]);
+    let listed = statement["Action"].as_array().map_or(1, Vec::len);
+    assert!(
+        !actions.is_empty() && actions.len() == listed,
+        "{at}: Action must be plain strings: {}",
+        statement["Action"]
+    );
+    // The only action without resource-level permissions that a function needs: Organizations'
+    // ListAccounts accepts nothing but "*".
+    let unscopable = actions == ["organizations:ListAccounts"];
+    assert!(
+        unscopable || !strings(&statement["Resource"]).contains(&"*"),
+        "{at}: Resource \"*\""
+    );
+    for action in &actions {
+        assert!(!action.contains('*'), "{at}: wildcard action {action}");
+    }
+    actions
+}
+
 #[test]
-fn function_roles_allow_exactly_the_actions_their_adapters_call_and_never_a_wildcard() {
+fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never_a_wildcard() {
     let t = template(TEMPLATE);
-    let lambda = LambdaSource::load();
     let prefixes = idc_guard::policy::Policy::default().own_identity.role_prefixes;
-    for krate in function_crates() {
-        let id = format!("{}Function", pascal(&krate));
-        let p = &resources(t)[&id]["Properties"];
-        let role_id = referenced(&p["Role"]).unwrap();
+    let mut roles = BTreeSet::new();
+    for (krate, kind) in FUNCTIONS {
+        let id = format!("{}Function", pascal(krate));
+        let p = function_properties(t, krate);
+        let role_id = referenced(&p["Role"]).unwrap_or_else(|| panic!("{id}: its own Role"));
+        assert!(roles.insert(role_id), "{role_id}: shared by two functions");
         let role = &resources(t)[role_id]["Properties"];
-        assert!(role["ManagedPolicyArns"].is_null(), "{role_id}: no managed policies");
         assert_eq!(
             role["AssumeRolePolicyDocument"]["Statement"],
             json!([{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
@@ -563,56 +423,74 @@ fn function_roles_allow_exactly_the_actions_their_adapters_call_and_never_a_wild
             "{role_id}: RoleName {name} must start with one of {prefixes:?}"
         );
 
-        let needed = actions_of(&lambda, &entry_point(&krate));
+        let needed = permissions(*kind);
         assert!(!needed.is_empty(), "{id}");
         let mut granted = BTreeSet::new();
-        for policy in role["Policies"].as_array().unwrap() {
-            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
-                let sid = statement["Sid"].as_str().unwrap_or("?");
-                assert_eq!(statement["Effect"], "Allow", "{role_id}/{sid}");
-                assert!(statement["NotAction"].is_null() && statement["NotResource"].is_null());
-                let resources_ = strings(&statement["Resource"]);
-                // The only action without resource-level permissions that a function needs:
-                // Organizations' ListAccounts accepts nothing but "*".
-                let unscopable = strings(&statement["Action"]) == ["organizations:ListAccounts"];
-                assert!(
-                    unscopable || !resources_.contains(&"*"),
-                    "{role_id}/{sid}: Resource \"*\""
-                );
-                for action in strings(&statement["Action"]) {
-                    assert!(!action.contains('*'), "{role_id}/{sid}: wildcard action {action}");
-                    granted.insert(action.to_owned());
-                    if needed.contains(action) {
-                        continue;
-                    }
-                    let Some(scope) = runtime_action(action) else {
-                        panic!("{role_id}/{sid}: {action} is called by no adapter of {id}");
-                    };
-                    let target = referenced(&statement["Resource"]);
-                    let expected = match scope {
-                        "log group" => referenced(&p["LoggingConfig"]["LogGroup"]),
-                        "dead-letter queue" => referenced(&p["DeadLetterQueue"]["TargetArn"]),
-                        _ => {
-                            assert!(
-                                needed.contains("sns:Publish"),
-                                "{role_id}: {action} without sns:Publish"
-                            );
-                            referenced(&resources(t)["FindingsTopic"]["Properties"]["KmsMasterKeyId"])
-                        }
-                    };
-                    assert_eq!(
-                        target, expected,
-                        "{role_id}/{sid}: {action} must be scoped to the {scope}"
-                    );
+        let mut extra = BTreeSet::new();
+        for (at, statement) in role_statements(t, role_id) {
+            for action in allowed_actions(statement, &at) {
+                if needed.contains(action) {
+                    granted.insert(action);
+                    continue;
                 }
+                let Some(scope) = runtime_action(action) else {
+                    extra.insert(format!("{action} ({at})"));
+                    continue;
+                };
+                let target = referenced(&statement["Resource"]);
+                let expected = match scope {
+                    "log group" => referenced(&p["LoggingConfig"]["LogGroup"]),
+                    "dead-letter queue" => referenced(&p["DeadLetterQueue"]["TargetArn"]),
+                    _ => {
+                        assert!(
+                            needed.contains("sns:Publish"),
+                            "{role_id}: {action} without sns:Publish"
+                        );
+                        referenced(&resources(t)["FindingsTopic"]["Properties"]["KmsMasterKeyId"])
+                    }
+                };
+                assert_eq!(target, expected, "{at}: {action} must be scoped to the {scope}");
             }
         }
         let missing: Vec<_> = needed.difference(&granted).collect();
         assert!(
-            missing.is_empty(),
-            "{role_id} lacks {missing:?}, which {id}'s adapters call"
+            missing.is_empty() && extra.is_empty(),
+            "{role_id} vs idc_guard::wiring::permissions({kind:?}): lacks {missing:?}; grants {extra:?}, \
+             which it does not declare"
         );
     }
+}
+
+#[test]
+fn the_guards_share_one_managed_policy_and_keep_inline_only_their_own_logs() {
+    let t = template(TEMPLATE);
+    let guards = guards();
+    assert!(guards.len() >= 2, "{guards:?}");
+    let mut shared = BTreeSet::new();
+    for guard in &guards {
+        let role_id = referenced(&function_properties(t, guard)["Role"]).unwrap();
+        let role = &resources(t)[role_id]["Properties"];
+        let attached = role["ManagedPolicyArns"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{role_id}: no ManagedPolicyArns"));
+        assert_eq!(attached.len(), 1, "{role_id}: the guards' one policy");
+        shared.insert(referenced(&attached[0]).unwrap_or_default());
+        // Inline stays what differs between the guards: the function's own log group.
+        for policy in role["Policies"].as_array().into_iter().flatten() {
+            for statement in statements(&policy["PolicyDocument"]) {
+                for action in strings(&statement["Action"]) {
+                    assert_eq!(
+                        runtime_action(action),
+                        Some("log group"),
+                        "{role_id}: {action} belongs in the shared policy"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(shared.len(), 1, "the guards attach {shared:?}");
+    let policy = shared.into_iter().next().unwrap();
+    assert_eq!(resources(t)[policy]["Type"], "AWS::IAM::ManagedPolicy", "{policy}");
 }
 
 #[test]
