@@ -421,8 +421,9 @@ async fn permission_set_facts_come_from_every_read_and_every_page() {
     }
 }
 
-// An empty inline policy is none, a missing boundary is none, and a session duration that does
-// not parse is unknown (not a default).
+// An empty inline policy is none, a missing boundary is none, and a session duration the model
+// would not accept fails closed: known, and longer than any cap (issue #13; it was unknown before,
+// which let an unusual value pass undetermined).
 #[tokio::test]
 async fn permission_set_facts_absent_and_unknown() {
     let reads = other_reads("P", "", None);
@@ -438,7 +439,7 @@ async fn permission_set_facts_absent_and_unknown() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(facts.session_duration, Fact::Unknown);
+    assert_eq!(facts.session_duration.known().map(|d| d.seconds()), Some(u64::MAX));
     assert_eq!(facts.inline_policy, Fact::Known(None));
     assert_eq!(facts.boundary, Fact::Known(None));
     assert_eq!(facts.managed_policies, Fact::Known(Vec::new()));

@@ -280,11 +280,10 @@ impl IdentityCenter for SsoAdmin {
             name: described.name.map_or(Fact::Unknown, Fact::Known),
             description: Fact::Known(described.description),
             relay_state: Fact::Known(described.relay_state),
-            session_duration: described
-                .session_duration
-                .as_deref()
-                .and_then(SessionDuration::parse)
-                .map_or(Fact::Unknown, Fact::Known),
+            // A value the model would not accept fails closed: it compares longer than any cap.
+            session_duration: described.session_duration.as_deref().map_or(Fact::Unknown, |d| {
+                Fact::Known(SessionDuration::parse(d).unwrap_or_else(|| SessionDuration::unparseable(d)))
+            }),
             inline_policy: Fact::Known(inline_policy),
             managed_policies: Fact::Known(managed_policies),
             boundary: Fact::Known(boundary),

@@ -162,15 +162,17 @@ impl Facts {
                     | PermissionSetOp::ManagedPolicyDetached { .. }
                     | PermissionSetOp::CustomerManagedPolicyAttached { .. }
                     | PermissionSetOp::CustomerManagedPolicyDetached { .. }
-                    | PermissionSetOp::Provisioned { .. } => {}
+                    | PermissionSetOp::Provisioned { .. }
+                    | PermissionSetOp::Unreadable { .. } => {}
                 }
                 facts.permission_set = Some(ps);
             }
             ChangeKind::AccessControlAttributes { op, .. } => {
-                facts.access_control_attributes = Fact::Known(match op {
-                    AbacOp::Configured { attributes, .. } => Some(attributes.clone()),
-                    AbacOp::Deleted => None,
-                });
+                facts.access_control_attributes = match op {
+                    AbacOp::Configured { attributes, .. } => Fact::Known(Some(attributes.clone())),
+                    AbacOp::Deleted => Fact::Known(None),
+                    AbacOp::Unreadable { .. } => Fact::Unknown,
+                };
             }
             ChangeKind::Tags { .. } | ChangeKind::Identity { .. } => {}
         }

@@ -232,7 +232,16 @@ impl Assignment {
     }
 }
 
-/// An ISO 8601 session duration, e.g. `PT8H`.
+/// A session duration as Identity Center accepts it: the sso-admin model's `Duration`, an ISO 8601
+/// duration such as `PT8H` (`(-?)P(?=\d|T\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?(?:T(?:(\d+)H)?
+/// (?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?`, at most 100 characters; botocore's
+/// `data/sso-admin/2020-07-20/service-2.json`, shape `Duration`).
+///
+/// Every form the pattern accepts parses (leading zeros, fractional seconds, weeks, days, and
+/// years and months too), normalised to seconds for comparison: fractions round up, a year counts
+/// as 365 days and a month as 28 (their least), so the value is never under the real length. A
+/// negative duration, or a text the pattern does not accept read from a live permission set,
+/// compares as longer than any cap: it fails closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
 pub struct SessionDuration {
@@ -240,46 +249,104 @@ pub struct SessionDuration {
     seconds: u64,
 }
 
-impl SessionDuration {
-    /// Parses the subset of ISO 8601 durations Identity Center uses: `P[nD][T[nH][nM][nS]]`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let rest = text.strip_prefix('P')?;
-        let (date, time) = match rest.split_once('T') {
-            Some((d, t)) => (d, Some(t)),
-            None => (rest, None),
-        };
-        let mut seconds: u64 = 0;
-        let mut any = false;
-        for (part, units) in [
-            (date, &[('D', 86_400u64)][..]),
-            (time.unwrap_or(""), &[('H', 3600), ('M', 60), ('S', 1)][..]),
-        ] {
-            let mut rest = part;
-            let mut last_unit = 0usize;
-            while !rest.is_empty() {
-                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-                if digits == 0 || digits > 9 {
-                    return None;
-                }
-                let value: u64 = rest[..digits].parse().ok()?;
-                let unit = rest[digits..].chars().next()?;
-                let position = units.iter().position(|(u, _)| *u == unit)?;
-                if position < last_unit {
-                    return None;
-                }
-                last_unit = position + 1;
-                seconds = seconds.checked_add(value.checked_mul(units[position].1)?)?;
-                any = true;
-                rest = &rest[digits + 1..];
-            }
+/// The longest duration text the model accepts.
+const MAX_DURATION_TEXT: usize = 100;
+
+/// Reads `\d+` at the start of `text`: its value (saturating) and the rest.
+fn number(text: &str) -> Option<(u64, &str)> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let value = text[..digits]
+        .bytes()
+        .fold(0u64, |v, d| v.saturating_mul(10).saturating_add(u64::from(d - b'0')));
+    Some((value, &text[digits..]))
+}
+
+/// Reads `\d+<unit>` if it is next, adding `value × scale` to `seconds`.
+fn component<'t>(text: &'t str, unit: &[char], scale: u64, seconds: &mut u64) -> &'t str {
+    match number(text) {
+        Some((value, rest)) if rest.starts_with(unit) => {
+            *seconds = seconds.saturating_add(value.saturating_mul(scale));
+            &rest[1..]
         }
-        if !any || time == Some("") {
+        _ => text,
+    }
+}
+
+impl SessionDuration {
+    /// Parses a duration the sso-admin model accepts; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.is_empty() || text.len() > MAX_DURATION_TEXT {
+            return None;
+        }
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let rest = rest.strip_prefix('P')?;
+        // The model's lookahead: a digit, or `T` and a digit, follows the `P`.
+        let mut after_t = rest.strip_prefix('T').unwrap_or(rest).bytes();
+        if !after_t.next().is_some_and(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut seconds = 0u64;
+        let rest = component(rest, &['Y'], 365 * 86_400, &mut seconds);
+        let rest = component(rest, &['M'], 28 * 86_400, &mut seconds);
+        let rest = match number(rest) {
+            Some((days, r)) if r.starts_with('D') => {
+                seconds = seconds.saturating_add(days.saturating_mul(86_400));
+                &r[1..]
+            }
+            Some((weeks, r)) if r.starts_with('W') => {
+                seconds = seconds.saturating_add(weeks.saturating_mul(7 * 86_400));
+                &r[1..]
+            }
+            _ => rest,
+        };
+        let rest = match rest.strip_prefix('T') {
+            Some(time) => {
+                let time = component(time, &['H'], 3600, &mut seconds);
+                let time = component(time, &['M'], 60, &mut seconds);
+                Self::seconds_part(time, &mut seconds)?
+            }
+            None => rest,
+        };
+        if !rest.is_empty() {
             return None;
         }
         Some(Self {
             text: text.to_owned(),
-            seconds,
+            seconds: if negative { u64::MAX } else { seconds },
         })
+    }
+
+    /// `\d+(\.\d+)?S`, if next; a fraction rounds up. What is left, or `None` when a
+    /// number does not end in `S`.
+    fn seconds_part<'t>(time: &'t str, seconds: &mut u64) -> Option<&'t str> {
+        let Some((whole, rest)) = number(time) else {
+            return Some(time);
+        };
+        let (fraction, rest) = match rest.strip_prefix('.') {
+            Some(r) => {
+                let (f, r) = number(r)?;
+                (f > 0, r)
+            }
+            None => (false, rest),
+        };
+        let rest = rest.strip_prefix('S')?;
+        *seconds = seconds.saturating_add(whole).saturating_add(u64::from(fraction));
+        Some(rest)
+    }
+
+    /// A live value the model would not accept: kept as written, and longer than any cap, so
+    /// the rule that judges it fails closed.
+    pub fn unparseable(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            seconds: u64::MAX,
+        }
     }
 
     /// The duration as written.
@@ -287,9 +354,28 @@ impl SessionDuration {
         &self.text
     }
 
-    /// The duration in seconds.
+    /// The duration in seconds, never under its real length (see the type's documentation).
     pub fn seconds(&self) -> u64 {
         self.seconds
+    }
+
+    /// The normalised form (`PT8H30M`), or `None` when the duration has no exact length in
+    /// seconds (negative, or not accepted by the model).
+    pub fn normalised(&self) -> Option<String> {
+        if self.seconds == u64::MAX {
+            return None;
+        }
+        let (h, m, s) = (self.seconds / 3600, self.seconds % 3600 / 60, self.seconds % 60);
+        let mut out = String::from("PT");
+        for (value, unit) in [(h, 'H'), (m, 'M'), (s, 'S')] {
+            if value > 0 {
+                out.push_str(&format!("{value}{unit}"));
+            }
+        }
+        if out == "PT" {
+            out.push_str("0S");
+        }
+        Some(out)
     }
 
     /// Identity Center's default when a permission set is created without one: one hour.
@@ -442,6 +528,11 @@ pub enum PermissionSetOp {
         /// The target account, or `None` for all provisioned accounts.
         account_id: Option<AccountId>,
     },
+    /// An edit whose parameters did not decode (only the guard sees it, and judges the set live).
+    Unreadable {
+        /// What did not decode.
+        problem: String,
+    },
 }
 
 /// What happened to the instance's attribute-based access control configuration.
@@ -457,6 +548,12 @@ pub enum AbacOp {
     },
     /// DeleteInstanceAccessControlAttributeConfiguration: ABAC disabled, every mapping gone.
     Deleted,
+    /// A change whose parameters did not decode (only the guard sees it, and reads the
+    /// configuration live).
+    Unreadable {
+        /// What did not decode.
+        problem: String,
+    },
 }
 
 /// What happened in the identity store.
@@ -619,6 +716,20 @@ mod tests {
             ("PT3600S", Some(3600)),
             ("P1D", Some(86_400)),
             ("P1DT1H", Some(90_000)),
+            // The model's other forms: leading zeros, fractions, weeks, an empty time part.
+            ("PT01H", Some(3600)),
+            ("PT0001H", Some(3600)),
+            ("PT3599.5S", Some(3600)),
+            ("PT3600.0S", Some(3600)),
+            ("P0DT1H", Some(3600)),
+            ("P1W", Some(604_800)),
+            ("P1DT", Some(86_400)),
+            ("P0Y0M0DT8H", Some(28_800)),
+            ("P1M", Some(28 * 86_400)),
+            ("P1Y", Some(365 * 86_400)),
+            ("-PT1H", Some(u64::MAX)),
+            ("PT99999999999H", Some(359_999_999_996_400)),
+            ("PT99999999999999999999H", Some(u64::MAX)),
             ("PT", None),
             ("P", None),
             ("PT1", None),
@@ -626,11 +737,19 @@ mod tests {
             ("1H", None),
             ("PT30M1H", None),
             ("PT1H1H", None),
+            ("PT1.5H", None),
+            ("P1DW", None),
+            ("P1W1D", None),
+            ("PT1.S", None),
             ("", None),
-            ("PT99999999999H", None),
         ];
         for (text, expected) in cases {
             assert_eq!(SessionDuration::parse(text).map(|d| d.seconds()), expected, "{text}");
         }
+        assert!(SessionDuration::parse(&format!("PT{}H", "0".repeat(98))).is_none());
+        assert_eq!(
+            SessionDuration::parse("P0DT8H30M").and_then(|d| d.normalised()),
+            Some("PT8H30M".to_owned())
+        );
     }
 }

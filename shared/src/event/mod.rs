@@ -39,6 +39,10 @@ pub fn handled_event_names(source: &EventSource) -> &'static [&'static str] {
 /// Malformed input: what is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct DecodeError {
+    /// When a field of a change does not decode but the resource it touches can still be
+    /// identified: the record with that resource and an unreadable operation. The guard judges
+    /// that resource live rather than drop the event; offline checks report the error.
+    pub partial: Option<Box<Decoded>>,
     /// Path to the bad field, e.g. `detail.requestParameters.principalType` (empty: the whole input).
     pub path: String,
     /// What is wrong with it.
@@ -60,6 +64,7 @@ impl DecodeError {
         Self {
             path: path.into(),
             message: message.into(),
+            partial: None,
         }
     }
 }

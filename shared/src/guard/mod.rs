@@ -170,7 +170,19 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
 
     /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text).
     pub async fn handle(&self, json: &str, today: Date) -> Result<GuardReport, GuardError> {
-        let change = match actionable(&self.policy, decode(json)?) {
+        let decoded = match decode(json) {
+            Ok(decoded) => decoded,
+            // A field that does not decode must not let a change through unjudged: when the
+            // resource is known, judge it live (level-driven, the event's values are not needed).
+            Err(mut e) => match e.partial.take() {
+                Some(partial) => {
+                    tracing::warn!(error = %e, "a field of the event does not decode: judging the resource live");
+                    *partial
+                }
+                None => return Err(GuardError::BadInput(e)),
+            },
+        };
+        let change = match actionable(&self.policy, decoded) {
             Ok(change) => change,
             Err(ignored) => return Ok(report_of(&ignored, Vec::new())),
         };

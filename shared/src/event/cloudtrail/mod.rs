@@ -152,15 +152,31 @@ pub(super) fn decode_record(json: &str, prefix: &str) -> Result<Decoded, DecodeE
             prefix,
         };
         let kind = match source {
-            Some(EventSource::SsoAdmin) => sso_admin::sso_admin(&meta.event_name, &params)?,
-            Some(EventSource::IdentityStore) => identity::identity_store(&meta.event_name, &params)?,
-            Some(EventSource::SsoDirectory) => identity::sso_directory(&meta.event_name, &params)?,
-            Some(EventSource::Scim) => identity::scim(&meta.event_name, &params)?,
-            None => None,
+            Some(EventSource::SsoAdmin) => sso_admin::sso_admin(&meta.event_name, &params),
+            Some(EventSource::IdentityStore) => identity::identity_store(&meta.event_name, &params),
+            Some(EventSource::SsoDirectory) => identity::sso_directory(&meta.event_name, &params),
+            Some(EventSource::Scim) => identity::scim(&meta.event_name, &params),
+            None => Ok(None),
         };
         match kind {
-            Some(kind) => Body::Change(kind),
-            None => Body::Unhandled,
+            Ok(Some(kind)) => Body::Change(kind),
+            Ok(None) => Body::Unhandled,
+            Err(mut e) => {
+                // A value that does not decode must not make the change disappear: if the
+                // resource can still be identified, the guard judges it live.
+                let resource = match source {
+                    Some(EventSource::SsoAdmin) => sso_admin::identify(&meta.event_name, &params, &e),
+                    _ => None,
+                };
+                e.partial = resource.map(|kind| {
+                    Box::new(Decoded {
+                        meta,
+                        actor,
+                        body: Body::Change(kind),
+                    })
+                });
+                return Err(e);
+            }
         }
     };
     Ok(Decoded { meta, actor, body })

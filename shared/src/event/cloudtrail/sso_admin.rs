@@ -433,3 +433,36 @@ fn provision_target(
         )),
     }
 }
+
+/// The resource an sso-admin event touches when its parameters do not all decode: the permission
+/// set (instance and ARN valid, the set in the instance) or the instance's ABAC configuration, with
+/// the operation unreadable. Assignments are not identified: a wrong principal type or id leaves
+/// nothing to read.
+pub(super) fn identify(name: &str, p: &Params<'_>, error: &DecodeError) -> Option<ChangeKind> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Target {
+        instance_arn: String,
+        permission_set_arn: Option<String>,
+    }
+    if name.contains("AccountAssignment") || name == "CreatePermissionSet" {
+        return None;
+    }
+    let target: Target = p.request().ok()?;
+    let problem = error.to_string();
+    if name.contains("InstanceAccessControlAttributeConfiguration") {
+        let instance_arn = InstanceArn::parse(&target.instance_arn).ok()?;
+        return Some(ChangeKind::AccessControlAttributes {
+            instance_arn,
+            op: AbacOp::Unreadable { problem },
+        });
+    }
+    let (instance_arn, permission_set_arn) = PsTarget::of(target.instance_arn, target.permission_set_arn?)
+        .ids(p)
+        .ok()?;
+    Some(ChangeKind::PermissionSet {
+        instance_arn,
+        permission_set_arn,
+        op: PermissionSetOp::Unreadable { problem },
+    })
+}
