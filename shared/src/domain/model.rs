@@ -705,6 +705,55 @@ pub struct Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The sso-admin model's `Duration` pattern, whole (regex has no lookahead: it is the
+    /// second condition).
+    fn model_accepts(text: &str) -> bool {
+        let pattern = regex::Regex::new(
+            r"^(-?)P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$",
+        )
+        .unwrap();
+        let after_p = text.trim_start_matches('-').strip_prefix('P').unwrap_or_default();
+        let lookahead = after_p.starts_with(|c: char| c.is_ascii_digit())
+            || after_p.strip_prefix('T').is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit()));
+        text.len() <= 100 && pattern.is_match(text) && lookahead
+    }
+
+    proptest! {
+        // Any text over the pattern's alphabet: parsed exactly when the model accepts it.
+        #[test]
+        fn durations_parse_exactly_when_the_model_accepts_them(text in "-?P?[0-9YMWDTHS.]{0,12}") {
+            prop_assert_eq!(SessionDuration::parse(&text).is_some(), model_accepts(&text), "{}", text);
+        }
+
+        // Every form built from components parses to its length, never under it.
+        #[test]
+        fn built_durations_parse_to_their_seconds(
+            days in proptest::option::of(0u64..30),
+            hours in proptest::option::of(0u64..48),
+            minutes in proptest::option::of(0u64..120),
+            seconds in proptest::option::of((0u64..100_000, proptest::option::of(0u64..1000))),
+            zeros in 0usize..3,
+        ) {
+            let pad = "0".repeat(zeros);
+            let mut text = String::from("P");
+            let mut expected = 0u64;
+            if let Some(d) = days { text.push_str(&format!("{pad}{d}D")); expected += d * 86_400; }
+            let time = hours.is_some() || minutes.is_some() || seconds.is_some();
+            if time { text.push('T'); }
+            if let Some(h) = hours { text.push_str(&format!("{pad}{h}H")); expected += h * 3600; }
+            if let Some(m) = minutes { text.push_str(&format!("{m}M")); expected += m * 60; }
+            if let Some((s, fraction)) = seconds {
+                match fraction {
+                    Some(f) => { text.push_str(&format!("{s}.{f:03}S")); expected += s + u64::from(f > 0); }
+                    None => { text.push_str(&format!("{s}S")); expected += s; }
+                }
+            }
+            prop_assume!(model_accepts(&text));
+            prop_assert_eq!(SessionDuration::parse(&text).map(|d| d.seconds()), Some(expected), "{}", text);
+        }
+    }
 
     #[test]
     fn session_durations_parse_to_seconds() {

@@ -1,5 +1,10 @@
-//! Name patterns for permission sets: `*` matches any run of characters, everything else
-//! matches itself. Matching is case-sensitive, as permission set names are.
+//! Name patterns for permission sets and groups: `*` matches any run of characters, everything
+//! else matches itself, ignoring ASCII case.
+//!
+//! Case-insensitive on purpose: Identity Center names are labels people type, and `platformadmin`
+//! is the same admin set to a reader as `PlatformAdmin`, so it must get the same cap and the same
+//! treatment; a policy cannot foresee every casing. (Names are ASCII: sso-admin's
+//! `PermissionSetName` is `[\w+=,.@-]+`.)
 
 use std::fmt;
 
@@ -18,9 +23,12 @@ impl NamePattern {
         &self.0
     }
 
-    /// Whether `name` matches the whole pattern.
+    /// Whether `name` matches the whole pattern, ignoring ASCII case.
     pub fn matches(&self, name: &str) -> bool {
-        let mut parts = self.0.split('*');
+        let pattern = self.0.to_ascii_lowercase();
+        let name = name.to_ascii_lowercase();
+        let name = name.as_str();
+        let mut parts = pattern.split('*');
         let first = parts.next().unwrap_or_default();
         let Some(mut rest) = name.strip_prefix(first) else {
             return false;
@@ -65,7 +73,12 @@ mod tests {
         check("*Admin*", "AdminRead", true);
         check("*Admin*", "Admin", true);
         check("*Admin*", "PlatformAdministrator", true);
-        check("*Admin*", "platformadmin", false);
+        // Case is ignored both ways; a different spelling still does not match.
+        check("*Admin*", "platformadmin", true);
+        check("*admin*", "PLATFORMADMIN", true);
+        check("*Admin*", "PlatformAdm1n", false);
+        check("BreakGlass*", "breakglass-org", true);
+        check("BreakGlass*", "break-glass", false);
         check("BreakGlass*", "BreakGlass", true);
         check("BreakGlass*", "BreakGlassOrg", true);
         check("BreakGlass*", "XBreakGlass", false);
