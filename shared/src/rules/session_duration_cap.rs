@@ -270,6 +270,11 @@ mod tests {
             ("DataEngineer", "PT12H", Expect::Fail),
             ("PlatformAdmin", "PT1H", Expect::Pass),
             ("PlatformAdmin", "PT2H", Expect::Fail),
+            // The privileged cap whatever the casing (name patterns ignore ASCII case).
+            ("platformadmin", "PT2H", Expect::Fail),
+            ("PLATFORMADMIN", "PT1H", Expect::Pass),
+            // A different spelling is not privileged: the default cap.
+            ("PlatformAdm1n", "PT2H", Expect::Pass),
             ("BreakGlass", "PT90M", Expect::Fail),
             ("BreakGlassOrg", "PT1H", Expect::Pass),
         ];
