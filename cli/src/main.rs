@@ -467,6 +467,9 @@ fn validate(path: Option<&Path>, today: Date) -> Result<Outcome, CliError> {
                 RULES.len(),
                 policy.exceptions.len()
             );
+            for line in explain(&policy) {
+                println!("  {line}");
+            }
             Ok(Outcome::Clean)
         }
         Err(e) => {
@@ -475,6 +478,22 @@ fn validate(path: Option<&Path>, today: Date) -> Result<Outcome, CliError> {
             Ok(Outcome::Findings)
         }
     }
+}
+
+/// What the policy's entries match, in words.
+fn explain(policy: &Policy) -> Vec<String> {
+    let patterns =
+        |p: &[idc_guard::domain::NamePattern]| p.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let mut lines = vec![format!(
+        "privileged permission sets: names matching {} (ASCII case ignored, as in every name pattern)",
+        patterns(&policy.privileged)
+    )];
+    for config in policy.rules.iter() {
+        for line in config.rule.explain_settings(config.settings.as_ref()) {
+            lines.push(format!("{}: {line}", config.rule.doc().id));
+        }
+    }
+    lines
 }
 
 fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> Result<Outcome, CliError> {

@@ -169,13 +169,35 @@ impl IdentityStoreId {
     }
 }
 
-/// Whether `arn` is an AWS managed policy ARN (`arn:<partition>:iam::aws:policy/<path and name>`).
+/// The path and name of an AWS managed policy ARN (`arn:<partition>:iam::aws:policy/<path/name>`),
+/// whatever its partition: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, … (sso-admin's
+/// `ManagedPolicyArn` pattern: `arn:aws(-[a-z]{1,5}){0,3}:iam::aws:policy…`). `None` for anything
+/// else.
+pub fn aws_managed_policy_name(arn: &str) -> Option<&str> {
+    let (partition, rest) = arn.strip_prefix("arn:")?.split_once(':')?;
+    let suffix = partition.strip_prefix("aws")?;
+    let valid_partition = suffix.is_empty()
+        || (suffix.starts_with('-')
+            && suffix[1..]
+                .split('-')
+                .all(|part| (1..=5).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase()))
+            && suffix[1..].split('-').count() <= 3);
+    let name = rest.strip_prefix("iam::aws:policy/")?;
+    (valid_partition && !name.is_empty()).then_some(name)
+}
+
+/// Whether `arn` is an AWS managed policy ARN, in any partition.
 pub fn is_aws_managed_policy_arn(arn: &str) -> bool {
-    arn.strip_prefix("arn:")
-        .and_then(|r| r.split_once(':'))
-        .is_some_and(|(partition, rest)| {
-            partition.starts_with("aws") && rest.strip_prefix("iam::aws:policy/").is_some_and(|n| !n.is_empty())
-        })
+    aws_managed_policy_name(arn).is_some()
+}
+
+/// Whether two ARNs name the same AWS managed policy, whatever their partitions (policy names
+/// compared without regard to ASCII case, as IAM treats them).
+pub fn same_aws_managed_policy(a: &str, b: &str) -> bool {
+    match (aws_managed_policy_name(a), aws_managed_policy_name(b)) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +223,49 @@ mod tests {
         assert!(ps.belongs_to(&instance));
         assert!(!ps.belongs_to(&other));
         assert!(PermissionSetArn::parse("arn:aws:sso:::permissionSet/ssoins-72233af8ea2d1f14").is_err());
+    }
+
+    #[test]
+    fn aws_managed_policies_are_the_same_in_every_partition() {
+        let commercial = "arn:aws:iam::aws:policy/AdministratorAccess";
+        for arn in [
+            "arn:aws-us-gov:iam::aws:policy/AdministratorAccess",
+            "arn:aws-cn:iam::aws:policy/administratoraccess",
+            "arn:aws-iso-b:iam::aws:policy/AdministratorAccess",
+        ] {
+            assert!(same_aws_managed_policy(commercial, arn), "{arn}");
+        }
+        assert!(!same_aws_managed_policy(
+            commercial,
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        ));
+        assert!(!same_aws_managed_policy(
+            commercial,
+            "arn:aws:iam::111111111111:policy/AdministratorAccess"
+        ));
+        assert!(!same_aws_managed_policy(
+            commercial,
+            "arn:awsx:iam::aws:policy/AdministratorAccess"
+        ));
+        assert!(!same_aws_managed_policy(
+            commercial,
+            "arn:aws-toolong:iam::aws:policy/AdministratorAccess"
+        ));
+        assert_eq!(
+            aws_managed_policy_name("arn:aws-cn:iam::aws:policy/job-function/ViewOnlyAccess"),
+            Some("job-function/ViewOnlyAccess")
+        );
+    }
+
+    #[test]
+    fn identity_store_arns_are_read_in_every_partition() {
+        for partition in ["aws", "aws-cn", "aws-us-gov"] {
+            let arn = format!("arn:{partition}:identitystore::111111111111:identitystore/d-906791299c");
+            assert_eq!(
+                IdentityStoreId::from_arn(&arn).map(|s| s.to_string()),
+                Some("d-906791299c".to_owned())
+            );
+        }
     }
 
     #[test]

@@ -424,6 +424,17 @@ pub enum Boundary {
     CustomerManaged(CustomerManagedPolicyRef),
 }
 
+impl Boundary {
+    /// Whether two boundaries are the same policy: an AWS managed one whatever its partition, a
+    /// customer managed one by name and path.
+    pub fn same_as(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::ManagedPolicy(a), Self::ManagedPolicy(b)) => super::ids::same_aws_managed_policy(a, b),
+            (a, b) => a == b,
+        }
+    }
+}
+
 impl fmt::Display for Boundary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -716,7 +727,9 @@ mod tests {
         .unwrap();
         let after_p = text.trim_start_matches('-').strip_prefix('P').unwrap_or_default();
         let lookahead = after_p.starts_with(|c: char| c.is_ascii_digit())
-            || after_p.strip_prefix('T').is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit()));
+            || after_p
+                .strip_prefix('T')
+                .is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit()));
         text.len() <= 100 && pattern.is_match(text) && lookahead
     }
 

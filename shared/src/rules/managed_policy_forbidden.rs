@@ -5,7 +5,7 @@ use super::{
     Context, Doc, Exemptions, Missing, PERMISSION_SET_READS, PROVISIONING, Rule, Runs, Subject, Verdict, Violation,
     concerns_permission_set,
 };
-use crate::domain::ids::is_aws_managed_policy_arn;
+use crate::domain::ids::{aws_managed_policy_name, is_aws_managed_policy_arn, same_aws_managed_policy};
 use crate::domain::{Action, ChangeKind, MissingFact, PermissionSetOp, RuleId, Scope, Severity};
 use crate::spanned::{Reader, Table};
 
@@ -86,6 +86,19 @@ impl Rule for ManagedPolicyForbidden {
         Some(Settings { policies, exempt })
     }
 
+    fn explain(&self, settings: &Settings) -> Vec<String> {
+        settings
+            .policies
+            .iter()
+            .filter_map(|arn| {
+                let name = aws_managed_policy_name(arn)?;
+                Some(format!(
+                    "{arn} matches the AWS managed policy {name} in every partition (aws, aws-cn, aws-us-gov, …)"
+                ))
+            })
+            .collect()
+    }
+
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
         concerns_permission_set(change, scope, |op| {
             matches!(op, PermissionSetOp::ManagedPolicyAttached { .. })
@@ -105,7 +118,7 @@ impl Rule for ManagedPolicyForbidden {
         };
         let forbidden: Vec<&String> = attached
             .iter()
-            .filter(|arn| settings.policies.iter().any(|f| f.eq_ignore_ascii_case(arn)))
+            .filter(|arn| settings.policies.iter().any(|f| same_aws_managed_policy(f, arn)))
             .collect();
         if forbidden.is_empty() {
             return Verdict::Pass;
@@ -174,6 +187,29 @@ mod tests {
                 facts.permission_set.as_mut().unwrap().name = Fact::Known(n.into());
             }
             check(&ManagedPolicyForbidden, &change, &facts, &policy(), expected);
+        }
+    }
+
+    proptest::proptest! {
+        // AdministratorAccess attached in any partition the model allows is forbidden, whichever
+        // partition the policy names it in; another policy in that partition is not.
+        #[test]
+        fn forbidden_policies_are_matched_in_every_partition(
+            partition in "aws(-[a-z]{1,5}){0,3}",
+            listed in "aws(-[a-z]{1,5}){0,3}",
+        ) {
+            let mut p = policy();
+            p.rules.settings_mut::<ManagedPolicyForbidden>().unwrap().policies =
+                vec![format!("arn:{listed}:iam::aws:policy/AdministratorAccess")];
+            for (attached, expected) in [
+                (format!("arn:{partition}:iam::aws:policy/AdministratorAccess"), Expect::Fail),
+                (format!("arn:{partition}:iam::aws:policy/ReadOnlyAccess"), Expect::Pass),
+            ] {
+                let change = managed_attached(&attached);
+                let mut facts = facts_for(&change);
+                facts.permission_set.as_mut().unwrap().name = Fact::Known("DataEngineer".into());
+                check(&ManagedPolicyForbidden, &change, &facts, &p, expected);
+            }
         }
     }
 

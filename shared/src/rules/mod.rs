@@ -225,6 +225,13 @@ pub trait Rule: Send + Sync + 'static {
         Some(defaults.clone())
     }
 
+    /// What the settings' entries match, in words, for `idc-guard validate` (e.g. that an AWS
+    /// managed policy ARN matches in every partition). Nothing by default.
+    fn explain(&self, settings: &Self::Settings) -> Vec<String> {
+        let _ = settings;
+        Vec::new()
+    }
+
     /// Whether the rule judges this change: in [`Scope::Change`], whether the change touched the
     /// aspect the rule guards; in [`Scope::Resource`], whether it is about a resource of the
     /// rule's kind.
@@ -260,6 +267,8 @@ pub trait AnyRule: Send + Sync {
         table: &mut Table<'_, '_>,
         defaults: &dyn Settings,
     ) -> Option<Box<dyn Settings>>;
+    /// What its settings' entries match, in words.
+    fn explain_settings(&self, settings: &dyn Settings) -> Vec<String>;
     /// Evaluates it with `settings` (its own; anything else evaluates with its defaults).
     fn evaluate_with(
         &self,
@@ -297,6 +306,14 @@ impl<R: Rule> AnyRule for R {
         let own = defaults.as_any().downcast_ref::<R::Settings>().cloned();
         let defaults = own.unwrap_or_else(|| self.defaults());
         self.read(r, table, &defaults).map(|s| Box::new(s) as Box<dyn Settings>)
+    }
+
+    fn explain_settings(&self, settings: &dyn Settings) -> Vec<String> {
+        settings
+            .as_any()
+            .downcast_ref::<R::Settings>()
+            .map(|s| self.explain(s))
+            .unwrap_or_default()
     }
 
     fn evaluate_with(

@@ -5,7 +5,7 @@ use super::{
     Context, Doc, Exemptions, Missing, PERMISSION_SET_READS, PROVISIONING, Rule, Runs, Subject, Verdict, Violation,
     concerns_permission_set,
 };
-use crate::domain::ids::is_aws_managed_policy_arn;
+use crate::domain::ids::{aws_managed_policy_name, is_aws_managed_policy_arn};
 use crate::domain::{
     Action, Boundary, ChangeKind, CustomerManagedPolicyRef, MissingFact, PermissionSetOp, RuleId, Scope, Severity,
 };
@@ -147,6 +147,18 @@ impl Rule for PermissionsBoundaryRequired {
         })
     }
 
+    fn explain(&self, settings: &Settings) -> Vec<String> {
+        match &settings.boundary {
+            Boundary::ManagedPolicy(arn) => aws_managed_policy_name(arn)
+                .map(|name| format!("the boundary {arn} matches the AWS managed policy {name} in every partition"))
+                .into_iter()
+                .collect(),
+            Boundary::CustomerManaged(r) => vec![format!(
+                "the boundary is the customer managed policy {r} in each account the set is provisioned to"
+            )],
+        }
+    }
+
     fn concerns(&self, change: &ChangeKind, scope: Scope) -> bool {
         concerns_permission_set(change, scope, |op| {
             matches!(
@@ -167,7 +179,7 @@ impl Rule for PermissionsBoundaryRequired {
                 detail: "the permission set's current boundary".to_owned(),
             });
         };
-        if current.as_ref() == Some(&settings.boundary) {
+        if current.as_ref().is_some_and(|c| c.same_as(&settings.boundary)) {
             return Verdict::Pass;
         }
         if let Some(settled) = subject.exempted(
@@ -265,6 +277,23 @@ mod tests {
             matches!(&v.remediation[0], Action::PutPermissionsBoundary { boundary, .. } if *boundary == platform_boundary())
         );
         assert!(matches!(v.remediation[1], Action::ProvisionPermissionSet { .. }));
+    }
+
+    #[test]
+    fn an_aws_managed_boundary_is_the_same_in_every_partition() {
+        let mut p = policy();
+        p.rules.settings_mut::<PermissionsBoundaryRequired>().unwrap().boundary =
+            Boundary::ManagedPolicy("arn:aws:iam::aws:policy/PowerUserAccess".into());
+        for (arn, expected) in [
+            ("arn:aws-us-gov:iam::aws:policy/PowerUserAccess", Expect::Pass),
+            ("arn:aws-cn:iam::aws:policy/PowerUserAccess", Expect::Pass),
+            ("arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess", Expect::Fail),
+        ] {
+            let change = boundary_put(Boundary::ManagedPolicy(arn.into()));
+            let mut facts = facts_for(&change);
+            facts.permission_set.as_mut().unwrap().name = Fact::Known("DataEngineer".into());
+            check(&PermissionsBoundaryRequired, &change, &facts, &p, expected);
+        }
     }
 
     #[test]
