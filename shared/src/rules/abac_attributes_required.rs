@@ -117,6 +117,14 @@ impl Rule for AbacAttributesRequired {
         };
         let current: &[AbacAttribute] = current.as_deref().unwrap_or_default();
         let mut problems = Vec::new();
+        // The same key twice is ambiguous (which source wins is not defined): never compliant.
+        let mut seen = std::collections::BTreeSet::new();
+        for a in current {
+            if !seen.insert(a.key.as_str()) {
+                problems.push(format!("`{}` is configured more than once (ambiguous)", a.key));
+            }
+        }
+        problems.dedup();
         for want in required {
             match current.iter().find(|a| a.key == want.key) {
                 Some(have) if have.source == want.source => {}
@@ -130,11 +138,14 @@ impl Rule for AbacAttributesRequired {
         if problems.is_empty() {
             return Verdict::Pass;
         }
-        // Keep every other attribute the instance has; fix the required ones in place.
-        let mut desired: Vec<AbacAttribute> = current
-            .iter()
-            .map(|a| required.iter().find(|r| r.key == a.key).unwrap_or(a).clone())
-            .collect();
+        // Keep every other attribute the instance has (its first occurrence); fix the required ones
+        // in place.
+        let mut desired: Vec<AbacAttribute> = Vec::new();
+        for a in current {
+            if !desired.iter().any(|d| d.key == a.key) {
+                desired.push(required.iter().find(|r| r.key == a.key).unwrap_or(a).clone());
+            }
+        }
         for want in required {
             if !desired.iter().any(|a| a.key == want.key) {
                 desired.push(want.clone());
@@ -184,12 +195,18 @@ mod tests {
                 abac_configured(vec![extra, project.clone(), team.clone()]),
                 Expect::Pass,
             ),
-            (abac_configured(vec![team]), Expect::Fail),
+            (abac_configured(vec![team.clone()]), Expect::Fail),
             (
-                abac_configured(vec![attr("team", "${path:enterprise.division}"), project]),
+                abac_configured(vec![attr("team", "${path:enterprise.division}"), project.clone()]),
                 Expect::Fail,
             ),
             (abac_configured(vec![]), Expect::Fail),
+            // The same key twice is ambiguous, even with the right source among them.
+            (
+                abac_configured(vec![team.clone(), project.clone(), attr("team", "${path:enterprise.division}")]),
+                Expect::Fail,
+            ),
+            (abac_configured(vec![team.clone(), project, team]), Expect::Fail),
             (abac_deleted(), Expect::Fail),
         ];
         for (change, expected) in cases {

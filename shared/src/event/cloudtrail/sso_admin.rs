@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Params, PsTarget, REDACTED};
 use crate::domain::{
@@ -63,7 +64,9 @@ struct InlineParams {
     // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
     instance_arn: String,
     permission_set_arn: String,
-    inline_policy: Option<Value>,
+    /// Raw, not a parsed value: a document logged as a JSON object keeps every member as
+    /// written (a parsed object would silently keep only the last of two `Statement` keys).
+    inline_policy: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -355,13 +358,7 @@ fn permission_set_op(name: &str, p: &Params<'_>) -> Result<Option<(PsTarget, Per
         "DeletePermissionSet" => (p.request()?, PermissionSetOp::Deleted),
         "PutInlinePolicyToPermissionSet" => {
             let r: InlineParams = p.request()?;
-            let policy = match r.inline_policy {
-                Some(Value::String(s)) if s == REDACTED => InlinePolicyText::Redacted,
-                Some(Value::String(s)) => InlinePolicyText::Text(s),
-                Some(Value::Null) | None => InlinePolicyText::Redacted,
-                // Logged as a JSON document rather than a string: analyse the same text.
-                Some(other) => InlinePolicyText::Text(other.to_string()),
-            };
+            let policy = inline_policy(r.inline_policy.as_deref());
             let op = PermissionSetOp::InlinePolicyPut { policy };
             (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
         }
@@ -402,6 +399,22 @@ fn permission_set_op(name: &str, p: &Params<'_>) -> Result<Option<(PsTarget, Per
         }
         _ => return Ok(None),
     }))
+}
+
+/// The inline policy as the event logs it: a string (the document's text), redacted, or the
+/// document itself as a JSON object, analysed as the exact text logged (so a duplicate key fails
+/// to parse, as in the string form, instead of being silently dropped).
+fn inline_policy(raw: Option<&RawValue>) -> InlinePolicyText {
+    let Some(raw) = raw else {
+        return InlinePolicyText::Redacted;
+    };
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::String(s)) if s == REDACTED => InlinePolicyText::Redacted,
+        Ok(Value::String(s)) => InlinePolicyText::Text(s),
+        Ok(Value::Null) => InlinePolicyText::Redacted,
+        // Logged as a JSON document rather than a string: analyse the same text.
+        _ => InlinePolicyText::Text(raw.get().to_owned()),
+    }
 }
 
 fn boundary(p: &Params<'_>, b: BoundaryParam) -> Result<Boundary, DecodeError> {
@@ -465,4 +478,44 @@ pub(super) fn identify(name: &str, p: &Params<'_>, error: &DecodeError) -> Optio
         permission_set_arn,
         op: PermissionSetOp::Unreadable { problem },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Date, EventVerdict};
+    use crate::policy::Policy;
+
+    const HARMLESS: &str = r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}"#;
+    const FORBIDDEN: &str = r#"{"Effect":"Allow","Action":"iam:*","Resource":"*"}"#;
+
+    /// A PutInlinePolicyToPermissionSet event whose `inlinePolicy` is `logged` (JSON text).
+    fn event(logged: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::111111111111:assumed-role/ops/x","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::111111111111:role/ops","userName":"ops"}}}}}},
+            "eventTime":"2026-11-27T10:00:00Z","eventSource":"sso.amazonaws.com","eventName":"PutInlinePolicyToPermissionSet","awsRegion":"eu-west-1",
+            "requestParameters":{{"instanceArn":"arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708","permissionSetArn":"arn:aws:sso:::permissionSet/ssoins-7223b1c4d5e6f708/ps-a73f05d19e2b6c48","inlinePolicy":{logged}}},
+            "responseElements":null,"eventID":"e0","readOnly":false,"recipientAccountId":"111111111111"}}"#
+        )
+    }
+
+    fn verdict(logged: &str) -> EventVerdict {
+        let today = Date::new(2026, 11, 27).unwrap_or_else(|| unreachable!());
+        crate::engine::check_json(&Policy::default(), &event(logged), today)
+            .map(|e| e.verdict)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_document_logged_as_an_object_is_judged_like_its_string_form() {
+        // Two `Statement` keys: a parsed object would keep only the harmless last one.
+        let duplicate = format!(r#"{{"Version":"2012-10-17","Statement":[{FORBIDDEN}],"Statement":[{HARMLESS}]}}"#);
+        let as_string = serde_json::to_string(&duplicate).unwrap_or_default();
+        assert_eq!(verdict(&duplicate), verdict(&as_string));
+        assert_eq!(verdict(&duplicate), EventVerdict::Violation);
+        let single = format!(r#"{{"Version":"2012-10-17","Statement":[{HARMLESS}]}}"#);
+        let single_string = serde_json::to_string(&single).unwrap_or_default();
+        assert_eq!(verdict(&single), verdict(&single_string));
+        assert_ne!(verdict(&single), EventVerdict::Violation);
+    }
 }
