@@ -13,6 +13,10 @@ use crate::spanned::{Reader, Table};
 /// The rule's id.
 pub const ID: RuleId = RuleId::new("inline-policy-forbidden-actions");
 
+/// The longest inline policy Identity Center accepts, in characters (sso-admin's
+/// `PermissionSetPolicyDocument`: `max` 32768; botocore `data/sso-admin/2020-07-20/service-2.json`).
+pub const MAX_INLINE_POLICY: usize = 32_768;
+
 /// Flags an inline policy that grants a forbidden action, with IAM's wildcard and `NotAction`
 /// semantics; and an inline policy that cannot be analysed at all.
 ///
@@ -119,6 +123,20 @@ impl Rule for InlinePolicyForbiddenActions {
         };
         let label = subject.label();
         let resource = subject.resource();
+        // Larger than Identity Center accepts: not analysed (parsing it would cost many times its
+        // size), a finding of its own.
+        let length = text.chars().count();
+        if length > MAX_INLINE_POLICY {
+            return Verdict::Fail(Violation {
+                message: format!(
+                    "The inline policy of permission set {label} has {length} characters, more than the \
+                     {MAX_INLINE_POLICY} Identity Center accepts, so it was not analysed. Replace it with a \
+                     valid document; nothing is changed automatically."
+                ),
+                resource,
+                remediation: Vec::new(),
+            });
+        }
         let doc = match PolicyDocument::parse(text) {
             Ok(doc) => doc,
             Err(e) => {
@@ -328,6 +346,23 @@ mod tests {
             panic!()
         };
         assert!(matches!(&v.remediation[0], Action::DeleteInlinePolicy { removed, .. } if removed.len() == 1));
+    }
+
+    #[test]
+    fn an_oversized_document_is_a_finding_without_analysis() {
+        // Valid JSON granting nothing forbidden, but over the limit by one character.
+        let filler = "x".repeat(MAX_INLINE_POLICY);
+        let text = format!(r#"{{"Version":"2012-10-17","Sid":"{filler}","Statement":[{S3_READ}]}}"#);
+        let at_limit = &text[..MAX_INLINE_POLICY];
+        assert!(text.chars().count() > MAX_INLINE_POLICY && at_limit.chars().count() == MAX_INLINE_POLICY);
+        let change = inline_put(&text);
+        let mut facts = facts_for(&change);
+        facts.permission_set.as_mut().unwrap().name = Fact::Known("PlatformAdmin".into());
+        let Verdict::Fail(v) = InlinePolicyForbiddenActions.evaluate(cx(&InlinePolicyForbiddenActions, &change, &facts, &policy())) else {
+            panic!("an oversized policy must fail, even on an exempt set")
+        };
+        assert!(v.message.contains("more than the 32768"), "{}", v.message);
+        assert!(v.remediation.is_empty());
     }
 
     #[test]

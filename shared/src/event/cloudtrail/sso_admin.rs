@@ -408,12 +408,17 @@ fn inline_policy(raw: Option<&RawValue>) -> InlinePolicyText {
     let Some(raw) = raw else {
         return InlinePolicyText::Redacted;
     };
-    match serde_json::from_str::<Value>(raw.get()) {
-        Ok(Value::String(s)) if s == REDACTED => InlinePolicyText::Redacted,
-        Ok(Value::String(s)) => InlinePolicyText::Text(s),
-        Ok(Value::Null) => InlinePolicyText::Redacted,
+    let text = raw.get();
+    if text == "null" {
+        return InlinePolicyText::Redacted;
+    }
+    // Only a string is decoded here; anything else is kept as the text logged, without building
+    // a tree of it (a large document would cost many times its size).
+    match serde_json::from_str::<String>(text) {
+        Ok(s) if s == REDACTED => InlinePolicyText::Redacted,
+        Ok(s) => InlinePolicyText::Text(s),
         // Logged as a JSON document rather than a string: analyse the same text.
-        _ => InlinePolicyText::Text(raw.get().to_owned()),
+        Err(_) => InlinePolicyText::Text(text.to_owned()),
     }
 }
 
