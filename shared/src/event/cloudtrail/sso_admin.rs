@@ -2,7 +2,6 @@
 //! configuration and tags, each event name's request and response shape.
 
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{Params, PsTarget, REDACTED};
