@@ -486,7 +486,6 @@ pub(super) fn identify(name: &str, p: &Params<'_>, error: &DecodeError) -> Optio
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::{Date, EventVerdict};
     use crate::policy::Policy;
 
