@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::domain::{
     AbacAttribute, AccountId, Assignment, Boundary, Change, Decision, Finding, IdentityStoreId, InstanceArn, Notice,
-    Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalType,
+    Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType,
 };
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
@@ -188,6 +188,13 @@ pub trait IdentityCenter: Send + Sync {
         permission_set: &PermissionSetArn,
     ) -> impl Future<Output = Remote<()>> + Send;
 
+    /// The identity store of an instance (ListInstances, read once per process); `None` when the
+    /// instance is not found. An implementation that cannot tell answers `Ok(None)`.
+    fn identity_store(&self, instance: &InstanceArn) -> impl Future<Output = Remote<Option<IdentityStoreId>>> + Send {
+        let _ = instance;
+        async { Ok(None) }
+    }
+
     /// CreateAccountAssignment, polled to SUCCEEDED (the reconciler creates missing desired
     /// assignments). An implementation that cannot create answers `Rejected`.
     fn create_assignment(&self, assignment: &Assignment) -> impl Future<Output = Remote<()>> + Send {
@@ -226,6 +233,19 @@ pub trait IdentityStore: Send + Sync {
         identity_store_id: &IdentityStoreId,
         membership_id: &str,
     ) -> impl Future<Output = Remote<()>> + Send;
+
+    /// How people know a user (DescribeUser: user name, display name) or a group
+    /// (DescribeGroup: display name); `None` when it does not exist. For reports only; an
+    /// implementation that cannot tell answers `Ok(None)`.
+    fn principal(
+        &self,
+        identity_store_id: &IdentityStoreId,
+        principal_type: PrincipalType,
+        principal_id: &str,
+    ) -> impl Future<Output = Remote<Option<PrincipalNames>>> + Send {
+        let _ = (identity_store_id, principal_type, principal_id);
+        async { Ok(None) }
+    }
 }
 
 /// Where findings and their outcomes go (SNS and Slack later; logs for now).

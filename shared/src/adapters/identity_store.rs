@@ -4,7 +4,7 @@ use aws_sdk_identitystore::Error;
 use aws_sdk_identitystore::types::MemberId;
 
 use super::{attempt, found, listed, rejected, retried, unexpected};
-use crate::domain::IdentityStoreId;
+use crate::domain::{IdentityStoreId, PrincipalNames, PrincipalType};
 use crate::ports::{Directory, FailureKind, IdentityStore, MembershipRef, Remote};
 use crate::retry::RetryPolicy;
 
@@ -65,6 +65,45 @@ impl IdentityStore for IdentityStoreApi {
         })
         .await;
         Ok(found(read)?.map(|out| out.membership_id))
+    }
+
+    async fn principal(
+        &self,
+        identity_store_id: &IdentityStoreId,
+        principal_type: PrincipalType,
+        principal_id: &str,
+    ) -> Remote<Option<PrincipalNames>> {
+        let store = identity_store_id.as_str();
+        match principal_type {
+            PrincipalType::User => {
+                let read = retried(&self.retry, None, classify, "DescribeUser", || {
+                    self.client
+                        .describe_user()
+                        .identity_store_id(store)
+                        .user_id(principal_id)
+                        .send()
+                })
+                .await;
+                Ok(found(read)?.map(|u| PrincipalNames {
+                    name: u.user_name.unwrap_or_else(|| principal_id.to_owned()),
+                    display_name: u.display_name,
+                }))
+            }
+            PrincipalType::Group => {
+                let read = retried(&self.retry, None, classify, "DescribeGroup", || {
+                    self.client
+                        .describe_group()
+                        .identity_store_id(store)
+                        .group_id(principal_id)
+                        .send()
+                })
+                .await;
+                Ok(found(read)?.map(|g| PrincipalNames {
+                    name: g.display_name.unwrap_or_else(|| principal_id.to_owned()),
+                    display_name: None,
+                }))
+            }
+        }
     }
 
     async fn delete_membership(&self, identity_store_id: &IdentityStoreId, membership_id: &str) -> Remote<()> {

@@ -23,6 +23,8 @@ pub struct SsoAdmin {
     client: aws_sdk_ssoadmin::Client,
     retry: RetryPolicy,
     pacer: Option<std::sync::Arc<crate::pace::Pacer>>,
+    /// The instances, once listed (they do not change while a process runs).
+    instances: std::sync::Arc<tokio::sync::OnceCell<Vec<InstanceRef>>>,
 }
 
 impl SsoAdmin {
@@ -32,6 +34,7 @@ impl SsoAdmin {
             client,
             retry,
             pacer: None,
+            instances: std::sync::Arc::default(),
         }
     }
 
@@ -583,6 +586,14 @@ impl IdentityCenter for SsoAdmin {
             .and_then(|s| s.request_id)
             .ok_or_else(|| unexpected(OP, "no request id"))?;
         poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+    }
+
+    async fn identity_store(&self, instance: &InstanceArn) -> Remote<Option<IdentityStoreId>> {
+        let instances = self.instances.get_or_try_init(|| self.instances()).await?;
+        Ok(instances
+            .iter()
+            .find(|i| i.instance_arn == *instance)
+            .map(|i| i.identity_store_id.clone()))
     }
 
     async fn create_assignment(&self, assignment: &Assignment) -> Remote<()> {

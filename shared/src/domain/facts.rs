@@ -7,7 +7,8 @@
 
 use super::ids::PermissionSetArn;
 use super::model::{
-    AbacAttribute, AbacOp, Boundary, Change, ChangeKind, InlinePolicyText, PermissionSetOp, SessionDuration,
+    AbacAttribute, AbacOp, Boundary, Change, ChangeKind, InlinePolicyText, PermissionSetOp, PrincipalNames,
+    SessionDuration,
 };
 
 /// A value that is either known or not.
@@ -90,6 +91,9 @@ pub struct Facts {
     pub assignment_exists: Fact<bool>,
     /// The id of the group membership the change added, if it exists now (`None`: gone).
     pub membership: Fact<Option<String>>,
+    /// How people know the assignment's principal (`None`: it no longer exists). Read for
+    /// reporting a finding, never needed to decide one.
+    pub principal: Fact<Option<PrincipalNames>>,
     /// What the desired-assignments file says about the assignment (only the reconciler knows;
     /// `None`: no desired file, the `desired-assignments` rule does not apply).
     pub desired: Option<DesiredFact>,

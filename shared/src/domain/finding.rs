@@ -147,6 +147,9 @@ pub struct Resource {
     /// The principal id (for assignments and memberships).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_id: Option<String>,
+    /// How people know the principal (user name and display name, or group name), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_name: Option<String>,
 }
 
 impl Resource {
@@ -159,6 +162,7 @@ impl Resource {
             permission_set_arn: None,
             account_id: None,
             principal_id: None,
+            principal_name: None,
         }
     }
 }

@@ -23,7 +23,7 @@ pub use finding::{
 pub use ids::{AccountId, IdError, IdentityStoreId, InstanceArn, PermissionSetArn};
 pub use model::{
     AbacAttribute, AbacOp, Actor, Assignment, Boundary, Change, ChangeKind, CustomerManagedPolicyRef, EventMeta,
-    EventSource, IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalType, SessionDuration, Tag,
+    EventSource, IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalNames, PrincipalType, SessionDuration, Tag,
 };
 pub use outcome::{Decision, Notice, Outcome, OutcomeKind};
 pub use pattern::NamePattern;

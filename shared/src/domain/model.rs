@@ -222,6 +222,25 @@ pub struct Assignment {
     pub principal_id: String,
 }
 
+/// How people know a user or group: a user's user name and display name, a group's display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrincipalNames {
+    /// The user name, or the group's display name.
+    pub name: String,
+    /// A user's display name, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+impl fmt::Display for PrincipalNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.display_name {
+            Some(d) if *d != self.name => write!(f, "{} ({d})", self.name),
+            _ => f.write_str(&self.name),
+        }
+    }
+}
+
 impl Assignment {
     /// The id findings and the safety state name it by: `account|permission set|TYPE|principal`.
     pub fn resource_id(&self) -> String {

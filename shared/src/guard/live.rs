@@ -112,6 +112,42 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         Ok(facts)
     }
 
+    /// Adds the names people know an assignment by (the permission set's name, the principal's
+    /// user or display name), for the findings' messages. Read only once a finding exists; a
+    /// failed read leaves the ids (names never decide a verdict). `true` when anything was added.
+    pub(super) async fn name_assignment(&self, change: &Change, facts: &mut Facts) -> bool {
+        let (ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a)) = &change.kind else {
+            return false;
+        };
+        let ic = &self.identity_center;
+        let mut added = false;
+        if let Some(ps) = facts.permission_set.as_mut()
+            && ps.name == Fact::Unknown
+            && let Ok(Some(name)) = ic.permission_set_name(&a.instance_arn, &a.permission_set_arn).await
+        {
+            ps.name = Fact::Known(name);
+            added = true;
+        }
+        let store = match &self.policy.identity_store_id {
+            Some(store) => Some(store.clone()),
+            None => ic.identity_store(&a.instance_arn).await.ok().flatten(),
+        };
+        if let Some(store) = store {
+            match self
+                .identity_store
+                .principal(&store, a.principal_type, &a.principal_id)
+                .await
+            {
+                Ok(names) => {
+                    added |= names.is_some();
+                    facts.principal = Fact::Known(names);
+                }
+                Err(e) => tracing::warn!(error = %e, principal = %a.principal_id, "could not read the principal's name"),
+            }
+        }
+        added
+    }
+
     fn name_matters(&self, rule: RuleId) -> bool {
         self.policy
             .exceptions

@@ -186,8 +186,12 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             Ok(change) => change,
             Err(ignored) => return Ok(report_of(&ignored, Vec::new())),
         };
-        let facts = self.live_facts(&change).await?;
-        let evaluation = evaluate(&self.policy, change.clone(), &facts, today);
+        let mut facts = self.live_facts(&change).await?;
+        let mut evaluation = evaluate(&self.policy, change.clone(), &facts, today);
+        // Findings name things the way people know them: read the names only now, for them.
+        if !evaluation.findings.is_empty() && self.name_assignment(&change, &mut facts).await {
+            evaluation = evaluate(&self.policy, change.clone(), &facts, today);
+        }
         let mut outcomes = Vec::new();
         let mut retry_later = None;
         for finding in &evaluation.findings {

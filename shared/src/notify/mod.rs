@@ -125,8 +125,10 @@ pub fn text(outcome: &Outcome, owner: &str) -> String {
         (None, Some(arn)) => where_.push(format!("permission set {arn}")),
         (None, None) => {}
     }
-    if let Some(p) = &r.principal_id {
-        where_.push(format!("principal {p}"));
+    match (&r.principal_name, &r.principal_id) {
+        (Some(name), Some(id)) => where_.push(format!("principal {name} ({id})")),
+        (None, Some(id)) => where_.push(format!("principal {id}")),
+        _ => {}
     }
     let mut lines = vec![
         subject(outcome),

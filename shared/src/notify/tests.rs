@@ -40,6 +40,7 @@ fn outcome(kind: OutcomeKind) -> Outcome {
                 ),
                 account_id: None,
                 principal_id: None,
+                principal_name: None,
             },
             remediation: Vec::new(),
             expired_exception: None,

@@ -173,6 +173,17 @@ impl Planner<'_> {
         ps
     }
 
+    /// The principal's name as the directory listing gave it.
+    fn principal(&self, key: &crate::domain::Assignment) -> Fact<Option<crate::domain::PrincipalNames>> {
+        match self.inv.principal_name(key.principal_type, &key.principal_id) {
+            Some(name) => Fact::Known(Some(crate::domain::PrincipalNames {
+                name: name.to_owned(),
+                display_name: None,
+            })),
+            None => Fact::Unknown,
+        }
+    }
+
     /// Live assignments: every rule, and "extra" against the desired file.
     fn assignments(&mut self) {
         for key in &self.inv.assignments {
@@ -180,6 +191,7 @@ impl Planner<'_> {
             let facts = Facts {
                 scope: Scope::Resource,
                 permission_set: Some(self.named(&key.permission_set_arn)),
+                principal: self.principal(key),
                 assignment_exists: Fact::Known(true),
                 desired: self.resolved.map(|_| DesiredFact {
                     wanted: want.is_some(),

@@ -33,12 +33,20 @@ impl Rule for AssignmentPrincipalType {
         runs: Runs::Everywhere,
         why: "Access granted to individual users bypasses group membership reviews and leaves orphaned access behind.",
         correction: "delete the assignment",
-        actions: &[&[
-            "sso:ListAccountAssignments",
-            "sso:DescribePermissionSet",
-            "sso:DeleteAccountAssignment",
-            "sso:DescribeAccountAssignmentDeletionStatus",
-        ]],
+        actions: &[
+            &[
+                "sso:ListAccountAssignments",
+                "sso:DeleteAccountAssignment",
+                "sso:DescribeAccountAssignmentDeletionStatus",
+            ],
+            // The names a finding reports: the set's, the principal's (in the instance's store).
+            &[
+                "sso:DescribePermissionSet",
+                "sso:ListInstances",
+                "identitystore:DescribeUser",
+                "identitystore:DescribeGroup",
+            ],
+        ],
     };
 
     const KEYS: &'static [&'static str] = &["allowed"];
@@ -90,13 +98,19 @@ impl Rule for AssignmentPrincipalType {
             return Verdict::Pass;
         }
         let ps_name = cx.facts.permission_set_name();
+        let names = cx.facts.principal.known().cloned().flatten();
+        let who = match &names {
+            Some(n) => format!("{} {n} ({})", a.principal_type, a.principal_id),
+            None => format!("{} {}", a.principal_type, a.principal_id),
+        };
+        let what = match ps_name {
+            Some(name) => format!("{name} ({})", a.permission_set_arn),
+            None => a.permission_set_arn.to_string(),
+        };
         let allowed_text: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
         let message = format!(
-            "{} {} was assigned {} in account {} directly; only {} assignments are allowed. \
+            "{who} was assigned {what} in account {} directly; only {} assignments are allowed. \
              Assign a group the user belongs to instead (the direct assignment will be deleted).",
-            a.principal_type,
-            a.principal_id,
-            ps_name.unwrap_or(a.permission_set_arn.as_str()),
             a.account_id,
             allowed_text.join(" or ")
         );
@@ -105,6 +119,7 @@ impl Rule for AssignmentPrincipalType {
         resource.permission_set_name = ps_name.map(str::to_owned);
         resource.account_id = Some(a.account_id.to_string());
         resource.principal_id = Some(a.principal_id.clone());
+        resource.principal_name = names.map(|n| n.to_string());
         Verdict::Fail(Violation {
             message,
             resource,
@@ -150,6 +165,27 @@ mod tests {
             Action::DeleteAccountAssignment(a) if a.principal_type == PrincipalType::User
         ));
         assert!(v.message.contains("Assign a group"));
+    }
+
+    #[test]
+    fn the_message_names_the_user_and_the_set_beside_their_ids() {
+        let change = assignment_created(PrincipalType::User);
+        let mut facts = facts_for(&change);
+        facts.permission_set.as_mut().unwrap().name = Fact::Known("PlatformAdmin".into());
+        facts.principal = Fact::Known(Some(crate::domain::PrincipalNames {
+            name: "alice@example.com".into(),
+            display_name: Some("Alice Smith".into()),
+        }));
+        let Verdict::Fail(v) = AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts, &policy()))
+        else {
+            panic!()
+        };
+        assert!(
+            v.message.starts_with("USER alice@example.com (Alice Smith) (") && v.message.contains("was assigned PlatformAdmin (arn:"),
+            "{}",
+            v.message
+        );
+        assert_eq!(v.resource.principal_name.as_deref(), Some("alice@example.com (Alice Smith)"));
     }
 
     #[test]
