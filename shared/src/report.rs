@@ -61,7 +61,27 @@ impl Style {
     }
 }
 
-/// One line for people: verdict, event, and what was found.
+/// `text` with every character that could rewrite a terminal or reorder what is shown (control
+/// characters, ANSI escapes, Unicode bidirectional overrides) written as a `\u{…}` escape. Event
+/// data (user agents, names, messages quoting them) is written through this in text output.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// One line for people: verdict, event, and what was found. Everything that comes from the
+/// event or the policy is written through [`printable`].
 pub fn text_line(e: &Evaluation, style: Style) -> String {
     let (label, code) = match e.verdict {
         EventVerdict::Violation => ("VIOLATION", "1;31"),
@@ -72,17 +92,17 @@ pub fn text_line(e: &Evaluation, style: Style) -> String {
     let mut out = format!(
         "{} {} {} by {} [{}]",
         style.paint(code, &format!("{label:<12}")),
-        short_source(&e.meta.event_source),
+        printable(short_source(&e.meta.event_source)),
         if e.meta.event_name.is_empty() {
-            "-"
+            "-".into()
         } else {
-            &e.meta.event_name
+            printable(&e.meta.event_name)
         },
-        e.actor,
-        e.meta.event_id
+        printable(&e.actor.to_string()),
+        printable(&e.meta.event_id)
     );
     if let Some(reason) = &e.reason {
-        let _ = write!(out, ": {reason}");
+        let _ = write!(out, ": {}", printable(&reason.to_string()));
     }
     for f in &e.findings {
         let plan = if f.remediation.is_empty() {
@@ -98,20 +118,28 @@ pub fn text_line(e: &Evaluation, style: Style) -> String {
             style.paint("1", f.rule.as_str()),
             f.severity,
             f.mode,
-            f.message
+            printable(&f.message)
         );
         if let Some(x) = &f.expired_exception {
-            let _ = write!(out, " (exception by {} expired {})", x.owner, x.expired);
+            let _ = write!(
+                out,
+                " (exception by {} expired {})",
+                printable(&x.owner),
+                x.expired
+            );
         }
     }
     for u in &e.undetermined {
-        let _ = write!(out, "\n    {}: needs {:?}: {}", u.rule, u.fact, u.detail);
+        let _ = write!(out, "\n    {}: needs {:?}: {}", u.rule, u.fact, printable(&u.detail));
     }
     for x in &e.excepted {
         let _ = write!(
             out,
             "\n    {}: excepted until {} (owner {}: {})",
-            x.rule, x.expires, x.owner, x.reason
+            x.rule,
+            x.expires,
+            printable(&x.owner),
+            printable(&x.reason)
         );
     }
     out
@@ -133,4 +161,33 @@ fn action_names(f: &Finding) -> String {
 
 fn short_source(source: &str) -> &str {
     source.strip_suffix(".amazonaws.com").unwrap_or(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped() {
+        assert_eq!(printable("alice"), "alice");
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\ny\rz\u{7}"), "x\\u{a}y\\u{d}z\\u{7}");
+        assert_eq!(printable("evil\u{202E}txt.exe"), "evil\\u{202e}txt.exe");
+    }
+
+    proptest! {
+        // Whatever the input, the output holds no control character and no bidi override, and
+        // text without them is unchanged.
+        #[test]
+        fn nothing_unsafe_survives(text in "\\PC*|[\\x00-\\x1f\\x7f-\\u{9f}\\u{202a}-\\u{202e}a-z]*") {
+            let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            let out = printable(&text);
+            let clean = !out.chars().any(unsafe_char);
+            prop_assert!(clean);
+            if !text.chars().any(unsafe_char) {
+                prop_assert_eq!(out.as_ref(), text.as_str());
+            }
+        }
+    }
 }

@@ -159,7 +159,8 @@ pub fn text(outcome: &Outcome, owner: &str) -> String {
         "To fix: make the change compliant with rule {}, or request an exception (an [[exceptions]] entry in guardrail.toml with rule, scope, owner, reason and expiry).",
         f.rule
     ));
-    lines.join("\n")
+    // Names and messages come from events: nothing in them may rewrite the reader's terminal.
+    lines.iter().map(|l| crate::report::printable(l)).collect::<Vec<_>>().join("\n")
 }
 
 /// The JSON finding document (`sqs`, `lambda`, `https`).

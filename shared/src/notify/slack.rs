@@ -36,6 +36,16 @@ pub fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
+/// Text for a `mrkdwn` element: Slack's three control characters escaped (its "Escaping text"
+/// rule), so a name or message from an event cannot mention `<!channel>`, a user, or a link;
+/// control characters written as escapes.
+pub fn mrkdwn(text: &str) -> String {
+    crate::report::printable(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn str_of<'a>(doc: &'a Value, pointer: &str) -> &'a str {
     doc.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
@@ -81,20 +91,20 @@ pub fn payload(doc: &Value) -> Value {
         ("Actor", str_of(doc, "/actor")),
     ] {
         if !value.is_empty() {
-            fields.push(json!({"type": "mrkdwn", "text": truncate(&format!("*{name}*\n{value}"), MAX_FIELD)}));
+            fields.push(json!({"type": "mrkdwn", "text": truncate(&format!("*{name}*\n{}", mrkdwn(value)), MAX_FIELD)}));
         }
     }
-    let mut text = str_of(doc, "/finding/message").to_owned();
+    let mut text = mrkdwn(str_of(doc, "/finding/message"));
     if let Some(detail) = doc.get("detail").and_then(Value::as_str) {
         text.push_str("\n*What idc-guard did:* ");
-        text.push_str(detail);
+        text.push_str(&mrkdwn(detail));
     }
-    let context = format!(
+    let context = mrkdwn(&format!(
         "CloudTrail eventID {} · {} · {}",
         str_of(doc, "/event_id"),
         str_of(doc, "/event_name"),
         str_of(doc, "/event_time")
-    );
+    ));
     json!({
         "text": truncate(&title, MAX_SECTION),
         "blocks": [
@@ -109,12 +119,12 @@ pub fn payload(doc: &Value) -> Value {
 /// An operational notice (no finding): the label, who and when, and the detail.
 fn notice_payload(doc: &Value, outcome: &str) -> Value {
     let title = format!("{} {}", emoji(outcome), label(outcome));
-    let context = format!("{} · {}", str_of(doc, "/actor"), str_of(doc, "/event_time"));
+    let context = mrkdwn(&format!("{} · {}", str_of(doc, "/actor"), str_of(doc, "/event_time")));
     json!({
         "text": truncate(&title, MAX_SECTION),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": truncate(&title, MAX_HEADER), "emoji": true}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(str_of(doc, "/detail"), MAX_SECTION)}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(&mrkdwn(str_of(doc, "/detail")), MAX_SECTION)}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&context, MAX_FIELD)}]},
         ],
     })
@@ -123,6 +133,30 @@ fn notice_payload(doc: &Value, outcome: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_data_cannot_mention_link_or_rewrite_in_slack() {
+        let doc = json!({
+            "outcome": "detected",
+            "actor": "role <!channel> & <https://evil|click>\u{1b}[2J",
+            "finding": {"rule": "identity-store-scim-only", "message": "made by <@U123>",
+                        "resource": {}},
+        });
+        let p = payload(&doc);
+        let actor = p["blocks"][1]["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["text"].as_str())
+            .find(|t| t.starts_with("*Actor*"))
+            .unwrap_or_default();
+        assert_eq!(
+            actor,
+            "*Actor*\nrole &lt;!channel&gt; &amp; &lt;https://evil|click&gt;\\u{1b}[2J"
+        );
+        let text = p.to_string();
+        assert!(!text.contains("<!channel>") && !text.contains("<@U123>"), "{text}");
+    }
 
     #[test]
     fn long_texts_are_cut_within_the_limits() {
