@@ -87,8 +87,9 @@ impl Drop for Progress {
 /// The live session: the CLI's configuration (the functions' state table and safety settings,
 /// when set), the policy, paced sso-admin, outcomes to the log.
 async fn session(args: &LiveArgs) -> Result<Session, CliError> {
-    let policy = crate::load_policy(args.policy.as_deref())?;
+    let mut policy = crate::load_policy(args.policy.as_deref())?;
     let mut config = Config::from_env(Kind::Cli).map_err(wiring::WiringError::from)?;
+    wiring::add_own_roles(&mut policy, &config);
     config.rate = args.rate;
     config.concurrency = args.concurrency;
     let sdk = wiring::sdk_config().await;

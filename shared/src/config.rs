@@ -52,6 +52,8 @@ pub const TOPIC_ARN: &str = "IDC_GUARD_TOPIC_ARN";
 pub const SLACK_SECRET: &str = "IDC_GUARD_SLACK_SECRET";
 /// `IDC_GUARD_ASSIGNMENTS`: the desired-assignments file.
 pub const ASSIGNMENTS: &str = "IDC_GUARD_ASSIGNMENTS";
+/// `IDC_GUARD_OWN_ROLES`: the deployment's own role ARNs, comma-separated.
+pub const OWN_ROLES: &str = "IDC_GUARD_OWN_ROLES";
 /// `IDC_GUARD_RATE`: sso-admin requests per second.
 pub const RATE: &str = "IDC_GUARD_RATE";
 /// `IDC_GUARD_CONCURRENCY`: concurrent reads and outstanding corrections.
@@ -103,6 +105,12 @@ pub const VARIABLES: &[Variable] = &[
         default: None,
         meaning: "the findings SNS topic; unset: outcomes are only logged",
         read_by: FUNCTIONS_THAT_JUDGE,
+    },
+    Variable {
+        name: OWN_ROLES,
+        default: None,
+        meaning: "the deployment's own role ARNs, comma-separated: changes they make are idc-guard's echoes (when its safety state records them)",
+        read_by: RAILS,
     },
     Variable {
         name: SLACK_SECRET,
@@ -175,6 +183,8 @@ pub struct Config {
     pub safety: SafetyConfig,
     /// The findings topic (`None`: log only).
     pub topic_arn: Option<String>,
+    /// The deployment's own role ARNs.
+    pub own_roles: Vec<String>,
     /// The Slack webhooks' secret.
     pub slack_secret: Option<String>,
     /// The desired-assignments file (`None`: none; rules only).
@@ -214,6 +224,17 @@ impl Config {
                     Ok(limit) => *slot = limit,
                     Err(e) => fail(variable, e.to_string()),
                 }
+            }
+        }
+        let mut own_roles = Vec::new();
+        for arn in var(OWN_ROLES).iter().flat_map(|v| v.split(',')).map(str::trim) {
+            if arn.is_empty() {
+                continue;
+            }
+            if crate::domain::ids::role_arn_parts(arn).is_some() {
+                own_roles.push(arn.to_owned());
+            } else {
+                fail(OWN_ROLES, format!("{arn:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"));
             }
         }
         let slack_secret = var(SLACK_SECRET);
@@ -258,6 +279,7 @@ impl Config {
             state_table: var(STATE_TABLE),
             safety,
             topic_arn: var(TOPIC_ARN),
+            own_roles,
             slack_secret,
             assignments,
             rate,

@@ -56,9 +56,18 @@ fn out_of_scope(kind: &ChangeKind, policy: &Policy) -> Option<IgnoreReason> {
     None
 }
 
+/// What to do with a change made by one of idc-guard's own roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnChanges {
+    /// Ignore it as an echo (offline: nothing tells whether idc-guard really made it).
+    Ignore,
+    /// Keep it: the guard asks its journal whether it made the change.
+    Keep,
+}
+
 /// Separates the records idc-guard acts upon from the others: an actionable [`Change`], or the
 /// evaluation of an ignored record with its reason.
-pub fn actionable(policy: &Policy, decoded: Decoded) -> Result<Change, Box<Evaluation>> {
+pub fn actionable(policy: &Policy, decoded: Decoded, own: OwnChanges) -> Result<Change, Box<Evaluation>> {
     let actor = recognise_own_actor(decoded.actor, policy);
     let ignore = |meta, actor, reason| Box::new(Evaluation::ignored(meta, actor, reason));
     let kind = match decoded.body {
@@ -75,7 +84,7 @@ pub fn actionable(policy: &Policy, decoded: Decoded) -> Result<Change, Box<Evalu
     if let Some(reason) = out_of_scope(&kind, policy) {
         return Err(ignore(decoded.meta, actor, reason));
     }
-    if let Actor::Guard { role_name } = &actor {
+    if let (Actor::Guard { role_name }, OwnChanges::Ignore) = (&actor, own) {
         let reason = IgnoreReason::OwnEcho {
             role_name: role_name.clone(),
         };
@@ -90,7 +99,7 @@ pub fn actionable(policy: &Policy, decoded: Decoded) -> Result<Change, Box<Evalu
 
 /// Checks one decoded record with the facts it carries itself (the offline check).
 pub fn check(policy: &Policy, decoded: Decoded, today: Date) -> Evaluation {
-    match actionable(policy, decoded) {
+    match actionable(policy, decoded, OwnChanges::Ignore) {
         Ok(change) => {
             let facts = Facts::from_change(&change);
             evaluate(policy, change, &facts, today)

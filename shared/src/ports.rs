@@ -304,6 +304,17 @@ pub trait Gate: Send + Sync {
     fn settle(&self, _change: &Change, _finding: &Finding, _outcome: &OutcomeKind) -> impl Future<Output = ()> + Send {
         async {}
     }
+
+    /// Records, just before it is made, a mutating call idc-guard makes (`operation`, the
+    /// CloudTrail event name, on the resource `resource`, as its echo will name it), so that the
+    /// echo can be told from someone else using idc-guard's role. An error stops the call.
+    ///
+    /// Required (no default), like [`Gate::first_report`].
+    fn record(&self, operation: &'static str, resource: &str) -> impl Future<Output = Remote<()>> + Send;
+
+    /// Whether idc-guard recorded making `change` (a change by one of its own roles): `None`
+    /// when the gate cannot tell (no state, or the state cannot be read).
+    fn recorded(&self, change: &Change) -> impl Future<Output = Option<bool>> + Send;
 }
 
 /// A shared gate decides as the gate it shares: the reconciler and the event path can hold one
@@ -333,6 +344,14 @@ impl<G: Gate> Gate for Arc<G> {
 
     fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) -> impl Future<Output = ()> + Send {
         G::settle(self, change, finding, outcome)
+    }
+
+    fn record(&self, operation: &'static str, resource: &str) -> impl Future<Output = Remote<()>> + Send {
+        G::record(self, operation, resource)
+    }
+
+    fn recorded(&self, change: &Change) -> impl Future<Output = Option<bool>> + Send {
+        G::recorded(self, change)
     }
 }
 

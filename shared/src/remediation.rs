@@ -7,7 +7,27 @@
 //! whether it worked is the guard's read-back, not this module's.
 
 use crate::domain::{Action, Fact, Facts, Keep};
-use crate::ports::{FailureKind, IdentityCenter, IdentityStore, MembershipRef, Remote, RemoteError};
+use crate::ports::{FailureKind, Gate, IdentityCenter, IdentityStore, MembershipRef, Remote, RemoteError};
+
+/// Where a correction's calls are made and journaled: the ports, and the gate that records each
+/// mutating call just before it is made (so its echo is recognised as idc-guard's).
+pub struct Ports<'a, I, S, G> {
+    /// sso-admin.
+    pub identity_center: &'a I,
+    /// The identity store.
+    pub identity_store: &'a S,
+    /// The gate (its journal).
+    pub gate: &'a G,
+}
+
+impl<I, S, G: Gate> Ports<'_, I, S, G> {
+    /// Journals `operation` on `resource`, then counts it among the calls made.
+    async fn journal(&self, calls: &mut Vec<&'static str>, operation: &'static str, resource: &str) -> Remote<()> {
+        self.gate.record(operation, resource).await?;
+        calls.push(operation);
+        Ok(())
+    }
+}
 
 /// What executing a correction's actions did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,15 +40,14 @@ pub struct Executed {
 
 /// Executes `actions` in order, stopping at the first failure. `facts` are the live facts read
 /// before acting (for the values to keep).
-pub async fn execute<I: IdentityCenter, S: IdentityStore>(
-    identity_center: &I,
-    identity_store: &S,
+pub async fn execute<I: IdentityCenter, S: IdentityStore, G: Gate>(
+    ports: &Ports<'_, I, S, G>,
     actions: &[Action],
     facts: &Facts,
 ) -> Executed {
     let mut executed = Executed::default();
     for action in actions {
-        if let Err(e) = execute_one(identity_center, identity_store, action, facts, &mut executed.calls).await {
+        if let Err(e) = execute_one(ports, action, facts, &mut executed.calls).await {
             executed.failure = Some(e);
             break;
         }
@@ -44,20 +63,24 @@ fn gone_is_done(result: Remote<()>) -> Remote<()> {
     }
 }
 
-async fn execute_one<I: IdentityCenter, S: IdentityStore>(
-    ic: &I,
-    store: &S,
+async fn execute_one<I: IdentityCenter, S: IdentityStore, G: Gate>(
+    ports: &Ports<'_, I, S, G>,
     action: &Action,
     facts: &Facts,
     calls: &mut Vec<&'static str>,
 ) -> Remote<()> {
+    let ic = ports.identity_center;
     match action {
         Action::DeleteAccountAssignment(assignment) => {
-            calls.push("DeleteAccountAssignment");
+            ports
+                .journal(calls, "DeleteAccountAssignment", &assignment.resource_id())
+                .await?;
             gone_is_done(ic.delete_assignment(assignment).await)
         }
         Action::CreateAccountAssignment(assignment) => {
-            calls.push("CreateAccountAssignment");
+            ports
+                .journal(calls, "CreateAccountAssignment", &assignment.resource_id())
+                .await?;
             ic.create_assignment(assignment).await
         }
         Action::RestoreAccessControlAttributes {
@@ -65,11 +88,12 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore>(
             attributes,
         } => {
             let exists = matches!(facts.access_control_attributes, Fact::Known(Some(_)));
-            calls.push(if exists {
+            let operation = if exists {
                 "UpdateInstanceAccessControlAttributeConfiguration"
             } else {
                 "CreateInstanceAccessControlAttributeConfiguration"
-            });
+            };
+            ports.journal(calls, operation, instance_arn.as_str()).await?;
             ic.put_access_control_attributes(instance_arn, attributes, exists).await
         }
         Action::DeleteGroupMembership {
@@ -91,19 +115,20 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore>(
                 group_id: group_id.clone(),
                 member_id: member_id.clone(),
             };
-            delete_membership(store, &membership, calls).await
+            delete_membership(ports, &membership, calls).await
         }
-        _ => permission_set_action(ic, action, facts, calls).await,
+        _ => permission_set_action(ports, action, facts, calls).await,
     }
 }
 
 /// DeleteGroupMembership, resolving the membership id from group and member when the event did
 /// not carry it; a membership that no longer exists needs nothing.
-async fn delete_membership<S: IdentityStore>(
-    store: &S,
+async fn delete_membership<I, S: IdentityStore, G: Gate>(
+    ports: &Ports<'_, I, S, G>,
     membership: &MembershipRef,
     calls: &mut Vec<&'static str>,
 ) -> Remote<()> {
+    let store = ports.identity_store;
     let id = match &membership.membership_id {
         Some(id) => Some(id.clone()),
         None => {
@@ -116,17 +141,18 @@ async fn delete_membership<S: IdentityStore>(
         }
     };
     let Some(id) = id else { return Ok(()) };
-    calls.push("DeleteGroupMembership");
+    ports.journal(calls, "DeleteGroupMembership", &id).await?;
     gone_is_done(store.delete_membership(&membership.identity_store_id, &id).await)
 }
 
 /// The actions on a permission set's definition, and its provisioning.
-async fn permission_set_action<I: IdentityCenter>(
-    ic: &I,
+async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
+    ports: &Ports<'_, I, S, G>,
     action: &Action,
     facts: &Facts,
     calls: &mut Vec<&'static str>,
 ) -> Remote<()> {
+    let ic = ports.identity_center;
     match action {
         Action::UpdateSessionDuration {
             instance_arn,
@@ -138,7 +164,7 @@ async fn permission_set_action<I: IdentityCenter>(
             let current = facts.permission_set.as_ref();
             let description = kept(description, current.map(|p| &p.description))?;
             let relay_state = kept(relay_state, current.map(|p| &p.relay_state))?;
-            calls.push("UpdatePermissionSet");
+            ports.journal(calls, "UpdatePermissionSet", permission_set_arn.as_str()).await?;
             ic.update_permission_set(
                 instance_arn,
                 permission_set_arn,
@@ -153,7 +179,7 @@ async fn permission_set_action<I: IdentityCenter>(
             permission_set_arn,
             boundary,
         } => {
-            calls.push("PutPermissionsBoundaryToPermissionSet");
+            ports.journal(calls, "PutPermissionsBoundaryToPermissionSet", permission_set_arn.as_str()).await?;
             ic.put_permissions_boundary(instance_arn, permission_set_arn, boundary)
                 .await
         }
@@ -162,7 +188,7 @@ async fn permission_set_action<I: IdentityCenter>(
             permission_set_arn,
             managed_policy_arn,
         } => {
-            calls.push("DetachManagedPolicyFromPermissionSet");
+            ports.journal(calls, "DetachManagedPolicyFromPermissionSet", permission_set_arn.as_str()).await?;
             gone_is_done(
                 ic.detach_managed_policy(instance_arn, permission_set_arn, managed_policy_arn)
                     .await,
@@ -174,7 +200,7 @@ async fn permission_set_action<I: IdentityCenter>(
             remaining_policy,
             ..
         } => {
-            calls.push("PutInlinePolicyToPermissionSet");
+            ports.journal(calls, "PutInlinePolicyToPermissionSet", permission_set_arn.as_str()).await?;
             ic.put_inline_policy(instance_arn, permission_set_arn, remaining_policy)
                 .await
         }
@@ -183,7 +209,7 @@ async fn permission_set_action<I: IdentityCenter>(
             permission_set_arn,
             ..
         } => {
-            calls.push("DeleteInlinePolicyFromPermissionSet");
+            ports.journal(calls, "DeleteInlinePolicyFromPermissionSet", permission_set_arn.as_str()).await?;
             gone_is_done(ic.delete_inline_policy(instance_arn, permission_set_arn).await)
         }
         Action::ProvisionPermissionSet {
@@ -191,7 +217,7 @@ async fn permission_set_action<I: IdentityCenter>(
             permission_set_arn,
             ..
         } => {
-            calls.push("ProvisionPermissionSet");
+            ports.journal(calls, "ProvisionPermissionSet", permission_set_arn.as_str()).await?;
             ic.provision_permission_set(instance_arn, permission_set_arn).await
         }
         Action::DeleteAccountAssignment(_)

@@ -167,12 +167,26 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// Loads the policy the configuration names.
+/// Loads the policy the configuration names, with the deployment's own roles added to the roles
+/// it recognises as idc-guard's.
 pub fn load_policy(config: &Config) -> Result<Policy, WiringError> {
-    Policy::load(&config.policy).map_err(|source| WiringError::Policy {
+    let mut policy = Policy::load(&config.policy).map_err(|source| WiringError::Policy {
         path: config.policy.display().to_string(),
         source,
-    })
+    })?;
+    add_own_roles(&mut policy, config);
+    Ok(policy)
+}
+
+/// Adds the deployment's own roles to the roles the policy recognises as idc-guard's.
+pub fn add_own_roles(policy: &mut Policy, config: &Config) {
+    policy.own_identity.role_arns.extend(config.own_roles.iter().cloned());
+    if policy.own_identity.role_arns.is_empty() && policy.own_identity.role_prefixes.is_empty() {
+        tracing::warn!(
+            "no own roles are configured ({} is unset): idc-guard's own corrections are judged as anyone's",
+            crate::config::OWN_ROLES
+        );
+    }
 }
 
 /// The gate every correction passes: the safety rails over the configured table, or, without
@@ -214,6 +228,20 @@ impl Gate for Rails {
     async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
         if let Self::Safety(gate) = self {
             gate.settle(change, finding, outcome).await;
+        }
+    }
+
+    async fn record(&self, operation: &'static str, resource: &str) -> Remote<()> {
+        match self {
+            Self::Safety(gate) => gate.record(operation, resource).await,
+            Self::Withhold(_) | Self::Modes => Ok(()),
+        }
+    }
+
+    async fn recorded(&self, change: &Change) -> Option<bool> {
+        match self {
+            Self::Safety(gate) => gate.recorded(change).await,
+            Self::Withhold(_) | Self::Modes => None,
         }
     }
 }

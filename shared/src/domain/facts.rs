@@ -94,6 +94,9 @@ pub struct Facts {
     /// How people know the assignment's principal (`None`: it no longer exists). Read for
     /// reporting a finding, never needed to decide one.
     pub principal: Fact<Option<PrincipalNames>>,
+    /// For a change made by one of idc-guard's own roles: whether idc-guard's journal records
+    /// making it (only the guard knows, from the safety state).
+    pub own_call_recorded: Fact<bool>,
     /// What the desired-assignments file says about the assignment (only the reconciler knows;
     /// `None`: no desired file, the `desired-assignments` rule does not apply).
     pub desired: Option<DesiredFact>,

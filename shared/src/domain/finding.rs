@@ -185,6 +185,8 @@ pub enum MissingFact {
     AccessControlAttributes,
     /// Whether an assignment exists now (the reconciler reads it live).
     AssignmentState,
+    /// Whether idc-guard's journal records a change its own role made.
+    OwnCallJournal,
 }
 
 /// Why a record is not acted upon.

@@ -186,6 +186,26 @@ pub fn aws_managed_policy_name(arn: &str) -> Option<&str> {
     (valid_partition && !name.is_empty()).then_some(name)
 }
 
+/// The account and the path and name of an IAM role ARN (`arn:<partition>:iam::<account>:role/
+/// <path/name>`), whatever its partition; `None` for anything else.
+pub fn role_arn_parts(arn: &str) -> Option<(&str, &str)> {
+    let (partition, rest) = arn.strip_prefix("arn:")?.split_once(':')?;
+    let rest = rest.strip_prefix("iam::")?;
+    let (account, role) = rest.split_once(':')?;
+    let role = role.strip_prefix("role/")?;
+    let valid = partition.starts_with("aws")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !role.is_empty();
+    valid.then_some((account, role))
+}
+
+/// Whether two role ARNs name the same role: the same account and path and name, whatever their
+/// partitions.
+pub fn same_role(a: &str, b: &str) -> bool {
+    matches!((role_arn_parts(a), role_arn_parts(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Whether `arn` is an AWS managed policy ARN, in any partition.
 pub fn is_aws_managed_policy_arn(arn: &str) -> bool {
     aws_managed_policy_name(arn).is_some()
@@ -254,6 +274,19 @@ mod tests {
         assert_eq!(
             aws_managed_policy_name("arn:aws-cn:iam::aws:policy/job-function/ViewOnlyAccess"),
             Some("job-function/ViewOnlyAccess")
+        );
+    }
+
+    #[test]
+    fn roles_are_pinned_to_their_account_in_every_partition() {
+        let role = "arn:aws:iam::222222222222:role/idc-guard-assignment-guard";
+        assert!(same_role(role, "arn:aws-us-gov:iam::222222222222:role/idc-guard-assignment-guard"));
+        assert!(!same_role(role, "arn:aws:iam::999999999999:role/idc-guard-assignment-guard"));
+        assert!(!same_role(role, "arn:aws:iam::222222222222:role/idc-guard-assignment-guard-x"));
+        assert!(!same_role(role, "arn:aws:iam::222222222222:user/idc-guard-assignment-guard"));
+        assert_eq!(
+            role_arn_parts("arn:aws:iam::222222222222:role/service/idc-guard"),
+            Some(("222222222222", "service/idc-guard"))
         );
     }
 

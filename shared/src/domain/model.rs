@@ -7,6 +7,7 @@
 use serde::Serialize;
 use std::fmt;
 
+use super::finding::{Resource, ResourceKind};
 use super::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
 
 /// Which API recorded the event.
@@ -708,6 +709,53 @@ impl ChangeKind {
             | Self::AccessControlAttributes { instance_arn, .. }
             | Self::Tags { instance_arn, .. } => Some(instance_arn),
             Self::Identity { .. } => None,
+        }
+    }
+
+    /// The resource the change touched, as findings name it.
+    pub fn resource(&self) -> Resource {
+        match self {
+            Self::AssignmentCreated(a) | Self::AssignmentDeleted(a) => {
+                let mut r = Resource::new(ResourceKind::AccountAssignment, a.resource_id());
+                r.permission_set_arn = Some(a.permission_set_arn.to_string());
+                r.account_id = Some(a.account_id.to_string());
+                r.principal_id = Some(a.principal_id.clone());
+                r
+            }
+            Self::PermissionSet { permission_set_arn, .. } => {
+                let mut r = Resource::new(ResourceKind::PermissionSet, permission_set_arn.as_str());
+                r.permission_set_arn = Some(permission_set_arn.to_string());
+                r
+            }
+            Self::AccessControlAttributes { instance_arn, .. } => {
+                Resource::new(ResourceKind::Instance, instance_arn.as_str())
+            }
+            Self::Tags { resource_arn, .. } => Resource::new(ResourceKind::PermissionSet, resource_arn.as_str()),
+            Self::Identity { identity_store_id, .. } => Resource::new(
+                ResourceKind::IdentityStore,
+                identity_store_id
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), ToString::to_string),
+            ),
+        }
+    }
+
+    /// The id of what the change wrote, as idc-guard's own-call journal names it: an
+    /// assignment's resource id, a permission set's ARN, the instance's ARN (ABAC), a removed
+    /// membership's id. `None` for what idc-guard never writes.
+    pub fn written_id(&self) -> Option<String> {
+        match self {
+            Self::AssignmentCreated(a) | Self::AssignmentDeleted(a) => Some(a.resource_id()),
+            Self::PermissionSet { permission_set_arn, .. } => Some(permission_set_arn.to_string()),
+            Self::AccessControlAttributes { instance_arn, .. } => Some(instance_arn.to_string()),
+            Self::Identity {
+                op: IdentityOp::MemberRemoved {
+                    membership_id: Some(id),
+                    ..
+                },
+                ..
+            } => Some(id.clone()),
+            Self::Identity { .. } | Self::Tags { .. } => None,
         }
     }
 

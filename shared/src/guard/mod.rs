@@ -11,10 +11,10 @@ mod live;
 use serde::Serialize;
 
 use crate::domain::{
-    Change, Date, Decision, DesiredFact, Evaluation, EventVerdict, Facts, Finding, Mode, Outcome, OutcomeKind,
-    Undetermined,
+    Actor, Change, Date, Decision, DesiredFact, Evaluation, EventVerdict, Fact, Facts, Finding, IgnoreReason, Mode,
+    Outcome, OutcomeKind, Undetermined,
 };
-use crate::engine::{actionable, evaluate};
+use crate::engine::{OwnChanges, actionable, evaluate};
 use crate::event::{DecodeError, decode};
 use crate::policy::Policy;
 use crate::ports::{FailureKind, Gate, IdentityCenter, IdentityStore, Notifier, RemoteError};
@@ -50,6 +50,16 @@ impl Gate for ModeGate {
     }
 
     async fn report_failed(&self, _change: &Change, _finding: &Finding, _outcome: &OutcomeKind) {}
+
+    /// The base gate keeps no state: nothing to record.
+    async fn record(&self, _operation: &'static str, _resource: &str) -> crate::ports::Remote<()> {
+        Ok(())
+    }
+
+    /// The base gate keeps no state: it cannot tell.
+    async fn recorded(&self, _change: &Change) -> Option<bool> {
+        None
+    }
 }
 
 /// The result of handling one event.
@@ -182,11 +192,31 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 None => return Err(GuardError::BadInput(e)),
             },
         };
-        let change = match actionable(&self.policy, decoded) {
+        let change = match actionable(&self.policy, decoded, OwnChanges::Keep) {
             Ok(change) => change,
             Err(ignored) => return Ok(report_of(&ignored, Vec::new())),
         };
+        // A change by an own role is an echo only when the journal shows idc-guard made it;
+        // otherwise it is judged like anyone's, and reported (own-role-unrecorded-change).
+        let recorded = match &change.actor {
+            Actor::Guard { role_name } => match self.gate.recorded(&change).await {
+                Some(true) => {
+                    let echo = Evaluation::ignored(
+                        change.meta,
+                        change.actor.clone(),
+                        IgnoreReason::OwnEcho {
+                            role_name: role_name.clone(),
+                        },
+                    );
+                    return Ok(report_of(&echo, Vec::new()));
+                }
+                Some(false) => Fact::Known(false),
+                None => Fact::Unknown,
+            },
+            _ => Fact::Unknown,
+        };
         let mut facts = self.live_facts(&change).await?;
+        facts.own_call_recorded = recorded;
         let mut evaluation = evaluate(&self.policy, change.clone(), &facts, today);
         // Findings name things the way people know them: read the names only now, for them.
         if !evaluation.findings.is_empty() && self.name_assignment(&change, &mut facts).await {
@@ -326,8 +356,12 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         desired: Option<&DesiredFact>,
         today: Date,
     ) -> Correction {
-        let Executed { calls, failure } =
-            remediation::execute(&self.identity_center, &self.identity_store, &finding.remediation, facts).await;
+        let ports = remediation::Ports {
+            identity_center: &self.identity_center,
+            identity_store: &self.identity_store,
+            gate: &self.gate,
+        };
+        let Executed { calls, failure } = remediation::execute(&ports, &finding.remediation, facts).await;
         if let Some(e) = failure {
             let kind = match e.kind {
                 FailureKind::AccessDenied => OutcomeKind::CannotRemediate {

@@ -142,18 +142,22 @@ impl RuleTable {
 }
 
 /// Which principals are idc-guard itself, so its own calls are recognised as echoes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// By exact, account-pinned role ARNs: the deployment passes its roles' ARNs (`IDC_GUARD_OWN_ROLES`),
+/// and the policy may name more. Name prefixes are an explicit opt-in: they trust any role so
+/// named in any account, which anyone able to create such a role could use to act unseen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OwnIdentity {
-    /// Role name prefixes, e.g. `idc-guard-`.
+    /// Role name prefixes, e.g. `idc-guard-` (opt-in; empty by default).
     pub role_prefixes: Vec<String>,
-    /// Exact role ARNs.
+    /// Exact role ARNs (compared by account and role path and name, whatever the partition).
     pub role_arns: Vec<String>,
 }
 
 impl OwnIdentity {
     /// Whether a role (by ARN and name) is idc-guard's own.
     pub fn is_own_role(&self, role_arn: &str, role_name: &str) -> bool {
-        self.role_arns.iter().any(|a| a == role_arn)
+        self.role_arns.iter().any(|a| crate::domain::ids::same_role(a, role_arn))
             || self.role_prefixes.iter().any(|p| role_name.starts_with(p.as_str()))
     }
 }
@@ -314,10 +318,7 @@ impl Default for Policy {
             mode: Mode::Enforce,
             instance_arn: None,
             identity_store_id: None,
-            own_identity: OwnIdentity {
-                role_prefixes: vec!["idc-guard-".to_owned()],
-                role_arns: Vec::new(),
-            },
+            own_identity: OwnIdentity::default(),
             privileged: vec![NamePattern::new("*Admin*"), NamePattern::new("BreakGlass*")],
             protected_groups: Vec::new(),
             rules: RuleTable::default(),

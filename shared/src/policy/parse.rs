@@ -57,7 +57,7 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         Some(v) => read_instance(r, v),
         None => (None, None),
     };
-    let own_identity = read_own_identity(r, top.take("own_identity"), &d.own_identity, root);
+    let own_identity = read_own_identity(r, top.take("own_identity"), &d.own_identity);
     let privileged = read_patterns(r, top.take("permission_sets"), "permission_sets", keys::PERMISSION_SETS)
         .unwrap_or_else(|| d.privileged.clone());
     let protected_groups =
@@ -116,7 +116,7 @@ fn read_instance(r: &mut Reader<'_>, value: &Value<'_>) -> (Option<InstanceArn>,
     (arn, store)
 }
 
-fn read_own_identity(r: &mut Reader<'_>, value: Option<&Value<'_>>, d: &OwnIdentity, root: &Value<'_>) -> OwnIdentity {
+fn read_own_identity(r: &mut Reader<'_>, value: Option<&Value<'_>>, d: &OwnIdentity) -> OwnIdentity {
     let mut own = d.clone();
     if let Some(v) = value
         && let Some(mut t) = r.table(v, "own_identity", keys::OWN_IDENTITY)
@@ -136,23 +136,20 @@ fn read_own_identity(r: &mut Reader<'_>, value: Option<&Value<'_>>, d: &OwnIdent
         if let Some(v) = t.take("role_arns") {
             own.role_arns = r
                 .list(v, &t.child("role_arns"), |r, s, span, p| {
-                    if s.starts_with("arn:") && s.contains(":role/") {
+                    if crate::domain::ids::role_arn_parts(s).is_some() {
                         Some(s.to_owned())
                     } else {
-                        r.problem(span, p, format!("{s:?} is not an IAM role ARN"));
+                        r.problem(
+                            span,
+                            p,
+                            format!("{s:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"),
+                        );
                         None
                     }
                 })
                 .unwrap_or_default();
         }
         t.finish(r);
-    }
-    if own.role_prefixes.is_empty() && own.role_arns.is_empty() {
-        r.problem(
-            root.span(),
-            "own_identity",
-            "name at least one role prefix or role ARN, or idc-guard will react to its own changes",
-        );
     }
     own
 }

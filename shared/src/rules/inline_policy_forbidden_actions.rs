@@ -123,49 +123,41 @@ impl Rule for InlinePolicyForbiddenActions {
         };
         let label = subject.label();
         let resource = subject.resource();
+        // Whatever the set's name, a document nobody can analyse is a finding of its own, with
+        // nothing changed automatically (fail closed: the patterns come from the very people this
+        // rule polices).
+        let unanalysed = |why: String| {
+            Verdict::Fail(Violation {
+                message: format!("The inline policy of permission set {label} {why}; nothing is changed automatically."),
+                resource: subject.resource(),
+                remediation: Vec::new(),
+            })
+        };
         // Larger than Identity Center accepts: not analysed (parsing it would cost many times its
-        // size), a finding of its own.
+        // size).
         let length = text.chars().count();
         if length > MAX_INLINE_POLICY {
-            return Verdict::Fail(Violation {
-                message: format!(
-                    "The inline policy of permission set {label} has {length} characters, more than the \
-                     {MAX_INLINE_POLICY} Identity Center accepts, so it was not analysed. Replace it with a \
-                     valid document; nothing is changed automatically."
-                ),
-                resource,
-                remediation: Vec::new(),
-            });
+            return unanalysed(format!(
+                "has {length} characters, more than the {MAX_INLINE_POLICY} Identity Center accepts, so it was \
+                 not analysed. Replace it with a valid document"
+            ));
         }
         let doc = match PolicyDocument::parse(text) {
             Ok(doc) => doc,
             Err(e) => {
-                // Whatever the set's name: a document nobody can analyse is a finding of its own.
-                return Verdict::Fail(Violation {
-                    message: format!(
-                        "The inline policy of permission set {label} cannot be analysed ({e}), so idc-guard \
-                         cannot tell what it grants. Replace it with a valid IAM policy document; \
-                         nothing is changed automatically."
-                    ),
-                    resource,
-                    remediation: Vec::new(),
-                });
+                return unanalysed(format!(
+                    "cannot be analysed ({e}), so idc-guard cannot tell what it grants. Replace it with a valid \
+                     IAM policy document"
+                ));
             }
         };
         let grants = match forbidden_grants(&doc, &settings.actions) {
             Ok(grants) => grants,
             Err(e) => {
-                // Fail closed, whatever the set's name, like an unparseable document: the
-                // patterns come from the very people this rule polices.
-                return Verdict::Fail(Violation {
-                    message: format!(
-                        "The inline policy of permission set {label} cannot be analysed ({e}), so \
-                         idc-guard cannot tell what it grants. Simplify its Action and NotAction patterns \
-                         (long runs of `?` after a `*`); nothing is changed automatically."
-                    ),
-                    resource,
-                    remediation: Vec::new(),
-                });
+                return unanalysed(format!(
+                    "cannot be analysed ({e}), so idc-guard cannot tell what it grants. Simplify its Action \
+                     and NotAction patterns (long runs of `?` after a `*`)"
+                ));
             }
         };
         if grants.is_empty() {

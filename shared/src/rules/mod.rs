@@ -19,6 +19,7 @@ mod exempt;
 pub mod identity_store_scim_only;
 pub mod inline_policy_forbidden_actions;
 pub mod managed_policy_forbidden;
+pub mod own_role_unrecorded_change;
 pub mod permissions_boundary_required;
 pub mod session_duration_cap;
 #[cfg(test)]
@@ -46,6 +47,7 @@ pub static RULES: &[&dyn AnyRule] = &[
     &abac_attributes_required::AbacAttributesRequired,
     &identity_store_scim_only::IdentityStoreScimOnly,
     &desired_assignments::DesiredAssignments,
+    &own_role_unrecorded_change::OwnRoleUnrecordedChange,
 ];
 
 /// The rule with this id.

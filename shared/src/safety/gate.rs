@@ -6,7 +6,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use super::breaker::breaker_open;
-use super::keys::{breaker_key, claim_key, flap_key, notice_key};
+use super::keys::{breaker_key, claim_key, flap_key, notice_key, own_key};
 use super::limits::{Limit, Span};
 use super::{Clock, KillSwitch, SafetyConfig, SystemClock};
 use crate::domain::time::{parse_utc, utc};
@@ -267,6 +267,12 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
     }
 }
 
+/// How long the journal keeps a call, and how long after a call its echo may arrive (CloudTrail
+/// delivers within minutes; a correction, its polls included, fits in a Lambda's 15 minutes).
+const OWN_CALL_WINDOW: u64 = 60 * 60;
+/// Clock skew allowed between the gate's clock and CloudTrail's `eventTime`.
+const OWN_CALL_SKEW: u64 = 5 * 60;
+
 /// The `eventSource` of the reconciler's synthetic changes (see `crate::reconcile`).
 pub const RECONCILER_SOURCE: &str = "idc-guard";
 /// The `owner` a reconciler's count leaves on a flap window.
@@ -431,6 +437,44 @@ impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {
         let key = notice_key(change, finding, outcome);
         if let Err(e) = self.store.delete(&key).await {
             tracing::error!(error = %e, %key, "could not release the record of a failed publication");
+        }
+    }
+
+    async fn record(&self, operation: &'static str, resource: &str) -> Remote<()> {
+        let now = self.clock.now();
+        let key = own_key(resource, operation);
+        let first = StateRecord {
+            times: vec![now],
+            expires_at: Some(now.saturating_add(OWN_CALL_WINDOW)),
+            ..StateRecord::default()
+        };
+        // Usually the first call on this resource within the window: one write, no read.
+        if self.store.put(&key, &first, None).await? {
+            return Ok(());
+        }
+        self.update(&key, |current| {
+            let mut record = current.cloned().unwrap_or_default();
+            record.times.retain(|t| t.saturating_add(OWN_CALL_WINDOW) > now);
+            record.times.push(now);
+            record.expires_at = Some(now.saturating_add(OWN_CALL_WINDOW));
+            (Some(record), ())
+        })
+        .await
+    }
+
+    async fn recorded(&self, change: &Change) -> Option<bool> {
+        let resource = change.kind.written_id()?;
+        let at = parse_utc(&change.meta.event_time)?;
+        match self.store.get(&own_key(&resource, &change.meta.event_name)).await {
+            Ok(record) => Some(record.is_some_and(|r| {
+                r.times
+                    .iter()
+                    .any(|t| *t <= at.saturating_add(OWN_CALL_SKEW) && at <= t.saturating_add(OWN_CALL_WINDOW))
+            })),
+            Err(e) => {
+                tracing::warn!(error = %e, "the own-call journal cannot be read: the change is judged as anyone's");
+                None
+            }
         }
     }
 

@@ -19,6 +19,15 @@ pub fn notice_key(change: &Change, finding: &Finding, outcome: &OutcomeKind) -> 
     }
 }
 
+/// The journal of idc-guard's own calls on a resource: one item per operation, with the times it
+/// was made (see [`crate::ports::Gate::record`]).
+pub fn own_key(resource: &str, operation: &str) -> StateKey {
+    StateKey {
+        partition: format!("own#{resource}"),
+        item: operation.to_owned(),
+    }
+}
+
 /// The breaker's item: delete it to reset the breaker (the documented operator action).
 pub fn breaker_key() -> StateKey {
     StateKey {

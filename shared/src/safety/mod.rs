@@ -42,6 +42,11 @@
 //! | flap window | `flap#<resource>` | `<rule>` | `times`, `since`/`until` while quarantined, `expires_at` |
 //! | breaker | `breaker` | `event-path` | `times`, `since` while open (no `expires_at` then) |
 //! | publication | `notice#<eventID>` | `<rule>#<resource>#<outcome>` | `since`, `expires_at` (24 h) |
+//! | own call | `own#<resource>` | `<operation>` | `times` of idc-guard's calls, `expires_at` (1 h) |
+//!
+//! The own-call journal tells idc-guard's echoes (its own calls coming back as events) from
+//! someone else using its role: each mutating call is recorded just before it is made; a change
+//! by an own role that the journal does not show is a finding (`own-role-unrecorded-change`).
 //!
 //! The publication item makes every outcome of a finding published once, whatever the mode
 //! ([`Gate::first_report`](crate::ports::Gate::first_report)): taken before publishing, released when publishing fails; when the
@@ -62,7 +67,7 @@ use std::time::Duration;
 pub use breaker::reset_breaker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use gate::{RECONCILER_SOURCE, SafetyGate};
-pub use keys::{breaker_key, claim_key, flap_key, notice_key};
+pub use keys::{breaker_key, claim_key, flap_key, notice_key, own_key};
 pub use kill_switch::{KillSwitch, MAX_KILL_SWITCH_TTL, Switch};
 pub use limits::{Limit, LimitError};
 pub use memory::{MemoryParameters, MemoryStore};
