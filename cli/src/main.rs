@@ -19,7 +19,7 @@ use idc_guard::engine::check_json;
 use idc_guard::event::Input;
 use idc_guard::policy::{Policy, PolicyError, json_schema};
 use idc_guard::ports::{RemoteError, StateRecord, StateStore};
-use idc_guard::report::{Style, json_line, text_line};
+use idc_guard::report::{Style, json_line, printable, text_line};
 use idc_guard::rules::RULES;
 use idc_guard::safety::{Clock, SystemClock, breaker_key, reset_breaker};
 use idc_guard::wiring::{self, WiringError};
@@ -54,8 +54,10 @@ enum Command {
     ///
     /// Each FILE holds an EventBridge event, a raw CloudTrail record, several of them (JSON
     /// Lines or an array), or a CloudTrail log file as delivered to S3 ({"Records":[...]},
-    /// plain or gzipped). `-` reads standard input. Exit status: 0 nothing violates, 1 something
-    /// violates, 2 usage or input errors.
+    /// plain or gzipped). `-` reads standard input. A record that cannot be read is reported with
+    /// its file, number and byte offset, and the others are still checked. Exit status: 0
+    /// nothing violates, 1 something violates, 2 usage errors or unreadable input (and nothing
+    /// read violates), 3 both violations and unreadable records.
     Check {
         /// The policy file (default: ./guardrail.toml if present, else the built-in baseline).
         #[arg(long, env = config::POLICY)]
@@ -227,6 +229,12 @@ enum Outcome {
     Clean,
     /// Violations, drift, differences or an invalid policy: exit 1.
     Findings,
+    /// `check`: some records could not be read (each reported), none of the others violates:
+    /// exit 2.
+    Unreadable,
+    /// `check`: some records could not be read, and some of the others violate: exit 3 (the
+    /// bits of 1 and 2, so neither hides the other).
+    FindingsAndUnreadable,
 }
 
 /// Why a command could not do its job: exit 2.
@@ -260,6 +268,8 @@ fn exit_code(result: Result<Outcome, CliError>) -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
+        Ok(Outcome::Unreadable) => ExitCode::from(2),
+        Ok(Outcome::FindingsAndUnreadable) => ExitCode::from(3),
         // A closed pipe (`idc-guard check … | head`) is not an error worth a message.
         Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(2),
         Err(CliError::Policy(e)) => {
@@ -515,15 +525,27 @@ fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> Resu
             }
         };
         for (index, record) in records.enumerate() {
+            // A bad record is reported with its place, and the reader resumes at the next record
+            // the format allows (see `idc_guard::event::stream`).
             let line = match record {
                 Err(e) => {
-                    eprintln!("{}: {e}", input.name());
+                    eprintln!(
+                        "{}: record {}: {}",
+                        printable(&input.name()),
+                        index + 1,
+                        printable(&e.to_string())
+                    );
                     errors = true;
-                    break;
+                    continue;
                 }
                 Ok(json) => match check_json(policy, &json, today) {
                     Err(e) => {
-                        eprintln!("{}: record {}: {e}", input.name(), index + 1);
+                        eprintln!(
+                            "{}: record {}: {}",
+                            printable(&input.name()),
+                            index + 1,
+                            printable(&e.to_string())
+                        );
                         errors = true;
                         continue;
                     }
@@ -540,11 +562,10 @@ fn check(policy: &Policy, format: Format, today: Date, files: &[String]) -> Resu
         }
     }
     out.flush().map_err(CliError::Output)?;
-    if errors {
-        Err(CliError::Reported(String::new()))
-    } else if violations {
-        Ok(Outcome::Findings)
-    } else {
-        Ok(Outcome::Clean)
-    }
+    Ok(match (violations, errors) {
+        (false, false) => Outcome::Clean,
+        (true, false) => Outcome::Findings,
+        (false, true) => Outcome::Unreadable,
+        (true, true) => Outcome::FindingsAndUnreadable,
+    })
 }

@@ -45,9 +45,7 @@ fn big_policy(bytes: usize) -> String {
 fn problems(count: usize) -> String {
     let mut text = String::from("mode = \"enforce\"\n[permission_sets]\nprivileged = [\"*Admin*\"]\n");
     for i in 0..count / 2 {
-        text.push_str(&format!(
-            "[[exceptions]]\nrule = \"nope-{i}\"\nexpires = \"soon\"\n"
-        ));
+        text.push_str(&format!("[[exceptions]]\nrule = \"nope-{i}\"\nexpires = \"soon\"\n"));
     }
     text
 }
@@ -58,7 +56,11 @@ fn main() {
     let cold = median(51, || {
         black_box(Policy::from_toml("guardrail.toml", black_box(&shipped)).expect("valid"));
     });
-    println!("shipped policy ({} bytes): {:.3} ms (target < 2 ms)", shipped.len(), cold.as_secs_f64() * 1e3);
+    println!(
+        "shipped policy ({} bytes): {:.3} ms (target < 2 ms)",
+        shipped.len(),
+        cold.as_secs_f64() * 1e3
+    );
 
     let big = big_policy(10 * 1024 * 1024);
     let exceptions = big.matches("[[exceptions]]").count();

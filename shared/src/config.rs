@@ -234,7 +234,10 @@ impl Config {
             if crate::domain::ids::role_arn_parts(arn).is_some() {
                 own_roles.push(arn.to_owned());
             } else {
-                fail(OWN_ROLES, format!("{arn:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"));
+                fail(
+                    OWN_ROLES,
+                    format!("{arn:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"),
+                );
             }
         }
         let slack_secret = var(SLACK_SECRET);

@@ -164,7 +164,9 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
             let current = facts.permission_set.as_ref();
             let description = kept(description, current.map(|p| &p.description))?;
             let relay_state = kept(relay_state, current.map(|p| &p.relay_state))?;
-            ports.journal(calls, "UpdatePermissionSet", permission_set_arn.as_str()).await?;
+            ports
+                .journal(calls, "UpdatePermissionSet", permission_set_arn.as_str())
+                .await?;
             ic.update_permission_set(
                 instance_arn,
                 permission_set_arn,
@@ -179,7 +181,13 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
             permission_set_arn,
             boundary,
         } => {
-            ports.journal(calls, "PutPermissionsBoundaryToPermissionSet", permission_set_arn.as_str()).await?;
+            ports
+                .journal(
+                    calls,
+                    "PutPermissionsBoundaryToPermissionSet",
+                    permission_set_arn.as_str(),
+                )
+                .await?;
             ic.put_permissions_boundary(instance_arn, permission_set_arn, boundary)
                 .await
         }
@@ -188,7 +196,13 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
             permission_set_arn,
             managed_policy_arn,
         } => {
-            ports.journal(calls, "DetachManagedPolicyFromPermissionSet", permission_set_arn.as_str()).await?;
+            ports
+                .journal(
+                    calls,
+                    "DetachManagedPolicyFromPermissionSet",
+                    permission_set_arn.as_str(),
+                )
+                .await?;
             gone_is_done(
                 ic.detach_managed_policy(instance_arn, permission_set_arn, managed_policy_arn)
                     .await,
@@ -200,7 +214,9 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
             remaining_policy,
             ..
         } => {
-            ports.journal(calls, "PutInlinePolicyToPermissionSet", permission_set_arn.as_str()).await?;
+            ports
+                .journal(calls, "PutInlinePolicyToPermissionSet", permission_set_arn.as_str())
+                .await?;
             ic.put_inline_policy(instance_arn, permission_set_arn, remaining_policy)
                 .await
         }
@@ -209,7 +225,13 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
             permission_set_arn,
             ..
         } => {
-            ports.journal(calls, "DeleteInlinePolicyFromPermissionSet", permission_set_arn.as_str()).await?;
+            ports
+                .journal(
+                    calls,
+                    "DeleteInlinePolicyFromPermissionSet",
+                    permission_set_arn.as_str(),
+                )
+                .await?;
             gone_is_done(ic.delete_inline_policy(instance_arn, permission_set_arn).await)
         }
         Action::ProvisionPermissionSet {
@@ -217,7 +239,9 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
             permission_set_arn,
             ..
         } => {
-            ports.journal(calls, "ProvisionPermissionSet", permission_set_arn.as_str()).await?;
+            ports
+                .journal(calls, "ProvisionPermissionSet", permission_set_arn.as_str())
+                .await?;
             ic.provision_permission_set(instance_arn, permission_set_arn).await
         }
         Action::DeleteAccountAssignment(_)

@@ -121,12 +121,7 @@ pub fn text_line(e: &Evaluation, style: Style) -> String {
             printable(&f.message)
         );
         if let Some(x) = &f.expired_exception {
-            let _ = write!(
-                out,
-                " (exception by {} expired {})",
-                printable(&x.owner),
-                x.expired
-            );
+            let _ = write!(out, " (exception by {} expired {})", printable(&x.owner), x.expired);
         }
     }
     for u in &e.undetermined {

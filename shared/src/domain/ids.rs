@@ -280,10 +280,22 @@ mod tests {
     #[test]
     fn roles_are_pinned_to_their_account_in_every_partition() {
         let role = "arn:aws:iam::222222222222:role/idc-guard-assignment-guard";
-        assert!(same_role(role, "arn:aws-us-gov:iam::222222222222:role/idc-guard-assignment-guard"));
-        assert!(!same_role(role, "arn:aws:iam::999999999999:role/idc-guard-assignment-guard"));
-        assert!(!same_role(role, "arn:aws:iam::222222222222:role/idc-guard-assignment-guard-x"));
-        assert!(!same_role(role, "arn:aws:iam::222222222222:user/idc-guard-assignment-guard"));
+        assert!(same_role(
+            role,
+            "arn:aws-us-gov:iam::222222222222:role/idc-guard-assignment-guard"
+        ));
+        assert!(!same_role(
+            role,
+            "arn:aws:iam::999999999999:role/idc-guard-assignment-guard"
+        ));
+        assert!(!same_role(
+            role,
+            "arn:aws:iam::222222222222:role/idc-guard-assignment-guard-x"
+        ));
+        assert!(!same_role(
+            role,
+            "arn:aws:iam::222222222222:user/idc-guard-assignment-guard"
+        ));
         assert_eq!(
             role_arn_parts("arn:aws:iam::222222222222:role/service/idc-guard"),
             Some(("222222222222", "service/idc-guard"))

@@ -749,10 +749,11 @@ impl ChangeKind {
             Self::PermissionSet { permission_set_arn, .. } => Some(permission_set_arn.to_string()),
             Self::AccessControlAttributes { instance_arn, .. } => Some(instance_arn.to_string()),
             Self::Identity {
-                op: IdentityOp::MemberRemoved {
-                    membership_id: Some(id),
-                    ..
-                },
+                op:
+                    IdentityOp::MemberRemoved {
+                        membership_id: Some(id),
+                        ..
+                    },
                 ..
             } => Some(id.clone()),
             Self::Identity { .. } | Self::Tags { .. } => None,

@@ -4,7 +4,19 @@
 //! (JSON Lines); a JSON array of them; a CloudTrail log file as delivered to S3
 //! (`{"Records":[…]}`); each of these gzipped (detected by its magic bytes, not its name).
 //! A CloudTrail log file holds thousands of records, so elements are cut out of the byte stream
-//! as they arrive, and only one record is held in memory at a time.
+//! as they arrive, and only one record is held in memory at a time. A UTF-8 byte-order mark at
+//! the start is skipped.
+//!
+//! **Damaged input.** One bad record does not end the reading; each is one error (with its byte
+//! offset), and reading resumes where the format lets it:
+//! - JSON Lines and concatenated values: at the next line that starts with `{` or `[` (records
+//!   start at the beginning of a line). Fully recoverable.
+//! - an array, or a log file's `Records` list: a record that is whole JSON but not UTF-8 is
+//!   skipped by itself; damage inside a record's JSON resumes at the next element that starts
+//!   like a CloudTrail record (`{"eventVersion"…`) or an EventBridge event (`{"version"…`), every
+//!   byte between being that one bad record. Elements of another shape after the damage are
+//!   not recovered.
+//! - gzip: a corrupt compressed stream cannot be read past the corruption; it ends the input.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -29,6 +41,12 @@ pub enum StreamError {
         offset: u64,
         /// What is wrong.
         message: String,
+    },
+    /// A record that is whole JSON but not valid UTF-8 (reading goes on after it).
+    #[error("byte {offset}: the record is not valid UTF-8")]
+    Encoding {
+        /// Byte offset of the record's end in the (decompressed) input.
+        offset: u64,
     },
 }
 
@@ -88,6 +106,12 @@ pub struct RecordReader<R> {
     in_records_object: bool,
     /// An element was just read: a `,` or `]` must come next.
     need_separator: bool,
+    /// The start of a record found by resynchronising inside an array (`{` and its first key).
+    resumed: Option<Vec<u8>>,
+    /// Bytes already consumed that must be read again (after a damaged line of JSON Lines, the
+    /// lines it swallowed), and how far they have been.
+    replay: Vec<u8>,
+    replay_pos: usize,
     done: bool,
 }
 
@@ -127,8 +151,15 @@ impl<R: Read> RecordReader<R> {
             in_array: false,
             in_records_object: false,
             need_separator: false,
+            resumed: None,
+            replay: Vec::new(),
+            replay_pos: 0,
             done: false,
         }
+    }
+
+    fn replaying(&self) -> bool {
+        self.replay_pos < self.replay.len()
     }
 
     fn syntax(&self, message: impl Into<String>) -> StreamError {
@@ -139,6 +170,9 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn peek(&mut self) -> Result<Option<u8>, StreamError> {
+        if self.replaying() {
+            return Ok(Some(self.replay[self.replay_pos]));
+        }
         if self.pos == self.len {
             self.len = loop {
                 match self.inner.read(&mut self.chunk) {
@@ -156,7 +190,11 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn bump(&mut self) {
-        self.pos += 1;
+        if self.replaying() {
+            self.replay_pos += 1;
+        } else {
+            self.pos += 1;
+        }
         self.offset += 1;
     }
 
@@ -185,17 +223,44 @@ impl<R: Read> RecordReader<R> {
     fn string_into(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
         self.bump();
         out.push(b'"');
+        while self.replaying() {
+            // Byte by byte through replayed bytes (rare: only after damage).
+            let b = self.replay[self.replay_pos];
+            if b < 0x20 {
+                return Err(self.syntax("a control character inside a string"));
+            }
+            out.push(b);
+            self.bump();
+            match b {
+                b'"' => return Ok(()),
+                b'\\' => match self.peek()? {
+                    Some(escaped) => {
+                        out.push(escaped);
+                        self.bump();
+                    }
+                    None => return Err(self.syntax("unterminated string")),
+                },
+                _ => {}
+            }
+        }
         loop {
             // Copy runs of ordinary bytes in bulk; strings dominate CloudTrail records.
             let start = self.pos;
             let end = self.len;
-            let run = self.chunk[start..end].iter().position(|&b| b == b'"' || b == b'\\');
+            // A raw control character cannot be in a JSON string: it is where a damaged record
+            // ran into the next line.
+            let run = self.chunk[start..end]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             match run {
                 Some(i) => {
                     out.extend_from_slice(&self.chunk[start..start + i]);
                     self.pos += i;
                     self.offset += i as u64;
                     let b = self.chunk[self.pos];
+                    if b < 0x20 {
+                        return Err(self.syntax("a control character inside a string"));
+                    }
                     out.push(b);
                     self.bump();
                     if b == b'"' {
@@ -290,9 +355,48 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    /// The next record's JSON text, or `None` at the end of the input.
+    /// Skips a UTF-8 byte-order mark at the start of the input.
+    fn skip_bom(&mut self) -> Result<(), StreamError> {
+        if self.offset != 0 || self.peek()? != Some(0xEF) {
+            return Ok(());
+        }
+        for want in [0xEF, 0xBB, 0xBF] {
+            if self.peek()? != Some(want) {
+                return Err(self.syntax("a byte-order mark cut short"));
+            }
+            self.bump();
+        }
+        Ok(())
+    }
+
+    /// The next record's JSON text, or `None` at the end of the input. After a syntax error the
+    /// bytes the damaged record consumed are read again when resynchronising.
     pub fn next_record(&mut self) -> Result<Option<String>, StreamError> {
+        // `out` holds every byte the record consumed, from its first.
         let mut out = Vec::with_capacity(2048);
+        let read = self.read_record(&mut out);
+        if matches!(read, Err(StreamError::Syntax { .. })) && out.len() > 1 {
+            // Everything after the damaged record's first byte is read again: the damage may
+            // have swallowed the records that follow.
+            let start = self.offset - out.len() as u64;
+            let mut replay = out.split_off(1);
+            replay.extend_from_slice(&self.replay[self.replay_pos..]);
+            self.replay = replay;
+            self.replay_pos = 0;
+            self.offset = start + 1;
+        }
+        read
+    }
+
+    fn read_record(&mut self, out: &mut Vec<u8>) -> Result<Option<String>, StreamError> {
+        self.skip_bom()?;
+        if let Some(prefix) = self.resumed.take() {
+            // Resynchronised inside an array: the record's `{` and first key are read.
+            *out = prefix;
+            self.object_tail_into(out)?;
+            self.need_separator = true;
+            return self.finish(std::mem::take(out)).map(Some);
+        }
         loop {
             if self.done {
                 return Ok(None);
@@ -313,9 +417,9 @@ impl<R: Read> RecordReader<R> {
                     self.after_element()?;
                     continue;
                 }
-                self.value_into(&mut out)?;
+                self.value_into(out)?;
                 self.need_separator = true;
-                return self.finish(out).map(Some);
+                return self.finish(std::mem::take(out)).map(Some);
             }
             match self.skip_ws()? {
                 None => {
@@ -331,10 +435,14 @@ impl<R: Read> RecordReader<R> {
                     // is one record, read whole.
                     self.bump();
                     out.push(b'{');
-                    if self.skip_ws()? == Some(b'"') {
-                        let mut key = Vec::new();
-                        self.string_into(&mut key)?;
-                        if key == b"\"Records\"" {
+                    while let Some(b) = self.peek()?.filter(u8::is_ascii_whitespace) {
+                        out.push(b);
+                        self.bump();
+                    }
+                    if self.peek()? == Some(b'"') {
+                        let key_start = out.len();
+                        self.string_into(out)?;
+                        if &out[key_start..] == b"\"Records\"" {
                             self.expect(b':')?;
                             self.expect(b'[')?;
                             self.in_array = true;
@@ -342,11 +450,10 @@ impl<R: Read> RecordReader<R> {
                             out.clear();
                             continue;
                         }
-                        out.extend_from_slice(&key);
                     }
                     // Read the rest of the object with the depth already at one.
-                    self.object_tail_into(&mut out)?;
-                    return self.finish(out).map(Some);
+                    self.object_tail_into(out)?;
+                    return self.finish(std::mem::take(out)).map(Some);
                 }
                 Some(b) => return Err(self.syntax(format!("expected a JSON object or array, found '{}'", b as char))),
             }
@@ -386,7 +493,54 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn finish(&self, out: Vec<u8>) -> Result<String, StreamError> {
-        String::from_utf8(out).map_err(|_| self.syntax("the record is not valid UTF-8"))
+        String::from_utf8(out).map_err(|_| StreamError::Encoding { offset: self.offset })
+    }
+
+    /// After a syntax error, moves to where the next record can start (see the module
+    /// documentation); `false` when the input ends first.
+    fn resync(&mut self) -> Result<bool, StreamError> {
+        self.need_separator = false;
+        if self.in_array {
+            return self.resync_in_array();
+        }
+        loop {
+            // To the start of the next line, then a line that starts a value.
+            while let Some(b) = self.peek()? {
+                self.bump();
+                if b == b'\n' {
+                    break;
+                }
+            }
+            match self.peek()? {
+                None => return Ok(false),
+                Some(b'{' | b'[') => return Ok(true),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Inside an array: to the next `{` that opens a CloudTrail record or an EventBridge event.
+    fn resync_in_array(&mut self) -> Result<bool, StreamError> {
+        loop {
+            match self.peek()? {
+                None => return Ok(false),
+                Some(b'{') => {
+                    self.bump();
+                    if self.skip_ws()? != Some(b'"') {
+                        continue;
+                    }
+                    let mut key = Vec::new();
+                    self.string_into(&mut key)?;
+                    if key == b"\"eventVersion\"" || key == b"\"version\"" {
+                        let mut prefix = b"{".to_vec();
+                        prefix.extend_from_slice(&key);
+                        self.resumed = Some(prefix);
+                        return Ok(true);
+                    }
+                }
+                Some(_) => self.bump(),
+            }
+        }
     }
 }
 
@@ -394,11 +548,23 @@ impl<R: Read> Iterator for RecordReader<R> {
     type Item = Result<String, StreamError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
         match self.next_record() {
             Ok(Some(r)) => Some(Ok(r)),
             Ok(None) => None,
-            Err(e) => {
-                // A syntax error leaves the stream position unknown: stop here.
+            // The record was read whole: the next one follows as usual.
+            Err(e @ StreamError::Encoding { .. }) => Some(Err(e)),
+            Err(e @ StreamError::Syntax { .. }) => {
+                // Resume at the next record boundary the format allows, if any.
+                match self.resync() {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => self.done = true,
+                }
+                Some(Err(e))
+            }
+            Err(e @ StreamError::Io { .. }) => {
                 self.done = true;
                 Some(Err(e))
             }
@@ -467,5 +633,99 @@ mod tests {
         assert!(r[0].is_err(), "{r:?}");
         let r = records(br#"[{"a":[1}]"#);
         assert!(r[0].as_ref().unwrap_err().contains("unexpected '}'"), "{r:?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        assert_eq!(ok(b"\xEF\xBB\xBF{\"a\":1}\n"), vec![r#"{"a":1}"#]);
+        let r = records(b"\xEF\xBB{\"a\":1}");
+        assert!(r[0].is_err(), "{r:?}");
+    }
+
+    #[test]
+    fn one_bad_line_of_json_lines_does_not_stop_the_rest() {
+        let input = b"{\"a\":1}\n{\"b\":\n\x00\n{\"c\":\"\xff\"}\n{\"d\":4}\n";
+        let r = records(input);
+        let good: Vec<&String> = r.iter().filter_map(|x| x.as_ref().ok()).collect();
+        assert_eq!(good, [r#"{"a":1}"#, r#"{"d":4}"#], "{r:?}");
+        // The cut record swallowed the NUL line: one error for both; then the bad UTF-8 record.
+        assert_eq!(r.iter().filter(|x| x.is_err()).count(), 2, "{r:?}");
+        assert!(r[2].as_ref().unwrap_err().contains("not valid UTF-8"), "{r:?}");
+    }
+
+    #[test]
+    fn damage_in_a_records_list_resumes_at_the_next_record() {
+        let input =
+            br#"{"Records":[{"eventVersion":"1","a":1},{"eventVersion":"1","b":[},{"eventVersion":"1","c":3}]}"#;
+        let r = records(input);
+        let good: Vec<&String> = r.iter().filter_map(|x| x.as_ref().ok()).collect();
+        assert_eq!(
+            good,
+            [r#"{"eventVersion":"1","a":1}"#, r#"{"eventVersion":"1","c":3}"#],
+            "{r:?}"
+        );
+    }
+
+    /// Records `{"eventVersion":"1","n":<i>,"s":"<text>"}`.
+    fn record(i: usize, text: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1","n":{i},"s":{}}}"#,
+            serde_json::Value::from(text)
+        )
+    }
+
+    proptest::proptest! {
+        // Whatever damage one record of JSON Lines takes, every other record is read, intact.
+        #[test]
+        fn json_lines_recover_every_other_record(
+            texts in proptest::collection::vec("[a-z{}\\[\\]:,\"]{0,12}", 2..8),
+            bad in 0usize..8,
+            damage in 0usize..4,
+            cut in 1usize..30,
+        ) {
+            let bad = bad % texts.len();
+            let lines: Vec<String> = texts.iter().enumerate().map(|(i, t)| record(i, t)).collect();
+            let mut input = Vec::new();
+            for (i, line) in lines.iter().enumerate() {
+                if i == bad {
+                    let bytes = line.as_bytes();
+                    match damage {
+                        0 => input.extend_from_slice(&bytes[..cut.min(bytes.len() - 1)]),
+                        1 => input.extend_from_slice(b"\x00"),
+                        2 => { input.extend_from_slice(&bytes[..bytes.len() - 1]); input.extend_from_slice(b"\xff}"); }
+                        _ => input.extend_from_slice(b"]]"),
+                    }
+                } else {
+                    input.extend_from_slice(line.as_bytes());
+                }
+                input.push(b'\n');
+            }
+            let read: Vec<String> = records(&input).into_iter().filter_map(Result::ok).collect();
+            let expected: Vec<String> = lines.iter().enumerate().filter(|(i, _)| *i != bad).map(|(_, l)| l.clone()).collect();
+            proptest::prop_assert_eq!(read, expected);
+        }
+
+        // In a `Records` list, a record cut anywhere loses only itself.
+        #[test]
+        fn records_lists_recover_after_a_cut_record(
+            count in 2usize..8,
+            bad in 0usize..8,
+            cut in 1usize..30,
+        ) {
+            let bad = bad % count;
+            let items: Vec<String> = (0..count).map(|i| record(i, "x")).collect();
+            let mut parts = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if i == bad {
+                    parts.push(item[..cut.min(item.len() - 1)].to_owned());
+                } else {
+                    parts.push(item.clone());
+                }
+            }
+            let input = format!(r#"{{"Records":[{}]}}"#, parts.join(","));
+            let read: Vec<String> = records(input.as_bytes()).into_iter().filter_map(Result::ok).collect();
+            let expected: Vec<String> = items.iter().enumerate().filter(|(i, _)| *i != bad).map(|(_, l)| l.clone()).collect();
+            proptest::prop_assert_eq!(read, expected, "{}", input);
+        }
     }
 }

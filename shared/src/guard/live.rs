@@ -142,7 +142,9 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                     added |= names.is_some();
                     facts.principal = Fact::Known(names);
                 }
-                Err(e) => tracing::warn!(error = %e, principal = %a.principal_id, "could not read the principal's name"),
+                Err(e) => {
+                    tracing::warn!(error = %e, principal = %a.principal_id, "could not read the principal's name")
+                }
             }
         }
         added

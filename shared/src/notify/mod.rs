@@ -160,7 +160,11 @@ pub fn text(outcome: &Outcome, owner: &str) -> String {
         f.rule
     ));
     // Names and messages come from events: nothing in them may rewrite the reader's terminal.
-    lines.iter().map(|l| crate::report::printable(l)).collect::<Vec<_>>().join("\n")
+    lines
+        .iter()
+        .map(|l| crate::report::printable(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The JSON finding document (`sqs`, `lambda`, `https`).

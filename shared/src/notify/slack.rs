@@ -91,7 +91,8 @@ pub fn payload(doc: &Value) -> Value {
         ("Actor", str_of(doc, "/actor")),
     ] {
         if !value.is_empty() {
-            fields.push(json!({"type": "mrkdwn", "text": truncate(&format!("*{name}*\n{}", mrkdwn(value)), MAX_FIELD)}));
+            fields
+                .push(json!({"type": "mrkdwn", "text": truncate(&format!("*{name}*\n{}", mrkdwn(value)), MAX_FIELD)}));
         }
     }
     let mut text = mrkdwn(str_of(doc, "/finding/message"));

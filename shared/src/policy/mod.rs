@@ -157,7 +157,9 @@ pub struct OwnIdentity {
 impl OwnIdentity {
     /// Whether a role (by ARN and name) is idc-guard's own.
     pub fn is_own_role(&self, role_arn: &str, role_name: &str) -> bool {
-        self.role_arns.iter().any(|a| crate::domain::ids::same_role(a, role_arn))
+        self.role_arns
+            .iter()
+            .any(|a| crate::domain::ids::same_role(a, role_arn))
             || self.role_prefixes.iter().any(|p| role_name.starts_with(p.as_str()))
     }
 }

@@ -203,7 +203,11 @@ mod tests {
             (abac_configured(vec![]), Expect::Fail),
             // The same key twice is ambiguous, even with the right source among them.
             (
-                abac_configured(vec![team.clone(), project.clone(), attr("team", "${path:enterprise.division}")]),
+                abac_configured(vec![
+                    team.clone(),
+                    project.clone(),
+                    attr("team", "${path:enterprise.division}"),
+                ]),
                 Expect::Fail,
             ),
             (abac_configured(vec![team.clone(), project, team]), Expect::Fail),

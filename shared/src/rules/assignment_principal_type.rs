@@ -176,16 +176,21 @@ mod tests {
             name: "alice@example.com".into(),
             display_name: Some("Alice Smith".into()),
         }));
-        let Verdict::Fail(v) = AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts, &policy()))
+        let Verdict::Fail(v) =
+            AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts, &policy()))
         else {
             panic!()
         };
         assert!(
-            v.message.starts_with("USER alice@example.com (Alice Smith) (") && v.message.contains("was assigned PlatformAdmin (arn:"),
+            v.message.starts_with("USER alice@example.com (Alice Smith) (")
+                && v.message.contains("was assigned PlatformAdmin (arn:"),
             "{}",
             v.message
         );
-        assert_eq!(v.resource.principal_name.as_deref(), Some("alice@example.com (Alice Smith)"));
+        assert_eq!(
+            v.resource.principal_name.as_deref(),
+            Some("alice@example.com (Alice Smith)")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::{
     concerns_permission_set,
 };
 use crate::domain::{Action, ChangeKind, InlinePolicyText, MissingFact, PermissionSetOp, RuleId, Scope, Severity};
-use crate::iam::{ActionPattern, PolicyDocument, forbidden_grants};
+use crate::iam::{ActionPattern, ForbiddenGrant, PolicyDocument, forbidden_grants};
 use crate::spanned::{Reader, Table};
 
 /// The rule's id.
@@ -123,41 +123,19 @@ impl Rule for InlinePolicyForbiddenActions {
         };
         let label = subject.label();
         let resource = subject.resource();
-        // Whatever the set's name, a document nobody can analyse is a finding of its own, with
-        // nothing changed automatically (fail closed: the patterns come from the very people this
-        // rule polices).
-        let unanalysed = |why: String| {
-            Verdict::Fail(Violation {
-                message: format!("The inline policy of permission set {label} {why}; nothing is changed automatically."),
-                resource: subject.resource(),
-                remediation: Vec::new(),
-            })
-        };
-        // Larger than Identity Center accepts: not analysed (parsing it would cost many times its
-        // size).
-        let length = text.chars().count();
-        if length > MAX_INLINE_POLICY {
-            return unanalysed(format!(
-                "has {length} characters, more than the {MAX_INLINE_POLICY} Identity Center accepts, so it was \
-                 not analysed. Replace it with a valid document"
-            ));
-        }
-        let doc = match PolicyDocument::parse(text) {
-            Ok(doc) => doc,
-            Err(e) => {
-                return unanalysed(format!(
-                    "cannot be analysed ({e}), so idc-guard cannot tell what it grants. Replace it with a valid \
-                     IAM policy document"
-                ));
-            }
-        };
-        let grants = match forbidden_grants(&doc, &settings.actions) {
-            Ok(grants) => grants,
-            Err(e) => {
-                return unanalysed(format!(
-                    "cannot be analysed ({e}), so idc-guard cannot tell what it grants. Simplify its Action \
-                     and NotAction patterns (long runs of `?` after a `*`)"
-                ));
+        let (doc, grants) = match analyse(text, &settings.actions) {
+            Ok(analysed) => analysed,
+            // Whatever the set's name, a document nobody can analyse is a finding of its own, with
+            // nothing changed automatically (fail closed: the patterns come from the very people
+            // this rule polices).
+            Err(why) => {
+                return Verdict::Fail(Violation {
+                    message: format!(
+                        "The inline policy of permission set {label} {why}; nothing is changed automatically."
+                    ),
+                    resource,
+                    remediation: Vec::new(),
+                });
             }
         };
         if grants.is_empty() {
@@ -212,6 +190,33 @@ impl Rule for InlinePolicyForbiddenActions {
             remediation: vec![fix, subject.provision()],
         })
     }
+}
+
+/// The parsed document and what it grants of `actions`, or why it cannot be analysed (the end of
+/// a sentence naming the document).
+fn analyse(text: &str, actions: &[ActionPattern]) -> Result<(PolicyDocument, Vec<ForbiddenGrant>), String> {
+    // Larger than Identity Center accepts: not analysed (parsing it would cost many times its
+    // size).
+    let length = text.chars().count();
+    if length > MAX_INLINE_POLICY {
+        return Err(format!(
+            "has {length} characters, more than the {MAX_INLINE_POLICY} Identity Center accepts, so it was \
+             not analysed. Replace it with a valid document"
+        ));
+    }
+    let doc = PolicyDocument::parse(text).map_err(|e| {
+        format!(
+            "cannot be analysed ({e}), so idc-guard cannot tell what it grants. Replace it with a valid IAM \
+             policy document"
+        )
+    })?;
+    let grants = forbidden_grants(&doc, actions).map_err(|e| {
+        format!(
+            "cannot be analysed ({e}), so idc-guard cannot tell what it grants. Simplify its Action and \
+             NotAction patterns (long runs of `?` after a `*`)"
+        )
+    })?;
+    Ok((doc, grants))
 }
 
 #[cfg(test)]
@@ -350,7 +355,9 @@ mod tests {
         let change = inline_put(&text);
         let mut facts = facts_for(&change);
         facts.permission_set.as_mut().unwrap().name = Fact::Known("PlatformAdmin".into());
-        let Verdict::Fail(v) = InlinePolicyForbiddenActions.evaluate(cx(&InlinePolicyForbiddenActions, &change, &facts, &policy())) else {
+        let Verdict::Fail(v) =
+            InlinePolicyForbiddenActions.evaluate(cx(&InlinePolicyForbiddenActions, &change, &facts, &policy()))
+        else {
             panic!("an oversized policy must fail, even on an exempt set")
         };
         assert!(v.message.contains("more than the 32768"), "{}", v.message);

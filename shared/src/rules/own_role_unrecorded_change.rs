@@ -84,16 +84,46 @@ mod tests {
             f
         };
         // Anyone else's change: not this rule's business.
-        check(&OwnRoleUnrecordedChange, &change, &facts(Fact::Known(false)), &policy(), Expect::NotApplicable);
+        check(
+            &OwnRoleUnrecordedChange,
+            &change,
+            &facts(Fact::Known(false)),
+            &policy(),
+            Expect::NotApplicable,
+        );
         change.actor = Actor::Guard {
             role_name: "idc-guard-assignment-guard".into(),
         };
-        check(&OwnRoleUnrecordedChange, &change, &facts(Fact::Known(true)), &policy(), Expect::Pass);
-        check(&OwnRoleUnrecordedChange, &change, &facts(Fact::Known(false)), &policy(), Expect::Fail);
-        check(&OwnRoleUnrecordedChange, &change, &facts(Fact::Unknown), &policy(), Expect::Undetermined);
+        check(
+            &OwnRoleUnrecordedChange,
+            &change,
+            &facts(Fact::Known(true)),
+            &policy(),
+            Expect::Pass,
+        );
+        check(
+            &OwnRoleUnrecordedChange,
+            &change,
+            &facts(Fact::Known(false)),
+            &policy(),
+            Expect::Fail,
+        );
+        check(
+            &OwnRoleUnrecordedChange,
+            &change,
+            &facts(Fact::Unknown),
+            &policy(),
+            Expect::Undetermined,
+        );
         // Offline (the change's own scope) nothing is known of the journal.
         let mut offline = facts(Fact::Known(false));
         offline.scope = Scope::Change;
-        check(&OwnRoleUnrecordedChange, &change, &offline, &policy(), Expect::NotApplicable);
+        check(
+            &OwnRoleUnrecordedChange,
+            &change,
+            &offline,
+            &policy(),
+            Expect::NotApplicable,
+        );
     }
 }
