@@ -34,7 +34,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a policy file (default: ./policy/guardrail.toml).
+    /// Validate a policy file (default: ./policy/guardrail.toml) and explain what its entries
+    /// match. Exit status: 0 valid, 1 invalid (each problem at its line and column), 2 the file
+    /// cannot be read.
     Validate {
         /// The policy file.
         policy: Option<PathBuf>,
@@ -482,6 +484,8 @@ fn validate(path: Option<&Path>, today: Date) -> Result<Outcome, CliError> {
             }
             Ok(Outcome::Clean)
         }
+        // A file that cannot be read is an input error (2); one read and found invalid, a finding (1).
+        Err(e) if e.unreadable() => Err(CliError::Policy(e)),
         Err(e) => {
             eprintln!("{e}");
             eprintln!("{}: {} problem(s)", path.display(), e.problems.len());

@@ -66,6 +66,40 @@ impl PolicyError {
     }
 }
 
+impl PolicyError {
+    /// Whether the file could not be read at all (as opposed to read and found invalid).
+    pub fn unreadable(&self) -> bool {
+        self.problems.iter().any(|p| p.line == 0)
+    }
+}
+
+/// Reads a UTF-8 text file: a file that is not UTF-8 is a problem at the line and column of the
+/// first byte that is not, rather than an I/O error without a place.
+///
+/// # Errors
+/// The file cannot be read, or is not UTF-8 text.
+pub fn read_text(path: &std::path::Path, what: &str) -> Result<String, PolicyError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| PolicyError::io(&file, what, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        // The valid prefix decodes; count characters, not bytes, for the column.
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        PolicyError {
+            problems: vec![Problem {
+                file: file.clone(),
+                line: before.iter().filter(|b| **b == b'\n').count() + 1,
+                column,
+                path: String::new(),
+                message: format!("the {what} is not UTF-8 text (byte 0x{:02x} at offset {at})", bytes[at]),
+            }],
+        }
+    })
+}
+
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, p) in self.problems.iter().enumerate() {
@@ -451,5 +485,29 @@ mod tests {
         assert_eq!(closest("privilegd", &["privileged", "mode"]), Some("privileged"));
         assert_eq!(closest("role-prefixes", &["role_prefixes"]), Some("role_prefixes"));
         assert_eq!(closest("zzzzzzzzzzzzzzzzzzzzzzzz", &["mode"]), None);
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_placed_and_a_missing_file_is_unreadable() {
+        let dir = std::env::temp_dir().join(format!("idc-guard-spanned-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, b"mode = \"enforce\"\nn\xc3\xa9 = \xff\n").unwrap();
+        let e = read_text(&path, "policy file").unwrap_err();
+        assert!(!e.unreadable());
+        let p = &e.problems[0];
+        // Line 2, after `né = ` (five characters, six bytes).
+        assert_eq!((p.line, p.column), (2, 6), "{e}");
+        assert!(p.message.contains("not UTF-8 text (byte 0xff at offset 23)"), "{e}");
+        std::fs::write(&path, "mode = \"enforce\"\n").unwrap();
+        assert_eq!(read_text(&path, "policy file").unwrap(), "mode = \"enforce\"\n");
+        let missing = read_text(&dir.join("missing.toml"), "policy file").unwrap_err();
+        assert!(missing.unreadable());
+        assert!(
+            missing
+                .to_string()
+                .starts_with(&format!("{}: cannot read", dir.join("missing.toml").display()))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -34,9 +34,8 @@ pub fn parse(file: &str, text: &str) -> Result<DesiredFile, PolicyError> {
 
 /// Reads and parses a file.
 pub fn load(path: &std::path::Path) -> Result<DesiredFile, PolicyError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::io(&file, "desired-assignments file", &e))?;
-    parse(&file, &text)
+    let text = crate::spanned::read_text(path, "desired-assignments file")?;
+    parse(&path.display().to_string(), &text)
 }
 
 fn read_entry(r: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option<Entry> {

@@ -369,9 +369,8 @@ impl Policy {
 
     /// Reads and parses a policy file.
     pub fn load(path: &std::path::Path) -> Result<Self, PolicyError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::io(&name, "policy file", &e))?;
-        Self::from_toml(&name, &text)
+        let text = crate::spanned::read_text(path, "policy file")?;
+        Self::from_toml(&path.display().to_string(), &text)
     }
 
     /// Exceptions that have expired on `today`.
