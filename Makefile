@@ -7,6 +7,8 @@ CARGO ?= cargo
 # The instance and identity store the fixtures in events/ belong to.
 DEMO_INSTANCE := arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708
 DEMO_STORE := d-9067a1b2c3
+# The roles the demo deployment runs as (the template passes its own as IDC_GUARD_OWN_ROLES).
+DEMO_OWN_ROLES := arn:aws:iam::222222222222:role/idc-guard-assignment-guard,arn:aws:iam::222222222222:role/idc-guard-identity-guard
 # The Python environment of the AWS emulator the integration tests start (tests/emulator/).
 PYTHON ?= python3
 VENV := .venv
@@ -29,11 +31,11 @@ demo: venv build ## The main job: seed the AWS emulator, make violating changes,
 	$(CARGO) run -q --locked -p idc-guard-tests --bin demo
 
 check-events: build ## Check every event in events/ offline with the shipped policy
-	./target/debug/idc-guard check --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) events/*.json \
+	./target/debug/idc-guard check --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) --own-role $(DEMO_OWN_ROLES) events/*.json \
 	  || [ $$? -eq 1 ]  # exit 1 means violations were found, which is the point
 	@echo
 	@echo "== verdicts =="
-	./target/debug/idc-guard check --format json --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) events/*.json \
+	./target/debug/idc-guard check --format json --instance-arn $(DEMO_INSTANCE) --identity-store-id $(DEMO_STORE) --own-role $(DEMO_OWN_ROLES) events/*.json \
 	  | sed -E 's/.*"verdict":"([a-z]+)".*/\1/' | sort | uniq -c || true
 
 fmt-check: ## cargo fmt --all --check

@@ -73,6 +73,10 @@ enum Command {
         /// The guarded identity store, overriding the policy's `instance.identity_store_id`.
         #[arg(long, value_parser = parse_store)]
         identity_store_id: Option<IdentityStoreId>,
+        /// A role ARN of the deployment whose changes are idc-guard's own (repeatable; added to
+        /// the policy's `own_identity.role_arns`). Offline, their changes are ignored as echoes.
+        #[arg(long = "own-role", env = config::OWN_ROLES, value_delimiter = ',', value_parser = parse_role)]
+        own_roles: Vec<String>,
         /// Judge exception expiry as of this date (YYYY-MM-DD) instead of today.
         #[arg(long, value_parser = parse_date)]
         today: Option<Date>,
@@ -222,6 +226,16 @@ fn parse_store(s: &str) -> Result<IdentityStoreId, String> {
     IdentityStoreId::parse(s).map_err(|e| e.to_string())
 }
 
+fn parse_role(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    match idc_guard::domain::ids::role_arn_parts(s) {
+        Some(_) => Ok(s.to_owned()),
+        None => Err(format!(
+            "{s:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"
+        )),
+    }
+}
+
 const DEFAULT_POLICY: &str = "policy/guardrail.toml";
 
 /// What a command found, when it ran to the end.
@@ -323,10 +337,12 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
             format,
             instance_arn,
             identity_store_id,
+            own_roles,
             today,
             files,
         } => {
             let mut policy = load_policy(policy.as_deref())?;
+            policy.own_identity.role_arns.extend(own_roles);
             if instance_arn.is_some() {
                 policy.instance_arn = instance_arn;
             }
