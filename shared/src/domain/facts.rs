@@ -155,7 +155,9 @@ impl Facts {
                     }
                     PermissionSetOp::InlinePolicyPut { policy } => {
                         ps.inline_policy = match policy {
-                            InlinePolicyText::Text(_) => Fact::Known(Some(policy.clone())),
+                            InlinePolicyText::Text(_) | InlinePolicyText::Oversized { .. } => {
+                                Fact::Known(Some(policy.clone()))
+                            }
                             InlinePolicyText::Redacted => Fact::Unknown,
                         };
                     }

@@ -472,6 +472,24 @@ pub enum InlinePolicyText {
     Text(String),
     /// CloudTrail redacted the value.
     Redacted,
+    /// Logged with so many bytes that it has more than [`InlinePolicyText::MAX_CHARACTERS`]
+    /// whatever its escapes: not kept (holding and analysing it would cost many times its size).
+    Oversized {
+        /// Its length as logged (JSON text), in bytes.
+        logged_bytes: usize,
+    },
+}
+
+impl InlinePolicyText {
+    /// The longest inline policy Identity Center accepts, in characters (sso-admin's
+    /// `PermissionSetPolicyDocument`: `max` 32768; botocore
+    /// `data/sso-admin/2020-07-20/service-2.json`).
+    pub const MAX_CHARACTERS: usize = 32_768;
+
+    /// Logged JSON longer than this (in bytes) holds more than [`Self::MAX_CHARACTERS`]
+    /// characters: no character takes more than 12 bytes as JSON (`\uD83D\uDE00`), and the
+    /// quotes add 2.
+    pub const MAX_LOGGED_BYTES: usize = 12 * Self::MAX_CHARACTERS + 2;
 }
 
 /// One attribute for access control: a session tag key and its IdP source.

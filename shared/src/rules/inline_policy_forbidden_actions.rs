@@ -13,9 +13,8 @@ use crate::spanned::{Reader, Table};
 /// The rule's id.
 pub const ID: RuleId = RuleId::new("inline-policy-forbidden-actions");
 
-/// The longest inline policy Identity Center accepts, in characters (sso-admin's
-/// `PermissionSetPolicyDocument`: `max` 32768; botocore `data/sso-admin/2020-07-20/service-2.json`).
-pub const MAX_INLINE_POLICY: usize = 32_768;
+/// The longest inline policy Identity Center accepts, in characters.
+pub const MAX_INLINE_POLICY: usize = InlinePolicyText::MAX_CHARACTERS;
 
 /// Flags an inline policy that grants a forbidden action, with IAM's wildcard and `NotAction`
 /// semantics; and an inline policy that cannot be analysed at all.
@@ -111,9 +110,13 @@ impl Rule for InlinePolicyForbiddenActions {
             return Verdict::NotApplicable;
         };
         let settings = cx.settings;
-        let text = match subject.ps.inline_policy.known() {
+        let analysed = match subject.ps.inline_policy.known() {
             Some(None) => return Verdict::Pass,
-            Some(Some(InlinePolicyText::Text(text))) => text,
+            Some(Some(InlinePolicyText::Text(text))) => analyse(text, &settings.actions),
+            Some(Some(InlinePolicyText::Oversized { logged_bytes })) => Err(format!(
+                "is logged with {logged_bytes} bytes, far more than the {MAX_INLINE_POLICY} characters Identity \
+                 Center accepts, so it was not analysed. Replace it with a valid document"
+            )),
             Some(Some(InlinePolicyText::Redacted)) | None => {
                 return Verdict::Undetermined(Missing {
                     fact: MissingFact::InlinePolicy,
@@ -123,7 +126,7 @@ impl Rule for InlinePolicyForbiddenActions {
         };
         let label = subject.label();
         let resource = subject.resource();
-        let (doc, grants) = match analyse(text, &settings.actions) {
+        let (doc, grants) = match analysed {
             Ok(analysed) => analysed,
             // Whatever the set's name, a document nobody can analyse is a finding of its own, with
             // nothing changed automatically (fail closed: the patterns come from the very people

@@ -188,12 +188,12 @@ pub(super) struct Params<'a> {
     prefix: &'a str,
 }
 
-impl Params<'_> {
+impl<'a> Params<'a> {
     pub(super) fn path(&self, part: &str, field: &str) -> String {
         format!("{}{part}.{field}", self.prefix)
     }
 
-    pub(super) fn request<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+    pub(super) fn request<T: Deserialize<'a>>(&self) -> Result<T, DecodeError> {
         let path = format!("{}requestParameters", self.prefix);
         match self.request {
             Some(raw) if raw.get() != "null" => parse(raw.get(), &path),

@@ -59,13 +59,14 @@ struct UpdatePsParams {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct InlineParams {
+struct InlineParams<'a> {
     // Not `#[serde(flatten)]`: flattening loses the field path in type errors.
     instance_arn: String,
     permission_set_arn: String,
     /// Raw, not a parsed value: a document logged as a JSON object keeps every member as
     /// written (a parsed object would silently keep only the last of two `Statement` keys).
-    inline_policy: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    inline_policy: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -356,8 +357,8 @@ fn permission_set_op(name: &str, p: &Params<'_>) -> Result<Option<(PsTarget, Per
         }
         "DeletePermissionSet" => (p.request()?, PermissionSetOp::Deleted),
         "PutInlinePolicyToPermissionSet" => {
-            let r: InlineParams = p.request()?;
-            let policy = inline_policy(r.inline_policy.as_deref());
+            let r: InlineParams<'_> = p.request()?;
+            let policy = inline_policy(r.inline_policy);
             let op = PermissionSetOp::InlinePolicyPut { policy };
             (PsTarget::of(r.instance_arn, r.permission_set_arn), op)
         }
@@ -410,6 +411,12 @@ fn inline_policy(raw: Option<&RawValue>) -> InlinePolicyText {
     let text = raw.get();
     if text == "null" {
         return InlinePolicyText::Redacted;
+    }
+    // Certainly more than Identity Center accepts: neither copied nor unescaped.
+    if text.len() > InlinePolicyText::MAX_LOGGED_BYTES {
+        return InlinePolicyText::Oversized {
+            logged_bytes: text.len(),
+        };
     }
     // Only a string is decoded here; anything else is kept as the text logged, without building
     // a tree of it (a large document would cost many times its size).
@@ -520,5 +527,44 @@ mod tests {
         let single_string = serde_json::to_string(&single).unwrap_or_default();
         assert_eq!(verdict(&single), verdict(&single_string));
         assert_ne!(verdict(&single), EventVerdict::Violation);
+    }
+
+    /// The decoded inline policy of an event logging `logged`.
+    fn decoded(logged: &str) -> crate::domain::InlinePolicyText {
+        use crate::domain::{ChangeKind, PermissionSetOp};
+        let text = event(logged);
+        let change = crate::event::decode(&text).unwrap_or_else(|e| panic!("{e}"));
+        match change.body {
+            crate::event::Body::Change(ChangeKind::PermissionSet {
+                op: PermissionSetOp::InlinePolicyPut { policy },
+                ..
+            }) => policy,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_document_logged_longer_than_any_accepted_one_is_not_kept() {
+        use crate::domain::InlinePolicyText;
+        // Exactly as long as the longest accepted document could be logged (every character
+        // escaped as a surrogate pair would be): decoded. One byte more: oversized, not kept.
+        let limit = InlinePolicyText::MAX_LOGGED_BYTES;
+        let at = format!("\"{}\"", "x".repeat(limit - 2));
+        assert!(matches!(decoded(&at), InlinePolicyText::Text(t) if t.len() == limit - 2));
+        let over = format!("\"{}\"", "x".repeat(limit - 1));
+        assert_eq!(
+            decoded(&over),
+            InlinePolicyText::Oversized {
+                logged_bytes: limit + 1
+            }
+        );
+        // The same for a document logged as an object; both are violations.
+        let object = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            vec![HARMLESS; limit / HARMLESS.len()].join(",")
+        );
+        assert!(matches!(decoded(&object), InlinePolicyText::Oversized { .. }));
+        assert_eq!(verdict(&object), EventVerdict::Violation);
+        assert_eq!(verdict(&over), EventVerdict::Violation);
     }
 }
