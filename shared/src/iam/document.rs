@@ -162,29 +162,55 @@ impl PolicyDocument {
     /// Top-level members (`Version`, `Id`, ...) and the remaining statements
     /// are kept exactly as written; `Statement` always becomes a list.
     pub fn without_statements(&self, indices: &[usize]) -> Option<String> {
+        self.edited(|s| indices.contains(&s.index), &[])
+    }
+
+    /// The JSON text of this document without the statements `drop` selects and with the
+    /// statements `add` (JSON texts) appended; `None` when no statement remains.
+    ///
+    /// Top-level members and the statements kept are kept exactly as written; `Statement`
+    /// always becomes a list (a document without one gets it last).
+    pub fn edited(&self, drop: impl Fn(&Statement) -> bool, add: &[String]) -> Option<String> {
         let kept: Vec<&str> = self
             .statements
             .iter()
             .zip(&self.statement_texts)
-            .filter(|(statement, _)| !indices.contains(&statement.index))
+            .filter(|(statement, _)| !drop(statement))
             .map(|(_, text)| text.as_str())
+            .chain(add.iter().map(String::as_str))
             .collect();
         if kept.is_empty() {
             return None;
         }
-        let members: Vec<String> = self
+        let list = format!("[{}]", kept.join(","));
+        let mut members: Vec<String> = self
             .top_level
             .iter()
             .map(|(key, raw)| {
-                let value = if key == STATEMENT {
-                    format!("[{}]", kept.join(","))
-                } else {
-                    raw.clone()
-                };
+                let value = if key == STATEMENT { list.as_str() } else { raw.as_str() };
                 format!("{}:{value}", Value::String(key.clone()))
             })
             .collect();
+        if !self.top_level.iter().any(|(key, _)| key == STATEMENT) {
+            members.push(format!("\"{STATEMENT}\":{list}"));
+        }
         Some(format!("{{{}}}", members.join(",")))
+    }
+
+    /// A new document (version 2012-10-17) of the statements `statements` (JSON texts).
+    pub fn text_of(statements: &[String]) -> String {
+        format!(
+            "{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}",
+            statements.join(",")
+        )
+    }
+
+    /// The statements that are idc-guard's revocations, with their positions.
+    pub fn revocations(&self) -> Vec<(usize, super::Revocation)> {
+        self.statements
+            .iter()
+            .filter_map(|s| super::Revocation::from_statement(&s.raw).map(|r| (s.index, r)))
+            .collect()
     }
 }
 

@@ -10,8 +10,10 @@
 
 mod document;
 mod glob;
+pub mod revocation;
 #[cfg(test)]
 mod tests;
 
 pub use document::{ActionSpec, Effect, ForbiddenGrant, PolicyDocument, PolicyParseError, Statement, forbidden_grants};
 pub use glob::{ActionPattern, MAX_STATES, MAX_STEPS, TooComplex, witness};
+pub use revocation::{Loss, Revocation};
