@@ -1,9 +1,10 @@
 """Benchmark `idc-guard export` against `aws-sso-util admin assignments` (BENCHMARKS.md section 4).
 
-Starts the AWS emulator (moto with idc-guard's extension) on a free loopback port, seeds an
-organisation (120 accounts, 40 permission sets, 25 groups, 1,000 group assignments spread over
-random (account, permission set, group) triples with a fixed seed), then runs, against the same
-server through a counting HTTP proxy:
+Starts the AWS emulator (moto with idc-guard's extension) seeded with an organisation (120
+accounts, 40 permission sets, 25 groups, 1,000 group assignments spread over random (account,
+permission set, group) triples with a fixed seed) by the Rust test harness's world builder
+(`bench-world export`, tests/src/bin/bench-world.rs, through scripts/bench-guard.py's `World`),
+then runs, against the same server through its counting HTTP proxy:
 
 - `idc-guard export --format csv` (the release binary), at the default pacing (15 sso-admin
   requests per second) and at `--rate 20` (Identity Center's collective limit), and with
@@ -14,7 +15,7 @@ server through a counting HTTP proxy:
 
 Each is measured for wall time (perf_counter around the process), API calls (the proxy's count
 of requests, by `X-Amz-Target` service) and peak RSS (VmHWM sampled from /proc; see `measure`). Both exports must
-list the same 1,000 assignments. The emulator is stopped by PID.
+list the same 1,000 assignments. The world stops the emulator when this script closes its stdin.
 
 Usage: .venv/bin/python scripts/bench-export.py [--json FILE] [--bin target/release/idc-guard]
 """
@@ -27,7 +28,6 @@ import importlib.util
 import io
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -37,11 +37,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
-# The harness pieces shared with the guard benchmark: the counting proxy, the emulator, VmHWM.
+# The harness pieces shared with the guard benchmark: the seeded world (with its counting proxy),
+# VmHWM.
 _spec = importlib.util.spec_from_file_location("bench_guard", ROOT / "scripts" / "bench-guard.py")
 assert _spec and _spec.loader
 bg = importlib.util.module_from_spec(_spec)
@@ -53,45 +51,7 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def seed(endpoint: str, accounts: int, sets: int, groups: int, assignments: int) -> dict[str, Any]:
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    sso = session.client("sso-admin", endpoint_url=endpoint)
-    ids = session.client("identitystore", endpoint_url=endpoint)
-    org = session.client("organizations", endpoint_url=endpoint)
-    org.create_organization(FeatureSet="ALL")
-    account_ids = []
-    for i in range(accounts):
-        status = org.create_account(Email=f"acct-{i:03}@example.com", AccountName=f"acct-{i:03}")
-        account_ids.append(status["CreateAccountStatus"]["AccountId"])
-    instance = sso.list_instances()["Instances"][0]
-    arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
-    # The first two sets are privileged by the shipped policy's names (`*Admin*`): the groups
-    # assigned them are protected, and the full plan reads their members.
-    set_arns = [
-        sso.create_permission_set(
-            InstanceArn=arn, Name=f"ps-{i:02}" if i >= 2 else f"Admin-{i:02}", SessionDuration="PT4H"
-        )["PermissionSet"]["PermissionSetArn"]
-        for i in range(sets)
-    ]
-    group_ids = [ids.create_group(IdentityStoreId=store, DisplayName=f"team-{i:02}")["GroupId"] for i in range(groups)]
-    rng = random.Random(6)
-    triples: set[tuple[int, int, int]] = set()
-    while len(triples) < assignments:
-        triples.add((rng.randrange(accounts), rng.randrange(sets), rng.randrange(groups)))
-    for a, p, g in sorted(triples):
-        sso.create_account_assignment(
-            InstanceArn=arn,
-            TargetId=account_ids[a],
-            TargetType="AWS_ACCOUNT",
-            PermissionSetArn=set_arns[p],
-            PrincipalType="GROUP",
-            PrincipalId=group_ids[g],
-        )
-    pairs = len({(a, p) for a, p, _ in triples})
-    return {"instance": arn, "pairs": pairs}
-
-
-def measure(cmd: list[str], env: dict[str, str], proxy: Any) -> dict[str, Any]:
+def measure(cmd: list[str], env: dict[str, str], world: Any) -> dict[str, Any]:
     """Runs `cmd` once: wall time, requests seen by the proxy, peak RSS.
 
     Peak RSS is the process's VmHWM, sampled every 2 ms until it exits. VmHWM belongs to the
@@ -99,7 +59,7 @@ def measure(cmd: list[str], env: dict[str, str], proxy: Any) -> dict[str, Any]:
     wait4 does not: Linux carries the forking Python process's high-water mark across the exec,
     so every program measured that way seemed to peak at this script's own size, about 65 MB.)
     """
-    mark = proxy.mark()
+    mark = world.mark()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     peak = [0]
@@ -127,7 +87,7 @@ def measure(cmd: list[str], env: dict[str, str], proxy: Any) -> dict[str, Any]:
     t_out.join()
     t_err.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    calls = proxy.since(mark)
+    calls = world.since(mark)
     return {
         "command": " ".join(cmd[:1] and [Path(cmd[0]).name] + cmd[1:]),
         "exit": proc.returncode,
@@ -157,34 +117,34 @@ def main() -> int:
     args = ap.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    emulator = bg.Emulator(workdir)
-    proxy = bg.CountingProxy(emulator.port)
+    # The world logs what it seeded, and how long that took, to stderr.
+    world = bg.World(
+        "export",
+        *("--accounts", str(args.accounts), "--permission-sets", str(args.permission_sets)),
+        *("--groups", str(args.groups), "--assignments", str(args.assignments)),
+    )
     try:
-        t0 = time.perf_counter()
-        world = seed(emulator.endpoint, args.accounts, args.permission_sets, args.groups, args.assignments)
-        log(f"seeded {args.accounts} accounts, {args.permission_sets} permission sets, {args.groups} groups, "
-            f"{args.assignments} group assignments over {world['pairs']} (account, set) pairs in "
-            f"{time.perf_counter() - t0:.1f} s")
+        region = world.info["region"]
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(workdir),
-            "AWS_ENDPOINT_URL": proxy.endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": world.proxy_endpoint,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
         results: dict[str, Any] = {}
-        results["idc-guard export (15/s)"] = measure([args.bin, "export", "--format", "csv"], env, proxy)
-        results["idc-guard export --rate 20"] = measure([args.bin, "export", "--format", "csv", "--rate", "20"], env, proxy)
+        results["idc-guard export (15/s)"] = measure([args.bin, "export", "--format", "csv"], env, world)
+        results["idc-guard export --rate 20"] = measure([args.bin, "export", "--format", "csv", "--rate", "20"], env, world)
         results["idc-guard export --routed-owners"] = measure(
-            [args.bin, "export", "--format", "csv", "--routed-owners"], env, proxy
+            [args.bin, "export", "--format", "csv", "--routed-owners"], env, world
         )
-        results["aws-sso-util admin assignments"] = measure([args.sso_util, "admin", "assignments"], env, proxy)
-        toml = measure([args.bin, "export", "--format", "toml"], env, proxy)
+        results["aws-sso-util admin assignments"] = measure([args.sso_util, "admin", "assignments"], env, world)
+        toml = measure([args.bin, "export", "--format", "toml"], env, world)
         (workdir / "assignments.toml").write_text(toml["stdout"])
         results["idc-guard scan (full plan, dry run)"] = measure(
-            [args.bin, "scan", "--format", "json", "--assignments", str(workdir / "assignments.toml")], env, proxy
+            [args.bin, "scan", "--format", "json", "--assignments", str(workdir / "assignments.toml")], env, world
         )
         # Both exports list the same assignments.
         ours = rows_of(results["idc-guard export (15/s)"]["stdout"], "principal_name", "permission_set_name", "account_id")
@@ -200,7 +160,7 @@ def main() -> int:
         scan = json.loads(results["idc-guard scan (full plan, dry run)"]["stdout"])
         sso_calls = results["idc-guard scan (full plan, dry run)"]["calls_by_service"].get("sso-admin", 0)
         summary = {
-            "world": {**vars(args), "json": None, "pairs": world["pairs"]},
+            "world": {**vars(args), "json": None, "pairs": world.info["pairs"]},
             "results": {k: {kk: vv for kk, vv in v.items() if kk not in ("stdout",)} for k, v in results.items()},
             "scan": {
                 "planned": scan["counts"]["planned"],
@@ -216,8 +176,7 @@ def main() -> int:
             args.json.write_text(json.dumps(summary, indent=2))
         return 0
     finally:
-        proxy.close()
-        emulator.close()
+        world.close()
 
 
 def print_table(s: dict[str, Any]) -> None:

@@ -3,30 +3,38 @@
 
     .venv/bin/python scripts/bench-guard.py [--cold-starts N] [--repeats N] [--json FILE]
 
-Run it through scripts/bench-guard.sh, which builds the three release binaries first. Python 3.11
-standard library, plus boto3 (moto brings it into .venv) to seed the emulator and for the boto3
-comparison.
+Run it through scripts/bench-guard.sh, which builds the three release binaries and the test
+world's server first. Python 3.11 standard library, plus boto3 (moto brings it into .venv) for the
+boto3 comparison.
+
+The organisation, the emulator and the call counting are the Rust test harness's
+(tests/src/world.rs, served by tests/src/bin/bench-world.rs, the same builder the integration
+tests and `make demo` use): this script starts `bench-world guard` and asks it over a pipe for
+each violation's event and for the calls counted around each invocation. What stays here is what
+has no counterpart there: the Lambda Runtime API stand-in, starting and timing the functions and
+the boto3 handler, and the report. scripts/bench-export.py and scripts/bench-functions.py use
+these pieces too.
 
 The functions run with the safety rails configured as deployed: the state table
 `IDC_GUARD_STATE_TABLE` (DynamoDB, keys pk/sk, TTL attribute expires_at) and the kill switch
-`IDC_GUARD_KILL_SWITCH` (SSM, value `enforce`), both created in the emulator with boto3 before any
-function starts. The benchmark repeats every kind of revert on the same resource (5 events in each
+`IDC_GUARD_KILL_SWITCH` (SSM, value `enforce`), both created by the world before any function
+starts. The benchmark repeats every kind of revert on the same resource (5 events in each
 of two passes) and makes 70 remediations within a few minutes, so the flap limit (default 3/1h)
 and the breaker (default 20/10m) would withhold most of them: it sets IDC_GUARD_FLAP_LIMIT and
 IDC_GUARD_BREAKER_LIMIT to 1000 per the same windows. Every other rail (kill switch, idempotency
 claim, the counting itself) runs as in production.
 
-What it starts, all on 127.0.0.1 and free ports, and stops by PID at the end (also on errors):
-- the AWS emulator: `.venv/bin/python tests/emulator/server.py --port N` (moto + idc-guard's
-  sso-admin extension), ready when `GET /moto-api/` answers 200;
+What it starts, all on 127.0.0.1 and free ports, and stops at the end (also on errors):
+- `target/debug/bench-world guard`: the AWS emulator (moto + idc-guard's sso-admin extension),
+  seeded, and a counting HTTP proxy in front of it (`AWS_ENDPOINT_URL` points a guard at it) that
+  records every request's `X-Amz-Target` as `service:Operation` (sso-admin, identitystore, and
+  the safety rails' own DynamoDB and SSM calls, counted apart); it stops both when its stdin
+  closes;
 - a minimal Lambda Runtime API per function process (`GET /2018-06-01/runtime/invocation/next`,
   `POST .../invocation/<id>/response|error`, `POST .../runtime/init/error`);
-- a counting HTTP proxy between a guard and the emulator (`AWS_ENDPOINT_URL` points at it): it
-  forwards every request and records its `X-Amz-Target` (service from the prefix: sso-admin
-  `SWBExternalService.*`, identitystore `AWSIdentityStore.*`, DynamoDB `DynamoDB_20120810.*`,
-  SSM `AmazonSSM.*`; the last two are the safety rails' own calls, counted apart);
 - the release binaries `target/release/{assignment,permission-set,identity}-guard`, and a
-  boto3 handler (a script in a temporary directory) for the init comparison.
+  boto3 handler (a script in a temporary directory) for the init comparison; these are stopped
+  by PID.
 
 Targets (the remediation issue):
 1. per event against the emulator: a USER assignment revert makes at most one read, one delete,
@@ -42,7 +50,6 @@ Exit status: 0 when everything was measured (a target missed is a FAIL line, not
 from __future__ import annotations
 
 import argparse
-import http.client
 import http.server
 import json
 import os
@@ -56,49 +63,40 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
-SERVER = ROOT / "tests" / "emulator" / "server.py"
-RELEASE = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+RELEASE = TARGET / "release"
+# The test world, served by tests/src/bin/bench-world.rs (a debug build: it only seeds and counts).
+WORLD_BIN = TARGET / "debug" / "bench-world"
 HOST = "127.0.0.1"
-REGION = "eu-west-1"
-ACCOUNT = "333333333333"
-USER_ID = "34887428-4081-7042-c3c6-928d413009e7"
+REGION = "eu-west-1"  # the test world's (tests/src/emulator.rs)
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 
 INIT_TARGET_MS = 20.0
 RSS_TARGET_BYTES = 32_000_000
-EMULATOR_DEADLINE_S = 30.0
 INIT_DEADLINE_S = 15.0
 EVENT_DEADLINE_S = 120.0
 
 FUNCTIONS = ("assignment-guard", "permission-set-guard", "identity-guard")
 
-# The safety rails, as deployed (shared/src/lambda.rs), with the flap limit and the breaker raised
-# so that the benchmark's repetitions on one resource (and 70 remediations in a few minutes) are
-# all remediated; the windows are the defaults'.
+# The safety rails, as deployed (shared/src/lambda.rs) and as the test world creates them
+# (tests/src/world.rs), with the flap limit and the breaker raised so that the benchmark's
+# repetitions on one resource (and 70 remediations in a few minutes) are all remediated; the
+# windows are the defaults'.
 STATE_TABLE = "idc-guard-state"
 KILL_SWITCH = "/idc-guard/mode"
 FLAP_LIMIT = "1000/1h"  # default 3/1h
 BREAKER_LIMIT = "1000/10m"  # default 20/10m
 
-# X-Amz-Target prefix -> service. sso-admin and identitystore are the guard's own calls; ssm and
-# dynamodb are the safety rails' (kill switch; breaker, flap window, idempotency claim).
-SERVICES = {
-    "SWBExternalService": "sso-admin",
-    "AWSIdentityStore": "identitystore",
-    "DynamoDB_20120810": "dynamodb",
-    "AmazonSSM": "ssm",
-    # Not a guard's: scripts/bench-export.py shares the proxy and counts the reconciler's reads.
-    "AWSOrganizationsV20161128": "organizations",
-}
+# The services of the calls the proxy counts (tests/src/calls.rs names them): sso-admin and
+# identitystore are the guard's own calls; ssm and dynamodb are the safety rails' (kill switch;
+# breaker, flap window, idempotency claim).
 GUARD_SERVICES = ("sso-admin", "identitystore")
 RAIL_SERVICES = ("ssm", "dynamodb")
 
@@ -342,19 +340,8 @@ class RuntimeApi:
 
 
 # ---------------------------------------------------------------------------------------------
-# The counting proxy between a guard and the emulator
+# The world: the emulator, seeded, behind a counting proxy (tests/src/bin/bench-world.rs)
 # ---------------------------------------------------------------------------------------------
-
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
-
-
-def call_name(target: str | None, method: str, path: str) -> str:
-    """`service:Operation` from an `X-Amz-Target` (`other:…` for anything unexpected)."""
-    if not target:
-        return f"other:{method} {path}"
-    prefix, _, operation = target.rpartition(".")
-    service = SERVICES.get(prefix)
-    return f"{service}:{operation}" if service else f"other:{target}"
 
 
 def service_of(call: str) -> str:
@@ -365,363 +352,105 @@ def op_of(call: str) -> str:
     return call.split(":", 1)[1]
 
 
-class CountingProxy:
-    """Forwards every request to the emulator and records it as `service:Operation` (from its
-    `X-Amz-Target`)."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.port = free_port()
-        self.calls: list[str] = []
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # TCP_NODELAY: headers and body go out as two writes, and Nagle's algorithm would hold
-            # the second until the peer's delayed ACK (~40 ms) arrives.
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-            def _forward(self) -> None:
-                body = read_body(self)
-                call = call_name(self.headers.get("X-Amz-Target"), self.command, self.path)
-                with proxy._lock:
-                    proxy.calls.append(call)
-                upstream = http.client.HTTPConnection(HOST, upstream_port, timeout=60)
-                try:
-                    upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                    for k, v in self.headers.items():
-                        if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
-                            upstream.putheader(k, v)
-                    upstream.putheader("Content-Length", str(len(body)))
-                    upstream.putheader("Connection", "close")
-                    upstream.endheaders(body)
-                    response = upstream.getresponse()
-                    payload = response.read()
-                    self.send_response(response.status, response.reason)
-                    for k, v in response.getheaders():
-                        if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
-                            self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    self.wfile.flush()
-                finally:
-                    upstream.close()
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward  # noqa: N815
-
-        self._server = QuietServer((HOST, self.port), Handler)
-        self._thread = serve(self._server, "counting-proxy")
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.calls)
-
-    def since(self, mark: int) -> list[str]:
-        with self._lock:
-            return list(self.calls[mark:])
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-# ---------------------------------------------------------------------------------------------
-# The emulator
-# ---------------------------------------------------------------------------------------------
-
-
-class Emulator:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.log_path = workdir / f"moto-{self.port}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [str(PYTHON), str(SERVER), "--port", str(self.port)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
+def world_binary() -> Path:
+    """tests/src/bin/bench-world.rs, built (debug, like `make demo`) if it is not there yet."""
+    if not WORLD_BIN.exists():
+        log("== cargo build -p idc-guard-tests --bin bench-world")
+        built = subprocess.run(
+            ["cargo", "build", "--locked", "-q", "-p", "idc-guard-tests", "--bin", "bench-world"], cwd=ROOT
         )
-        deadline = time.monotonic() + EMULATOR_DEADLINE_S
-        last = "no probe yet"
-        while True:
-            if self.proc.poll() is not None:
-                raise HarnessError(f"the emulator exited with status {self.proc.returncode}; log {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=0.5) as r:
-                    if r.status == 200:
-                        return
-                    last = f"HTTP {r.status}"
-            except (urllib.error.URLError, OSError) as e:
-                last = str(e)
-            if time.monotonic() > deadline:
-                raise HarnessError(f"the emulator did not answer GET /moto-api/ within 30 s ({last})")
-            time.sleep(0.02)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def close(self) -> None:
-        stop_process(self.proc)
-        self._log.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# The violating state, and the events that report it
-# ---------------------------------------------------------------------------------------------
-
-INLINE_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
-            {"Sid": "Escalate", "Effect": "Allow", "Action": "iam:*", "Resource": "*"},
-        ],
-    },
-    separators=(",", ":"),
-)
-BOUNDARY = {"CustomerManagedPolicyReference": {"Name": "platform-boundary", "Path": "/"}}
-ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
-
-
-def abac(*pairs: tuple[str, str]) -> dict[str, Any]:
-    return {"AccessControlAttributes": [{"Key": k, "Value": {"Source": [s]}} for k, s in pairs]}
+        if built.returncode != 0 or not WORLD_BIN.exists():
+            raise HarnessError(f"could not build {WORLD_BIN}")
+    return WORLD_BIN
 
 
 @dataclass
 class Kind:
-    """One kind of revert: how to make the violation, the event reporting it, what to expect."""
+    """One kind of revert (the world's `kinds`): the event reporting it, the function that gets
+    it, and what it must do."""
 
     key: str
     title: str
     function: str
     fixture: str
-    violate: Callable[[], list[tuple[str, Any]]]  # makes the violation; returns the event's edits
     mutating: list[str]
     rule: str
 
 
 class World:
-    """The seeded organisation in the emulator (boto3 straight to moto, not through the proxy),
-    and the safety rails' state table and kill switch."""
+    """`bench-world <scenario>`: the AWS emulator seeded by the test world builder (the same as
+    the integration tests and the demo), with a counting proxy in front of it. Requests go to its
+    stdin, one JSON line each, and it answers on stdout; closing its stdin stops it and the
+    emulator."""
 
-    def __init__(self, endpoint: str) -> None:
-        import boto3
-
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    def __init__(self, scenario: str, *args: str) -> None:
+        self.proc: subprocess.Popen[str] | None = subprocess.Popen(
+            [str(world_binary()), scenario, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
-        self.sso = session.client("sso-admin", endpoint_url=endpoint)
-        self.ids = session.client("identitystore", endpoint_url=endpoint)
-        instance = self.sso.list_instances()["Instances"][0]
-        self.instance: str = instance["InstanceArn"]
-        self.store: str = instance["IdentityStoreId"]
-        self.sets = {
-            name: self._permission_set(name, duration, boundary)
-            for name, duration, boundary in [
-                ("DataEngineer", "PT4H", True),  # USER assignment
-                ("PlatformEngineer", "PT12H", True),  # session duration
-                ("DataAnalyst", "PT4H", True),  # boundary (removed before each event)
-                ("Developer", "PT4H", True),  # inline policy
-                ("Operator", "PT4H", True),  # managed policy
-            ]
-        }
-        self.sso.create_instance_access_control_attribute_configuration(
-            InstanceArn=self.instance,
-            InstanceAccessControlAttributeConfiguration=abac(
-                ("team", "${path:enterprise.department}"), ("project", "${path:enterprise.costCenter}")
-            ),
-        )
-        self.user = self.ids.create_user(
-            IdentityStoreId=self.store,
-            UserName="mallory",
-            DisplayName="Mallory Lory",
-            Name={"GivenName": "Mallory", "FamilyName": "Lory"},
-        )["UserId"]
-        self.group = self.ids.create_group(IdentityStoreId=self.store, DisplayName="platform-admins")["GroupId"]
-        self._safety_rails(session, endpoint)
+        self._lock = threading.Lock()
+        hello = self._read()
+        self.info: dict[str, Any] = hello
+        self.endpoint: str = hello["endpoint"]
+        self.port: int = hello["port"]
+        self.emulator_pid: int = hello["emulator_pid"]
+        self.proxy_endpoint: str = hello["proxy"]
+        self.instance: str = hello["instance"]
+        self.store: str = hello["store"]
+        self.kinds = [Kind(**k) for k in hello.get("kinds", [])]
+        self.policies = {name: Path(path) for name, path in hello.get("policies", {}).items()}
 
-    @staticmethod
-    def _safety_rails(session: Any, endpoint: str) -> None:
-        """The state table (string keys pk/sk, TTL on expires_at) and the kill switch parameter set
-        to `enforce`, as tests/it/function.rs creates them; without them every correction is
-        withheld."""
-        ddb = session.client("dynamodb", endpoint_url=endpoint)
-        ddb.create_table(
-            TableName=STATE_TABLE,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.get_waiter("table_exists").wait(TableName=STATE_TABLE, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-        ddb.update_time_to_live(
-            TableName=STATE_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-        )
-        ssm = session.client("ssm", endpoint_url=endpoint)
-        ssm.put_parameter(Name=KILL_SWITCH, Value="enforce", Type="String")
-        if ssm.get_parameter(Name=KILL_SWITCH)["Parameter"]["Value"] != "enforce":
-            raise HarnessError(f"the kill switch {KILL_SWITCH} does not read back as enforce")
+    def _read(self) -> dict[str, Any]:
+        assert self.proc and self.proc.stdout
+        line = self.proc.stdout.readline()
+        if not line:
+            status = self.proc.wait()
+            raise HarnessError(f"bench-world ended (status {status}); its stderr is above")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise HarnessError(f"bench-world: {answer['error']}")
+        return answer
 
-    def _permission_set(self, name: str, duration: str, boundary: bool) -> str:
-        arn = self.sso.create_permission_set(
-            InstanceArn=self.instance,
-            Name=name,
-            Description=f"{name} access",
-            SessionDuration=duration,
-            RelayState="https://console.aws.amazon.com/s3",
-        )["PermissionSet"]["PermissionSetArn"]
-        if boundary:
-            self.sso.put_permissions_boundary_to_permission_set(
-                InstanceArn=self.instance, PermissionSetArn=arn, PermissionsBoundary=BOUNDARY
-            )
-        return arn
+    def _ask(self, **request: Any) -> dict[str, Any]:
+        assert self.proc and self.proc.stdin
+        with self._lock:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            return self._read()
 
-    def _ps_edits(self, name: str) -> list[tuple[str, Any]]:
-        return [
-            ("requestParameters.instanceArn", self.instance),
-            ("requestParameters.permissionSetArn", self.sets[name]),
-        ]
+    def violate(self, kind: Kind) -> bytes:
+        """Makes the violation of `kind`; the event reporting it (fresh ids every time)."""
+        return self._ask(op="violate", kind=kind.key)["event"].encode()
 
-    # One method per kind: make the violation, return the event's edits.
-    def user_assignment(self) -> list[tuple[str, Any]]:
-        ps = self.sets["DataEngineer"]
-        self.sso.create_account_assignment(
-            InstanceArn=self.instance,
-            TargetId=ACCOUNT,
-            TargetType="AWS_ACCOUNT",
-            PermissionSetArn=ps,
-            PrincipalType="USER",
-            PrincipalId=USER_ID,
-        )
-        return [
-            ("requestParameters.instanceArn", self.instance),
-            ("requestParameters.permissionSetArn", ps),
-            ("requestParameters.targetId", ACCOUNT),
-            ("requestParameters.principalId", USER_ID),
-        ]
+    def mark(self) -> int:
+        """How many requests went through the proxy so far."""
+        return self._ask(op="mark")["mark"]
 
-    def session_duration(self) -> list[tuple[str, Any]]:
-        self.sso.update_permission_set(
-            InstanceArn=self.instance,
-            PermissionSetArn=self.sets["PlatformEngineer"],
-            SessionDuration="PT12H",
-            Description="PlatformEngineer access",
-            RelayState="https://console.aws.amazon.com/s3",
-        )
-        return self._ps_edits("PlatformEngineer")
+    def since(self, mark: int) -> list[str]:
+        """The requests through the proxy after `mark`, as `service:Operation`."""
+        return self._ask(op="since", mark=mark)["calls"]
 
-    def boundary(self) -> list[tuple[str, Any]]:
-        self.sso.delete_permissions_boundary_from_permission_set(
-            InstanceArn=self.instance, PermissionSetArn=self.sets["DataAnalyst"]
-        )
-        return self._ps_edits("DataAnalyst")
-
-    def inline_policy(self) -> list[tuple[str, Any]]:
-        self.sso.put_inline_policy_to_permission_set(
-            InstanceArn=self.instance, PermissionSetArn=self.sets["Developer"], InlinePolicy=INLINE_POLICY
-        )
-        return self._ps_edits("Developer")
-
-    def managed_policy(self) -> list[tuple[str, Any]]:
-        self.sso.attach_managed_policy_to_permission_set(
-            InstanceArn=self.instance, PermissionSetArn=self.sets["Operator"], ManagedPolicyArn=ADMIN_POLICY
-        )
-        return self._ps_edits("Operator")
-
-    def abac_attributes(self) -> list[tuple[str, Any]]:
-        self.sso.update_instance_access_control_attribute_configuration(
-            InstanceArn=self.instance,
-            InstanceAccessControlAttributeConfiguration=abac(("team", "${path:enterprise.department}")),
-        )
-        return [("requestParameters.instanceArn", self.instance)]
-
-    def group_membership(self) -> list[tuple[str, Any]]:
-        membership = self.ids.create_group_membership(
-            IdentityStoreId=self.store, GroupId=self.group, MemberId={"UserId": self.user}
-        )["MembershipId"]
-        return [
-            ("requestParameters.identityStoreId", self.store),
-            ("requestParameters.groupId", self.group),
-            ("requestParameters.memberId", {"userId": self.user}),
-            ("responseElements.membershipId", membership),
-            ("responseElements.identityStoreId", self.store),
-        ]
-
-    def kinds(self) -> list[Kind]:
-        provision = "ProvisionPermissionSet"
-        return [
-            Kind("user", "USER assignment", "assignment-guard",
-                 "sso.CreateAccountAssignment-user-violation.json", self.user_assignment,
-                 ["DeleteAccountAssignment"], "assignment-principal-type"),
-            Kind("session", "session duration PT12H", "permission-set-guard",
-                 "sso.UpdatePermissionSet-long-session-violation.json", self.session_duration,
-                 ["UpdatePermissionSet", provision], "session-duration-cap"),
-            Kind("boundary", "permissions boundary removed", "permission-set-guard",
-                 "sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json", self.boundary,
-                 ["PutPermissionsBoundaryToPermissionSet", provision], "permissions-boundary-required"),
-            Kind("inline", "inline policy with iam:*", "permission-set-guard",
-                 "sso.PutInlinePolicyToPermissionSet-iam-undetermined.json", self.inline_policy,
-                 ["PutInlinePolicyToPermissionSet", provision], "inline-policy-forbidden-actions"),
-            Kind("managed", "AdministratorAccess attached", "permission-set-guard",
-                 "sso.AttachManagedPolicyToPermissionSet-admin-undetermined.json", self.managed_policy,
-                 ["DetachManagedPolicyFromPermissionSet", provision], "managed-policy-forbidden"),
-            Kind("abac", "ABAC config missing `project`", "permission-set-guard",
-                 "sso.UpdateInstanceAccessControlAttributeConfiguration-missing-project-violation.json",
-                 self.abac_attributes, ["UpdateInstanceAccessControlAttributeConfiguration"],
-                 "abac-attributes-required"),
-            Kind("membership", "hand-made group membership", "identity-guard",
-                 "identitystore.CreateGroupMembership-violation.json", self.group_membership,
-                 ["DeleteGroupMembership"], "identity-store-scim-only"),
-        ]  # fmt: skip
+    def close(self) -> None:
+        """Closes its stdin, so it stops the emulator and exits; SIGTERM (by PID) if it lingers."""
+        if self.proc is None:
+            return
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            stop_process(self.proc)
+        self.proc = None
 
 
-def event_body(fixture: str, edits: list[tuple[str, Any]]) -> bytes:
-    """The fixture with fields of `detail` replaced, and fresh event ids (as tests/it/guard.rs does)."""
-    event = json.loads((ROOT / "events" / fixture).read_text())
-    for path, value in edits:
-        node = event["detail"]
-        *parents, last = path.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
-    event["id"] = str(uuid.uuid4())
-    event["detail"]["eventID"] = str(uuid.uuid4())
-    return json.dumps(event).encode()
+class Emulator(World):
+    """The emulator alone, for scripts/bench-functions.py: `endpoint`, `close()`."""
 
-
-def write_policies(workdir: Path, instance: str, store: str) -> dict[str, Path]:
-    """The shipped guardrail.toml scoped to the emulator's instance; a variant enforcing scim-only."""
-    shipped = (ROOT / "policy" / "guardrail.toml").read_text()
-    commented = (
-        '# arn = "arn:aws:sso:::instance/ssoins-0123456789abcdef"\n# identity_store_id = "d-0123456789"'
-    )
-    if commented not in shipped:
-        raise HarnessError("guardrail.toml: the commented [instance] lines to replace are not there")
-    scoped = shipped.replace(commented, f'arn = "{instance}"\nidentity_store_id = "{store}"')
-    enforcing, n = re.subn(
-        r'(\[rules\.identity-store-scim-only\]\n(?:#[^\n]*\n)*)mode = "detect"', r'\1mode = "enforce"', scoped
-    )
-    if n != 1:
-        raise HarnessError('guardrail.toml: [rules.identity-store-scim-only] mode = "detect" not found')
-    paths = {"base": workdir / "guardrail.toml", "scim-enforce": workdir / "guardrail-scim-enforce.toml"}
-    paths["base"].write_text(scoped)
-    paths["scim-enforce"].write_text(enforcing)
-    return paths
+    def __init__(self, workdir: Path) -> None:  # noqa: ARG002 (its log is the world's business)
+        super().__init__("bare")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -949,33 +678,34 @@ def check_answer(kind: Kind, invocation: Invocation) -> str | None:
 
 
 def run_events(
-    world: World, kinds: list[Kind], endpoint: str, proxy: CountingProxy | None,
-    policies: dict[str, Path], workdir: Path, repeats: int, tag: str,
+    world: World, kinds: list[Kind], proxied: bool, workdir: Path, repeats: int, tag: str,
 ) -> tuple[dict[str, EventResult], dict[str, dict[str, Any]]]:  # fmt: skip
-    """Each function process gets its kinds' events, `repeats` rounds; per event: calls, wall
-    time, VmHWM after; per process: init and VmHWM once all its events are handled."""
+    """Each function process gets its kinds' events, `repeats` rounds, through the counting proxy
+    (`proxied`) or straight to the emulator; per event: calls (proxied), wall time, VmHWM after;
+    per process: init and VmHWM once all its events are handled."""
+    endpoint = world.proxy_endpoint if proxied else world.endpoint
     results = {k.key: EventResult(k) for k in kinds}
     processes: dict[str, dict[str, Any]] = {}
     for name in FUNCTIONS:
         mine = [k for k in kinds if k.function == name]
         if not mine:
             continue
-        policy = policies["scim-enforce" if name == "identity-guard" else "base"]
+        policy = world.policies["scim-enforce" if name == "identity-guard" else "base"]
         started = start_function([str(RELEASE / name)], name, endpoint, policy, workdir, tag)
         try:
             events = 0
             for _ in range(repeats):
                 for kind in mine:
-                    body = event_body(kind.fixture, kind.violate())
-                    mark = proxy.mark() if proxy else 0
+                    body = world.violate(kind)
+                    mark = world.mark() if proxied else 0
                     invocation = started.runtime.invoke(body, EVENT_DEADLINE_S, started.proc)
                     events += 1
                     r = results[kind.key]
                     assert invocation.delivered_at is not None and invocation.answered_at is not None
                     r.wall_ms.append((invocation.answered_at - invocation.delivered_at) * 1000)
                     r.hwm_kib_after.append(vm_hwm_kib(started.proc.pid) or 0)
-                    if proxy:
-                        r.calls.append(proxy.since(mark))
+                    if proxied:
+                        r.calls.append(world.since(mark))
                     problem = check_answer(kind, invocation)
                     if problem:
                         r.failures.append(problem)
@@ -1069,17 +799,17 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {info['loadavg']}"
     )
     log(f"== binaries ({RELEASE}): {info['binaries']}")
-    emulator = proxy = None
+    world = None
     workdir = Path(tempfile.mkdtemp(prefix="bench-guard-"))
     ok = False
     try:
         log("== starting the emulator")
-        emulator = Emulator(workdir)
-        proxy = CountingProxy(emulator.port)
-        log(f"   moto on {emulator.endpoint} (pid {emulator.proc.pid}), counting proxy on {proxy.endpoint}")
-        world = World(emulator.endpoint)
-        policies = write_policies(workdir, world.instance, world.store)
-        kinds = world.kinds()
+        world = World("guard")
+        log(
+            f"   moto on {world.endpoint} (pid {world.emulator_pid}), counting proxy on {world.proxy_endpoint}, "
+            f"seeded by {WORLD_BIN.name}"
+        )
+        kinds = world.kinds
         log(f"   instance {world.instance}, identity store {world.store}")
         log(
             f"   safety rails: table {STATE_TABLE}, kill switch {KILL_SWITCH} = enforce, "
@@ -1091,19 +821,15 @@ def main(argv: list[str] | None = None) -> int:
         handler.write_text(BOTO3_HANDLER)
         bare = workdir / "bare_handler.py"
         bare.write_text(BARE_HANDLER)
-        inits = cold_starts(args.cold_starts, emulator.endpoint, policies["base"], workdir, handler, bare)
+        inits = cold_starts(args.cold_starts, world.endpoint, world.policies["base"], workdir, handler, bare)
 
         log(f"== events through the counting proxy: {args.repeats} rounds of {len(kinds)} kinds")
-        proxied, proxied_procs = run_events(
-            world, kinds, proxy.endpoint, proxy, policies, workdir, args.repeats, "proxied"
-        )
+        proxied, proxied_procs = run_events(world, kinds, True, workdir, args.repeats, "proxied")
         direct: dict[str, EventResult] = {}
         direct_procs: dict[str, dict[str, Any]] = {}
         if not args.skip_direct:
             log(f"== events straight to the emulator (wall time without the proxy): {args.repeats} rounds")
-            direct, direct_procs = run_events(
-                world, kinds, emulator.endpoint, None, policies, workdir, args.repeats, "direct"
-            )
+            direct, direct_procs = run_events(world, kinds, False, workdir, args.repeats, "direct")
         info["loadavg_after"] = loadavg()
         ok = True
     except Exception as e:  # HarnessError, or a failed seeding call
@@ -1115,10 +841,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"   logs kept in {workdir}")
         return 2
     finally:
-        if proxy:
-            proxy.close()
-        if emulator:
-            emulator.close()
+        if world:
+            world.close()
         if ok:
             for p in workdir.iterdir():
                 p.unlink()

@@ -335,27 +335,17 @@ async fn breaker_status_and_reset_work_against_the_table_and_announce_the_reset(
     use idc_guard::ports::{StateRecord, StateStore};
     use idc_guard::retry::RetryPolicy;
     use idc_guard::safety::breaker_key;
-    use idc_guard_tests::emulator::{Emulator, REGION, create_state_table};
+    use idc_guard_tests::world::{STATE_TABLE, World};
 
-    let emulator = Emulator::start();
-    let sdk = emulator.sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    create_state_table(&ddb, "idc-guard-state").await;
-    let store = DynamoState::new(ddb, "idc-guard-state", RetryPolicy::immediate());
+    let w = World::builder().state_table().topic().build().await;
+    let store = DynamoState::new(w.ddb.clone(), STATE_TABLE, RetryPolicy::immediate());
     let open = StateRecord {
         times: vec![1_795_788_000; 20],
         since: Some(1_795_788_120),
         ..StateRecord::default()
     };
     assert!(store.put(&breaker_key(), &open, None).await.unwrap());
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("idc-guard-findings")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = w.topic_arn();
     let aws = |args: &[&str]| {
         Command::new(idc_guard_bin())
             .args(args)
@@ -363,10 +353,7 @@ async fn breaker_status_and_reset_work_against_the_table_and_announce_the_reset(
             .env_remove("IDC_GUARD_POLICY")
             .env_remove("IDC_GUARD_STATE_TABLE")
             .env_remove("IDC_GUARD_TOPIC_ARN")
-            .env("AWS_ENDPOINT_URL", emulator.endpoint())
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .envs(w.aws_env())
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .output()
@@ -381,7 +368,7 @@ async fn breaker_status_and_reset_work_against_the_table_and_announce_the_reset(
     );
 
     // A reason is required.
-    let o = aws(&["breaker", "reset", "--table", "idc-guard-state", "--topic", &topic]);
+    let o = aws(&["breaker", "reset", "--table", "idc-guard-state", "--topic", topic]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--reason"), "{}", stderr(&o));
     assert!(store.get(&breaker_key()).await.unwrap().is_some(), "nothing changed");
@@ -392,7 +379,7 @@ async fn breaker_status_and_reset_work_against_the_table_and_announce_the_reset(
         "--table",
         "idc-guard-state",
         "--topic",
-        &topic,
+        topic,
         "--by",
         "carol",
         "--reason",
@@ -406,7 +393,7 @@ async fn breaker_status_and_reset_work_against_the_table_and_announce_the_reset(
     );
     assert_eq!(store.get(&breaker_key()).await.unwrap(), None);
 
-    let published = emulator.published(&topic);
+    let published = w.published();
     assert_eq!(published.len(), 1, "{published:?}");
     let (subject, message, attributes) = &published[0];
     assert_eq!(subject, "[idc-guard] BREAKER RESET: the event path corrects again");

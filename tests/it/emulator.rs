@@ -8,9 +8,11 @@ use aws_sdk_ssoadmin::Client;
 use aws_sdk_ssoadmin::types::{
     AccessControlAttribute, AccessControlAttributeValue, CustomerManagedPolicyReference,
     InstanceAccessControlAttributeConfiguration, InstanceAccessControlAttributeConfigurationStatus,
-    PermissionsBoundary, PrincipalType, ProvisionTargetType, ProvisioningStatus, StatusValues, Tag, TargetType,
+    PermissionSetProvisioningStatus, PermissionsBoundary, PrincipalType, ProvisionTargetType, ProvisioningStatus,
+    StatusValues, Tag, TargetType,
 };
 use idc_guard_tests::emulator::Emulator;
+use idc_guard_tests::world::{PermissionSet, World};
 
 const ACCOUNT_A: &str = "111111111111";
 const ACCOUNT_B: &str = "222222222222";
@@ -18,25 +20,42 @@ const GROUP: &str = "9067a1b2c3-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 
 /// A fresh emulator, a client for it, and its instance ARN.
 async fn setup() -> (Emulator, Client, String) {
-    let emulator = Emulator::start();
-    let client = Client::new(&emulator.sdk_config().await);
-    let (instance, _) = emulator.instance().await;
-    (emulator, client, instance)
+    let World {
+        emulator,
+        sso,
+        instance,
+        ..
+    } = World::builder().build().await;
+    (emulator, sso, instance)
 }
 
 async fn permission_set(client: &Client, instance: &str, name: &str) -> String {
+    PermissionSet::new(name).session("PT4H").create(client, instance).await
+}
+
+/// ProvisionPermissionSet to one account, or (`None`) to every provisioned account; its status.
+async fn provision(
+    client: &Client,
+    instance: &str,
+    ps: &str,
+    account: Option<&str>,
+) -> PermissionSetProvisioningStatus {
+    let target = match account {
+        Some(_) => ProvisionTargetType::AwsAccount,
+        None => ProvisionTargetType::AllProvisionedAccounts,
+    };
     client
-        .create_permission_set()
+        .provision_permission_set()
         .instance_arn(instance)
-        .name(name)
-        .session_duration("PT4H")
+        .permission_set_arn(ps)
+        .target_type(target)
+        .set_target_id(account.map(str::to_owned))
         .send()
         .await
         .unwrap()
-        .permission_set()
-        .and_then(|p| p.permission_set_arn())
+        .permission_set_provisioning_status()
+        .cloned()
         .unwrap()
-        .to_owned()
 }
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -56,6 +75,23 @@ fn abac(attributes: Vec<AccessControlAttribute>) -> InstanceAccessControlAttribu
         .set_access_control_attributes(Some(attributes))
         .build()
         .unwrap()
+}
+
+fn customer_managed(reference: CustomerManagedPolicyReference) -> PermissionsBoundary {
+    PermissionsBoundary::builder()
+        .customer_managed_policy_reference(reference)
+        .build()
+}
+
+async fn put_boundary(client: &Client, instance: &str, ps: &str, boundary: PermissionsBoundary) {
+    client
+        .put_permissions_boundary_to_permission_set()
+        .instance_arn(instance)
+        .permission_set_arn(ps)
+        .permissions_boundary(boundary)
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn boundary(client: &Client, instance: &str, ps: &str) -> Option<PermissionsBoundary> {
@@ -184,20 +220,12 @@ async fn create_permission_set_has_aws_arn_and_default_session_duration() {
 #[tokio::test]
 async fn update_permission_set_keeps_members_not_given() {
     let (_emulator, client, instance) = setup().await;
-    let arn = client
-        .create_permission_set()
-        .instance_arn(&instance)
-        .name("Keep")
+    let arn = PermissionSet::new("Keep")
         .description("kept")
-        .session_duration("PT2H")
+        .session("PT2H")
         .relay_state("https://console.aws.amazon.com/")
-        .send()
-        .await
-        .unwrap()
-        .permission_set()
-        .and_then(|p| p.permission_set_arn())
-        .unwrap()
-        .to_owned();
+        .create(&client, &instance)
+        .await;
     client
         .update_permission_set()
         .instance_arn(&instance)
@@ -229,18 +257,7 @@ async fn put_permissions_boundary_then_get_returns_it() {
         .name("idc-guard-boundary")
         .build()
         .unwrap();
-    client
-        .put_permissions_boundary_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .permissions_boundary(
-            PermissionsBoundary::builder()
-                .customer_managed_policy_reference(reference)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_boundary(&client, &instance, &ps, customer_managed(reference)).await;
     let got = boundary(&client, &instance, &ps).await.unwrap();
     let got_ref = got.customer_managed_policy_reference().unwrap();
     assert_eq!(got_ref.name(), "idc-guard-boundary");
@@ -249,14 +266,13 @@ async fn put_permissions_boundary_then_get_returns_it() {
 
     // A second put replaces the boundary.
     let managed = "arn:aws:iam::aws:policy/PowerUserAccess";
-    client
-        .put_permissions_boundary_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .permissions_boundary(PermissionsBoundary::builder().managed_policy_arn(managed).build())
-        .send()
-        .await
-        .unwrap();
+    put_boundary(
+        &client,
+        &instance,
+        &ps,
+        PermissionsBoundary::builder().managed_policy_arn(managed).build(),
+    )
+    .await;
     let got = boundary(&client, &instance, &ps).await.unwrap();
     assert_eq!(got.managed_policy_arn(), Some(managed));
     assert!(got.customer_managed_policy_reference().is_none());
@@ -278,18 +294,7 @@ async fn delete_permissions_boundary_removes_it() {
         .path("/guard/")
         .build()
         .unwrap();
-    client
-        .put_permissions_boundary_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .permissions_boundary(
-            PermissionsBoundary::builder()
-                .customer_managed_policy_reference(reference)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_boundary(&client, &instance, &ps, customer_managed(reference)).await;
     client
         .delete_permissions_boundary_from_permission_set()
         .instance_arn(&instance)
@@ -480,19 +485,11 @@ async fn abac_configuration_update_or_delete_without_one_is_not_found() {
 #[tokio::test]
 async fn tags_given_at_creation_are_listed() {
     let (_emulator, client, instance) = setup().await;
-    let ps = client
-        .create_permission_set()
-        .instance_arn(&instance)
-        .name("Tagged")
-        .tags(tag("owner", "platform"))
-        .tags(tag("cost-center", "42"))
-        .send()
-        .await
-        .unwrap()
-        .permission_set()
-        .and_then(|p| p.permission_set_arn())
-        .unwrap()
-        .to_owned();
+    let ps = PermissionSet::new("Tagged")
+        .tag("owner", "platform")
+        .tag("cost-center", "42")
+        .create(&client, &instance)
+        .await;
     assert_eq!(
         tags(&client, Some(&instance), &ps).await,
         vec![
@@ -552,19 +549,11 @@ async fn tag_resource_adds_and_overwrites() {
 #[tokio::test]
 async fn untag_resource_removes_only_the_given_keys() {
     let (_emulator, client, instance) = setup().await;
-    let ps = client
-        .create_permission_set()
-        .instance_arn(&instance)
-        .name("Tagged")
-        .tags(tag("owner", "platform"))
-        .tags(tag("env", "prod"))
-        .send()
-        .await
-        .unwrap()
-        .permission_set()
-        .and_then(|p| p.permission_set_arn())
-        .unwrap()
-        .to_owned();
+    let ps = PermissionSet::new("Tagged")
+        .tag("owner", "platform")
+        .tag("env", "prod")
+        .create(&client, &instance)
+        .await;
     client
         .untag_resource()
         .instance_arn(&instance)
@@ -636,18 +625,7 @@ async fn provision_to_an_account_lists_exactly_that_account() {
     let ps = permission_set(&client, &instance, "Dev").await;
     let other = permission_set(&client, &instance, "Other").await;
     assert!(accounts_for(&client, &instance, &ps, None).await.is_empty());
-    let status = client
-        .provision_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .target_type(ProvisionTargetType::AwsAccount)
-        .target_id(ACCOUNT_A)
-        .send()
-        .await
-        .unwrap()
-        .permission_set_provisioning_status()
-        .cloned()
-        .unwrap();
+    let status = provision(&client, &instance, &ps, Some(ACCOUNT_A)).await;
     assert_eq!(status.status(), Some(&StatusValues::Succeeded));
     assert_eq!(status.account_id(), Some(ACCOUNT_A));
     assert_eq!(status.permission_set_arn(), Some(ps.as_str()));
@@ -655,15 +633,7 @@ async fn provision_to_an_account_lists_exactly_that_account() {
     assert_eq!(status.request_id().map(str::len), Some(36), "a UUID");
 
     // Provisioning again does not duplicate anything.
-    client
-        .provision_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .target_type(ProvisionTargetType::AwsAccount)
-        .target_id(ACCOUNT_A)
-        .send()
-        .await
-        .unwrap();
+    provision(&client, &instance, &ps, Some(ACCOUNT_A)).await;
     assert_eq!(accounts_for(&client, &instance, &ps, None).await, [ACCOUNT_A]);
     assert!(accounts_for(&client, &instance, &other, None).await.is_empty());
     assert_eq!(sets_in(&client, &instance, ACCOUNT_A, None).await, [ps.as_str()]);
@@ -674,18 +644,7 @@ async fn provision_to_an_account_lists_exactly_that_account() {
 async fn describe_permission_set_provisioning_status_returns_the_request() {
     let (_emulator, client, instance) = setup().await;
     let ps = permission_set(&client, &instance, "Dev").await;
-    let submitted = client
-        .provision_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .target_type(ProvisionTargetType::AwsAccount)
-        .target_id(ACCOUNT_B)
-        .send()
-        .await
-        .unwrap()
-        .permission_set_provisioning_status()
-        .cloned()
-        .unwrap();
+    let submitted = provision(&client, &instance, &ps, Some(ACCOUNT_B)).await;
     let request_id = submitted.request_id().unwrap();
     let described = client
         .describe_permission_set_provisioning_status()
@@ -726,15 +685,7 @@ async fn provisioned_accounts_follow_assignments_and_changes() {
         .send()
         .await
         .unwrap();
-    client
-        .provision_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .target_type(ProvisionTargetType::AwsAccount)
-        .target_id(ACCOUNT_A)
-        .send()
-        .await
-        .unwrap();
+    provision(&client, &instance, &ps, Some(ACCOUNT_A)).await;
     assert_eq!(
         accounts_for(&client, &instance, &ps, None).await,
         [ACCOUNT_B, ACCOUNT_A]
@@ -758,17 +709,7 @@ async fn provisioned_accounts_follow_assignments_and_changes() {
     );
     assert!(accounts_for(&client, &instance, &ps, latest.clone()).await.is_empty());
 
-    let status = client
-        .provision_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&ps)
-        .target_type(ProvisionTargetType::AllProvisionedAccounts)
-        .send()
-        .await
-        .unwrap()
-        .permission_set_provisioning_status()
-        .cloned()
-        .unwrap();
+    let status = provision(&client, &instance, &ps, None).await;
     assert_eq!(status.account_id(), None, "no AccountId for ALL_PROVISIONED_ACCOUNTS");
     assert_eq!(
         accounts_for(&client, &instance, &ps, latest).await,

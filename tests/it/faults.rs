@@ -631,17 +631,7 @@ async fn an_unidentifiable_membership_is_rejected_without_a_call() {
 
 /// The USER assignment event for the mocked instance, permission set, account and user.
 fn user_assignment_event() -> String {
-    let text = std::fs::read_to_string(
-        idc_guard_tests::repo_root().join("events/sso.CreateAccountAssignment-user-violation.json"),
-    )
-    .unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let p = &mut v["detail"]["requestParameters"];
-    p["instanceArn"] = INSTANCE.into();
-    p["permissionSetArn"] = PERMISSION_SET.into();
-    p["targetId"] = ACCOUNT.into();
-    p["principalId"] = USER.into();
-    v.to_string()
+    idc_guard_tests::world::Event::user_assignment(INSTANCE, PERMISSION_SET, ACCOUNT, USER).to_string()
 }
 
 fn listed_user_assignment() -> Rule {

@@ -2,177 +2,81 @@
 //! the SDK, deliver the event, then assert the emulator's state is compliant and exactly which
 //! mutating calls were made.
 
-use aws_sdk_identitystore::types::{MemberId, Name};
-use aws_sdk_ssoadmin::types::{
-    AccessControlAttribute, AccessControlAttributeValue, CustomerManagedPolicyReference,
-    InstanceAccessControlAttributeConfiguration, PermissionsBoundary, PrincipalType, TargetType,
-};
+use std::ops::Deref;
+
+use aws_sdk_ssoadmin::types::PrincipalType;
 use idc_guard::adapters::{IdentityStoreApi, SsoAdmin};
 use idc_guard::domain::Date;
 use idc_guard::domain::OutcomeKind;
-use idc_guard::domain::{IdentityStoreId, InstanceArn};
 use idc_guard::guard::{Guard, GuardError};
 use idc_guard::notify::LoggingNotifier;
 use idc_guard::policy::Policy;
-use idc_guard::retry::RetryPolicy;
-use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::emulator::Emulator;
-use idc_guard_tests::repo_root;
+use idc_guard_tests::world::{self, PermissionSet, User};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "333333333333";
 const USER_ID: &str = "34887428-4081-7042-c3c6-928d413009e7";
 
+/// The emulator, and a guard on its recorded clients that logs its outcomes.
 struct World {
-    _emulator: Emulator,
-    sso: aws_sdk_ssoadmin::Client,
-    ids: aws_sdk_identitystore::Client,
-    instance: String,
-    store: String,
-    calls: CallRecorder,
+    world: world::World,
     guard: Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier>,
+}
+
+impl Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.world
+    }
 }
 
 fn today() -> Date {
     Date::new(2026, 11, 27).unwrap()
 }
 
+/// The policy is `policy_toml`, or the shipped one; either way scoped to the emulator's instance.
 async fn world(policy_toml: Option<&str>) -> World {
-    let emulator = Emulator::start();
-    let sdk = emulator.sdk_config().await;
-    let (instance, store) = emulator.instance().await;
-    let calls = CallRecorder::default();
-    let mut policy = match policy_toml {
-        Some(text) => Policy::from_toml("test.toml", text).unwrap(),
-        None => Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap(),
+    let world = world::World::builder().build().await;
+    let policy = match policy_toml {
+        Some(text) => world.scoped(Policy::from_toml("test.toml", text).unwrap()),
+        None => world.shipped_policy(),
     };
-    policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
-    policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());
-    let recorded_sso = aws_sdk_ssoadmin::Client::from_conf(
-        aws_sdk_ssoadmin::config::Builder::from(&sdk)
-            .interceptor(calls.clone())
-            .build(),
-    );
-    let recorded_ids = aws_sdk_identitystore::Client::from_conf(
-        aws_sdk_identitystore::config::Builder::from(&sdk)
-            .interceptor(calls.clone())
-            .build(),
-    );
-    let guard = Guard::new(
-        SsoAdmin::new(recorded_sso, RetryPolicy::immediate()),
-        IdentityStoreApi::new(recorded_ids, RetryPolicy::immediate()),
-        LoggingNotifier,
-        policy,
-    );
     World {
-        sso: aws_sdk_ssoadmin::Client::new(&sdk),
-        ids: aws_sdk_identitystore::Client::new(&sdk),
-        _emulator: emulator,
-        instance,
-        store,
-        calls,
-        guard,
+        guard: world.guard(LoggingNotifier, policy),
+        world,
     }
 }
 
 /// A fixture with fields of `detail` replaced (paths like `requestParameters.targetId`).
 fn event(fixture: &str, edits: &[(&str, Value)]) -> String {
-    let text = std::fs::read_to_string(repo_root().join("events").join(fixture)).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    for (path, value) in edits {
-        let mut node = &mut v["detail"];
-        for key in path.split('.') {
-            node = &mut node[key];
-        }
-        *node = value.clone();
-    }
-    v.to_string()
+    world::event(fixture, edits)
 }
 
 impl World {
     async fn permission_set(&self, name: &str, duration: &str, boundary: bool) -> String {
-        let out = self
-            .sso
-            .create_permission_set()
-            .instance_arn(&self.instance)
-            .name(name)
+        let set = PermissionSet::new(name)
             .description("data platform engineers")
-            .session_duration(duration)
+            .session(duration)
             .relay_state("https://console.aws.amazon.com/s3")
-            .send()
-            .await
-            .unwrap();
-        let arn = out.permission_set().unwrap().permission_set_arn().unwrap().to_owned();
-        if boundary {
-            self.sso
-                .put_permissions_boundary_to_permission_set()
-                .instance_arn(&self.instance)
-                .permission_set_arn(&arn)
-                .permissions_boundary(
-                    PermissionsBoundary::builder()
-                        .customer_managed_policy_reference(
-                            CustomerManagedPolicyReference::builder()
-                                .name("platform-boundary")
-                                .path("/")
-                                .build()
-                                .unwrap(),
-                        )
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-        arn
+            .boundary(boundary);
+        self.create_permission_set(&set).await
     }
 
     async fn assign_user(&self, ps: &str) {
-        self.sso
-            .create_account_assignment()
-            .instance_arn(&self.instance)
-            .target_id(ACCOUNT)
-            .target_type(TargetType::AwsAccount)
-            .permission_set_arn(ps)
-            .principal_type(PrincipalType::User)
-            .principal_id(USER_ID)
-            .send()
-            .await
-            .unwrap();
+        self.assign(ACCOUNT, ps, PrincipalType::User, USER_ID).await;
     }
 
     async fn assignments(&self, ps: &str) -> usize {
-        self.sso
-            .list_account_assignments()
-            .instance_arn(&self.instance)
-            .account_id(ACCOUNT)
-            .permission_set_arn(ps)
-            .send()
-            .await
-            .unwrap()
-            .account_assignments()
-            .len()
+        self.count_assignments(ACCOUNT, ps).await
     }
 
     fn user_assignment_event(&self, ps: &str) -> String {
-        event(
-            "sso.CreateAccountAssignment-user-violation.json",
-            &[
-                ("requestParameters.instanceArn", json!(self.instance)),
-                ("requestParameters.permissionSetArn", json!(ps)),
-                ("requestParameters.targetId", json!(ACCOUNT)),
-                ("requestParameters.principalId", json!(USER_ID)),
-            ],
-        )
+        self.world.user_assignment_event(ps, ACCOUNT, USER_ID).to_string()
     }
 
     fn ps_event(&self, fixture: &str, ps: &str) -> String {
-        event(
-            fixture,
-            &[
-                ("requestParameters.instanceArn", json!(self.instance)),
-                ("requestParameters.permissionSetArn", json!(ps)),
-            ],
-        )
+        self.permission_set_event(fixture, ps).to_string()
     }
 }
 
@@ -354,14 +258,7 @@ async fn exactly_the_offending_inline_statements_are_removed() {
     let w = world(None).await;
     let ps = w.permission_set("DataEngineer", "PT1H", true).await;
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"},{"Sid":"Escalate","Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
-    w.sso
-        .put_inline_policy_to_permission_set()
-        .instance_arn(&w.instance)
-        .permission_set_arn(&ps)
-        .inline_policy(policy)
-        .send()
-        .await
-        .unwrap();
+    w.put_inline_policy(&ps, policy).await;
     w.calls.clear();
     let report = w
         .guard
@@ -393,14 +290,8 @@ async fn exactly_the_offending_inline_statements_are_removed() {
 async fn a_forbidden_managed_policy_is_detached() {
     let w = world(None).await;
     let ps = w.permission_set("DataEngineer", "PT1H", true).await;
-    w.sso
-        .attach_managed_policy_to_permission_set()
-        .instance_arn(&w.instance)
-        .permission_set_arn(&ps)
-        .managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
-        .send()
-        .await
-        .unwrap();
+    w.attach_managed_policy(&ps, "arn:aws:iam::aws:policy/AdministratorAccess")
+        .await;
     w.calls.clear();
     let report = w
         .guard
@@ -429,26 +320,8 @@ async fn a_forbidden_managed_policy_is_detached() {
 #[tokio::test]
 async fn abac_attributes_are_restored_keeping_others() {
     let w = world(None).await;
-    let attr = |k: &str, s: &str| {
-        AccessControlAttribute::builder()
-            .key(k)
-            .value(AccessControlAttributeValue::builder().source(s).build().unwrap())
-            .build()
-            .unwrap()
-    };
-    w.sso
-        .create_instance_access_control_attribute_configuration()
-        .instance_arn(&w.instance)
-        .instance_access_control_attribute_configuration(
-            InstanceAccessControlAttributeConfiguration::builder()
-                .access_control_attributes(attr("team", "${path:enterprise.division}"))
-                .access_control_attributes(attr("site", "${path:locale}"))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    w.create_abac(&[("team", "${path:enterprise.division}"), ("site", "${path:locale}")])
+        .await;
     w.calls.clear();
     let e = event(
         "sso.UpdateInstanceAccessControlAttributeConfiguration-wrong-source-violation.json",
@@ -491,38 +364,10 @@ async fn a_hand_made_group_membership_is_removed_when_the_rule_enforces() {
     ))
     .await;
     let user = w
-        .ids
-        .create_user()
-        .identity_store_id(&w.store)
-        .user_name("mallory")
-        .display_name("Mallory")
-        .name(Name::builder().given_name("Mal").family_name("Lory").build())
-        .send()
-        .await
-        .unwrap()
-        .user_id()
-        .to_owned();
-    let group = w
-        .ids
-        .create_group()
-        .identity_store_id(&w.store)
-        .display_name("platform-admins")
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .to_owned();
-    let membership = w
-        .ids
-        .create_group_membership()
-        .identity_store_id(&w.store)
-        .group_id(&group)
-        .member_id(MemberId::UserId(user.clone()))
-        .send()
-        .await
-        .unwrap()
-        .membership_id()
-        .to_owned();
+        .create_user(&User::new("mallory").display("Mallory").name("Mal", "Lory"))
+        .await;
+    let group = w.create_group("platform-admins").await;
+    let membership = w.add_member(&group, &user).await;
     w.calls.clear();
     let e = event(
         "identitystore.CreateGroupMembership-violation.json",

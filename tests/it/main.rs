@@ -24,6 +24,8 @@ mod safety;
 mod notify;
 // A guard function as a real binary under cargo lambda watch.
 mod function;
+// Every call the guards and the reconciler make is granted to their role.
+mod permissions;
 // The drift reconciler: drift both ways, OU targets, refusals, a failing page, the race with an
 // event, export round trip.
 mod reconcile;

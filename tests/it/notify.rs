@@ -3,28 +3,24 @@
 //! subscriptions with filter policies (the attributes route); owners come from the permission
 //! set's tag, then the policy's routes; duplicate deliveries publish once, in every mode.
 
-use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, Tag};
+use std::ops::Deref;
+
 use idc_guard::adapters::{IdentityStoreApi, SnsNotifier, SsoAdmin};
 use idc_guard::domain::Date;
 use idc_guard::domain::OutcomeKind;
-use idc_guard::domain::{IdentityStoreId, InstanceArn};
 use idc_guard::guard::Guard;
 use idc_guard::policy::Policy;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{DEFAULT_KILL_SWITCH, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
-use idc_guard_tests::emulator::Emulator;
-use idc_guard_tests::repo_root;
+use idc_guard_tests::world::{self, PermissionSet};
 use serde_json::{Value, json};
 
 type NotifyingGuard =
     Guard<SsoAdmin, IdentityStoreApi, SnsNotifier, SafetyGate<MemoryParameters, MemoryStore, ManualClock>>;
 
+/// The emulator with the findings topic and two subscribed queues, and a guard publishing to it.
 struct World {
-    emulator: Emulator,
-    sso: aws_sdk_ssoadmin::Client,
-    sqs: aws_sdk_sqs::Client,
-    instance: String,
-    topic: String,
+    world: world::World,
     /// Subscribed with a filter policy that matches the published finding.
     matching_queue: String,
     /// Subscribed with a filter policy on another owner.
@@ -32,63 +28,28 @@ struct World {
     guard: NotifyingGuard,
 }
 
+impl Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.world
+    }
+}
+
 fn today() -> Date {
     Date::new(2026, 11, 27).unwrap()
 }
 
-async fn queue(
-    sqs: &aws_sdk_sqs::Client,
-    sns: &aws_sdk_sns::Client,
-    topic: &str,
-    name: &str,
-    filter: &Value,
-) -> String {
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = format!("arn:aws:sqs:eu-west-1:123456789012:{name}");
-    sns.subscribe()
-        .topic_arn(topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("FilterPolicy", filter.to_string())
-        .send()
-        .await
-        .unwrap();
-    url
-}
-
 async fn world(kill_switch: &str) -> World {
-    let emulator = Emulator::start();
-    let sdk = emulator.sdk_config().await;
-    let (instance, store) = emulator.instance().await;
-    let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
-    policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
-    policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let topic = sns
-        .create_topic()
-        .name("idc-guard-findings")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let matching_queue = queue(
-        &sqs,
-        &sns,
-        &topic,
-        "data-team",
-        &json!({"rule": ["session-duration-cap"], "owner": ["data-team"], "account": ["222222222222"]}),
-    )
-    .await;
-    let other_queue = queue(&sqs, &sns, &topic, "payments", &json!({"owner": ["payments"]})).await;
+    let world = world::World::builder()
+        .queue(
+            "data-team",
+            Some(json!({"rule": ["session-duration-cap"], "owner": ["data-team"], "account": ["222222222222"]})),
+        )
+        .queue("payments", Some(json!({"owner": ["payments"]})))
+        .build()
+        .await;
+    let mut policy = world.shipped_policy();
     // Owners from the policy file: the tag, then routes, then the default.
     let owners = Policy::from_toml(
         "owners.toml",
@@ -101,10 +62,8 @@ async fn world(kill_switch: &str) -> World {
     policy.owners = owners.clone();
     let parameters = MemoryParameters::new();
     parameters.set(DEFAULT_KILL_SWITCH, kill_switch);
-    let guard = Guard::with_gate(
-        SsoAdmin::new(aws_sdk_ssoadmin::Client::new(&sdk), RetryPolicy::immediate()),
-        IdentityStoreApi::new(aws_sdk_identitystore::Client::new(&sdk), RetryPolicy::immediate()),
-        SnsNotifier::new(sns, &topic, owners, RetryPolicy::immediate()),
+    let guard = world.guard_with_gate(
+        SnsNotifier::new(world.sns.clone(), world.topic_arn(), owners, RetryPolicy::immediate()),
         policy,
         SafetyGate::new(
             parameters,
@@ -114,13 +73,9 @@ async fn world(kill_switch: &str) -> World {
         ),
     );
     World {
-        sso: aws_sdk_ssoadmin::Client::new(&sdk),
-        sqs,
-        emulator,
-        instance,
-        topic,
-        matching_queue,
-        other_queue,
+        matching_queue: world.queue_url("data-team").to_owned(),
+        other_queue: world.queue_url("payments").to_owned(),
+        world,
         guard,
     }
 }
@@ -131,64 +86,16 @@ impl World {
     }
 
     async fn long_session_set_tagged(&self, name: &str, owner_tag: Option<&str>) -> String {
-        let out = self
-            .sso
-            .create_permission_set()
-            .instance_arn(&self.instance)
-            .name(name)
-            .session_duration("PT12H")
-            .set_tags(owner_tag.map(|v| vec![Tag::builder().key("owner").value(v).build().unwrap()]))
-            .send()
-            .await
-            .unwrap();
-        let arn = out.permission_set().unwrap().permission_set_arn().unwrap().to_owned();
-        self.sso
-            .put_permissions_boundary_to_permission_set()
-            .instance_arn(&self.instance)
-            .permission_set_arn(&arn)
-            .permissions_boundary(
-                PermissionsBoundary::builder()
-                    .customer_managed_policy_reference(
-                        CustomerManagedPolicyReference::builder()
-                            .name("platform-boundary")
-                            .path("/")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        arn
+        let mut set = PermissionSet::new(name).session("PT12H").boundary(true);
+        if let Some(owner) = owner_tag {
+            set = set.tag("owner", owner);
+        }
+        self.create_permission_set(&set).await
     }
 
     fn event(&self, ps: &str) -> String {
-        let path = repo_root().join("events/sso.UpdatePermissionSet-long-session-violation.json");
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        v["detail"]["requestParameters"]["instanceArn"] = json!(self.instance);
-        v["detail"]["requestParameters"]["permissionSetArn"] = json!(ps);
-        v.to_string()
-    }
-
-    /// What moto says was published to the topic: (subject, message, attributes) each.
-    fn published(&self) -> Vec<(String, Value, Value)> {
-        self.emulator.published(&self.topic)
-    }
-
-    async fn received(&self, queue: &str) -> Vec<Value> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-            .collect()
+        self.permission_set_event("sso.UpdatePermissionSet-long-session-violation.json", ps)
+            .to_string()
     }
 }
 

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_identitystore::types::Name;
-use aws_sdk_ssoadmin::types::{PrincipalType as SdkPrincipalType, TargetType};
+use aws_sdk_ssoadmin::types::PrincipalType as SdkPrincipalType;
 use idc_guard::adapters::{IdentityStoreApi, Organizations, SsoAdmin};
 use idc_guard::desired;
 use idc_guard::domain::Change;
@@ -25,9 +25,7 @@ use idc_guard::ports::{InstanceRef, Notifier, Remote};
 use idc_guard::reconcile::{self, RunOptions, RunReport};
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
-use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::emulator::Emulator;
-use idc_guard_tests::repo_root;
+use idc_guard_tests::world::{self, PermissionSet, STATE_TABLE, User};
 use serde_json::{Value, json};
 
 /// Rules that judge permission sets and ABAC are off: these tests are about assignments.
@@ -56,158 +54,70 @@ impl Notifier for Findings {
     }
 }
 
+/// The emulator with an organisation, groups and the permission set `ReadOnly`.
 struct World {
-    emulator: Emulator,
-    sdk: aws_config::SdkConfig,
-    sso: aws_sdk_ssoadmin::Client,
-    ids: aws_sdk_identitystore::Client,
-    orgs: aws_sdk_organizations::Client,
+    world: world::World,
     instance: InstanceRef,
-    calls: CallRecorder,
     root: String,
-    accounts: Vec<String>,
-    groups: Vec<(String, String)>,
     ps: String,
 }
 
+impl Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.world
+    }
+}
+
+/// Accounts `acct-<i>`, groups `team-<i>`, and the permission set `ReadOnly` (nothing assigned).
 async fn world(accounts: usize, groups: usize) -> World {
-    let emulator = Emulator::start();
-    let sdk = emulator.sdk_config().await;
-    let (instance, store) = emulator.instance().await;
-    let sso = aws_sdk_ssoadmin::Client::new(&sdk);
-    let ids = aws_sdk_identitystore::Client::new(&sdk);
-    let orgs = aws_sdk_organizations::Client::new(&sdk);
-    orgs.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = orgs.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let mut w = World {
-        emulator,
-        sdk,
-        sso,
-        ids,
-        orgs,
-        instance: InstanceRef {
-            instance_arn: InstanceArn::parse(&instance).unwrap(),
-            identity_store_id: IdentityStoreId::parse(&store).unwrap(),
-        },
-        calls: CallRecorder::default(),
-        root,
-        accounts: Vec::new(),
-        groups: Vec::new(),
-        ps: String::new(),
-    };
-    for i in 0..accounts {
-        let id = w.account(&format!("acct-{i}")).await;
-        w.accounts.push(id);
-    }
+    let mut builder = world::World::builder()
+        .organization((0..accounts).map(|i| format!("acct-{i}")))
+        .permission_set(PermissionSet::new("ReadOnly").session("PT4H"));
     for i in 0..groups {
-        let name = format!("team-{i}");
-        let id = w.group(&name).await;
-        w.groups.push((name, id));
+        builder = builder.group(&format!("team-{i}"));
     }
-    w.ps = w.permission_set("ReadOnly").await;
-    w
+    let world = builder.build().await;
+    World {
+        instance: InstanceRef {
+            instance_arn: InstanceArn::parse(&world.instance).unwrap(),
+            identity_store_id: IdentityStoreId::parse(&world.store).unwrap(),
+        },
+        root: world.root.clone().unwrap(),
+        ps: world.set_arn("ReadOnly").to_owned(),
+        world,
+    }
 }
 
 impl World {
     async fn account(&self, name: &str) -> String {
-        let status = self
-            .orgs
-            .create_account()
-            .email(format!("{name}@example.com"))
-            .account_name(name)
-            .send()
-            .await
-            .unwrap();
-        status.create_account_status().unwrap().account_id().unwrap().to_owned()
+        self.create_account(name).await
     }
 
     async fn ou(&self, parent: &str, name: &str) -> String {
-        self.orgs
-            .create_organizational_unit()
-            .parent_id(parent)
-            .name(name)
-            .send()
-            .await
-            .unwrap()
-            .organizational_unit()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_owned()
+        self.create_ou(parent, name).await
     }
 
     async fn move_to(&self, account: &str, ou: &str) {
-        self.orgs
-            .move_account()
-            .account_id(account)
-            .source_parent_id(&self.root)
-            .destination_parent_id(ou)
-            .send()
-            .await
-            .unwrap();
+        self.move_account(account, &self.root, ou).await;
     }
 
     async fn group(&self, name: &str) -> String {
-        self.ids
-            .create_group()
-            .identity_store_id(self.instance.identity_store_id.as_str())
-            .display_name(name)
-            .send()
-            .await
-            .unwrap()
-            .group_id()
-            .to_owned()
+        self.create_group(name).await
     }
 
     async fn user(&self, name: &str) -> String {
-        self.ids
-            .create_user()
-            .identity_store_id(self.instance.identity_store_id.as_str())
-            .user_name(name)
-            .display_name(name)
-            .name(Name::builder().given_name("A").family_name("B").build())
-            .send()
-            .await
-            .unwrap()
-            .user_id()
-            .to_owned()
+        self.create_user(&User::new(name).name("A", "B")).await
     }
 
     async fn permission_set(&self, name: &str) -> String {
-        self.sso
-            .create_permission_set()
-            .instance_arn(self.instance.instance_arn.as_str())
-            .name(name)
-            .session_duration("PT4H")
-            .send()
+        self.create_permission_set(&PermissionSet::new(name).session("PT4H"))
             .await
-            .unwrap()
-            .permission_set()
-            .unwrap()
-            .permission_set_arn()
-            .unwrap()
-            .to_owned()
     }
 
     async fn assign(&self, account: &str, kind: SdkPrincipalType, principal: &str) {
-        self.sso
-            .create_account_assignment()
-            .instance_arn(self.instance.instance_arn.as_str())
-            .target_id(account)
-            .target_type(TargetType::AwsAccount)
-            .permission_set_arn(&self.ps)
-            .principal_type(kind)
-            .principal_id(principal)
-            .send()
-            .await
-            .unwrap();
+        self.world.assign(account, &self.ps, kind, principal).await;
     }
 
     /// Every group assigned the set in every account: the baseline the desired file lists.
@@ -268,22 +178,8 @@ impl World {
         out
     }
 
-    fn recorded_sso(&self) -> aws_sdk_ssoadmin::Client {
-        aws_sdk_ssoadmin::Client::from_conf(
-            aws_sdk_ssoadmin::config::Builder::from(&self.sdk)
-                .interceptor(self.calls.clone())
-                .build(),
-        )
-    }
-
     fn guard<G: Gate>(&self, findings: &Findings, gate: G) -> Guard<SsoAdmin, IdentityStoreApi, Findings, G> {
-        Guard::with_gate(
-            SsoAdmin::new(self.recorded_sso(), RetryPolicy::immediate()),
-            IdentityStoreApi::new(self.ids.clone(), RetryPolicy::immediate()),
-            findings.clone(),
-            Policy::from_toml("test.toml", POLICY).unwrap(),
-            gate,
-        )
+        self.guard_with_gate(findings.clone(), Policy::from_toml("test.toml", POLICY).unwrap(), gate)
     }
 
     async fn reconcile<G: Gate>(
@@ -319,17 +215,8 @@ async fn drift_in_both_directions_is_repaired_and_verified() {
     w.baseline().await;
     // Drift: team-0 was given account 4 outside the file; team-3's access to account 0 was removed.
     let desired_text = w.desired(&[(0, 4)], "");
-    w.sso
-        .delete_account_assignment()
-        .instance_arn(w.instance.instance_arn.as_str())
-        .target_id(&w.accounts[0])
-        .target_type(TargetType::AwsAccount)
-        .permission_set_arn(&w.ps)
-        .principal_type(SdkPrincipalType::Group)
-        .principal_id(&w.groups[3].1)
-        .send()
-        .await
-        .unwrap();
+    w.unassign(&w.accounts[0], &w.ps, SdkPrincipalType::Group, &w.groups[3].1)
+        .await;
     let findings = Findings::default();
     let guard = w.guard(&findings, idc_guard::guard::ModeGate);
 
@@ -485,17 +372,8 @@ async fn more_destructive_actions_than_max_10_or_2_percent_is_refused() {
         .into_iter()
         .filter(|(_, t, _)| t == "USER")
         .collect::<Vec<_>>();
-    w.sso
-        .delete_account_assignment()
-        .instance_arn(w.instance.instance_arn.as_str())
-        .target_id(&users[0].0)
-        .target_type(TargetType::AwsAccount)
-        .permission_set_arn(&w.ps)
-        .principal_type(SdkPrincipalType::User)
-        .principal_id(&users[0].2)
-        .send()
-        .await
-        .unwrap();
+    w.unassign(&users[0].0, &w.ps, SdkPrincipalType::User, &users[0].2)
+        .await;
     w.calls.clear();
     let report = w.reconcile(&guard, None, false).await;
     assert_eq!(report.refused, None, "{}", report.table());
@@ -589,20 +467,7 @@ async fn export_owners_come_from_the_file_the_tag_the_routes_and_the_default() {
     }
 
     // Tagged: the tag wins over the routes and the default, not over the file.
-    w.sso
-        .tag_resource()
-        .instance_arn(w.instance.instance_arn.as_str())
-        .resource_arn(&w.ps)
-        .tags(
-            aws_sdk_ssoadmin::types::Tag::builder()
-                .key("owner")
-                .value("data-platform")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    w.tag_permission_set(&w.ps, "owner", "data-platform").await;
     let (inv, _) = survey().await.unwrap();
     let rows = by_account(&desired::export_rows(&inv, &named, Some(&owners)));
     assert_eq!(rows.len(), 6);
@@ -623,33 +488,15 @@ async fn protected_groups_and_their_members_are_read_and_reported() {
     let w = world(2, 3).await;
     w.baseline().await;
     let admin = w.permission_set("PlatformAdmin").await;
-    w.sso
-        .create_account_assignment()
-        .instance_arn(w.instance.instance_arn.as_str())
-        .target_id(&w.accounts[0])
-        .target_type(TargetType::AwsAccount)
-        .permission_set_arn(&admin)
-        .principal_type(SdkPrincipalType::Group)
-        .principal_id(&w.groups[0].1)
-        .send()
-        .await
-        .unwrap();
-    let store = w.instance.identity_store_id.as_str();
+    w.world
+        .assign(&w.accounts[0], &admin, SdkPrincipalType::Group, &w.groups[0].1)
+        .await;
     for (user, group) in [("bob", 0), ("alice", 0), ("carol", 1), ("dave", 2)] {
         let id = w.user(user).await;
-        w.ids
-            .create_group_membership()
-            .identity_store_id(store)
-            .group_id(&w.groups[group].1)
-            .member_id(aws_sdk_identitystore::types::MemberId::UserId(id))
-            .send()
-            .await
-            .unwrap();
+        w.add_member(&w.groups[group].1, &id).await;
     }
     let findings = Findings::default();
-    let guard = Guard::with_gate(
-        SsoAdmin::new(w.recorded_sso(), RetryPolicy::immediate()),
-        IdentityStoreApi::new(w.ids.clone(), RetryPolicy::immediate()),
+    let guard = w.guard_with_gate(
         findings.clone(),
         Policy::from_toml("test.toml", &format!("{POLICY}[groups]\nprotected = [\"team-1\"]\n")).unwrap(),
         idc_guard::guard::ModeGate,
@@ -749,16 +596,9 @@ fn rails() -> Arc<Rails> {
 }
 
 fn user_event(w: &World, user: &str) -> String {
-    let text =
-        std::fs::read_to_string(repo_root().join("events/sso.CreateAccountAssignment-user-violation.json")).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    let d = &mut v["detail"];
-    d["requestParameters"]["instanceArn"] = json!(w.instance.instance_arn.as_str());
-    d["requestParameters"]["permissionSetArn"] = json!(w.ps);
-    d["requestParameters"]["targetId"] = json!(w.accounts[0]);
-    d["requestParameters"]["principalId"] = json!(user);
-    d["eventTime"] = json!("2026-11-27T11:59:00Z");
-    v.to_string()
+    w.user_assignment_event(&w.ps, &w.accounts[0], user)
+        .with("eventTime", json!("2026-11-27T11:59:00Z"))
+        .to_string()
 }
 
 fn today() -> Date {
@@ -1188,22 +1028,20 @@ mod failing_page {
 
 mod cli {
     use super::*;
+    use std::path::Path;
     use std::process::{Command, Output};
 
-    fn idc_guard(w: &World, dir: &std::path::Path, args: &[&str]) -> Output {
+    fn idc_guard(w: &World, dir: &Path, args: &[&str]) -> Output {
         idc_guard_with(w, dir, args, &[])
     }
 
-    fn idc_guard_with(w: &World, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    fn idc_guard_with(w: &World, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         let policy = dir.join("policy.toml");
         std::fs::write(&policy, POLICY).unwrap();
         Command::new(idc_guard_tests::idc_guard_bin())
             .args(args)
             .current_dir(dir)
-            .env("AWS_ENDPOINT_URL", w.emulator.endpoint())
-            .env("AWS_REGION", idc_guard_tests::emulator::REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .envs(w.aws_env())
             .env("IDC_GUARD_POLICY", &policy)
             .env_remove("IDC_GUARD_STATE_TABLE")
             .env_remove("IDC_GUARD_ASSIGNMENTS")
@@ -1228,12 +1066,20 @@ mod cli {
         w.baseline().await;
         let dir = std::env::temp_dir().join(format!("idc-guard-cli-{}-{}", std::process::id(), w.emulator.port()));
         std::fs::create_dir_all(&dir).unwrap();
+        exports_are_todays_state(&w, &dir);
+        drift_is_reported_and_a_dry_run_or_refused_apply_changes_nothing(&w, &dir).await;
+        scan_apply_repairs_through_the_rails(&w, &dir).await;
+        an_invalid_desired_file_is_an_input_error(&w, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
-        // Export, three ways.
-        let toml = idc_guard(&w, &dir, &["export", "--format", "toml"]);
+    /// Export, three ways, into `dir/assignments.toml`; that file is today's state: no
+    /// difference, no drift.
+    fn exports_are_todays_state(w: &World, dir: &Path) {
+        let toml = idc_guard(w, dir, &["export", "--format", "toml"]);
         assert_eq!(toml.status.code(), Some(0), "{}", text(&toml));
         std::fs::write(dir.join("assignments.toml"), &toml.stdout).unwrap();
-        let csv = idc_guard(&w, &dir, &["export", "--format", "csv"]);
+        let csv = idc_guard(w, dir, &["export", "--format", "csv"]);
         assert_eq!(csv.status.code(), Some(0), "{}", text(&csv));
         let csv = String::from_utf8(csv.stdout).unwrap();
         assert!(csv.starts_with("principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner\n"));
@@ -1243,7 +1089,7 @@ mod cli {
             "no owner without a file: {csv}"
         );
         // With --routed-owners, the owner findings go to (here the policy's default).
-        let routed = idc_guard(&w, &dir, &["export", "--format", "csv", "--routed-owners"]);
+        let routed = idc_guard(w, dir, &["export", "--format", "csv", "--routed-owners"]);
         assert_eq!(routed.status.code(), Some(0), "{}", text(&routed));
         let routed = String::from_utf8(routed.stdout).unwrap();
         assert_eq!(
@@ -1251,7 +1097,7 @@ mod cli {
             20,
             "{routed}"
         );
-        let json = idc_guard(&w, &dir, &["export", "--format", "json"]);
+        let json = idc_guard(w, dir, &["export", "--format", "json"]);
         let rows: Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&json)));
         assert_eq!(rows.as_array().map(Vec::len), Some(20));
         assert!(
@@ -1261,25 +1107,20 @@ mod cli {
         );
 
         // The exported file is today's state: no difference, no drift.
-        let same = idc_guard(&w, &dir, &["diff", "assignments.toml"]);
+        let same = idc_guard(w, dir, &["diff", "assignments.toml"]);
         assert_eq!(same.status.code(), Some(0), "{}", text(&same));
         assert!(String::from_utf8_lossy(&same.stdout).contains("0 extra, 0 missing"));
-        let clean = idc_guard(&w, &dir, &["scan", "--assignments", "assignments.toml"]);
+        let clean = idc_guard(w, dir, &["scan", "--assignments", "assignments.toml"]);
         assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+    }
 
+    /// One assignment removed by hand: diff and scan report it; a dry run, and an apply without
+    /// the state table, change nothing.
+    async fn drift_is_reported_and_a_dry_run_or_refused_apply_changes_nothing(w: &World, dir: &Path) {
         // Drift: one assignment removed by hand.
-        w.sso
-            .delete_account_assignment()
-            .instance_arn(w.instance.instance_arn.as_str())
-            .target_id(&w.accounts[2])
-            .target_type(TargetType::AwsAccount)
-            .permission_set_arn(&w.ps)
-            .principal_type(SdkPrincipalType::Group)
-            .principal_id(&w.groups[1].1)
-            .send()
-            .await
-            .unwrap();
-        let drift = idc_guard(&w, &dir, &["diff", "assignments.toml"]);
+        w.unassign(&w.accounts[2], &w.ps, SdkPrincipalType::Group, &w.groups[1].1)
+            .await;
+        let drift = idc_guard(w, dir, &["diff", "assignments.toml"]);
         assert_eq!(drift.status.code(), Some(1), "{}", text(&drift));
         let out = String::from_utf8_lossy(&drift.stdout);
         assert!(
@@ -1289,8 +1130,8 @@ mod cli {
 
         // scan: a dry run by default, JSON on stdout and nothing else.
         let scan = idc_guard(
-            &w,
-            &dir,
+            w,
+            dir,
             &["scan", "--format", "json", "--assignments", "assignments.toml"],
         );
         assert_eq!(scan.status.code(), Some(1), "{}", text(&scan));
@@ -1302,7 +1143,7 @@ mod cli {
         assert_eq!(w.live().await.len(), 19, "a dry run changes nothing");
 
         // scan --apply without the functions' state table refuses before reading anything.
-        let refused = idc_guard(&w, &dir, &["scan", "--apply", "--assignments", "assignments.toml"]);
+        let refused = idc_guard(w, dir, &["scan", "--apply", "--assignments", "assignments.toml"]);
         assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
         assert!(
             String::from_utf8_lossy(&refused.stderr).contains("IDC_GUARD_STATE_TABLE"),
@@ -1311,21 +1152,18 @@ mod cli {
         );
         assert!(refused.stdout.is_empty(), "{}", text(&refused));
         assert_eq!(w.live().await.len(), 19, "a refused apply changes nothing");
+    }
 
-        // With the table, scan --apply repairs it through the rails; the next scan finds nothing.
-        let ddb = aws_sdk_dynamodb::Client::new(&w.sdk);
-        idc_guard_tests::emulator::create_state_table(&ddb, "idc-guard-state").await;
-        idc_guard_tests::emulator::set_kill_switch(
-            &aws_sdk_ssm::Client::new(&w.sdk),
-            idc_guard::safety::DEFAULT_KILL_SWITCH,
-            "enforce",
-        )
-        .await;
+    /// With the table, scan --apply repairs the drift through the rails; the next scan finds
+    /// nothing.
+    async fn scan_apply_repairs_through_the_rails(w: &World, dir: &Path) {
+        w.create_state_table(STATE_TABLE).await;
+        w.set_kill_switch("enforce").await;
         let apply = idc_guard_with(
-            &w,
-            &dir,
+            w,
+            dir,
             &["scan", "--apply", "--assignments", "assignments.toml"],
-            &[("IDC_GUARD_STATE_TABLE", "idc-guard-state")],
+            &[("IDC_GUARD_STATE_TABLE", STATE_TABLE)],
         );
         assert_eq!(
             apply.status.code(),
@@ -1340,7 +1178,7 @@ mod cli {
         );
         assert_eq!(w.live().await.len(), 20);
         // The correction went through the shared state: its flap window is in the table.
-        let items = ddb.scan().table_name("idc-guard-state").send().await.unwrap();
+        let items = w.ddb.scan().table_name(STATE_TABLE).send().await.unwrap();
         let flap: Vec<String> = items
             .items()
             .iter()
@@ -1352,29 +1190,30 @@ mod cli {
             1,
             "one flap window, for the one corrected assignment: {flap:?}"
         );
-        let after = idc_guard(&w, &dir, &["scan", "--assignments", "assignments.toml"]);
+        let after = idc_guard(w, dir, &["scan", "--assignments", "assignments.toml"]);
         assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+    }
 
-        // An invalid desired file is an input error.
+    /// An invalid desired file is an input error.
+    fn an_invalid_desired_file_is_an_input_error(w: &World, dir: &Path) {
         std::fs::write(
             dir.join("bad.toml"),
             "[[assignments]]\ngroup = \"nobody\"\npermission_set = \"ReadOnly\"\ntargets = [\"all\"]\n",
         )
         .unwrap();
-        let bad = idc_guard(&w, &dir, &["scan", "--assignments", "bad.toml"]);
+        let bad = idc_guard(w, dir, &["scan", "--assignments", "bad.toml"]);
         assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
         assert!(
             String::from_utf8_lossy(&bad.stdout).contains("REFUSED"),
             "{}",
             text(&bad)
         );
-        let bad = idc_guard(&w, &dir, &["diff", "bad.toml"]);
+        let bad = idc_guard(w, dir, &["diff", "bad.toml"]);
         assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
         assert!(
             String::from_utf8_lossy(&bad.stderr).contains("unknown group \"nobody\""),
             "{}",
             text(&bad)
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

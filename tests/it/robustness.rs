@@ -481,152 +481,64 @@ fn mutate(text: &str, path: &str, value: Option<Value>) -> String {
 
 const ASSIGNMENT: &str = "sso.CreateAccountAssignment-user-violation.json";
 const CREATE_PS: &str = "sso.CreatePermissionSet-long-session-violation.json";
-const UPDATE_PS: &str = "sso.UpdatePermissionSet-long-session-violation.json";
+
+/// The explicit mutations, one a line under the fixture they apply to:
+/// `path | value | the error path ends with | the message contains`. The path is dotted (numbers
+/// are array indices); the value is JSON, or `-` to delete the key; `#` starts a comment.
+const EXPLICIT_CASES: &str = r#"
+sso.CreateAccountAssignment-user-violation.json:
+    detail.requestParameters.principalType | "ROBOT" | detail.requestParameters.principalType | ROBOT
+    detail.requestParameters.permissionSetArn | "nope" | permissionSetArn | nope
+    detail.requestParameters.targetId | "12" | targetId | 12
+    detail.requestParameters.targetType | "ORGANIZATION" | detail.requestParameters.targetType | ORGANIZATION
+    detail.requestParameters.principalId | "" | detail.requestParameters.principalId |
+    # A valid ARN, but the permission set belongs to another instance.
+    detail.requestParameters.instanceArn | "arn:aws:sso:::instance/ssoins-99990000aaaabbbb" | detail.requestParameters.permissionSetArn | does not belong
+    detail.eventID | - | detail | eventID
+    detail.eventName | 7 | detail.eventName |
+    detail.eventVersion | "2.0" | eventVersion | 2.0
+    detail.userIdentity | - | detail.userIdentity | missing
+    detail.userIdentity.sessionContext | "AWSReservedSSO_Admin_1" | detail.userIdentity.sessionContext |
+    detail | - | detail | missing
+    detail-type | - |  | detail-type
+sso.CreatePermissionSet-long-session-violation.json:
+    detail.requestParameters.sessionDuration | "PT" | sessionDuration | PT
+    detail.responseElements | - | permissionSet.permissionSetArn | missing
+sso.UpdatePermissionSet-long-session-violation.json:
+    detail.requestParameters.sessionDuration | "8 hours" | detail.requestParameters.sessionDuration | 8 hours
+    detail.requestParameters.permissionSetArn | "arn:aws:sso:::permissionSet/ssoins-7223b1c4d5e6f708/nope" | detail.requestParameters.permissionSetArn |
+identitystore.DeleteUser-violation.json:
+    detail.requestParameters.identityStoreId | "d-123" | detail.requestParameters.identityStoreId | d-123
+sso.CreateInstanceAccessControlAttributeConfiguration-compliant.json:
+    detail.requestParameters.instanceAccessControlAttributeConfiguration.accessControlAttributes.1.value.source | ["${path:a}", "${path:b}"] | accessControlAttributes[1].value.source | exactly one
+sso.ProvisionPermissionSet-compliant.json:
+    detail.requestParameters.targetType | "AWS_ACCOUNT" | detail.requestParameters.targetId | missing
+"#;
 
 fn explicit_decode_cases() -> Vec<Expect> {
-    vec![
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.requestParameters.principalType",
-            value: Some(json!("ROBOT")),
-            path_ends_with: "detail.requestParameters.principalType",
-            message_contains: "ROBOT",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.requestParameters.permissionSetArn",
-            value: Some(json!("nope")),
-            path_ends_with: "permissionSetArn",
-            message_contains: "nope",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.requestParameters.targetId",
-            value: Some(json!("12")),
-            path_ends_with: "targetId",
-            message_contains: "12",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.requestParameters.targetType",
-            value: Some(json!("ORGANIZATION")),
-            path_ends_with: "detail.requestParameters.targetType",
-            message_contains: "ORGANIZATION",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.requestParameters.principalId",
-            value: Some(json!("")),
-            path_ends_with: "detail.requestParameters.principalId",
-            message_contains: "",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.requestParameters.instanceArn",
-            // A valid ARN, but the permission set belongs to another instance.
-            value: Some(json!("arn:aws:sso:::instance/ssoins-99990000aaaabbbb")),
-            path_ends_with: "detail.requestParameters.permissionSetArn",
-            message_contains: "does not belong",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.eventID",
-            value: None,
-            path_ends_with: "detail",
-            message_contains: "eventID",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.eventName",
-            value: Some(json!(7)),
-            path_ends_with: "detail.eventName",
-            message_contains: "",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.eventVersion",
-            value: Some(json!("2.0")),
-            path_ends_with: "eventVersion",
-            message_contains: "2.0",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.userIdentity",
-            value: None,
-            path_ends_with: "detail.userIdentity",
-            message_contains: "missing",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail.userIdentity.sessionContext",
-            value: Some(json!("AWSReservedSSO_Admin_1")),
-            path_ends_with: "detail.userIdentity.sessionContext",
-            message_contains: "",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail",
-            value: None,
-            path_ends_with: "detail",
-            message_contains: "missing",
-        },
-        Expect {
-            fixture: ASSIGNMENT,
-            path: "detail-type",
-            value: None,
-            path_ends_with: "",
-            message_contains: "detail-type",
-        },
-        Expect {
-            fixture: CREATE_PS,
-            path: "detail.requestParameters.sessionDuration",
-            value: Some(json!("PT")),
-            path_ends_with: "sessionDuration",
-            message_contains: "PT",
-        },
-        Expect {
-            fixture: CREATE_PS,
-            path: "detail.responseElements",
-            value: None,
-            path_ends_with: "permissionSet.permissionSetArn",
-            message_contains: "missing",
-        },
-        Expect {
-            fixture: UPDATE_PS,
-            path: "detail.requestParameters.sessionDuration",
-            value: Some(json!("8 hours")),
-            path_ends_with: "detail.requestParameters.sessionDuration",
-            message_contains: "8 hours",
-        },
-        Expect {
-            fixture: UPDATE_PS,
-            path: "detail.requestParameters.permissionSetArn",
-            value: Some(json!("arn:aws:sso:::permissionSet/ssoins-7223b1c4d5e6f708/nope")),
-            path_ends_with: "detail.requestParameters.permissionSetArn",
-            message_contains: "",
-        },
-        Expect {
-            fixture: "identitystore.DeleteUser-violation.json",
-            path: "detail.requestParameters.identityStoreId",
-            value: Some(json!("d-123")),
-            path_ends_with: "detail.requestParameters.identityStoreId",
-            message_contains: "d-123",
-        },
-        Expect {
-            fixture: "sso.CreateInstanceAccessControlAttributeConfiguration-compliant.json",
-            path: "detail.requestParameters.instanceAccessControlAttributeConfiguration.accessControlAttributes.1.value.source",
-            value: Some(json!(["${path:a}", "${path:b}"])),
-            path_ends_with: "accessControlAttributes[1].value.source",
-            message_contains: "exactly one",
-        },
-        Expect {
-            fixture: "sso.ProvisionPermissionSet-compliant.json",
-            path: "detail.requestParameters.targetType",
-            value: Some(json!("AWS_ACCOUNT")),
-            path_ends_with: "detail.requestParameters.targetId",
-            message_contains: "missing",
-        },
-    ]
+    let mut fixture = "";
+    let mut cases = Vec::new();
+    for line in EXPLICIT_CASES.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_suffix(':') {
+            fixture = name;
+            continue;
+        }
+        let columns: Vec<&'static str> = line.split('|').map(str::trim).collect();
+        let [path, value, path_ends_with, message_contains] = columns[..] else {
+            panic!("EXPLICIT_CASES: not four columns: {line}");
+        };
+        cases.push(Expect {
+            fixture,
+            path,
+            value: (value != "-").then(|| serde_json::from_str(value).expect("a JSON value")),
+            path_ends_with,
+            message_contains,
+        });
+    }
+    cases
 }
 
 #[test]
@@ -1762,6 +1674,27 @@ fn render(spec: &PolicySpec) -> Rendered {
         text: String::from("# generated\n"),
         bad_paths: Vec::new(),
     };
+    render_globals(&mut w, spec);
+    for (rule, r) in rules::ids().zip(&spec.rules) {
+        if let Some(r) = r {
+            render_rule(&mut w, rule.as_str(), r);
+        }
+    }
+    let exception_lines = spec
+        .exceptions
+        .iter()
+        .enumerate()
+        .map(|(i, e)| render_exception(&mut w, i, e))
+        .collect();
+    Rendered {
+        text: w.text,
+        bad_paths: w.bad_paths,
+        exception_lines,
+    }
+}
+
+/// The global mode and the `[instance]`, `[own_identity]` and `[permission_sets]` tables.
+fn render_globals(w: &mut Writer, spec: &PolicySpec) {
     match spec.mode {
         Some(m) => w.choice("mode", "mode", MODES[m]),
         None => w.bad_paths.push(String::new()),
@@ -1792,139 +1725,137 @@ fn render(spec: &PolicySpec) -> Rendered {
         w.line("[permission_sets]");
         w.list("privileged", "permission_sets.privileged", &of(PATTERNS, p));
     }
-    for (rule, r) in rules::ids().zip(&spec.rules) {
-        let Some(r) = r else { continue };
-        let base = format!("rules.{}", rule.as_str());
-        let at = |key: &str| format!("{base}.{key}");
-        w.line(&format!("[{base}]"));
-        if let Some(m) = r.mode {
-            w.choice("mode", &at("mode"), MODES[m]);
+}
+
+/// One `[rules.<rule>]` table.
+fn render_rule(w: &mut Writer, rule: &str, r: &RuleSpec) {
+    let base = format!("rules.{rule}");
+    let at = |key: &str| format!("{base}.{key}");
+    w.line(&format!("[{base}]"));
+    if let Some(m) = r.mode {
+        w.choice("mode", &at("mode"), MODES[m]);
+    }
+    if let Some(s) = r.severity {
+        w.choice("severity", &at("severity"), SEVERITIES[s]);
+    }
+    if r.unknown_key {
+        w.line("privileged_maxx = 1");
+        w.bad_paths.push(base.clone());
+    }
+    let exemptions = |w: &mut Writer| {
+        if let Some(b) = r.exempt_privileged {
+            w.choice("exempt_privileged", &at("exempt_privileged"), BOOLS[b]);
         }
-        if let Some(s) = r.severity {
-            w.choice("severity", &at("severity"), SEVERITIES[s]);
+        if let Some(e) = &r.exempt {
+            w.list("exempt", &at("exempt"), &of(PATTERNS, e));
         }
-        if r.unknown_key {
-            w.line("privileged_maxx = 1");
-            w.bad_paths.push(base.clone());
-        }
-        let exemptions = |w: &mut Writer| {
-            if let Some(b) = r.exempt_privileged {
-                w.choice("exempt_privileged", &at("exempt_privileged"), BOOLS[b]);
+    };
+    match rule {
+        "assignment-principal-type" => {
+            if let Some(l) = &r.list {
+                w.list("allowed", &at("allowed"), &of(PRINCIPAL_TYPES, l));
             }
-            if let Some(e) = &r.exempt {
-                w.list("exempt", &at("exempt"), &of(PATTERNS, e));
-            }
-        };
-        match rule.as_str() {
-            "assignment-principal-type" => {
-                if let Some(l) = &r.list {
-                    w.list("allowed", &at("allowed"), &of(PRINCIPAL_TYPES, l));
+        }
+        "session-duration-cap" => {
+            for (key, d) in [("max", r.max), ("privileged_max", r.privileged_max)] {
+                if let Some(d) = d {
+                    let (text, seconds) = DURATIONS[d];
+                    w.choice(key, &at(key), (text, seconds.is_some()));
                 }
             }
-            "session-duration-cap" => {
-                for (key, d) in [("max", r.max), ("privileged_max", r.privileged_max)] {
-                    if let Some(d) = d {
-                        let (text, seconds) = DURATIONS[d];
-                        w.choice(key, &at(key), (text, seconds.is_some()));
-                    }
-                }
-                if !r.limits.is_empty() {
-                    let items: Vec<String> = r
-                        .limits
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (sets, d))| {
-                            let lpath = at(&format!("limits[{i}]"));
-                            let sets = of(PATTERNS, sets);
-                            for (j, (_, valid)) in sets.iter().enumerate() {
-                                if !valid {
-                                    w.bad_paths.push(format!("{lpath}.permission_sets[{j}]"));
-                                }
+            if !r.limits.is_empty() {
+                let items: Vec<String> = r
+                    .limits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (sets, d))| {
+                        let lpath = at(&format!("limits[{i}]"));
+                        let sets = of(PATTERNS, sets);
+                        for (j, (_, valid)) in sets.iter().enumerate() {
+                            if !valid {
+                                w.bad_paths.push(format!("{lpath}.permission_sets[{j}]"));
                             }
-                            let (text, seconds) = DURATIONS[*d];
-                            if seconds.is_none() {
-                                w.bad_paths.push(format!("{lpath}.max"));
-                            }
-                            let sets: Vec<&str> = sets.iter().map(|c| c.0).collect();
-                            format!("{{ permission_sets = [{}], max = {text} }}", sets.join(", "))
-                        })
-                        .collect();
-                    w.line(&format!("limits = [{}]", items.join(", ")));
+                        }
+                        let (text, seconds) = DURATIONS[*d];
+                        if seconds.is_none() {
+                            w.bad_paths.push(format!("{lpath}.max"));
+                        }
+                        let sets: Vec<&str> = sets.iter().map(|c| c.0).collect();
+                        format!("{{ permission_sets = [{}], max = {text} }}", sets.join(", "))
+                    })
+                    .collect();
+                w.line(&format!("limits = [{}]", items.join(", ")));
+            }
+        }
+        "permissions-boundary-required" => {
+            if let Some(b) = r.boundary {
+                let (text, bad) = BOUNDARIES[b];
+                w.line(&format!("boundary = {text}"));
+                if let Some(suffix) = bad {
+                    w.bad_paths.push(format!("{}{suffix}", at("boundary")));
                 }
             }
-            "permissions-boundary-required" => {
-                if let Some(b) = r.boundary {
-                    let (text, bad) = BOUNDARIES[b];
-                    w.line(&format!("boundary = {text}"));
-                    if let Some(suffix) = bad {
-                        w.bad_paths.push(format!("{}{suffix}", at("boundary")));
-                    }
-                }
-                exemptions(&mut w);
+            exemptions(w);
+        }
+        "inline-policy-forbidden-actions" => {
+            if let Some(l) = &r.list {
+                w.list("actions", &at("actions"), &of(ACTIONS, l));
             }
-            "inline-policy-forbidden-actions" => {
-                if let Some(l) = &r.list {
-                    w.list("actions", &at("actions"), &of(ACTIONS, l));
-                }
-                exemptions(&mut w);
+            exemptions(w);
+        }
+        "managed-policy-forbidden" => {
+            if let Some(l) = &r.list {
+                w.list("policies", &at("policies"), &of(POLICIES, l));
             }
-            "managed-policy-forbidden" => {
-                if let Some(l) = &r.list {
-                    w.list("policies", &at("policies"), &of(POLICIES, l));
-                }
-                exemptions(&mut w);
-            }
-            "abac-attributes-required" => {
-                if let Some(a) = r.attributes {
-                    let (text, bad) = ATTRIBUTES[a];
-                    w.line(&format!("attributes = {text}"));
-                    if let Some(suffix) = bad {
-                        w.bad_paths.push(format!("{}{suffix}", at("attributes")));
-                    }
+            exemptions(w);
+        }
+        "abac-attributes-required" => {
+            if let Some(a) = r.attributes {
+                let (text, bad) = ATTRIBUTES[a];
+                w.line(&format!("attributes = {text}"));
+                if let Some(suffix) = bad {
+                    w.bad_paths.push(format!("{}{suffix}", at("attributes")));
                 }
             }
-            _ => {}
+        }
+        _ => {}
+    }
+}
+
+/// The `i`th `[[exceptions]]` entry; the 1-based line of its header.
+fn render_exception(w: &mut Writer, i: usize, e: &ExceptionSpec) -> usize {
+    let base = format!("exceptions[{i}]");
+    let at = |key: &str| format!("{base}.{key}");
+    w.line("");
+    w.line("[[exceptions]]");
+    let line = w.lines_so_far();
+    w.choice("rule", &at("rule"), RULE_NAMES[e.rule]);
+    let mut lists_ok = true;
+    let mut named = false;
+    for (key, table, items) in [
+        ("permission_sets", PATTERNS, &e.permission_sets),
+        ("accounts", ACCOUNTS, &e.accounts),
+        ("principals", PRINCIPALS, &e.principals),
+    ] {
+        if let Some(items) = items {
+            lists_ok &= w.list(key, &at(key), &of(table, items));
+            named |= !items.is_empty();
         }
     }
-    let mut exception_lines = Vec::new();
-    for (i, e) in spec.exceptions.iter().enumerate() {
-        let base = format!("exceptions[{i}]");
-        let at = |key: &str| format!("{base}.{key}");
-        w.line("");
-        w.line("[[exceptions]]");
-        exception_lines.push(w.lines_so_far());
-        w.choice("rule", &at("rule"), RULE_NAMES[e.rule]);
-        let mut lists_ok = true;
-        let mut named = false;
-        for (key, table, items) in [
-            ("permission_sets", PATTERNS, &e.permission_sets),
-            ("accounts", ACCOUNTS, &e.accounts),
-            ("principals", PRINCIPALS, &e.principals),
-        ] {
-            if let Some(items) = items {
-                lists_ok &= w.list(key, &at(key), &of(table, items));
-                named |= !items.is_empty();
-            }
-        }
-        if lists_ok && !named {
-            w.bad_paths.push(base.clone());
-        }
-        for (key, choice) in [("owner", e.owner), ("reason", e.reason)] {
-            match choice {
-                Some(c) => w.choice(key, &at(key), TEXTS[c]),
-                None => w.bad_paths.push(base.clone()),
-            }
-        }
-        match e.expires {
-            Some(x) => w.choice("expires", &at("expires"), EXPIRES[x]),
+    if lists_ok && !named {
+        w.bad_paths.push(base.clone());
+    }
+    for (key, choice) in [("owner", e.owner), ("reason", e.reason)] {
+        match choice {
+            Some(c) => w.choice(key, &at(key), TEXTS[c]),
             None => w.bad_paths.push(base.clone()),
         }
     }
-    Rendered {
-        text: w.text,
-        bad_paths: w.bad_paths,
-        exception_lines,
+    match e.expires {
+        Some(x) => w.choice("expires", &at("expires"), EXPIRES[x]),
+        None => w.bad_paths.push(base.clone()),
     }
+    line
 }
 
 /// The mode a `mode = …` choice sets.

@@ -9,13 +9,13 @@
 //! reports nothing (`Decision::Duplicate`).
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_ssm::types::ParameterType;
-use aws_sdk_ssoadmin::types::{PrincipalType, TargetType};
+use aws_sdk_ssoadmin::types::PrincipalType;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
@@ -36,15 +36,15 @@ use idc_guard::safety::{
     Limit, MAX_KILL_SWITCH_TTL, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate, breaker_key,
 };
 use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::emulator::{Emulator, create_state_table};
 use idc_guard_tests::repo_root;
+use idc_guard_tests::world::{self, Event, PermissionSet, STATE_TABLE};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "333333333333";
-const TABLE: &str = "idc-guard-state";
+const TABLE: &str = STATE_TABLE;
 const SWITCH: &str = "/idc-guard/mode";
 /// 2026-11-27T14:00:00Z.
 const START: u64 = 1_795_788_000;
@@ -68,17 +68,10 @@ fn envelope_id(n: usize) -> String {
 
 /// The USER assignment event for `user`, with this CloudTrail eventID and EventBridge envelope id.
 fn assignment_event(instance: &str, ps: &str, user: &str, event_id: &str, envelope: &str) -> String {
-    let text =
-        std::fs::read_to_string(repo_root().join("events/sso.CreateAccountAssignment-user-violation.json")).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    v["id"] = json!(envelope);
-    v["detail"]["eventID"] = json!(event_id);
-    let p = &mut v["detail"]["requestParameters"];
-    p["instanceArn"] = json!(instance);
-    p["permissionSetArn"] = json!(ps);
-    p["targetId"] = json!(ACCOUNT);
-    p["principalId"] = json!(user);
-    v.to_string()
+    Event::user_assignment(instance, ps, ACCOUNT, user)
+        .with("eventID", json!(event_id))
+        .envelope(envelope)
+        .to_string()
 }
 
 /// What subscribers would be told: every outcome published.
@@ -137,91 +130,51 @@ fn withheld(kind: &OutcomeKind) -> &str {
 
 type SafeGuard<P, S> = Guard<SsoAdmin, IdentityStoreApi, Findings, SafetyGate<P, S, ManualClock>>;
 
+/// The emulator with the state table and a permission set; guards on its recorded clients.
 struct World {
-    _emulator: Emulator,
-    sso: aws_sdk_ssoadmin::Client,
-    recorded_sso: aws_sdk_ssoadmin::Client,
-    recorded_ids: aws_sdk_identitystore::Client,
-    ddb: aws_sdk_dynamodb::Client,
-    ssm: aws_sdk_ssm::Client,
+    world: world::World,
+    /// The permission set `DataEngineer`.
+    ps: String,
+    /// DynamoDB and SSM clients whose calls `state_calls` records.
     recorded_ddb: aws_sdk_dynamodb::Client,
     recorded_ssm: aws_sdk_ssm::Client,
-    instance: String,
-    ps: String,
-    /// sso-admin and identitystore calls made by the guards.
-    calls: CallRecorder,
-    /// DynamoDB and SSM calls made by the guards.
+    /// DynamoDB and SSM calls made by the guards (`calls` has their sso-admin and identitystore
+    /// calls).
     state_calls: CallRecorder,
     clock: ManualClock,
     findings: Findings,
     policy: Policy,
 }
 
+impl Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.world
+    }
+}
+
 /// An emulator with the state table, a permission set `DataEngineer`, and the kill switch set to
 /// `switch` (`None`: no parameter).
 async fn world(switch: Option<&str>) -> World {
-    let emulator = Emulator::start();
-    let sdk = emulator.sdk_config().await;
-    let (instance, store) = emulator.instance().await;
-    let calls = CallRecorder::default();
+    let mut builder = world::World::builder()
+        .state_table()
+        .permission_set(PermissionSet::new("DataEngineer").session("PT1H"));
+    if let Some(value) = switch {
+        builder = builder.kill_switch(value);
+    }
+    let world = builder.build().await;
     let state_calls = CallRecorder::default();
-    let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
-    policy.instance_arn = Some(InstanceArn::parse(&instance).unwrap());
-    policy.identity_store_id = Some(IdentityStoreId::parse(&store).unwrap());
-    let sso = aws_sdk_ssoadmin::Client::new(&sdk);
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
-    create_state_table(&ddb, TABLE).await;
-    let ps = sso
-        .create_permission_set()
-        .instance_arn(&instance)
-        .name("DataEngineer")
-        .session_duration("PT1H")
-        .send()
-        .await
-        .unwrap()
-        .permission_set()
-        .unwrap()
-        .permission_set_arn()
-        .unwrap()
-        .to_owned();
-    let w = World {
-        recorded_sso: aws_sdk_ssoadmin::Client::from_conf(
-            aws_sdk_ssoadmin::config::Builder::from(&sdk)
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        recorded_ids: aws_sdk_identitystore::Client::from_conf(
-            aws_sdk_identitystore::config::Builder::from(&sdk)
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        recorded_ddb: aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(state_calls.clone())
-                .build(),
-        ),
-        recorded_ssm: aws_sdk_ssm::Client::from_conf(
-            aws_sdk_ssm::config::Builder::from(&sdk)
-                .interceptor(state_calls.clone())
-                .build(),
-        ),
-        _emulator: emulator,
-        sso,
-        ddb,
-        ssm,
-        instance,
-        ps,
-        calls,
+    World {
+        ps: world.set_arn("DataEngineer").to_owned(),
+        recorded_ddb: world.recorded_ddb(&state_calls),
+        recorded_ssm: world.recorded_ssm(&state_calls),
         state_calls,
         clock: ManualClock::new(START),
         findings: Findings::default(),
-        policy,
-    };
-    if let Some(value) = switch {
-        w.set_switch(value).await;
+        policy: world.shipped_policy(),
+        world,
     }
-    w
 }
 
 impl World {
@@ -245,9 +198,7 @@ impl World {
         state: S,
         config: SafetyConfig,
     ) -> SafeGuard<P, S> {
-        Guard::with_gate(
-            SsoAdmin::new(self.recorded_sso.clone(), RetryPolicy::immediate()),
-            IdentityStoreApi::new(self.recorded_ids.clone(), RetryPolicy::immediate()),
+        self.guard_with_gate(
             self.findings.clone(),
             self.policy.clone(),
             SafetyGate::new(parameters, state, self.clock.clone(), config),
@@ -255,58 +206,21 @@ impl World {
     }
 
     async fn set_switch(&self, value: &str) {
-        self.ssm
-            .put_parameter()
-            .name(SWITCH)
-            .value(value)
-            .r#type(ParameterType::String)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
+        self.set_kill_switch(value).await;
     }
 
     /// Assigns `user` the permission set directly (the violation), as a person would.
     async fn assign(&self, user: &str) {
-        self.sso
-            .create_account_assignment()
-            .instance_arn(&self.instance)
-            .target_id(ACCOUNT)
-            .target_type(TargetType::AwsAccount)
-            .permission_set_arn(&self.ps)
-            .principal_type(PrincipalType::User)
-            .principal_id(user)
-            .send()
-            .await
-            .unwrap();
+        self.world.assign(ACCOUNT, &self.ps, PrincipalType::User, user).await;
     }
 
     async fn unassign(&self, user: &str) {
-        self.sso
-            .delete_account_assignment()
-            .instance_arn(&self.instance)
-            .target_id(ACCOUNT)
-            .target_type(TargetType::AwsAccount)
-            .permission_set_arn(&self.ps)
-            .principal_type(PrincipalType::User)
-            .principal_id(user)
-            .send()
-            .await
-            .unwrap();
+        self.world.unassign(ACCOUNT, &self.ps, PrincipalType::User, user).await;
     }
 
     /// How many assignments the permission set has in the account.
     async fn assignments(&self) -> usize {
-        self.sso
-            .list_account_assignments()
-            .instance_arn(&self.instance)
-            .account_id(ACCOUNT)
-            .permission_set_arn(&self.ps)
-            .send()
-            .await
-            .unwrap()
-            .account_assignments()
-            .len()
+        self.count_assignments(ACCOUNT, &self.ps).await
     }
 
     fn event(&self, user: &str, event_id: &str, envelope: &str) -> String {
@@ -1305,7 +1219,7 @@ struct OnEmulator<'w> {
 impl<'w> OnEmulator<'w> {
     async fn new(w: &'w World, case: usize) -> OnEmulator<'w> {
         let table = format!("{TABLE}-{case}");
-        create_state_table(&w.ddb, &table).await;
+        w.create_state_table(&table).await;
         w.set_switch("enforce").await;
         w.clock.advance(MAX_KILL_SWITCH_TTL);
         if w.assignments().await == 0 {

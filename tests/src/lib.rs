@@ -1,4 +1,5 @@
-//! Support for the integration tests: where the repository's files are, and the fixtures.
+//! Support for the integration tests, the demo and the benchmarks: where the repository's files
+//! are, the fixtures, the AWS emulator and the [`world::World`] seeded in it.
 
 use std::path::{Path, PathBuf};
 
@@ -77,4 +78,6 @@ pub fn idc_guard_bin() -> PathBuf {
 }
 pub mod calls;
 pub mod emulator;
+pub mod proxy;
 pub mod webhook;
+pub mod world;

@@ -3,25 +3,22 @@
 //! then the notifications it published to the findings topic (read back from the emulator), and
 //! the Slack payloads slack-notifier's code posts for them to a local webhook stand-in.
 
-use aws_sdk_identitystore::types::{MemberId, Name};
-use aws_sdk_ssoadmin::types::{CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, Tag, TargetType};
+use aws_sdk_ssoadmin::types::PrincipalType;
 use idc_guard::adapters::{DynamoState, IdentityStoreApi, SnsNotifier, SsmParameters, SsoAdmin};
 use idc_guard::domain::Date;
-use idc_guard::domain::{IdentityStoreId, InstanceArn};
 use idc_guard::guard::Guard;
 use idc_guard::notify::webhook::{SlackPoster, Webhooks};
 use idc_guard::policy::Policy;
-use idc_guard::ports::Gate;
-use idc_guard::ports::Notifier;
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{SafetyConfig, SafetyGate, SystemClock};
-use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::emulator::{Emulator, create_state_table, set_kill_switch};
-use idc_guard_tests::repo_root;
 use idc_guard_tests::webhook;
+use idc_guard_tests::world::{Event, PermissionSet, Principal, STATE_TABLE, User, World};
 use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error>;
+
+/// The guard as a function runs it: behind the safety rails, publishing to the findings topic.
+type DemoGuard = Guard<SsoAdmin, IdentityStoreApi, SnsNotifier, SafetyGate<SsmParameters, DynamoState, SystemClock>>;
 
 const ACCOUNTS: [&str; 12] = [
     "210987654321",
@@ -37,31 +34,92 @@ const ACCOUNTS: [&str; 12] = [
     "121212121212",
     "131313131313",
 ];
+/// (name, session duration, with the permissions boundary).
+const PERMISSION_SETS: [(&str, &str, bool); 5] = [
+    ("ReadOnlyAuditor", "PT8H", true),
+    ("DataEngineer", "PT4H", true),
+    ("PlatformEngineer", "PT2H", true),
+    ("PlatformAdmin", "PT1H", false),
+    ("BreakGlass", "PT1H", false),
+];
+/// Each group is assigned the permission set at the same position, in every account.
+const GROUPS: [&str; 4] = ["auditors", "data-engineers", "platform-engineers", "platform-admins"];
+/// (user name, given name, family name).
+const USERS: [(&str, &str, &str); 3] = [
+    ("alice", "Alice", "Ng"),
+    ("bob", "Bob", "Okafor"),
+    ("carol", "Carol", "Silva"),
+];
+/// The account the violations happen in.
+const ACCOUNT: &str = "333333333333";
 
-fn event(fixture: &str, edits: &[(&str, Value)]) -> Result<String, Error> {
-    let text = std::fs::read_to_string(repo_root().join("events").join(fixture))?;
-    let mut v: Value = serde_json::from_str(&text)?;
-    for (path, value) in edits {
-        let mut node = &mut v["detail"];
-        for key in path.split('.') {
-            node = &mut node[key];
+/// The organisation, the findings topic and the safety rails (kill switch set to enforce).
+async fn organisation() -> World {
+    let mut world = World::builder();
+    for (name, duration, boundary) in PERMISSION_SETS {
+        let mut set = PermissionSet::new(name)
+            .description(&format!("{name} access"))
+            .session(duration)
+            .boundary(boundary);
+        if name == "PlatformEngineer" {
+            set = set.tag("owner", "platform-team");
         }
-        *node = value.clone();
+        world = world.permission_set(set);
     }
-    Ok(v.to_string())
+    for group in GROUPS {
+        world = world.group(group);
+    }
+    for (user, given, family) in USERS {
+        world = world.user(
+            User::new(user)
+                .display(&format!("{given} {family}"))
+                .name(given, family),
+        );
+    }
+    for account in ACCOUNTS {
+        for (group, (set, _, _)) in GROUPS.iter().zip(PERMISSION_SETS) {
+            world = world.assign(account, set, Principal::group(group));
+        }
+    }
+    world.topic().state_table().kill_switch("enforce").build().await
 }
 
-/// Delivers one event to the guard and prints what it found and did.
-async fn report<N: Notifier, G: Gate>(
-    guard: &Guard<SsoAdmin, IdentityStoreApi, N, G>,
-    calls: &CallRecorder,
-    what: &str,
-    json: &str,
-    today: Date,
-) -> Result<(), Error> {
-    calls.clear();
+/// The shipped policy for the organisation's instance, with the owners findings are routed to.
+fn policy(w: &World) -> Result<Policy, Error> {
+    let mut policy = w.shipped_policy();
+    // Owners: PlatformEngineer carries an `owner` tag (platform-team); a route in the policy
+    // gives the Data* sets to data-team; everything else goes to the default owner.
+    let demo_owners = Policy::from_toml(
+        "demo-owners.toml",
+        "mode = \"enforce\"\n[owners]\ndefault = \"platform\"\n[[owners.routes]]\nowner = \"data-team\"\n\
+         permission_sets = [\"Data*\"]\n[owners.slack_channels]\ndata-team = [\"data-alerts\", \"secops\"]\n",
+    )?;
+    policy.owners = demo_owners.owners;
+    Ok(policy)
+}
+
+fn guard(w: &World, policy: Policy) -> DemoGuard {
+    let notifier = SnsNotifier::new(
+        w.sns.clone(),
+        w.topic_arn(),
+        policy.owners.clone(),
+        RetryPolicy::immediate(),
+    );
+    let gate = SafetyGate::new(
+        SsmParameters::new(w.ssm.clone(), RetryPolicy::immediate()),
+        DynamoState::new(w.ddb.clone(), STATE_TABLE, RetryPolicy::immediate()),
+        SystemClock,
+        SafetyConfig::default(),
+    );
+    w.guard_with_gate(notifier, policy, gate)
+}
+
+/// Delivers one event to the guard and prints what it found and did; the event's JSON.
+async fn deliver(w: &World, guard: &DemoGuard, what: &str, event: &Event, today: Date) -> Result<String, Error> {
+    let json = event.to_string();
+    w.calls.clear();
     println!("\n-- {what}");
-    let report = guard.handle(json, today).await?;
+    let report = guard.handle(&json, today).await?;
     if report.outcomes.is_empty() {
         println!("   verdict {:?}: nothing to do", report.verdict);
     }
@@ -75,338 +133,77 @@ async fn report<N: Notifier, G: Gate>(
             println!("   fixed   with {}", o.calls.join(", "));
         }
     }
-    let all = calls.all();
+    let all = w.calls.all();
     println!(
         "   api     {} calls ({} mutating): {}",
         all.len(),
-        calls.mutating().len(),
+        w.calls.mutating().len(),
         all.join(", ")
     );
-    Ok(())
+    Ok(json)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    println!("== starting the AWS emulator (moto + idc-guard's sso-admin extension)");
-    let emulator = Emulator::start();
-    let sdk = emulator.sdk_config().await;
-    let (instance, store) = emulator.instance().await;
-    let sso = aws_sdk_ssoadmin::Client::new(&sdk);
-    let ids = aws_sdk_identitystore::Client::new(&sdk);
-    println!(
-        "   instance {instance}, identity store {store}, endpoint {}",
-        emulator.endpoint()
-    );
+/// Makes each violating change, as someone would, and delivers its event; the first event's
+/// JSON.
+async fn violations(w: &World, guard: &DemoGuard, today: Date) -> Result<String, Error> {
+    let data = w.set_arn("DataEngineer");
+    let platform = w.set_arn("PlatformEngineer");
+    let (alice, bob) = (w.user_id("alice"), w.user_id("bob"));
 
-    println!(
-        "== seeding an organisation: {} accounts, permission sets, groups, users",
-        ACCOUNTS.len()
-    );
-    let mut sets = Vec::new();
-    for (name, duration, boundary) in [
-        ("ReadOnlyAuditor", "PT8H", true),
-        ("DataEngineer", "PT4H", true),
-        ("PlatformEngineer", "PT2H", true),
-        ("PlatformAdmin", "PT1H", false),
-        ("BreakGlass", "PT1H", false),
-    ] {
-        let arn = sso
-            .create_permission_set()
-            .instance_arn(&instance)
-            .name(name)
-            .description(format!("{name} access"))
-            .session_duration(duration)
-            .set_tags(
-                (name == "PlatformEngineer")
-                    .then(|| Tag::builder().key("owner").value("platform-team").build())
-                    .transpose()?
-                    .map(|t| vec![t]),
-            )
-            .send()
-            .await?
-            .permission_set()
-            .and_then(|p| p.permission_set_arn())
-            .ok_or("no permission set ARN")?
-            .to_owned();
-        if boundary {
-            sso.put_permissions_boundary_to_permission_set()
-                .instance_arn(&instance)
-                .permission_set_arn(&arn)
-                .permissions_boundary(
-                    PermissionsBoundary::builder()
-                        .customer_managed_policy_reference(
-                            CustomerManagedPolicyReference::builder()
-                                .name("platform-boundary")
-                                .path("/")
-                                .build()?,
-                        )
-                        .build(),
-                )
-                .send()
-                .await?;
-        }
-        sets.push((name, arn));
-    }
-    let mut groups = Vec::new();
-    for name in ["auditors", "data-engineers", "platform-engineers", "platform-admins"] {
-        let id = ids
-            .create_group()
-            .identity_store_id(&store)
-            .display_name(name)
-            .send()
-            .await?
-            .group_id()
-            .to_owned();
-        groups.push((name, id));
-    }
-    let mut users = Vec::new();
-    for (user, given, family) in [
-        ("alice", "Alice", "Ng"),
-        ("bob", "Bob", "Okafor"),
-        ("carol", "Carol", "Silva"),
-    ] {
-        let id = ids
-            .create_user()
-            .identity_store_id(&store)
-            .user_name(user)
-            .display_name(format!("{given} {family}"))
-            .name(Name::builder().given_name(given).family_name(family).build())
-            .send()
-            .await?
-            .user_id()
-            .to_owned();
-        users.push((user, id));
-    }
-    let mut assignments = 0;
-    for account in ACCOUNTS {
-        for ((_, group), (_, set)) in groups.iter().zip(&sets) {
-            sso.create_account_assignment()
-                .instance_arn(&instance)
-                .target_id(account)
-                .target_type(TargetType::AwsAccount)
-                .permission_set_arn(set)
-                .principal_type(PrincipalType::Group)
-                .principal_id(group)
-                .send()
-                .await?;
-            assignments += 1;
-        }
-    }
-    println!(
-        "   {} permission sets, {} groups, {} users, {assignments} group assignments",
-        sets.len(),
-        groups.len(),
-        users.len()
-    );
-
-    let calls = CallRecorder::default();
-    let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml"))?;
-    policy.instance_arn = Some(InstanceArn::parse(&instance)?);
-    policy.identity_store_id = Some(IdentityStoreId::parse(&store)?);
-    // Owners: PlatformEngineer carries an `owner` tag (platform-team); a route in the policy
-    // gives the Data* sets to data-team; everything else goes to the default owner.
-    let demo_owners = Policy::from_toml(
-        "demo-owners.toml",
-        "mode = \"enforce\"\n[owners]\ndefault = \"platform\"\n[[owners.routes]]\nowner = \"data-team\"\n\
-         permission_sets = [\"Data*\"]\n[owners.slack_channels]\ndata-team = [\"data-alerts\", \"secops\"]\n",
-    )?;
-    policy.owners = demo_owners.owners;
-    println!(
-        "== the findings topic (SNS); owners: the permission set's `owner` tag, then the policy's routes, then `{}`",
-        policy.owners.default_owner
-    );
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let topic = sns
-        .create_topic()
-        .name("idc-guard-findings")
-        .send()
-        .await?
-        .topic_arn
-        .ok_or("no topic ARN")?;
-    let notifier = SnsNotifier::new(sns, &topic, policy.owners.clone(), RetryPolicy::immediate());
-    println!("== the safety rails: a DynamoDB state table and the kill switch parameter, set to enforce");
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    create_state_table(&ddb, "idc-guard-state").await;
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
-    set_kill_switch(&ssm, "/idc-guard/mode", "enforce").await;
-    let gate = SafetyGate::new(
-        SsmParameters::new(ssm.clone(), RetryPolicy::immediate()),
-        DynamoState::new(ddb, "idc-guard-state", RetryPolicy::immediate()),
-        SystemClock,
-        SafetyConfig::default(),
-    );
-    let guard = Guard::with_gate(
-        SsoAdmin::new(
-            aws_sdk_ssoadmin::Client::from_conf(
-                aws_sdk_ssoadmin::config::Builder::from(&sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            RetryPolicy::immediate(),
-        ),
-        IdentityStoreApi::new(
-            aws_sdk_identitystore::Client::from_conf(
-                aws_sdk_identitystore::config::Builder::from(&sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            RetryPolicy::immediate(),
-        ),
-        notifier,
-        policy,
-        gate,
-    );
-    let set = |name: &str| {
-        sets.iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, a)| a.clone())
-            .unwrap_or_default()
-    };
-    let today = Date::today_utc();
-
-    println!("== violating changes, and what idc-guard does with each event");
-    let data = set("DataEngineer");
-    let platform = set("PlatformEngineer");
-    let deliver = |what: &'static str, json: String| {
-        let (guard, calls) = (&guard, &calls);
-        async move { report(guard, calls, what, &json, today).await.map(|()| json) }
-    };
-
-    sso.create_account_assignment()
-        .instance_arn(&instance)
-        .target_id("333333333333")
-        .target_type(TargetType::AwsAccount)
-        .permission_set_arn(&data)
-        .principal_type(PrincipalType::User)
-        .principal_id(&users[0].1)
-        .send()
-        .await?;
+    w.assign(ACCOUNT, data, PrincipalType::User, alice).await;
     let first = deliver(
+        w,
+        guard,
         "alice assigned DataEngineer in 333333333333 directly, as a USER",
-        event(
-            "sso.CreateAccountAssignment-user-violation.json",
-            &[
-                ("requestParameters.instanceArn", json!(instance)),
-                ("requestParameters.permissionSetArn", json!(data)),
-                ("requestParameters.targetId", json!("333333333333")),
-                ("requestParameters.principalId", json!(users[0].1)),
-            ],
-        )?,
+        &w.user_assignment_event(data, ACCOUNT, alice),
+        today,
     )
     .await?;
 
-    sso.update_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&platform)
-        .session_duration("PT12H")
-        .description("PlatformEngineer access")
-        .send()
-        .await?;
-    let _ = deliver(
+    w.update_permission_set(platform, "PT12H", Some("PlatformEngineer access"), None)
+        .await;
+    let event = w.permission_set_event("sso.UpdatePermissionSet-long-session-violation.json", platform);
+    deliver(
+        w,
+        guard,
         "PlatformEngineer session duration raised to PT12H",
-        event(
-            "sso.UpdatePermissionSet-long-session-violation.json",
-            &[
-                ("requestParameters.instanceArn", json!(instance)),
-                ("requestParameters.permissionSetArn", json!(platform)),
-            ],
-        )?,
+        &event,
+        today,
     )
     .await?;
 
-    sso.delete_permissions_boundary_from_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&data)
-        .send()
-        .await?;
-    let _ = deliver(
+    w.remove_boundary(data).await;
+    let event = w.permission_set_event("sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json", data);
+    deliver(
+        w,
+        guard,
         "permissions boundary removed from DataEngineer",
-        event(
-            "sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json",
-            &[
-                ("requestParameters.instanceArn", json!(instance)),
-                ("requestParameters.permissionSetArn", json!(data)),
-            ],
-        )?,
+        &event,
+        today,
     )
     .await?;
 
-    sso.put_inline_policy_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&platform)
-        .inline_policy(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"*"},{"Sid":"Roles","Effect":"Allow","Action":["iam:PassRole","iam:CreateRole"],"Resource":"*"}]}"#)
-        .send()
-        .await?;
-    let _ = deliver(
-        "PlatformEngineer inline policy grants iam:PassRole and iam:CreateRole",
-        event(
-            "sso.PutInlinePolicyToPermissionSet-iam-undetermined.json",
-            &[
-                ("requestParameters.instanceArn", json!(instance)),
-                ("requestParameters.permissionSetArn", json!(platform)),
-            ],
-        )?,
-    )
-    .await?;
+    w.put_inline_policy(platform, r#"{"Version":"2012-10-17","Statement":[{"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"*"},{"Sid":"Roles","Effect":"Allow","Action":["iam:PassRole","iam:CreateRole"],"Resource":"*"}]}"#).await;
+    let event = w.permission_set_event("sso.PutInlinePolicyToPermissionSet-iam-undetermined.json", platform);
+    let what = "PlatformEngineer inline policy grants iam:PassRole and iam:CreateRole";
+    deliver(w, guard, what, &event, today).await?;
 
-    sso.attach_managed_policy_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&data)
-        .managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
-        .send()
-        .await?;
-    let _ = deliver(
-        "AdministratorAccess attached to DataEngineer",
-        event(
-            "sso.AttachManagedPolicyToPermissionSet-admin-undetermined.json",
-            &[
-                ("requestParameters.instanceArn", json!(instance)),
-                ("requestParameters.permissionSetArn", json!(data)),
-            ],
-        )?,
-    )
-    .await?;
+    w.attach_managed_policy(data, "arn:aws:iam::aws:policy/AdministratorAccess")
+        .await;
+    let event = w.permission_set_event("sso.AttachManagedPolicyToPermissionSet-admin-undetermined.json", data);
+    deliver(w, guard, "AdministratorAccess attached to DataEngineer", &event, today).await?;
 
-    let membership = ids
-        .create_group_membership()
-        .identity_store_id(&store)
-        .group_id(&groups[3].1)
-        .member_id(MemberId::UserId(users[1].1.clone()))
-        .send()
-        .await?
-        .membership_id()
-        .to_owned();
-    let _ = deliver(
-        "bob added to platform-admins by a pipeline role, not by SCIM",
-        event(
-            "identitystore.CreateGroupMembership-violation.json",
-            &[
-                ("requestParameters.identityStoreId", json!(store)),
-                ("requestParameters.groupId", json!(groups[3].1)),
-                ("requestParameters.memberId", json!({"userId": users[1].1})),
-                ("responseElements.membershipId", json!(membership)),
-                ("responseElements.identityStoreId", json!(store)),
-            ],
-        )?,
-    )
-    .await?;
+    let admins = w.group_id("platform-admins");
+    let membership = w.add_member(admins, bob).await;
+    let event = w.membership_event(admins, bob, &membership);
+    let what = "bob added to platform-admins by a pipeline role, not by SCIM";
+    deliver(w, guard, what, &event, today).await?;
+    Ok(first)
+}
 
-    println!("\n-- the first event again (a duplicate delivery)");
-    calls.clear();
-    let report = guard.handle(&first, today).await?;
-    println!(
-        "   verdict {:?}, {} outcomes, mutating calls: {:?}",
-        report.verdict,
-        report.outcomes.len(),
-        calls.mutating()
-    );
-
-    println!(
-        "   (the duplicate's finding was published once: {} messages on the topic so far)",
-        emulator.published(&topic).len()
-    );
-
-    let published = emulator.published(&topic);
+/// Prints what was published to the findings topic, in the text form; every message.
+fn print_published(w: &World) -> Vec<(String, Value, Value)> {
+    let published = w.published();
     println!(
         "\n== published to the findings topic: {} messages (the text form, as email subscribers get it)",
         published.len()
@@ -417,9 +214,12 @@ async fn main() -> Result<(), Error> {
             println!("   {line}");
         }
     }
+    published
+}
 
-    // slack-notifier's code, fed the SNS records a subscription would deliver (the JSON finding
-    // document and the attributes), posting to a local stand-in for the incoming webhooks.
+/// slack-notifier's code, fed the SNS records a subscription would deliver (the JSON finding
+/// document and the attributes), posting to a local stand-in for the incoming webhooks.
+async fn post_to_slack(published: &[(String, Value, Value)]) -> Result<(), Error> {
     let (url, seen) = webhook::stand_in(std::iter::repeat((200, "")));
     // One stand-in; each channel key gets its own path on it, so the request shows the channel.
     let channels = ["default", "data-alerts", "secops", "platform-team"];
@@ -459,8 +259,60 @@ async fn main() -> Result<(), Error> {
         println!("\n-- #{channel}: {}", payload["text"].as_str().unwrap_or_default());
         println!("   {body}");
     }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    println!("== starting the AWS emulator (moto + idc-guard's sso-admin extension)");
+    let w = organisation().await;
+    println!(
+        "   instance {}, identity store {}, endpoint {}",
+        w.instance,
+        w.store,
+        w.emulator.endpoint()
+    );
+    println!(
+        "== seeding an organisation: {} accounts, permission sets, groups, users",
+        ACCOUNTS.len()
+    );
+    println!(
+        "   {} permission sets, {} groups, {} users, {} group assignments",
+        w.permission_sets.len(),
+        w.groups.len(),
+        w.users.len(),
+        w.seeded_assignments
+    );
+    let policy = policy(&w)?;
+    println!(
+        "== the findings topic (SNS); owners: the permission set's `owner` tag, then the policy's routes, then `{}`",
+        policy.owners.default_owner
+    );
+    println!("== the safety rails: a DynamoDB state table and the kill switch parameter, set to enforce");
+    let guard = guard(&w, policy);
+    let today = Date::today_utc();
+
+    println!("== violating changes, and what idc-guard does with each event");
+    let first = violations(&w, &guard, today).await?;
+
+    println!("\n-- the first event again (a duplicate delivery)");
+    w.calls.clear();
+    let report = guard.handle(&first, today).await?;
+    println!(
+        "   verdict {:?}, {} outcomes, mutating calls: {:?}",
+        report.verdict,
+        report.outcomes.len(),
+        w.calls.mutating()
+    );
+    println!(
+        "   (the duplicate's finding was published once: {} messages on the topic so far)",
+        w.published().len()
+    );
+
+    let published = print_published(&w);
+    post_to_slack(&published).await?;
 
     println!("\n== stopping the emulator");
-    drop(emulator);
+    drop(w);
     Ok(())
 }
