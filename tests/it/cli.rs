@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use idc_guard_tests::{FIXTURE_IDENTITY_STORE, FIXTURE_INSTANCE, fixtures, idc_guard_bin, repo_root};
+use idc_guard_tests::{
+    FIXTURE_IDENTITY_STORE, FIXTURE_INSTANCE, FIXTURE_OWN_ROLES, fixtures, idc_guard_bin, repo_root,
+};
 
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(idc_guard_bin())
@@ -33,6 +35,10 @@ fn check(extra: &[&str], stdin: Option<&[u8]>) -> Output {
         FIXTURE_INSTANCE,
         "--identity-store-id",
         FIXTURE_IDENTITY_STORE,
+        "--own-role",
+        FIXTURE_OWN_ROLES[0],
+        "--own-role",
+        FIXTURE_OWN_ROLES[1],
     ];
     args.extend_from_slice(extra);
     run(&args, stdin)
@@ -159,6 +165,62 @@ fn a_malformed_record_is_reported_with_its_path_and_exits_2_while_the_rest_are_c
     assert_eq!(json_lines(&o).len(), 1, "the good record is still checked");
 }
 
+/// Damaged JSON Lines (issue #13): a truncated record, one with invalid UTF-8 and a NUL line
+/// cost only themselves; the violations after them are reported; each bad record is named with
+/// its number and byte offset; exit 3 says "violations and unreadable records".
+#[test]
+fn damaged_json_lines_report_each_bad_record_and_still_check_the_rest() {
+    let line = |name: &str| std::fs::read_to_string(event(name)).unwrap().replace('\n', " ");
+    let violation = line("sso.CreateAccountAssignment-user-violation.json");
+    let compliant = line("sso.CreateAccountAssignment-group-compliant.json");
+    let mut input = Vec::new();
+    input.extend_from_slice("\u{feff}".as_bytes());
+    input.extend_from_slice(compliant.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(&violation.as_bytes()[..violation.len() / 2]);
+    input.push(b'\n');
+    let mut not_utf8 = compliant.clone().into_bytes();
+    let at = not_utf8.len() / 2;
+    not_utf8[at] = 0xff;
+    input.extend_from_slice(&not_utf8);
+    input.extend_from_slice(b"\n\0\n");
+    input.extend_from_slice(violation.as_bytes());
+    input.push(b'\n');
+    let o = check(&["--format", "json", "-"], Some(&input));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let verdicts: Vec<&str> = lines.iter().map(|l| l["verdict"].as_str().unwrap()).collect();
+    assert_eq!(verdicts, ["compliant", "violation"], "{}", stdout(&o));
+    let err = stderr(&o);
+    let bad: Vec<&str> = err.lines().filter(|l| l.starts_with("<stdin>: record ")).collect();
+    assert_eq!(bad.len(), 3, "{err}");
+    for (record, line) in [2, 3, 4].iter().zip(&bad) {
+        assert!(line.starts_with(&format!("<stdin>: record {record}: byte ")), "{err}");
+    }
+    // Only unreadable records, nothing violating: 2.
+    let o = check(&["-"], Some(b"\0\n"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// The same damage inside a CloudTrail log file's `Records` list: the reader resumes at the next
+/// record.
+#[test]
+fn a_damaged_record_in_a_log_file_costs_only_itself() {
+    let record = |name: &str| {
+        let e: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(event(name)).unwrap()).unwrap();
+        e["detail"].to_string()
+    };
+    let violation = record("sso.CreateAccountAssignment-user-violation.json");
+    let compliant = record("sso.CreateAccountAssignment-group-compliant.json");
+    let broken = &compliant[..compliant.len() - 40];
+    let log = format!("{{\"Records\":[{compliant},{broken},{violation}]}}");
+    let o = check(&["--format", "json", "-"], Some(log.as_bytes()));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let verdicts: Vec<String> = json_lines(&o).iter().map(|l| l["verdict"].to_string()).collect();
+    assert_eq!(verdicts, ["\"compliant\"", "\"violation\""], "{}", stderr(&o));
+    assert!(stderr(&o).contains("<stdin>: record 2: byte "), "{}", stderr(&o));
+}
+
 #[test]
 fn truncated_input_and_missing_files_exit_2_with_a_message() {
     let o = check(&["-"], Some(b"{\"Records\":[{\"eventID\":"));
@@ -226,6 +288,40 @@ fn validate_accepts_the_shipped_policy_and_reports_every_problem_of_a_broken_one
     let o = run(&["validate"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("guardrail.toml: valid"));
+    // What the entries match, in words (issue #13).
+    let out = stdout(&o);
+    assert!(
+        out.contains("privileged permission sets: names matching *Admin*, BreakGlass* (ASCII case ignored"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "arn:aws:iam::aws:policy/AdministratorAccess matches the AWS managed policy AdministratorAccess in every \
+             partition"
+        ),
+        "{out}"
+    );
+    // A file that cannot be read is an input error (2), not an invalid policy (1), and has no
+    // line and column; one that is not UTF-8 is a problem at the first bad byte.
+    let o = run(&["validate", "/nonexistent/guardrail.toml"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("/nonexistent/guardrail.toml: cannot read the policy file"),
+        "{}",
+        stderr(&o)
+    );
+    let latin1 = scratch("latin1.toml");
+    std::fs::write(&latin1, b"mode = \"enforce\"\n# caf\xe9\n").unwrap();
+    let o = run(&["validate", &latin1.display().to_string()], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}:2:6: the policy file is not UTF-8 text (byte 0xe9",
+            latin1.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
     let policy = scratch("three-problems.toml");
     std::fs::write(&policy, "mode = \"enforce\"\ncolour = \"red\"\n\n[rules.session-duration-cap]\nmax = \"PT13H\"\nprivileged_maxx = \"PT1H\"\n").unwrap();
     let o = run(&["validate", &policy.display().to_string()], None);

@@ -649,6 +649,45 @@ fn listed_user_assignment() -> Rule {
     })
 }
 
+/// The reads that name a finding's user and permission set (issue #13): the set's name, the
+/// instance's identity store and the user's names.
+fn named_reads() -> (Rule, Rule, Rule) {
+    let describe = mock!(ssoadmin::Client::describe_permission_set).then_output(|| {
+        DescribePermissionSetOutput::builder()
+            .permission_set(
+                ssoadmin::types::PermissionSet::builder()
+                    .permission_set_arn(PERMISSION_SET)
+                    .name("DataEngineer")
+                    .build(),
+            )
+            .build()
+    });
+    let instances = mock!(ssoadmin::Client::list_instances).then_output(|| {
+        ssoadmin::operation::list_instances::ListInstancesOutput::builder()
+            .instances(
+                ssoadmin::types::InstanceMetadata::builder()
+                    .instance_arn(INSTANCE)
+                    .identity_store_id(STORE)
+                    .build(),
+            )
+            .build()
+    });
+    let user = mock!(identitystore::Client::describe_user).then_output(|| {
+        identitystore::operation::describe_user::DescribeUserOutput::builder()
+            .identity_store_id(STORE)
+            .user_id(USER)
+            .user_name("alice")
+            .display_name("Alice Smith")
+            .revision("1")
+            .user_arn(format!(
+                "arn:aws:identitystore::111122223333:identitystore/{STORE}/user/{USER}"
+            ))
+            .build()
+            .unwrap()
+    });
+    (describe, instances, user)
+}
+
 // The engine on mocked clients: AccessDenied (the delegated admin and the management account)
 // is an outcome, "cannot remediate", not a crash and not a retry.
 #[tokio::test]
@@ -667,9 +706,10 @@ async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
         instance_arn: Some(instance()),
         ..Default::default()
     };
+    let (describe, instances, user) = named_reads();
     let guard = Guard::new(
-        sso_admin(RuleMode::MatchAny, &[&list, &delete]),
-        identity_store(&[]),
+        sso_admin(RuleMode::MatchAny, &[&list, &delete, &describe, &instances]),
+        identity_store(&[&user]),
         LoggingNotifier,
         policy,
     );
@@ -684,7 +724,17 @@ async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
         OutcomeKind::CannotRemediate { reason } => assert!(reason.contains("not authorized"), "{reason}"),
         other => panic!("{other:?}"),
     }
+    // The finding names the user and the set the way people know them, read once.
+    let message = &report.outcomes[0].finding.message;
+    assert!(
+        message.starts_with("USER alice (Alice Smith) (") && message.contains("was assigned DataEngineer ("),
+        "{message}"
+    );
     assert_eq!((list.num_calls(), delete.num_calls()), (1, 1));
+    assert_eq!(
+        (describe.num_calls(), instances.num_calls(), user.num_calls()),
+        (1, 1, 1)
+    );
 }
 
 // A deletion that keeps failing is retried within the bound, then the event fails so that Lambda
@@ -701,9 +751,10 @@ async fn a_failing_correction_fails_the_event_after_bounded_retries() {
         instance_arn: Some(instance()),
         ..Default::default()
     };
+    let (describe, instances, user) = named_reads();
     let guard = Guard::new(
-        sso_admin(RuleMode::MatchAny, &[&list, &delete]),
-        identity_store(&[]),
+        sso_admin(RuleMode::MatchAny, &[&list, &delete, &describe, &instances]),
+        identity_store(&[&user]),
         LoggingNotifier,
         policy,
     );

@@ -85,10 +85,22 @@ fn watch(function: &str, env: &[(&str, String)]) -> Watch {
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .process_group(0);
+    // From a file: `--env-var` splits its value at commas (IDC_GUARD_OWN_ROLES is a list).
     // cargo-lambda rejects `NAME=` (an empty value); the functions treat empty as unset.
-    for (k, v) in env.iter().filter(|(_, v)| !v.is_empty()) {
-        cmd.args(["--env-var", &format!("{k}={v}")]);
-    }
+    let env_file = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.env"));
+    let lines: String = env
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            assert!(
+                !v.contains(['\n', '"', '\'', '$', '#', ' ']),
+                "{k}={v}: not a plain value"
+            );
+            format!("{k}={v}\n")
+        })
+        .collect();
+    std::fs::write(&env_file, lines).unwrap();
+    cmd.arg("--env-file").arg(&env_file);
     let mut watch = Watch {
         child: cmd.spawn().unwrap(),
         port,
@@ -269,23 +281,46 @@ fn deployed_env(function: &str, w: &World, resources: &[(&str, String)], policy:
         let value = if name == "IDC_GUARD_POLICY" {
             assert_eq!(value, "/opt/guardrail.toml");
             policy.path().display().to_string()
-        } else if let Some(text) = value.as_str() {
-            text.to_owned()
         } else {
-            let target = value["Ref"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{id}: {name} is {value}"));
-            match resources.iter().find(|(k, _)| *k == target) {
-                Some((_, v)) => v.clone(),
-                None => template["Parameters"][target]["Default"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{id}: {name} refers to {target}: give the test a value"))
-                    .to_owned(),
-            }
+            resolve(template, &id, name, value, resources)
         };
         env.push((name.clone(), value));
     }
     env
+}
+
+/// A template value as the deployment would give it: a string; a `!Ref` to a parameter (its
+/// default) or to a resource (its stand-in in `resources`); a role's `!GetAtt …Arn` (the role
+/// in the fixtures' delegated-admin account, so the fixtures' own-role ARNs name it); a
+/// `!Join` of those.
+fn resolve(template: &Value, id: &str, name: &str, value: &Value, resources: &[(&str, String)]) -> String {
+    if let Some(text) = value.as_str() {
+        return text.to_owned();
+    }
+    if let Some(target) = value["Ref"].as_str() {
+        return match resources.iter().find(|(k, _)| *k == target) {
+            Some((_, v)) => v.clone(),
+            None => template["Parameters"][target]["Default"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: {name} refers to {target}: give the test a value"))
+                .to_owned(),
+        };
+    }
+    if let (Some(role), Some("Arn")) = (value["Fn::GetAtt"][0].as_str(), value["Fn::GetAtt"][1].as_str()) {
+        assert_eq!(
+            template["Resources"][role]["Type"], "AWS::IAM::Role",
+            "{id}: {name}: {value}"
+        );
+        return format!("arn:aws:iam::222222222222:role/{role}");
+    }
+    if let (Some(separator), Some(items)) = (value["Fn::Join"][0].as_str(), value["Fn::Join"][1].as_array()) {
+        return items
+            .iter()
+            .map(|item| resolve(template, id, name, item, resources))
+            .collect::<Vec<_>>()
+            .join(separator);
+    }
+    panic!("{id}: {name} is {value}")
 }
 
 fn as_refs(env: &[(String, String)]) -> Vec<(&str, String)> {

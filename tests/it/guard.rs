@@ -6,11 +6,14 @@ use std::ops::Deref;
 
 use aws_sdk_ssoadmin::types::PrincipalType;
 use idc_guard::adapters::{IdentityStoreApi, SsoAdmin};
-use idc_guard::domain::Date;
-use idc_guard::domain::OutcomeKind;
+use idc_guard::domain::time::parse_utc;
+use idc_guard::domain::{AccountId, Assignment, Date, InstanceArn, OutcomeKind, PermissionSetArn};
 use idc_guard::guard::{Guard, GuardError};
 use idc_guard::notify::LoggingNotifier;
 use idc_guard::policy::Policy;
+use idc_guard::ports::Gate;
+use idc_guard::safety::{ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
+use idc_guard_tests::FIXTURE_OWN_ROLES;
 use idc_guard_tests::world::{self, PermissionSet, User};
 use serde_json::{Value, json};
 
@@ -90,10 +93,16 @@ async fn a_user_assignment_is_deleted_and_verified_with_one_read_one_delete_and_
     assert_eq!(report.outcomes.len(), 1, "{report:?}");
     assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated);
     assert_eq!(report.outcomes[0].calls, ["DeleteAccountAssignment"]);
+    // The set's and the user's names are read once the finding exists (issue #13: findings name
+    // things the way people know them); then one delete, its status, one read-back.
+    let message = &report.outcomes[0].finding.message;
+    assert!(message.contains("was assigned DataEngineer ("), "{message}");
     assert_eq!(
         w.calls.all(),
         [
             "ListAccountAssignments",
+            "DescribePermissionSet",
+            "DescribeUser",
             "DeleteAccountAssignment",
             "DescribeAccountAssignmentDeletionStatus",
             "ListAccountAssignments"
@@ -116,12 +125,11 @@ async fn the_same_event_ten_times_makes_exactly_one_mutation() {
     assert_eq!(w.assignments(&ps).await, 0);
 }
 
-#[tokio::test]
-async fn idc_guards_own_echo_makes_no_call_at_all() {
-    let w = world(None).await;
-    let ps = w.permission_set("DataEngineer", "PT1H", true).await;
-    w.assign_user(&ps).await;
-    w.calls.clear();
+/// A guard whose gate journals in memory, with the fixtures' guard role as its own, at the time
+/// of the own-echo fixture; and that fixture made about `ps`.
+fn own_role_guard(w: &World, ps: &str) -> (OwnGuard, String) {
+    let parameters = MemoryParameters::new();
+    parameters.set(idc_guard::safety::DEFAULT_KILL_SWITCH, "enforce");
     let echo = event(
         "sso.CreateAccountAssignment-own-echo-ignored.json",
         &[
@@ -131,10 +139,65 @@ async fn idc_guards_own_echo_makes_no_call_at_all() {
             ("requestParameters.principalId", json!(USER_ID)),
         ],
     );
-    let report = w.guard.handle(&echo, today()).await.unwrap();
+    let at = parse_utc("2026-03-03T11:30:48Z").unwrap();
+    let gate = SafetyGate::new(
+        parameters,
+        MemoryStore::default(),
+        ManualClock::new(at),
+        SafetyConfig::default(),
+    );
+    let mut policy = w.shipped_policy();
+    policy.own_identity.role_arns = FIXTURE_OWN_ROLES.iter().map(|r| (*r).to_owned()).collect();
+    (w.guard_with_gate(LoggingNotifier, policy, gate), echo)
+}
+
+type OwnGuard =
+    Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier, SafetyGate<MemoryParameters, MemoryStore, ManualClock>>;
+
+#[tokio::test]
+async fn idc_guards_own_echo_that_its_journal_shows_makes_no_call_at_all() {
+    let w = world(None).await;
+    let ps = w.permission_set("DataEngineer", "PT1H", true).await;
+    w.assign_user(&ps).await;
+    let (guard, echo) = own_role_guard(&w, &ps);
+    // idc-guard made this call (the reconciler creates missing desired assignments): journaled.
+    let assignment = Assignment {
+        instance_arn: InstanceArn::parse(&w.instance).unwrap(),
+        account_id: AccountId::parse(ACCOUNT).unwrap(),
+        permission_set_arn: PermissionSetArn::parse(&ps).unwrap(),
+        principal_type: idc_guard::domain::PrincipalType::User,
+        principal_id: USER_ID.to_owned(),
+    };
+    guard
+        .gate()
+        .record("CreateAccountAssignment", &assignment.resource_id())
+        .await
+        .unwrap();
+    w.calls.clear();
+    let report = Box::pin(guard.handle(&echo, today())).await.unwrap();
     assert!(report.reason.unwrap().contains("idc-guard's own change"));
     assert!(w.calls.all().is_empty(), "{:?}", w.calls.all());
     assert_eq!(w.assignments(&ps).await, 1);
+}
+
+#[tokio::test]
+async fn a_change_by_idc_guards_role_that_its_journal_does_not_show_is_judged_and_reported() {
+    let w = world(None).await;
+    let ps = w.permission_set("DataEngineer", "PT1H", true).await;
+    w.assign_user(&ps).await;
+    let (guard, echo) = own_role_guard(&w, &ps);
+    w.calls.clear();
+    let report = Box::pin(guard.handle(&echo, today())).await.unwrap();
+    let rules: Vec<&str> = report.outcomes.iter().map(|o| o.finding.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        ["assignment-principal-type", "own-role-unrecorded-change"],
+        "{report:?}"
+    );
+    assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated);
+    assert_eq!(report.outcomes[1].kind, OutcomeKind::Detected);
+    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+    assert_eq!(w.assignments(&ps).await, 0);
 }
 
 #[tokio::test]
@@ -200,6 +263,34 @@ async fn a_long_session_is_capped_keeping_description_and_relay_state() {
     assert_eq!(set.session_duration(), Some("PT8H"));
     assert_eq!(set.description(), Some("data platform engineers"));
     assert_eq!(set.relay_state(), Some("https://console.aws.amazon.com/s3"));
+}
+
+/// Values AWS accepts never make an event disappear (issue #13): an event whose session
+/// duration does not decode still names its permission set, so the set is judged live; the
+/// duration forms the model's pattern allows are read as it does.
+#[tokio::test]
+async fn a_session_duration_that_does_not_decode_still_gets_the_set_judged_live() {
+    let w = world(None).await;
+    let ps = w.permission_set("DataEngineer", "PT12H", true).await;
+    for (n, logged) in [json!(43_200), json!("PT0012H"), json!("P0DT12H")]
+        .into_iter()
+        .enumerate()
+    {
+        w.update_permission_set(&ps, "PT12H", None, None).await;
+        w.calls.clear();
+        let event = w
+            .permission_set_event("sso.UpdatePermissionSet-long-session-violation.json", &ps)
+            .with("requestParameters.sessionDuration", logged.clone())
+            .with("eventID", json!(format!("00000000-0000-0000-0000-00000000000{n}")));
+        let report = w.guard.handle(&event.to_string(), today()).await.unwrap();
+        assert_eq!(report.outcomes.len(), 1, "{logged}: {report:?}");
+        assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated, "{logged}");
+        assert_eq!(
+            w.calls.mutating(),
+            ["UpdatePermissionSet", "ProvisionPermissionSet"],
+            "{logged}"
+        );
+    }
 }
 
 #[tokio::test]

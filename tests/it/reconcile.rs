@@ -579,6 +579,14 @@ impl<G: Gate> Gate for RaceGate<G> {
     async fn report_failed(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
         self.inner.report_failed(change, finding, outcome).await;
     }
+
+    async fn record(&self, operation: &'static str, resource: &str) -> idc_guard::ports::Remote<()> {
+        self.inner.record(operation, resource).await
+    }
+
+    async fn recorded(&self, change: &Change) -> Option<bool> {
+        self.inner.recorded(change).await
+    }
 }
 
 type Rails = SafetyGate<MemoryParameters, MemoryStore, ManualClock>;

@@ -28,8 +28,8 @@ use idc_guard::domain::{Outcome, OutcomeKind};
 use idc_guard::guard::{Guard, GuardReport};
 use idc_guard::policy::Policy;
 use idc_guard::ports::{
-    FailureKind, IdentityCenter, IdentityStore, MembershipRef, Notifier, Parameters, Remote, RemoteError, StateKey,
-    StateRecord, StateStore,
+    FailureKind, Gate, IdentityCenter, IdentityStore, MembershipRef, Notifier, Parameters, Remote, RemoteError,
+    StateKey, StateRecord, StateStore,
 };
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{
@@ -572,22 +572,53 @@ async fn limits_are_configurable() {
 }
 
 #[tokio::test]
-async fn idc_guards_own_echo_reads_neither_the_kill_switch_nor_the_table() {
+async fn idc_guards_own_echo_reads_only_its_journal_neither_the_kill_switch_nor_sso_admin() {
     let w = world(Some("enforce")).await;
     w.assign(&user(1)).await;
-    w.calls.clear();
     let text =
         std::fs::read_to_string(repo_root().join("events/sso.CreateAccountAssignment-own-echo-ignored.json")).unwrap();
     let mut echo: Value = serde_json::from_str(&text).unwrap();
+    echo["detail"]["eventTime"] = json!(idc_guard::domain::time::utc(START));
     let p = &mut echo["detail"]["requestParameters"];
     p["instanceArn"] = json!(w.instance);
     p["permissionSetArn"] = json!(w.ps);
     p["targetId"] = json!(ACCOUNT);
     p["principalId"] = json!(user(1));
-    let report = w.guard().handle(&echo.to_string(), today()).await.unwrap();
+    let mut policy = w.policy.clone();
+    policy.own_identity.role_arns = idc_guard_tests::FIXTURE_OWN_ROLES
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect();
+    let guard = w.guard_with_gate(
+        w.findings.clone(),
+        policy,
+        SafetyGate::new(
+            SsmParameters::new(w.recorded_ssm.clone(), RetryPolicy::immediate()),
+            DynamoState::new(w.recorded_ddb.clone(), TABLE, RetryPolicy::immediate()),
+            w.clock.clone(),
+            SafetyConfig::default(),
+        ),
+    );
+    // idc-guard made the call (journaled just before making it, as every correction is).
+    let assignment = Assignment {
+        instance_arn: InstanceArn::parse(&w.instance).unwrap(),
+        account_id: idc_guard::domain::AccountId::parse(ACCOUNT).unwrap(),
+        permission_set_arn: PermissionSetArn::parse(&w.ps).unwrap(),
+        principal_type: idc_guard::domain::PrincipalType::User,
+        principal_id: user(1),
+    };
+    guard
+        .gate()
+        .record("CreateAccountAssignment", &assignment.resource_id())
+        .await
+        .unwrap();
+    w.calls.clear();
+    w.state_calls.clear();
+    let report = guard.handle(&echo.to_string(), today()).await.unwrap();
     assert!(report.reason.unwrap().contains("idc-guard's own change"));
     assert!(w.calls.all().is_empty(), "{:?}", w.calls.all());
-    assert!(w.state_calls.all().is_empty(), "{:?}", w.state_calls.all());
+    // One read: the journal item that shows idc-guard made the change.
+    assert_eq!(w.state_calls.all(), ["GetItem"]);
 }
 
 // ---------------------------------------------------------------------------------------------

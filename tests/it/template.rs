@@ -403,7 +403,6 @@ fn allowed_actions<'a>(statement: &'a Value, at: &str) -> Vec<&'a str> {
 #[test]
 fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never_a_wildcard() {
     let t = template(TEMPLATE);
-    let prefixes = idc_guard::policy::Policy::default().own_identity.role_prefixes;
     let mut roles = BTreeSet::new();
     for (krate, kind) in FUNCTIONS {
         let id = format!("{}Function", pascal(krate));
@@ -416,13 +415,6 @@ fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never
             json!([{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
             "{role_id}"
         );
-        // The guards recognise their own changes by role name: the policy's prefix.
-        let name = role["RoleName"]["Fn::Sub"].as_str().unwrap_or_default();
-        assert!(
-            prefixes.iter().any(|prefix| name.starts_with(prefix.as_str())),
-            "{role_id}: RoleName {name} must start with one of {prefixes:?}"
-        );
-
         let needed = permissions(*kind);
         assert!(!needed.is_empty(), "{id}");
         let mut granted = BTreeSet::new();
@@ -458,6 +450,41 @@ fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never
             "{role_id} vs idc_guard::wiring::permissions({kind:?}): lacks {missing:?}; grants {extra:?}, \
              which it does not declare"
         );
+    }
+}
+
+/// Every function that corrects (reads the rails' variables) is told the exact ARN of every
+/// correcting function's role, so that it knows idc-guard's own changes by ARN, never by name.
+#[test]
+fn correcting_functions_know_every_correcting_role_by_its_arn() {
+    let t = template(TEMPLATE);
+    let correcting: Vec<&str> = FUNCTIONS
+        .iter()
+        .filter(|(_, kind)| {
+            config::VARIABLES
+                .iter()
+                .any(|v| v.name == config::OWN_ROLES && v.read_by.contains(kind))
+        })
+        .map(|(krate, _)| *krate)
+        .collect();
+    assert!(correcting.len() >= 4, "{correcting:?}");
+    let roles: BTreeSet<&str> = correcting
+        .iter()
+        .map(|krate| referenced(&function_properties(t, krate)["Role"]).unwrap_or_default())
+        .collect();
+    for krate in &correcting {
+        let value = &function_properties(t, krate)["Environment"]["Variables"][config::OWN_ROLES];
+        assert_eq!(value["Fn::Join"][0], ",", "{krate}: {value}");
+        let joined: BTreeSet<&str> = value["Fn::Join"][1]
+            .as_array()
+            .unwrap_or_else(|| panic!("{krate}: {} is not a list joined by commas: {value}", config::OWN_ROLES))
+            .iter()
+            .map(|item| {
+                assert_eq!(item["Fn::GetAtt"][1], "Arn", "{krate}: {item}");
+                referenced(item).unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(joined, roles, "{krate}");
     }
 }
 

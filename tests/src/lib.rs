@@ -10,6 +10,12 @@ use idc_guard::policy::Policy;
 pub const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708";
 /// The identity store the fixtures in `events/` belong to.
 pub const FIXTURE_IDENTITY_STORE: &str = "d-9067a1b2c3";
+/// The roles idc-guard runs as in the fixtures (as the template passes its own roles'
+/// ARNs in `IDC_GUARD_OWN_ROLES`): their changes are idc-guard's echoes.
+pub const FIXTURE_OWN_ROLES: [&str; 2] = [
+    "arn:aws:iam::222222222222:role/idc-guard-assignment-guard",
+    "arn:aws:iam::222222222222:role/idc-guard-identity-guard",
+];
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -36,6 +42,10 @@ pub fn fixture_policy() -> Policy {
     let mut policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
     policy.instance_arn = InstanceArn::parse(FIXTURE_INSTANCE).ok();
     policy.identity_store_id = IdentityStoreId::parse(FIXTURE_IDENTITY_STORE).ok();
+    policy
+        .own_identity
+        .role_arns
+        .extend(FIXTURE_OWN_ROLES.iter().map(|r| (*r).to_owned()));
     policy
 }
 

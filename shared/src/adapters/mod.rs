@@ -113,20 +113,27 @@ where
 
 /// One attempt of a request (a status poll: [`poll`](crate::retry::poll) decides when to ask
 /// again), paced like every other.
-async fn attempt<T, E, S>(
-    pacer: Option<&Pacer>,
+///
+/// The SDK's request future (about 20 KB in a debug build) is moved to the heap as soon as it is
+/// made, so the futures of everything that awaits a call stay small: nested on a thread's stack
+/// they would otherwise overflow it (a test thread's 2 MB) before the first request is sent.
+fn attempt<'a, T, E, S>(
+    pacer: Option<&'a Pacer>,
     classify: Classify<S>,
     operation: &'static str,
-    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-) -> Remote<T>
+    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>> + 'a,
+) -> impl Future<Output = Remote<T>> + 'a
 where
     E: Into<S> + std::error::Error + Send + Sync + 'static,
     S: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if let Some(pacer) = pacer {
-        pacer.acquire().await;
+    let sent = Box::pin(sent);
+    async move {
+        if let Some(pacer) = pacer {
+            pacer.acquire().await;
+        }
+        sent.await.map_err(|e| remote_error(operation, e, classify))
     }
-    sent.await.map_err(|e| remote_error(operation, e, classify))
 }
 
 /// Reads a paginated listing whole, the one way every adapter lists: `page(token)` sends one
