@@ -115,11 +115,19 @@ fn strip_envelope(name: &str, event: &str) -> String {
     minify(env.detail.get())
 }
 
+const FIXTURE_OWN_ROLES: [&str; 2] = [
+    "arn:aws:iam::222222222222:role/idc-guard-assignment-guard",
+    "arn:aws:iam::222222222222:role/idc-guard-identity-guard",
+];
+
 fn fixture_policy() -> Policy {
     let path = repo_root().join("policy/guardrail.toml");
     let mut policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
     policy.instance_arn = Some(InstanceArn::parse(FIXTURE_INSTANCE).unwrap_or_else(|e| panic!("{e}")));
     policy.identity_store_id = Some(IdentityStoreId::parse(FIXTURE_IDENTITY_STORE).unwrap_or_else(|e| panic!("{e}")));
+    // The roles the fixtures' idc-guard runs as (the deployment passes its own, as
+    // IDC_GUARD_OWN_ROLES; see events/README.md).
+    policy.own_identity.role_arns = FIXTURE_OWN_ROLES.iter().map(|r| (*r).to_owned()).collect();
     policy
 }
 
