@@ -555,12 +555,24 @@ def is_mutating(op: str) -> bool:
     return not op.startswith(("List", "Get", "Describe"))
 
 
+# Reads made only to name a finding's user and permission set (issue #13): once per finding.
+NAME_READS = ("DescribeUser", "DescribeGroup")
+
+
 def classify_guard(ops: list[str]) -> dict[str, list[str]]:
     """Splits the guard's own calls (sso-admin, identitystore) of one event: reads before the
-    first mutation; the read-back is the trailing block that repeats those reads (same operations,
-    any order: some reads run concurrently); the non-mutating calls in between are status polls."""
+    first mutation, of which the names (the user's, and the set's when nothing after the mutation
+    reads the set again) are apart; the read-back is the trailing block that repeats the other
+    reads (same operations, any order: some reads run concurrently); the non-mutating calls in
+    between are status polls."""
     first = next((i for i, op in enumerate(ops) if is_mutating(op)), len(ops))
-    reads, rest = ops[:first], ops[first:]
+    before, rest = ops[:first], ops[first:]
+    names = [op for op in before if op in NAME_READS]
+    if names and "DescribePermissionSet" in before and "DescribePermissionSet" not in rest:
+        names.append("DescribePermissionSet")
+    reads = list(before)
+    for op in names:
+        reads.remove(op)
     n = len(reads)
     if rest and n and len(rest) >= n and sorted(rest[-n:]) == sorted(reads):
         middle, read_back = rest[:-n], rest[-n:]
@@ -568,6 +580,7 @@ def classify_guard(ops: list[str]) -> dict[str, list[str]]:
         middle, read_back = rest, []
     return {
         "reads": reads,
+        "names": names,
         "mutating": [op for op in middle if is_mutating(op)],
         "polls": [op for op in middle if not is_mutating(op)],
         "read_back": read_back,
@@ -865,10 +878,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## 1. Per event against the emulator ({args.repeats} events per kind; wall = /next response written")
     print("##    to /response POST received; calls counted by the proxy)")
     print()
-    print("| revert | function | reads | mutating | status polls | read-back | guard calls "
+    print("| revert | function | reads | names | mutating | status polls | read-back | guard calls "
           "| rails: SSM | rails: DynamoDB, gate | rails: DynamoDB, settle | all calls "
           "| wall ms median (min–max) | wall ms, no proxy | peak RSS after | outcome |")
-    print("|---|---|---|---|---|---|---:|---|---|---|---|---:|---:|---:|---|")
+    print("|---|---|---|---|---|---|---|---:|---|---|---|---|---:|---:|---:|---|")
     out["events"] = {}
     for kind in kinds:
         r = proxied[kind.key]
@@ -899,6 +912,7 @@ def main(argv: list[str] | None = None) -> int:
         total = str(totals[0]) if len(totals) == 1 else f"{totals[0]}–{totals[-1]}"
         print(
             f"| {kind.title} | {kind.function} | {len(shape['reads'])}: {fmt_ops(shape['reads'])} "
+            f"| {len(shape['names'])}: {fmt_ops(shape['names'])} "
             f"| {len(shape['mutating'])}: {fmt_ops(shape['mutating'])} | {len(shape['polls'])}: {fmt_ops(shape['polls'])} "
             f"| {len(shape['read_back'])}: {fmt_ops(shape['read_back'])} | {shape['guard_calls']} "
             f"| {ssm} | {ddb_gate} | {ddb_settle} | {total} "
@@ -921,12 +935,14 @@ def main(argv: list[str] | None = None) -> int:
     user = classify(proxied["user"].calls[0])
     user_ok = (
         len(user["reads"]) <= 1
+        and len(user["names"]) <= 2
         and user["mutating"] == ["DeleteAccountAssignment"]
         and all(op == "DescribeAccountAssignmentDeletionStatus" for op in user["polls"])
         and len(user["read_back"]) == 1
         and not proxied["user"].failures
         and all(
-            sorted(classify(c)["reads"] + classify(c)["read_back"]) == sorted(user["reads"] + user["read_back"])
+            sorted(classify(c)["reads"] + classify(c)["names"] + classify(c)["read_back"])
+            == sorted(user["reads"] + user["names"] + user["read_back"])
             for c in proxied["user"].calls
         )
     )
@@ -992,9 +1008,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in FUNCTIONS
     )
     print(
-        f"- USER assignment revert: {len(user['reads'])} read, {len(user['mutating'])} delete, "
+        f"- USER assignment revert: {len(user['reads'])} read, {len(user['names'])} name read(s) "
+        f"({fmt_ops(user['names'])}), {len(user['mutating'])} delete, "
         f"{len(user['polls'])} status poll(s), {len(user['read_back'])} read-back "
-        f"(<= 1 read, 1 delete, its polls, 1 read-back): {verdict(user_ok)}; plus the safety rails' "
+        f"(<= 1 read, <= 2 name reads, 1 delete, its polls, 1 read-back): {verdict(user_ok)}; plus the safety rails' "
         f"{len(user['rails']['gate']['dynamodb'])} + {len(user['rails']['settle']['dynamodb'])} DynamoDB calls "
         f"(gate + settle) and {len(user['rails']['gate']['ssm'])} SSM call(s) in its first event"
     )
