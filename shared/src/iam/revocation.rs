@@ -19,10 +19,43 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::domain::AccountId;
 use crate::domain::time::{parse_utc, utc};
+
+/// The wire shape of a revocation statement, in the order it is written.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Statement<'a> {
+    sid: &'a str,
+    effect: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    condition: Condition<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Condition<'a> {
+    string_equals: Equals<'a>,
+    date_less_than: Before,
+}
+
+#[derive(Serialize)]
+struct Equals<'a> {
+    #[serde(rename = "identitystore:userId")]
+    users: &'a [String],
+    #[serde(rename = "aws:PrincipalAccount")]
+    accounts: &'a [&'a str],
+}
+
+#[derive(Serialize)]
+struct Before {
+    #[serde(rename = "aws:TokenIssueTime")]
+    token_issue_time: String,
+}
 
 /// The prefix of every revocation statement's `Sid`.
 pub const SID_PREFIX: &str = "IdcGuardRevoke";
@@ -126,20 +159,26 @@ impl Revocation {
 
     /// The statement's JSON text.
     pub fn statement(&self) -> String {
-        json!({
-            "Sid": self.sid,
-            "Effect": "Deny",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    USER_KEY: self.users,
-                    ACCOUNT_KEY: self.accounts.iter().map(AccountId::as_str).collect::<Vec<_>>(),
+        // Serialised from structs, so that the text (and its key order) is the same whether or
+        // not serde_json's `preserve_order` feature is unified into the build.
+        let accounts: Vec<&str> = self.accounts.iter().map(AccountId::as_str).collect();
+        let statement = Statement {
+            sid: &self.sid,
+            effect: "Deny",
+            action: "*",
+            resource: "*",
+            condition: Condition {
+                string_equals: Equals {
+                    users: &self.users,
+                    accounts: &accounts,
                 },
-                "DateLessThan": { ISSUE_TIME_KEY: utc(self.issued_before) },
+                date_less_than: Before {
+                    token_issue_time: utc(self.issued_before),
+                },
             },
-        })
-        .to_string()
+        };
+        // Strings and string lists only: serialising cannot fail.
+        serde_json::to_string(&statement).unwrap_or_default()
     }
 
     /// The revocation a statement is, when it has exactly the shape idc-guard writes.
@@ -244,6 +283,7 @@ fn strings(value: &Value) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use serde_json::json;
 
     use super::*;
     use crate::iam::{ActionPattern, Effect, PolicyDocument, forbidden_grants};
@@ -281,7 +321,7 @@ mod tests {
         let text = r.statement();
         assert_eq!(
             text,
-            r#"{"Action":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-12-05T14:20:00Z"},"StringEquals":{"aws:PrincipalAccount":["100000000001"],"identitystore:userId":["u1"]}},"Effect":"Deny","Resource":"*","Sid":"IdcGuardRevoke20261205T152000Z1"}"#
+            r#"{"Sid":"IdcGuardRevoke20261205T152000Z1","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"identitystore:userId":["u1"],"aws:PrincipalAccount":["100000000001"]},"DateLessThan":{"aws:TokenIssueTime":"2026-12-05T14:20:00Z"}}}"#
         );
         let value: Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(Revocation::from_statement(&value).as_ref(), Some(r));
