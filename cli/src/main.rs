@@ -6,6 +6,7 @@
 //! 2 usage or input errors.
 
 mod live;
+mod revoke;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -138,6 +139,17 @@ enum Command {
         #[command(flatten)]
         live: live::LiveArgs,
     },
+    /// End a user's live role sessions now (incident response), list the active revocations,
+    /// or lift one early.
+    ///
+    /// Removing access stops new sessions only; sessions already issued stay valid up to the
+    /// permission set's session duration. `revoke --user NAME` denies, in every permission set
+    /// and account the user can use (or those named), the role sessions issued before now, until
+    /// they have expired; through the same gate as every correction (kill switch, breaker).
+    /// Dry run by default; `--yes --reason TEXT` does it and announces it on the findings topic.
+    /// Needs the functions' state table (IDC_GUARD_STATE_TABLE). Portal sessions must still be
+    /// deleted in the console. Exit status: 0 done, 1 withheld or failed, 2 usage or AWS errors.
+    Revoke(revoke::RevokeArgs),
     /// Inspect or reset the safety rails' breaker (AWS credentials and region from the
     /// environment, as for the AWS CLI).
     Breaker {
@@ -371,6 +383,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         } => live::export(&live, format, assignments.as_deref(), routed_owners),
         Command::Diff { assignments, live } => live::diff(&live, &assignments),
         Command::Breaker { command } => runtime()?.block_on(breaker(command)),
+        Command::Revoke(args) => revoke::revoke(&args),
     }
 }
 

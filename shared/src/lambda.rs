@@ -163,7 +163,9 @@ async fn run_slack_notifier(config: &Config) -> Result<(), lambda_runtime::Error
 
 /// drift-reconciler: builds everything once, then runs one reconciliation per invocation
 /// (scheduled, default hourly; `{"dry_run": true}` plans only). The run report is printed as one
-/// JSON line and returned; drift is published as one finding through the publisher.
+/// JSON line and returned; drift is published as one finding through the publisher. The
+/// frequent sweep (`{"task": "expire-revocations"}`, every 15 minutes) only removes the
+/// revocation statements whose sessions have expired.
 async fn run_reconciler(config: &Config) -> Result<(), lambda_runtime::Error> {
     let policy = wiring::load_policy(config).map_err(FunctionError::from)?;
     let sdk = wiring::sdk_config().await;
@@ -179,7 +181,14 @@ async fn run_reconciler(config: &Config) -> Result<(), lambda_runtime::Error> {
     let session = &session;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         // Boxed: the run's future is deep, and the runtime's would otherwise exceed the layout limit.
-        Box::pin(reconcile_once(session, config, is_dry_run(&event.payload)))
+        Box::pin(async move {
+            if wiring::is_sweep(&event.payload) {
+                sweep_once(session).await
+            } else {
+                let report = reconcile_once(session, config, is_dry_run(&event.payload)).await?;
+                Ok(serde_json::to_value(&report).unwrap_or_default())
+            }
+        })
     }))
     .await
 }
@@ -191,6 +200,19 @@ pub fn is_dry_run(payload: &serde_json::Value) -> bool {
         .get("dry_run")
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false)
+}
+
+/// One sweep of expired revocations: what was removed, printed as one JSON line and returned.
+/// The notes failing to read fails the invocation (retried by the next sweep anyway).
+async fn sweep_once(session: &Session) -> Result<serde_json::Value, FunctionError> {
+    let instance = session.instance(None).await?;
+    let (reports, error) = session.guard.sweep_revocations(&instance.instance_arn, &[]).await;
+    let out = serde_json::json!({ "task": wiring::SWEEP_TASK, "revocations": reports });
+    println!("{out}");
+    match error {
+        Some(e) => Err(FunctionError::new(ErrorClass::of_remote(&e), &e)),
+        None => Ok(out),
+    }
 }
 
 /// One invocation of drift-reconciler.

@@ -21,6 +21,7 @@ pub(crate) const LAYERS: &[&str] = &[
     "ports",
     "retry",
     "pace",
+    "revocation",
     "remediation",
     "guard",
     "safety",

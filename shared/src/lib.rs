@@ -39,6 +39,7 @@ pub mod reconcile;
 pub mod remediation;
 pub mod report;
 pub mod retry;
+pub mod revocation;
 pub mod routing;
 pub mod rules;
 pub mod safety;

@@ -8,8 +8,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Boundary, Change, Decision, Finding, IdentityStoreId, InstanceArn, Notice,
-    Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType,
+    AbacAttribute, AccountId, Assignment, Boundary, Change, Decision, Finding, IdentityStoreId, InlinePolicyText,
+    InstanceArn, Notice, Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType,
+    SessionDuration,
 };
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
@@ -181,6 +182,29 @@ pub trait IdentityCenter: Send + Sync {
         exists: bool,
     ) -> impl Future<Output = Remote<()>> + Send;
 
+    /// GetInlinePolicyForPermissionSet; `None` when the set has none.
+    fn inline_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Option<InlinePolicyText>>> + Send;
+
+    /// The set's name and session duration (DescribePermissionSet); `None` when it no longer
+    /// exists. A duration that cannot be read is the longest one (fail closed).
+    fn permission_set_summary(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Option<(String, SessionDuration)>>> + Send;
+
+    /// ProvisionPermissionSet to one account, polled to SUCCEEDED.
+    fn provision_to_account(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        account: &AccountId,
+    ) -> impl Future<Output = Remote<()>> + Send;
+
     /// ProvisionPermissionSet to all provisioned accounts, polled to SUCCEEDED.
     fn provision_permission_set(
         &self,
@@ -315,6 +339,64 @@ pub trait Gate: Send + Sync {
     /// Whether idc-guard recorded making `change` (a change by one of its own roles): `None`
     /// when the gate cannot tell (no state, or the state cannot be read).
     fn recorded(&self, change: &Change) -> impl Future<Output = Option<bool>> + Send;
+
+    /// Takes the exclusive lease on `resource` for one read-modify-write (a permission set's
+    /// inline policy, which AWS can only overwrite whole): `Ok(None)` while another holder has
+    /// it. A lease ends when released, or by itself after [`Lease::TERM`] (a holder that died).
+    ///
+    /// Required, like [`Gate::first_report`].
+    fn lease(&self, resource: &str) -> impl Future<Output = Remote<Option<Lease>>> + Send;
+
+    /// Ends a lease taken with [`Gate::lease`] (nothing when it already ended).
+    fn release(&self, lease: &Lease) -> impl Future<Output = ()> + Send;
+
+    /// Now, in Unix seconds, by the gate's clock (the one its windows and journal use).
+    fn now(&self) -> u64;
+
+    /// Notes that the permission set `permission_set` holds revocations until `until`
+    /// (`None`: none any more), for the sweep that removes expired ones.
+    fn note_revocations(&self, permission_set: &str, until: Option<u64>) -> impl Future<Output = Remote<()>> + Send;
+
+    /// The permission sets noted as holding revocations, with until when.
+    fn noted_revocations(&self) -> impl Future<Output = Remote<Vec<(String, u64)>>> + Send;
+}
+
+/// An exclusive lease on one resource, from [`Gate::lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The resource.
+    pub resource: String,
+    /// Who holds it: unique to one taking.
+    pub token: String,
+}
+
+impl Lease {
+    /// How long a lease lasts unless released, in seconds: far longer than one read-modify-write
+    /// of a policy takes, short enough that a holder that died blocks nobody for long.
+    pub const TERM: u64 = 60;
+}
+
+/// Where a correction's calls are made and journaled: the ports, and the gate that records each
+/// mutating call just before it is made (so its echo is recognised as idc-guard's).
+pub struct Ports<'a, I, S, G> {
+    /// sso-admin.
+    pub identity_center: &'a I,
+    /// The identity store.
+    pub identity_store: &'a S,
+    /// The gate (its journal).
+    pub gate: &'a G,
+}
+
+impl<I, S, G: Gate> Ports<'_, I, S, G> {
+    /// Journals `operation` on `resource`, then counts it among the calls made.
+    ///
+    /// # Errors
+    /// The journal could not be written: the call must not be made.
+    pub async fn journal(&self, calls: &mut Vec<&'static str>, operation: &'static str, resource: &str) -> Remote<()> {
+        self.gate.record(operation, resource).await?;
+        calls.push(operation);
+        Ok(())
+    }
 }
 
 /// A shared gate decides as the gate it shares: the reconciler and the event path can hold one
@@ -352,6 +434,26 @@ impl<G: Gate> Gate for Arc<G> {
 
     fn recorded(&self, change: &Change) -> impl Future<Output = Option<bool>> + Send {
         G::recorded(self, change)
+    }
+
+    fn lease(&self, resource: &str) -> impl Future<Output = Remote<Option<Lease>>> + Send {
+        G::lease(self, resource)
+    }
+
+    fn release(&self, lease: &Lease) -> impl Future<Output = ()> + Send {
+        G::release(self, lease)
+    }
+
+    fn now(&self) -> u64 {
+        G::now(self)
+    }
+
+    fn note_revocations(&self, permission_set: &str, until: Option<u64>) -> impl Future<Output = Remote<()>> + Send {
+        G::note_revocations(self, permission_set, until)
+    }
+
+    fn noted_revocations(&self) -> impl Future<Output = Remote<Vec<(String, u64)>>> + Send {
+        G::noted_revocations(self)
     }
 }
 
@@ -410,6 +512,9 @@ pub trait StateStore: Send + Sync {
 
     /// Deletes the item (no error when it does not exist).
     fn delete(&self, key: &StateKey) -> impl Future<Output = Remote<()>> + Send;
+
+    /// Every item of a partition, read strongly consistently, all pages (or an error).
+    fn list(&self, partition: &str) -> impl Future<Output = Remote<Vec<(StateKey, StateRecord)>>> + Send;
 }
 
 /// An Identity Center instance and its identity store (ListInstances).
@@ -468,6 +573,9 @@ pub trait Directory: Send + Sync {
         store: &IdentityStoreId,
         group_id: &str,
     ) -> impl Future<Output = Remote<Vec<String>>> + Send;
+
+    /// ListGroupMembershipsForMember: the ids of the groups a user is a member of.
+    fn groups_of(&self, store: &IdentityStoreId, user_id: &str) -> impl Future<Output = Remote<Vec<String>>> + Send;
 }
 
 /// AWS Organizations reads: accounts and the OU tree.

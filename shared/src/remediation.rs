@@ -5,29 +5,17 @@
 //! membership id the event did not carry. A delete whose target is already gone has reached its
 //! goal. Whether a correction is allowed at all is the gate's decision (`crate::guard`), and
 //! whether it worked is the guard's read-back, not this module's.
+//!
+//! A removal's [`Action::RevokeSessions`] follows it (see [`crate::revocation`]); what became of
+//! it is reported beside the correction and never fails it: the removal stands either way.
 
-use crate::domain::{Action, Fact, Facts, Keep};
-use crate::ports::{FailureKind, Gate, IdentityCenter, IdentityStore, MembershipRef, Remote, RemoteError};
+use crate::domain::{Action, Fact, Facts, Keep, RevocationReport};
+use crate::ports::{
+    Directory, FailureKind, Gate, IdentityCenter, IdentityStore, InstanceInventory, MembershipRef, Remote, RemoteError,
+};
+use crate::revocation;
 
-/// Where a correction's calls are made and journaled: the ports, and the gate that records each
-/// mutating call just before it is made (so its echo is recognised as idc-guard's).
-pub struct Ports<'a, I, S, G> {
-    /// sso-admin.
-    pub identity_center: &'a I,
-    /// The identity store.
-    pub identity_store: &'a S,
-    /// The gate (its journal).
-    pub gate: &'a G,
-}
-
-impl<I, S, G: Gate> Ports<'_, I, S, G> {
-    /// Journals `operation` on `resource`, then counts it among the calls made.
-    async fn journal(&self, calls: &mut Vec<&'static str>, operation: &'static str, resource: &str) -> Remote<()> {
-        self.gate.record(operation, resource).await?;
-        calls.push(operation);
-        Ok(())
-    }
-}
+pub use crate::ports::Ports;
 
 /// What executing a correction's actions did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,17 +24,43 @@ pub struct Executed {
     pub calls: Vec<&'static str>,
     /// The failure that stopped the actions, if one did.
     pub failure: Option<RemoteError>,
+    /// What the revocations after a removal did, one report per permission set.
+    pub revocations: Vec<RevocationReport>,
 }
 
 /// Executes `actions` in order, stopping at the first failure. `facts` are the live facts read
-/// before acting (for the values to keep).
-pub async fn execute<I: IdentityCenter, S: IdentityStore, G: Gate>(
+/// before acting (for the values to keep); `settings` are the policy's revocation settings.
+pub async fn execute<I, S, G>(
     ports: &Ports<'_, I, S, G>,
     actions: &[Action],
     facts: &Facts,
-) -> Executed {
+    settings: revocation::Settings,
+) -> Executed
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore + Directory,
+    G: Gate,
+{
     let mut executed = Executed::default();
     for action in actions {
+        if let Action::RevokeSessions {
+            instance_arn,
+            removal,
+            mode,
+        } = action
+        {
+            let reports = revocation::after_removal(
+                ports,
+                instance_arn.as_ref(),
+                removal,
+                *mode,
+                settings,
+                &mut executed.calls,
+            )
+            .await;
+            executed.revocations.extend(reports);
+            continue;
+        }
         if let Err(e) = execute_one(ports, action, facts, &mut executed.calls).await {
             executed.failure = Some(e);
             break;
@@ -208,32 +222,19 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
                     .await,
             )
         }
+        // Read again and edited under the set's lease, so that a revocation statement added
+        // since the plan (and every other statement) is kept as written.
         Action::RemoveInlineStatements {
             instance_arn,
             permission_set_arn,
-            remaining_policy,
+            removed,
             ..
-        } => {
-            ports
-                .journal(calls, "PutInlinePolicyToPermissionSet", permission_set_arn.as_str())
-                .await?;
-            ic.put_inline_policy(instance_arn, permission_set_arn, remaining_policy)
-                .await
         }
-        Action::DeleteInlinePolicy {
+        | Action::DeleteInlinePolicy {
             instance_arn,
             permission_set_arn,
-            ..
-        } => {
-            ports
-                .journal(
-                    calls,
-                    "DeleteInlinePolicyFromPermissionSet",
-                    permission_set_arn.as_str(),
-                )
-                .await?;
-            gone_is_done(ic.delete_inline_policy(instance_arn, permission_set_arn).await)
-        }
+            removed,
+        } => revocation::remove_statements(ports, instance_arn, permission_set_arn, removed, calls).await,
         Action::ProvisionPermissionSet {
             instance_arn,
             permission_set_arn,
@@ -247,7 +248,8 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
         Action::DeleteAccountAssignment(_)
         | Action::CreateAccountAssignment(_)
         | Action::RestoreAccessControlAttributes { .. }
-        | Action::DeleteGroupMembership { .. } => Ok(()),
+        | Action::DeleteGroupMembership { .. }
+        | Action::RevokeSessions { .. } => Ok(()),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::guard::{Guard, ModeGate};
 use crate::notify::LoggingNotifier;
 use crate::pace::Pacer;
 use crate::policy::{Policy, PolicyError};
-use crate::ports::{FailureKind, Gate, InstanceInventory, InstanceRef, Notifier, Remote, RemoteError};
+use crate::ports::{FailureKind, Gate, InstanceInventory, InstanceRef, Lease, Notifier, Remote, RemoteError};
 use crate::retry::RetryPolicy;
 use crate::rules::{RULES, Runs};
 use crate::safety::{SafetyGate, SystemClock};
@@ -30,6 +30,15 @@ pub const FUNCTIONS: &[(&str, Kind)] = &[
     ("slack-notifier", Kind::SlackNotifier),
     ("drift-reconciler", Kind::DriftReconciler),
 ];
+
+/// Whether a reconciler invocation asks only for the sweep of expired revocations (the
+/// template's frequent schedule sends `{"task": "expire-revocations"}`).
+pub fn is_sweep(payload: &serde_json::Value) -> bool {
+    payload.get("task").and_then(serde_json::Value::as_str) == Some(SWEEP_TASK)
+}
+
+/// The task of the revocation sweep's invocations.
+pub const SWEEP_TASK: &str = "expire-revocations";
 
 /// What a function crate runs, by its name.
 pub fn kind_of(function: &str) -> Option<Kind> {
@@ -68,6 +77,13 @@ const INVENTORY: &[&str] = &[
     "organizations:ListOrganizationalUnitsForParent",
 ];
 
+/// The sweep of expired revocations (the reconciler, `idc-guard revoke --list`): the notes of
+/// the sets holding revocations.
+const SWEEP: &[&str] = &["dynamodb:Query"];
+
+/// `idc-guard revoke`: the groups the user is in.
+const REVOKE: &[&str] = &["identitystore:ListGroupMembershipsForMember"];
+
 /// The AWS actions a function of `kind` needs: for the guards, every event rule's actions and
 /// the rails; for the reconciler, every rule's, the rails and the inventory; for slack-notifier,
 /// the webhook secret.
@@ -84,11 +100,14 @@ pub fn permissions(kind: Kind) -> BTreeSet<&'static str> {
         Kind::DriftReconciler => rules(true)
             .chain(RAILS.iter().copied())
             .chain(INVENTORY.iter().copied())
+            .chain(SWEEP.iter().copied())
             .collect(),
         Kind::SlackNotifier => BTreeSet::from(["secretsmanager:GetSecretValue"]),
         Kind::Cli => rules(true)
             .chain(RAILS.iter().copied())
             .chain(INVENTORY.iter().copied())
+            .chain(SWEEP.iter().copied())
+            .chain(REVOKE.iter().copied())
             .collect(),
     }
 }
@@ -242,6 +261,40 @@ impl Gate for Rails {
         match self {
             Self::Safety(gate) => gate.recorded(change).await,
             Self::Withhold(_) | Self::Modes => None,
+        }
+    }
+
+    async fn lease(&self, resource: &str) -> Remote<Option<Lease>> {
+        match self {
+            Self::Safety(gate) => gate.lease(resource).await,
+            Self::Withhold(_) | Self::Modes => ModeGate.lease(resource).await,
+        }
+    }
+
+    async fn release(&self, lease: &Lease) {
+        if let Self::Safety(gate) = self {
+            gate.release(lease).await;
+        }
+    }
+
+    fn now(&self) -> u64 {
+        match self {
+            Self::Safety(gate) => gate.now(),
+            Self::Withhold(_) | Self::Modes => ModeGate.now(),
+        }
+    }
+
+    async fn note_revocations(&self, permission_set: &str, until: Option<u64>) -> Remote<()> {
+        match self {
+            Self::Safety(gate) => gate.note_revocations(permission_set, until).await,
+            Self::Withhold(_) | Self::Modes => Ok(()),
+        }
+    }
+
+    async fn noted_revocations(&self) -> Remote<Vec<(String, u64)>> {
+        match self {
+            Self::Safety(gate) => gate.noted_revocations().await,
+            Self::Withhold(_) | Self::Modes => Ok(Vec::new()),
         }
     }
 }
@@ -464,7 +517,11 @@ mod tests {
     fn the_guards_never_get_the_reconcilers_creation_nor_its_inventory() {
         let guard = permissions(Kind::Guard);
         assert!(!guard.contains("sso:CreateAccountAssignment"));
-        assert!(!guard.contains("sso:ListAccountAssignmentsForPrincipal"));
+        // The inventory's whole-instance listings are the reconciler's (a guard lists one
+        // principal's assignments only to revoke after a removal, issue #14).
+        assert!(!guard.contains("sso:ListPermissionSets"));
+        assert!(!guard.contains("identitystore:ListUsers"));
+        assert!(!guard.contains("organizations:ListAccounts"));
         assert!(guard.contains("sso:DeleteAccountAssignment"));
         let reconciler = permissions(Kind::DriftReconciler);
         assert!(reconciler.contains("sso:CreateAccountAssignment"));

@@ -9,11 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssoadmin::types::PrincipalType;
-use idc_guard_tests::repo_root;
 use idc_guard_tests::webhook;
 use idc_guard_tests::world::{
     Event, PermissionSet, PolicyFile, Principal, STATE_TABLE, User, World, WorldBuilder, with_rule_mode,
 };
+use idc_guard_tests::{REVERT_AND_REVOKE, repo_root};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "333333333333";
@@ -192,7 +192,8 @@ async fn a_user_assignment_is_reverted_and_published(w: &World, watch: &Watch, e
     assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["outcomes"][0]["outcome"], "remediated", "{body}");
-    assert_eq!(report["outcomes"][0]["calls"], json!(["DeleteAccountAssignment"]));
+    assert_eq!(report["outcomes"][0]["calls"], json!(REVERT_AND_REVOKE));
+    assert_eq!(revoked_users(w, ps).await, [USER], "{body}");
     let left = w
         .sso
         .list_account_assignments()
@@ -209,6 +210,23 @@ async fn a_user_assignment_is_reverted_and_published(w: &World, watch: &Watch, e
         published[0]["Subject"],
         "[idc-guard] REVERTED assignment-principal-type on DataEngineer"
     );
+}
+
+/// The users the revocation statements in `set`'s inline policy name.
+async fn revoked_users(w: &World, set: &str) -> Vec<String> {
+    let text = w
+        .sso
+        .get_inline_policy_for_permission_set()
+        .instance_arn(&w.instance)
+        .permission_set_arn(set)
+        .send()
+        .await
+        .unwrap()
+        .inline_policy()
+        .unwrap_or_default()
+        .to_owned();
+    let doc = idc_guard::iam::PolicyDocument::parse(&text).unwrap();
+    doc.revocations().into_iter().flat_map(|(_, r)| r.users).collect()
 }
 
 /// Malformed input: acknowledged (no retry), nothing changed, the reason logged.
@@ -441,6 +459,8 @@ async fn the_identity_guard_binary_removes_a_hand_made_membership_under_cargo_la
         .user(User::new("mallory").display("Mallory").name("Mal", "Lory"))
         .group("platform-admins")
         .member("mallory", "platform-admins")
+        .permission_set(PermissionSet::new("PlatformAdmin").session("PT1H"))
+        .assign(ACCOUNT, "PlatformAdmin", Principal::group("platform-admins"))
         .build()
         .await;
     let (user, group, membership) = (w.user_id("mallory"), w.group_id("platform-admins"), &w.memberships[0]);
@@ -455,7 +475,16 @@ async fn the_identity_guard_binary_removes_a_hand_made_membership_under_cargo_la
     assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["outcomes"][0]["outcome"], "remediated", "{body}");
-    assert_eq!(report["outcomes"][0]["calls"], json!(["DeleteGroupMembership"]));
+    // The membership, then the sessions it gave: the group's set revoked for mallory.
+    assert_eq!(
+        report["outcomes"][0]["calls"],
+        json!([
+            "DeleteGroupMembership",
+            "PutInlinePolicyToPermissionSet",
+            "ProvisionPermissionSet"
+        ])
+    );
+    assert_eq!(revoked_users(&w, w.set_arn("PlatformAdmin")).await, [user], "{body}");
     let left = w
         .ids
         .list_group_memberships()

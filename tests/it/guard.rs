@@ -14,6 +14,7 @@ use idc_guard::policy::Policy;
 use idc_guard::ports::Gate;
 use idc_guard::safety::{ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
 use idc_guard_tests::FIXTURE_OWN_ROLES;
+use idc_guard_tests::REVERT_AND_REVOKE;
 use idc_guard_tests::world::{self, PermissionSet, User};
 use serde_json::{Value, json};
 
@@ -92,7 +93,7 @@ async fn a_user_assignment_is_deleted_and_verified_with_one_read_one_delete_and_
     let report = w.guard.handle(&w.user_assignment_event(&ps), today()).await.unwrap();
     assert_eq!(report.outcomes.len(), 1, "{report:?}");
     assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated);
-    assert_eq!(report.outcomes[0].calls, ["DeleteAccountAssignment"]);
+    assert_eq!(report.outcomes[0].calls, REVERT_AND_REVOKE);
     // The set's and the user's names are read once the finding exists (issue #13: findings name
     // things the way people know them); then one delete, its status, one read-back.
     let message = &report.outcomes[0].finding.message;
@@ -105,6 +106,16 @@ async fn a_user_assignment_is_deleted_and_verified_with_one_read_one_delete_and_
             "DescribeUser",
             "DeleteAccountAssignment",
             "DescribeAccountAssignmentDeletionStatus",
+            // The revocation: who still holds the set there (nobody), its session duration,
+            // the policy read, written, read back; provisioned to that account only.
+            "ListAccountAssignments",
+            "DescribePermissionSet",
+            "GetInlinePolicyForPermissionSet",
+            "PutInlinePolicyToPermissionSet",
+            "GetInlinePolicyForPermissionSet",
+            "ProvisionPermissionSet",
+            "DescribePermissionSetProvisioningStatus",
+            // The deletion's read-back.
             "ListAccountAssignments"
         ]
     );
@@ -121,7 +132,7 @@ async fn the_same_event_ten_times_makes_exactly_one_mutation() {
     for _ in 0..10 {
         w.guard.handle(&event, today()).await.unwrap();
     }
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE);
     assert_eq!(w.assignments(&ps).await, 0);
 }
 
@@ -196,7 +207,7 @@ async fn a_change_by_idc_guards_role_that_its_journal_does_not_show_is_judged_an
     );
     assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated);
     assert_eq!(report.outcomes[1].kind, OutcomeKind::Detected);
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE);
     assert_eq!(w.assignments(&ps).await, 0);
 }
 
@@ -210,7 +221,10 @@ async fn detect_mode_reports_the_same_plan_and_mutates_nothing() {
     assert_eq!(report.outcomes[0].kind, OutcomeKind::Detected);
     assert!(matches!(
         report.outcomes[0].finding.remediation[..],
-        [idc_guard::domain::Action::DeleteAccountAssignment { .. }]
+        [
+            idc_guard::domain::Action::DeleteAccountAssignment { .. },
+            idc_guard::domain::Action::RevokeSessions { .. }
+        ]
     ));
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     assert_eq!(w.assignments(&ps).await, 1);

@@ -24,6 +24,8 @@ mod safety;
 mod notify;
 // A guard function as a real binary under cargo lambda watch.
 mod function;
+// What a removal does to live sessions: revocation statements, their expiry, `revoke`.
+mod revocation;
 // Every call the guards and the reconciler make is granted to their role.
 mod permissions;
 // The drift reconciler: drift both ways, OU targets, refusals, a failing page, the race with an

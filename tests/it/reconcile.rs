@@ -25,6 +25,7 @@ use idc_guard::ports::{InstanceRef, Notifier, Remote};
 use idc_guard::reconcile::{self, RunOptions, RunReport};
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
+use idc_guard_tests::REVERT_AND_REVOKE;
 use idc_guard_tests::world::{self, PermissionSet, STATE_TABLE, User};
 use serde_json::{Value, json};
 
@@ -377,7 +378,22 @@ async fn more_destructive_actions_than_max_10_or_2_percent_is_refused() {
     w.calls.clear();
     let report = w.reconcile(&guard, None, false).await;
     assert_eq!(report.refused, None, "{}", report.table());
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"; 10]);
+    // Then the sessions of the ten: the set edited once for all of them, provisioned once to
+    // each of the five accounts (issue #14), not once per removal.
+    let mut expected = vec!["DeleteAccountAssignment"; 10];
+    expected.push("PutInlinePolicyToPermissionSet");
+    expected.extend(["ProvisionPermissionSet"; 5]);
+    assert_eq!(w.calls.mutating(), expected);
+    let [revoked] = &report.revocations[..] else {
+        panic!("{:?}", report.revocations)
+    };
+    assert_eq!(revoked.status, idc_guard::domain::RevocationStatus::Revoked);
+    let denied: usize = revoked
+        .statements
+        .iter()
+        .map(|s| s.users.len() * s.accounts.len())
+        .sum();
+    assert_eq!(denied, 10, "{revoked:?}");
     assert!(w.live().await.iter().all(|(_, t, _)| t == "GROUP"));
 }
 
@@ -587,6 +603,26 @@ impl<G: Gate> Gate for RaceGate<G> {
     async fn recorded(&self, change: &Change) -> Option<bool> {
         self.inner.recorded(change).await
     }
+
+    async fn lease(&self, resource: &str) -> idc_guard::ports::Remote<Option<idc_guard::ports::Lease>> {
+        self.inner.lease(resource).await
+    }
+
+    async fn release(&self, lease: &idc_guard::ports::Lease) {
+        self.inner.release(lease).await;
+    }
+
+    fn now(&self) -> u64 {
+        self.inner.now()
+    }
+
+    async fn note_revocations(&self, permission_set: &str, until: Option<u64>) -> idc_guard::ports::Remote<()> {
+        self.inner.note_revocations(permission_set, until).await
+    }
+
+    async fn noted_revocations(&self) -> idc_guard::ports::Remote<Vec<(String, u64)>> {
+        self.inner.noted_revocations().await
+    }
 }
 
 type Rails = SafetyGate<MemoryParameters, MemoryStore, ManualClock>;
@@ -634,7 +670,8 @@ async fn the_reconciler_acting_while_an_event_is_handled_makes_one_mutation() {
             let report = Box::pin(reconcile::run(&guard, &ids, &orgs, &instance, None, &options))
                 .await
                 .unwrap();
-            assert_eq!(report.counts.mutations, 1, "{}", report.table());
+            // The deletion and the revocation of the sessions it issued.
+            assert_eq!(report.counts.mutations, 3, "{}", report.table());
         }) as Pending
     };
     let findings = Findings::default();
@@ -646,7 +683,7 @@ async fn the_reconciler_acting_while_an_event_is_handled_makes_one_mutation() {
         },
     );
     let report = event_guard.handle(&user_event(&w, &user), today()).await.unwrap();
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"], "exactly one mutation");
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE, "exactly one correction");
     assert!(
         report.outcomes.is_empty(),
         "the event path saw the reconciler's correction: {report:#?}"
@@ -693,7 +730,7 @@ async fn an_event_handled_while_the_reconciler_acts_makes_one_mutation() {
     ))
     .await
     .unwrap();
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"], "exactly one mutation");
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE, "exactly one correction");
     assert_eq!(report.counts.mutations, 0, "{}", report.table());
     let outcome = report.plan[0].outcome.as_deref().unwrap_or_default();
     assert!(

@@ -22,22 +22,22 @@ use aws_smithy_types::retry::RetryConfig;
 use idc_guard::adapters::{DynamoState, IdentityStoreApi, SsmParameters, SsoAdmin};
 use idc_guard::domain::Date;
 use idc_guard::domain::PermissionSetFacts;
-use idc_guard::domain::{AbacAttribute, Assignment, Boundary};
+use idc_guard::domain::{AbacAttribute, AccountId, Assignment, Boundary, InlinePolicyText};
 use idc_guard::domain::{IdentityStoreId, InstanceArn, PermissionSetArn};
 use idc_guard::domain::{Outcome, OutcomeKind};
 use idc_guard::guard::{Guard, GuardReport};
 use idc_guard::policy::Policy;
 use idc_guard::ports::{
-    FailureKind, Gate, IdentityCenter, IdentityStore, MembershipRef, Notifier, Parameters, Remote, RemoteError,
-    StateKey, StateRecord, StateStore,
+    Directory, FailureKind, Gate, IdentityCenter, IdentityStore, InstanceInventory, InstanceRef, MembershipRef,
+    Notifier, Parameters, Remote, RemoteError, StateKey, StateRecord, StateStore,
 };
 use idc_guard::retry::RetryPolicy;
 use idc_guard::safety::{
     Limit, MAX_KILL_SWITCH_TTL, ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate, breaker_key,
 };
 use idc_guard_tests::calls::CallRecorder;
-use idc_guard_tests::repo_root;
 use idc_guard_tests::world::{self, Event, PermissionSet, STATE_TABLE};
+use idc_guard_tests::{REVERT_AND_REVOKE, repo_root};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
@@ -259,7 +259,7 @@ async fn ten_concurrent_deliveries_of_one_event_make_one_mutation_and_one_findin
     }
     let reports = deliveries.join_all().await;
 
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE);
     let findings = w.findings.all();
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0].kind, OutcomeKind::Remediated);
@@ -279,7 +279,7 @@ async fn ten_concurrent_deliveries_of_one_event_make_one_mutation_and_one_findin
         .await
         .unwrap();
     assert!(late.outcomes.is_empty(), "{late:#?}");
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE);
 }
 
 #[tokio::test]
@@ -306,7 +306,10 @@ async fn the_kill_switch_set_to_detect_stops_corrections_within_its_cache_time_w
     // Detect computes and reports the same plan.
     assert!(matches!(
         report.outcomes[0].finding.remediation[..],
-        [idc_guard::domain::Action::DeleteAccountAssignment { .. }]
+        [
+            idc_guard::domain::Action::DeleteAccountAssignment { .. },
+            idc_guard::domain::Action::RevokeSessions { .. }
+        ]
     ));
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     assert_eq!(w.assignments().await, 1);
@@ -348,7 +351,7 @@ async fn a_missing_kill_switch_means_detect_with_the_reason_and_takes_no_claim()
     w.clock.advance(MAX_KILL_SWITCH_TTL);
     let report = guard.handle(&event, today()).await.unwrap();
     assert_eq!(only(&report), &OutcomeKind::Remediated);
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE);
 }
 
 #[tokio::test]
@@ -448,7 +451,7 @@ async fn a_fourth_violation_within_the_hour_quarantines_the_resource_until_the_w
             user(1)
         )
     );
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"; 3]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE.repeat(3));
     assert_eq!(w.assignments().await, 1, "quarantined: left in place");
 
     // Still quarantined 20 minutes later: withheld, and the quarantine is announced only once.
@@ -470,7 +473,7 @@ async fn a_fourth_violation_within_the_hour_quarantines_the_resource_until_the_w
         .await
         .unwrap();
     assert_eq!(only(&report), &OutcomeKind::Remediated);
-    assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"; 4]);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE.repeat(4));
     assert_eq!(w.assignments().await, 0);
 }
 
@@ -500,7 +503,7 @@ async fn the_twenty_first_remediation_in_ten_minutes_opens_the_breaker_until_an_
         }
         w.clock.advance(Duration::from_secs(20));
     }
-    assert_eq!(w.calls.mutating().len(), 20);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE.repeat(20));
     assert_eq!(w.assignments().await, 1);
 
     // It stays open, long after the window, until reset; the opening is announced once.
@@ -516,7 +519,7 @@ async fn the_twenty_first_remediation_in_ten_minutes_opens_the_breaker_until_an_
         "breaker open since 2026-11-27T14:06:40Z: the event path is detect-only until an operator resets the breaker"
     );
     assert_eq!(w.findings.withheld("breaker opened").len(), 1);
-    assert_eq!(w.calls.mutating().len(), 20);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE.repeat(20));
 
     // The documented reset: delete the breaker item.
     //   aws dynamodb delete-item --table-name <table> --key '{"pk":{"S":"breaker"},"sk":{"S":"event-path"}}'
@@ -534,7 +537,7 @@ async fn the_twenty_first_remediation_in_ten_minutes_opens_the_breaker_until_an_
         .await
         .unwrap();
     assert_eq!(only(&report), &OutcomeKind::Remediated);
-    assert_eq!(w.calls.mutating().len(), 21);
+    assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE.repeat(21));
 }
 
 #[tokio::test]
@@ -842,7 +845,7 @@ mod failing_table {
         assert_eq!(only(&report), &OutcomeKind::Remediated);
         assert_eq!(put_claim.num_calls(), 2);
         assert!(owner.lock().unwrap().is_some());
-        assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
+        assert_eq!(w.calls.mutating(), REVERT_AND_REVOKE);
     }
 }
 
@@ -942,12 +945,17 @@ async fn run<S: Scenario>(s: &S, ops: &[Op]) -> Result<Run, TestCaseError> {
             }
         }
     }
-    // Never more than one mutation, and never more than one finding while enforcing, per eventID.
+    // Never more than one correction (a deletion, and at most one revocation of the sessions it
+    // issued), and never more than one finding while enforcing, per eventID.
     let mut calls: HashMap<&str, usize> = HashMap::new();
     let mut findings: HashMap<&str, usize> = HashMap::new();
+    let mut reported = 0;
     for (enforcing, report) in &reports {
         for outcome in &report.outcomes {
-            *calls.entry(&outcome.event.event_id).or_default() += outcome.calls.len();
+            reported += outcome.calls.len();
+            let once = |call: &str| outcome.calls.iter().filter(|c| **c == call).count();
+            let corrections = once("DeleteAccountAssignment").max(once("PutInlinePolicyToPermissionSet"));
+            *calls.entry(&outcome.event.event_id).or_default() += corrections;
             if *enforcing {
                 *findings.entry(&outcome.event.event_id).or_default() += 1;
             }
@@ -955,11 +963,7 @@ async fn run<S: Scenario>(s: &S, ops: &[Op]) -> Result<Run, TestCaseError> {
     }
     prop_assert!(calls.values().all(|&n| n <= 1), "mutations per event: {:?}", calls);
     prop_assert!(findings.values().all(|&n| n <= 1), "findings per event: {:?}", findings);
-    prop_assert_eq!(
-        calls.values().sum::<usize>(),
-        s.mutations(),
-        "every mutation is reported"
-    );
+    prop_assert_eq!(reported, s.mutations(), "every mutation is reported");
     Ok(Run { reports })
 }
 
@@ -1053,6 +1057,48 @@ impl IdentityCenter for FakeCenter {
     async fn provision_permission_set(&self, _: &InstanceArn, _: &PermissionSetArn) -> Remote<()> {
         Err(unsupported("ProvisionPermissionSet"))
     }
+    async fn inline_policy(&self, _: &InstanceArn, _: &PermissionSetArn) -> Remote<Option<InlinePolicyText>> {
+        Err(unsupported("GetInlinePolicyForPermissionSet"))
+    }
+    async fn permission_set_summary(
+        &self,
+        _: &InstanceArn,
+        _: &PermissionSetArn,
+    ) -> Remote<Option<(String, idc_guard::domain::SessionDuration)>> {
+        Err(unsupported("DescribePermissionSet"))
+    }
+    async fn provision_to_account(&self, _: &InstanceArn, _: &PermissionSetArn, _: &AccountId) -> Remote<()> {
+        Err(unsupported("ProvisionPermissionSet"))
+    }
+}
+
+/// The fake's whole-instance reads: none (the fake guards revoke nothing: see `InMemory`).
+impl InstanceInventory for FakeCenter {
+    async fn instances(&self) -> Remote<Vec<InstanceRef>> {
+        Err(unsupported("ListInstances"))
+    }
+    async fn permission_sets(&self, _: &InstanceArn) -> Remote<Vec<PermissionSetArn>> {
+        Err(unsupported("ListPermissionSets"))
+    }
+    async fn provisioned_accounts(&self, _: &InstanceArn, _: &PermissionSetArn) -> Remote<Vec<AccountId>> {
+        Err(unsupported("ListAccountsForProvisionedPermissionSet"))
+    }
+    async fn account_assignments(
+        &self,
+        _: &InstanceArn,
+        _: &AccountId,
+        _: &PermissionSetArn,
+    ) -> Remote<Vec<(idc_guard::domain::PrincipalType, String)>> {
+        Err(unsupported("ListAccountAssignments"))
+    }
+    async fn principal_assignments(
+        &self,
+        _: &InstanceArn,
+        _: idc_guard::domain::PrincipalType,
+        _: &str,
+    ) -> Remote<Vec<(AccountId, PermissionSetArn)>> {
+        Err(unsupported("ListAccountAssignmentsForPrincipal"))
+    }
 }
 
 impl FakeCenter {
@@ -1071,6 +1117,21 @@ impl IdentityStore for NoIdentityStore {
     }
     async fn delete_membership(&self, _: &IdentityStoreId, _: &str) -> Remote<()> {
         Err(unsupported("DeleteGroupMembership"))
+    }
+}
+
+impl Directory for NoIdentityStore {
+    async fn groups(&self, _: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
+        Err(unsupported("ListGroups"))
+    }
+    async fn users(&self, _: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
+        Err(unsupported("ListUsers"))
+    }
+    async fn group_members(&self, _: &IdentityStoreId, _: &str) -> Remote<Vec<String>> {
+        Err(unsupported("ListGroupMemberships"))
+    }
+    async fn groups_of(&self, _: &IdentityStoreId, _: &str) -> Remote<Vec<String>> {
+        Err(unsupported("ListGroupMembershipsForMember"))
     }
 }
 
@@ -1093,6 +1154,10 @@ impl StateStore for YieldingStore {
     async fn delete(&self, key: &StateKey) -> Remote<()> {
         self.yields.some().await;
         self.inner.delete(key).await
+    }
+    async fn list(&self, partition: &str) -> Remote<Vec<(StateKey, StateRecord)>> {
+        self.yields.some().await;
+        self.inner.list(partition).await
     }
 }
 
@@ -1128,6 +1193,9 @@ impl InMemory {
         };
         let mut policy = Policy::load(&repo_root().join("policy/guardrail.toml")).unwrap();
         policy.instance_arn = Some(InstanceArn::parse(FAKE_INSTANCE).unwrap());
+        // The rails are the subject here: the revocation after a removal has tests of its own
+        // (tests/it/revocation.rs), and the fake has no inline policy to write it to.
+        policy.revocation.mode = idc_guard::domain::Mode::Off;
         let guard = || {
             Arc::new(Guard::with_gate(
                 center.clone(),

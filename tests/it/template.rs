@@ -549,8 +549,38 @@ fn each_function_is_invoked_only_by_its_own_rule_or_topic() {
         invokers.entry(function).or_default().push(source);
     }
     for id in functions.keys() {
-        assert_eq!(invokers.get(id).map(Vec::len), Some(1), "{id}: exactly one invoker");
+        let expected = if *id == "DriftReconcilerFunction" { 2 } else { 1 };
+        assert_eq!(invokers.get(id).map(Vec::len), Some(expected), "{id}: its invokers");
     }
+    // The reconciler's second invoker is the revocation sweep: its rule sends the sweep's task,
+    // often enough that no revocation statement outlives 13 hours (issue #14).
+    let sweeps: Vec<&str> = invokers["DriftReconcilerFunction"]
+        .iter()
+        .copied()
+        .filter(|rule| {
+            let input = &resources(t)[*rule]["Properties"]["Targets"][0]["Input"];
+            input
+                .as_str()
+                .and_then(|i| serde_json::from_str(i).ok())
+                .is_some_and(|i: Value| idc_guard::wiring::is_sweep(&i))
+        })
+        .collect();
+    assert_eq!(sweeps.len(), 1, "{invokers:?}");
+    let rate = resources(t)[sweeps[0]]["Properties"]["ScheduleExpression"]
+        .as_str()
+        .unwrap();
+    let minutes: u64 = rate
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(" minutes)"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let longest_session = 12 * 3600;
+    assert!(
+        longest_session + idc_guard::policy::Revocation::MAX_MARGIN + minutes * 60
+            <= idc_guard::iam::revocation::MAX_LIFETIME,
+        "{rate}: a statement could outlive 13 hours"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

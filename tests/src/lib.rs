@@ -8,6 +8,14 @@ use idc_guard::policy::Policy;
 
 /// The instance the fixtures in `events/` belong to.
 pub const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708";
+/// A USER revert's mutating calls: the deletion, then the revocation of the role sessions it
+/// issued (a statement in the set's inline policy, re-provisioned to that account; issue #14).
+pub const REVERT_AND_REVOKE: [&str; 3] = [
+    "DeleteAccountAssignment",
+    "PutInlinePolicyToPermissionSet",
+    "ProvisionPermissionSet",
+];
+
 /// The identity store the fixtures in `events/` belong to.
 pub const FIXTURE_IDENTITY_STORE: &str = "d-9067a1b2c3";
 /// The roles idc-guard runs as in the fixtures (as the template passes its own roles'

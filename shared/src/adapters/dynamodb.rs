@@ -233,6 +233,43 @@ impl StateStore for DynamoState {
             .await;
         no_condition(OP, deleted).map(drop)
     }
+
+    async fn list(&self, partition: &str) -> Remote<Vec<(StateKey, StateRecord)>> {
+        const OP: &str = "Query";
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .retried(OP, || {
+                    self.client
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("#pk = :pk")
+                        .expression_attribute_names("#pk", PARTITION_KEY)
+                        .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+                        .consistent_read(true)
+                        .set_exclusive_start_key(start.clone())
+                        .send()
+                })
+                .await;
+            let page = no_condition(OP, page)?;
+            for item in page.items() {
+                let item_key = item
+                    .get(SORT_KEY)
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| unexpected(OP, "an item without a sort key"))?;
+                let key = StateKey {
+                    partition: partition.to_owned(),
+                    item: item_key.clone(),
+                };
+                out.push((key, record_of(item)?));
+            }
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -197,4 +197,26 @@ impl Directory for IdentityStoreApi {
         })
         .await
     }
+
+    async fn groups_of(&self, store: &IdentityStoreId, user_id: &str) -> Remote<Vec<String>> {
+        const OP: &str = "ListGroupMembershipsForMember";
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                None,
+                classify,
+                OP,
+                self.client
+                    .list_group_memberships_for_member()
+                    .identity_store_id(store.as_str())
+                    .member_id(MemberId::UserId(user_id.to_owned()))
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
+            let rows = page.group_memberships.into_iter().filter_map(|m| m.group_id).collect();
+            Ok((rows, page.next_token))
+        })
+        .await
+    }
 }

@@ -70,7 +70,7 @@ impl SsoAdmin {
     }
 
     /// GetInlinePolicyForPermissionSet; an empty policy is no policy.
-    async fn inline_policy(
+    async fn read_inline_policy(
         &self,
         instance: &InstanceArn,
         permission_set: &PermissionSetArn,
@@ -268,7 +268,7 @@ impl IdentityCenter for SsoAdmin {
             return Ok(None);
         };
         let read = tokio::try_join!(
-            self.inline_policy(instance, permission_set),
+            self.read_inline_policy(instance, permission_set),
             self.managed_policies(instance, permission_set),
             self.boundary(instance, permission_set),
         );
@@ -578,6 +578,58 @@ impl IdentityCenter for SsoAdmin {
                 .instance_arn(instance.as_str())
                 .permission_set_arn(permission_set.as_str())
                 .target_type(ProvisionTargetType::AllProvisionedAccounts)
+                .send()
+        })
+        .await?;
+        let request_id = out
+            .permission_set_provisioning_status
+            .and_then(|s| s.request_id)
+            .ok_or_else(|| unexpected(OP, "no request id"))?;
+        poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+    }
+
+    async fn inline_policy(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Option<InlinePolicyText>> {
+        match self.read_inline_policy(instance, permission_set).await {
+            Err(e) if e.kind == FailureKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+
+    async fn permission_set_summary(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Option<(String, SessionDuration)>> {
+        let Some(described) = self.describe(instance, permission_set).await? else {
+            return Ok(None);
+        };
+        let name = described
+            .name
+            .ok_or_else(|| unexpected("DescribePermissionSet", "a permission set without a name"))?;
+        // A duration that is missing or cannot be read counts as the longest (fail closed).
+        let duration = described.session_duration.as_deref().unwrap_or_default();
+        let duration = SessionDuration::parse(duration).unwrap_or_else(|| SessionDuration::unparseable(duration));
+        Ok(Some((name, duration)))
+    }
+
+    async fn provision_to_account(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        account: &AccountId,
+    ) -> Remote<()> {
+        const OP: &str = "ProvisionPermissionSet";
+        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .provision_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .target_type(ProvisionTargetType::AwsAccount)
+                .target_id(account.as_str())
                 .send()
         })
         .await?;

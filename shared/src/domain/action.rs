@@ -4,8 +4,26 @@
 
 use serde::Serialize;
 
+use super::finding::Mode;
 use super::ids::{IdentityStoreId, InstanceArn, PermissionSetArn};
 use super::model::{AbacAttribute, Assignment, Boundary, SessionDuration};
+
+/// What was removed, whose live sessions [`Action::RevokeSessions`] ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "removed", rename_all = "snake_case")]
+pub enum Removal {
+    /// An account assignment (a USER's, or a GROUP's: each member).
+    Assignment(Assignment),
+    /// A user's membership of a group (each permission set the group holds, in each account).
+    Membership {
+        /// The identity store.
+        identity_store_id: IdentityStoreId,
+        /// The group.
+        group_id: String,
+        /// The user.
+        user_id: String,
+    },
+}
 
 /// A value the executor must keep as it is: known already, or to be read live before writing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +136,20 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         member_id: Option<String>,
     },
+    /// After a removal: deny the role sessions issued before it to every user who lost a
+    /// permission set in an account through it and keeps it through nothing else (a revocation
+    /// statement in the set's inline policy, re-provisioned to those accounts, removed again when
+    /// the sessions have expired). Planned after the removal it follows.
+    RevokeSessions {
+        /// Instance (`None`: the one whose identity store the removal was in, found at execution).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instance_arn: Option<InstanceArn>,
+        /// What was removed.
+        removal: Removal,
+        /// `enforce` revokes; `detect` only reports what would be revoked (the policy's
+        /// `[revocation] mode`, capped by the global mode).
+        mode: Mode,
+    },
 }
 
 impl Action {
@@ -151,6 +183,7 @@ impl Action {
             Self::RestoreAccessControlAttributes { .. } => "restore_access_control_attributes",
             Self::ProvisionPermissionSet { .. } => "provision_permission_set",
             Self::DeleteGroupMembership { .. } => "delete_group_membership",
+            Self::RevokeSessions { .. } => "revoke_sessions",
         }
     }
 }

@@ -12,9 +12,10 @@ pub mod ids;
 pub mod model;
 pub mod outcome;
 pub mod pattern;
+pub mod revocation;
 pub mod time;
 
-pub use action::{Action, Keep, ProvisionTarget};
+pub use action::{Action, Keep, ProvisionTarget, Removal};
 pub use facts::{DesiredFact, Fact, Facts, PermissionSetFacts, Scope};
 pub use finding::{
     Evaluation, EventVerdict, Excepted, ExpiredException, Finding, IgnoreReason, MissingFact, Mode, Resource,
@@ -27,4 +28,5 @@ pub use model::{
 };
 pub use outcome::{Decision, Notice, Outcome, OutcomeKind};
 pub use pattern::NamePattern;
+pub use revocation::{Loss, Revocation, RevocationReport, RevocationStatus};
 pub use time::Date;

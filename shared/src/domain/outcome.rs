@@ -68,6 +68,9 @@ pub struct Outcome {
     pub tagged_owner: Option<String>,
     /// The mutating calls made, in order (operation names).
     pub calls: Vec<&'static str>,
+    /// What the revocation of the live sessions after a removal did, per permission set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocations: Vec<super::revocation::RevocationReport>,
 }
 
 /// The gate's decision on a planned correction.
@@ -132,6 +135,19 @@ pub enum Notice {
         /// Why.
         reason: String,
     },
+    /// An operator revoked (or lifted) live sessions on request (`idc-guard revoke`).
+    SessionsRevoked {
+        /// The user, as the operator named them (and their id).
+        user: String,
+        /// When (Unix seconds).
+        at: u64,
+        /// Who asked.
+        by: String,
+        /// Why.
+        reason: String,
+        /// What was done, per permission set.
+        reports: Vec<super::revocation::RevocationReport>,
+    },
 }
 
 impl Notice {
@@ -139,6 +155,7 @@ impl Notice {
     pub fn id(&self) -> &'static str {
         match self {
             Self::BreakerReset { .. } => "breaker-reset",
+            Self::SessionsRevoked { .. } => "sessions-revoked",
         }
     }
 
@@ -154,6 +171,22 @@ impl Notice {
                 ),
                 None => format!("{by} reset the breaker, which was not open. Reason: {reason}"),
             },
+            Self::SessionsRevoked {
+                user,
+                by,
+                reason,
+                reports,
+                ..
+            } => {
+                let done: Vec<String> = reports
+                    .iter()
+                    .map(super::revocation::RevocationReport::summary)
+                    .collect();
+                format!(
+                    "{by} revoked the live role sessions of {user}. Reason: {reason}. {}",
+                    done.join(" ")
+                )
+            }
         }
     }
 }

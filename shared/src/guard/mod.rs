@@ -11,14 +11,18 @@ mod live;
 use serde::Serialize;
 
 use crate::domain::{
-    Actor, Change, Date, Decision, DesiredFact, Evaluation, EventVerdict, Fact, Facts, Finding, IgnoreReason, Mode,
-    Outcome, OutcomeKind, Undetermined,
+    Action, Actor, Change, ChangeKind, Date, Decision, DesiredFact, Evaluation, EventVerdict, Fact, Facts, Finding,
+    IgnoreReason, InlinePolicyText, Mode, Outcome, OutcomeKind, Resource, ResourceKind, RevocationReport,
+    RevocationStatus, Severity, Undetermined,
 };
 use crate::engine::{OwnChanges, actionable, evaluate};
 use crate::event::{DecodeError, decode};
 use crate::policy::Policy;
-use crate::ports::{FailureKind, Gate, IdentityCenter, IdentityStore, Notifier, RemoteError};
+use crate::ports::{
+    Directory, FailureKind, Gate, IdentityCenter, IdentityStore, InstanceInventory, Notifier, RemoteError,
+};
 use crate::remediation::{self, Executed};
+use crate::revocation;
 
 /// What became of one finding the reconciler planned ([`Guard::correct_planned`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,13 @@ pub enum PlannedOutcome {
     Compliant,
     /// The gate says another path owns this correction: nothing executed.
     Duplicate(String),
+}
+
+/// When a correction's revocations are made: with it, or by the caller for a whole batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revoke {
+    Now,
+    Later,
 }
 
 /// Allows every finding whose rule is in enforce mode.
@@ -59,6 +70,33 @@ impl Gate for ModeGate {
     /// The base gate keeps no state: it cannot tell.
     async fn recorded(&self, _change: &Change) -> Option<bool> {
         None
+    }
+
+    /// The base gate keeps no shared state: every lease is granted (nothing excludes another
+    /// process; the safety rails' gate does).
+    async fn lease(&self, resource: &str) -> crate::ports::Remote<Option<crate::ports::Lease>> {
+        Ok(Some(crate::ports::Lease {
+            resource: resource.to_owned(),
+            token: String::new(),
+        }))
+    }
+
+    async fn release(&self, _lease: &crate::ports::Lease) {}
+
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// The base gate keeps no state: nothing is noted (the reconciler's full read finds expired
+    /// revocations anyway).
+    async fn note_revocations(&self, _permission_set: &str, _until: Option<u64>) -> crate::ports::Remote<()> {
+        Ok(())
+    }
+
+    async fn noted_revocations(&self) -> crate::ports::Remote<Vec<(String, u64)>> {
+        Ok(Vec::new())
     }
 }
 
@@ -96,6 +134,7 @@ struct Correction {
     kind: OutcomeKind,
     calls: Vec<&'static str>,
     retry: Option<RemoteError>,
+    revocations: Vec<RevocationReport>,
 }
 
 impl Correction {
@@ -105,6 +144,7 @@ impl Correction {
             kind,
             calls: Vec::new(),
             retry: None,
+            revocations: Vec::new(),
         }
     }
 }
@@ -134,14 +174,14 @@ pub struct Guard<I, S, N, G = ModeGate> {
     policy: Policy,
 }
 
-impl<I: IdentityCenter, S: IdentityStore, N: Notifier> Guard<I, S, N, ModeGate> {
+impl<I, S, N> Guard<I, S, N, ModeGate> {
     /// A guard with the base gate.
     pub fn new(identity_center: I, identity_store: S, notifier: N, policy: Policy) -> Self {
         Self::with_gate(identity_center, identity_store, notifier, policy, ModeGate)
     }
 }
 
-impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G> {
+impl<I, S, N, G> Guard<I, S, N, G> {
     /// A guard with a custom gate.
     pub fn with_gate(identity_center: I, identity_store: S, notifier: N, policy: Policy, gate: G) -> Self {
         Self {
@@ -177,7 +217,15 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
     pub fn gate(&self) -> &G {
         &self.gate
     }
+}
 
+impl<I, S, N, G> Guard<I, S, N, G>
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore + Directory,
+    N: Notifier,
+    G: Gate,
+{
     /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text).
     pub async fn handle(&self, json: &str, today: Date) -> Result<GuardReport, GuardError> {
         let decoded = match decode(json) {
@@ -222,15 +270,30 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         if !evaluation.findings.is_empty() && self.name_assignment(&change, &mut facts).await {
             evaluation = evaluate(&self.policy, change.clone(), &facts, today);
         }
+        self.expire_revocations(&change, &facts).await;
+        let outcomes = self.correct_all(&change, &evaluation, &facts, today).await?;
+        Ok(report_of(&evaluation, outcomes))
+    }
+
+    /// Corrects and reports every finding; the error to retry the event for, if a correction
+    /// failed retryably (the others are done and reported first).
+    async fn correct_all(
+        &self,
+        change: &Change,
+        evaluation: &Evaluation,
+        facts: &Facts,
+        today: Date,
+    ) -> Result<Vec<Outcome>, GuardError> {
         let mut outcomes = Vec::new();
         let mut retry_later = None;
         for finding in &evaluation.findings {
-            let Some(correction) = self.correct(&change, finding, &facts, today).await else {
+            let Some(correction) = self.correct(change, finding, facts, today).await else {
                 continue;
             };
             if let (OutcomeKind::Failed { .. }, Some(e)) = (&correction.kind, correction.retry) {
                 retry_later = Some(e);
             }
+            let failed_revocations = revocation_failures(finding, &correction.revocations);
             let mut outcome = Outcome {
                 event: change.meta.clone(),
                 actor: change.actor.clone(),
@@ -238,14 +301,105 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 kind: correction.kind,
                 tagged_owner: None,
                 calls: correction.calls,
+                revocations: correction.revocations,
             };
-            self.report(&change, &mut outcome).await;
+            self.report(change, &mut outcome).await;
             outcomes.push(outcome);
+            // A revocation that failed is a finding of its own, never silent.
+            for failed in failed_revocations {
+                let mut outcome = Outcome {
+                    event: change.meta.clone(),
+                    actor: change.actor.clone(),
+                    kind: OutcomeKind::Failed {
+                        error: failed.message.clone(),
+                    },
+                    finding: failed,
+                    tagged_owner: None,
+                    calls: Vec::new(),
+                    revocations: Vec::new(),
+                };
+                self.report(change, &mut outcome).await;
+                outcomes.push(outcome);
+            }
         }
-        if let Some(e) = retry_later {
-            return Err(GuardError::Retryable(e));
+        match retry_later {
+            Some(e) => Err(GuardError::Retryable(e)),
+            None => Ok(outcomes),
         }
-        Ok(report_of(&evaluation, outcomes))
+    }
+
+    /// Whenever a guard touches a permission set, its expired revocation statements go (the
+    /// sessions they denied have expired). A failure is logged: the sweep tries again.
+    async fn expire_revocations(&self, change: &Change, facts: &Facts) {
+        let ChangeKind::PermissionSet {
+            instance_arn,
+            permission_set_arn,
+            ..
+        } = &change.kind
+        else {
+            return;
+        };
+        let now = self.gate.now();
+        let expired = facts
+            .permission_set
+            .as_ref()
+            .and_then(|ps| ps.inline_policy.known())
+            .and_then(|p| match p {
+                Some(InlinePolicyText::Text(text)) => crate::iam::PolicyDocument::parse(text).ok(),
+                _ => None,
+            })
+            .is_some_and(|doc| doc.revocations().iter().any(|(_, r)| r.expired(now)));
+        if !expired {
+            return;
+        }
+        let ports = self.ports();
+        let mut calls = Vec::new();
+        if let Some(report) = revocation::expire(&ports, instance_arn, permission_set_arn, &mut calls).await {
+            tracing::info!(calls = ?calls, "{}", report.summary());
+        }
+    }
+
+    /// Removes the expired revocation statements of the sets noted as holding due ones, and of
+    /// `also`; see [`revocation::sweep`].
+    pub async fn sweep_revocations(
+        &self,
+        instance: &crate::domain::InstanceArn,
+        also: &[crate::domain::PermissionSetArn],
+    ) -> (Vec<RevocationReport>, Option<RemoteError>) {
+        let mut calls = Vec::new();
+        let swept = revocation::sweep(&self.ports(), instance, also, &mut calls).await;
+        for report in &swept.0 {
+            tracing::info!(calls = ?calls, "{}", report.summary());
+        }
+        swept
+    }
+
+    /// Revokes the sessions that a batch of executed removals left behind (the reconciler's
+    /// run), each set edited once; see [`revocation::after_removals`]. The calls made are
+    /// returned with the reports.
+    pub async fn revoke_after(
+        &self,
+        removals: &[(Option<&crate::domain::InstanceArn>, &crate::domain::Removal)],
+        mode: crate::policy::Mode,
+    ) -> (Vec<RevocationReport>, Vec<&'static str>) {
+        let mut calls = Vec::new();
+        let settings = revocation::Settings {
+            margin: self.policy.revocation.margin,
+        };
+        let reports = revocation::after_removals(&self.ports(), removals, mode, settings, &mut calls).await;
+        for report in &reports {
+            tracing::info!(calls = ?calls, "{}", report.summary());
+        }
+        (reports, calls)
+    }
+
+    /// The ports a correction goes through.
+    fn ports(&self) -> remediation::Ports<'_, I, S, G> {
+        remediation::Ports {
+            identity_center: &self.identity_center,
+            identity_store: &self.identity_store,
+            gate: &self.gate,
+        }
     }
 
     /// Publishes an outcome once: the gate knows whether it was published before. For a notifier
@@ -283,7 +437,9 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         if let Some(withheld) = withheld(decision, finding) {
             return withheld.map(Correction::without_calls);
         }
-        let correction = self.execute_and_verify(change, finding, facts, None, today).await;
+        let correction = self
+            .execute_and_verify(change, finding, facts, None, today, Revoke::Now)
+            .await;
         self.gate.settle(change, finding, &correction.kind).await;
         Some(correction)
     }
@@ -308,6 +464,7 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             kind,
             tagged_owner: None,
             calls,
+            revocations: Vec::new(),
         };
         if finding.remediation.is_empty() {
             return PlannedOutcome::Done(Box::new(outcome(OutcomeKind::Detected, Vec::new())));
@@ -339,10 +496,15 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             // the counting already done is the conservative overcount the rails accept.
             return PlannedOutcome::Compliant;
         };
-        let correction = self.execute_and_verify(change, &current, &facts, desired, today).await;
+        // The revocations a planned correction calls for are left to the caller, which makes
+        // them once for all its removals (`revoke_after`).
+        let correction = self
+            .execute_and_verify(change, &current, &facts, desired, today, Revoke::Later)
+            .await;
         self.gate.settle(change, finding, &correction.kind).await;
         PlannedOutcome::Done(Box::new(Outcome {
             finding: current,
+            revocations: correction.revocations,
             ..outcome(correction.kind, correction.calls)
         }))
     }
@@ -355,13 +517,22 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         facts: &Facts,
         desired: Option<&DesiredFact>,
         today: Date,
+        revoke: Revoke,
     ) -> Correction {
-        let ports = remediation::Ports {
-            identity_center: &self.identity_center,
-            identity_store: &self.identity_store,
-            gate: &self.gate,
+        let settings = revocation::Settings {
+            margin: self.policy.revocation.margin,
         };
-        let Executed { calls, failure } = remediation::execute(&ports, &finding.remediation, facts).await;
+        let actions: Vec<Action> = finding
+            .remediation
+            .iter()
+            .filter(|a| revoke == Revoke::Now || !matches!(a, Action::RevokeSessions { .. }))
+            .cloned()
+            .collect();
+        let Executed {
+            calls,
+            failure,
+            revocations,
+        } = remediation::execute(&self.ports(), &actions, facts, settings).await;
         if let Some(e) = failure {
             let kind = match e.kind {
                 FailureKind::AccessDenied => OutcomeKind::CannotRemediate {
@@ -370,13 +541,19 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 _ => OutcomeKind::Failed { error: e.to_string() },
             };
             let retry = e.kind.is_retryable().then_some(e);
-            return Correction { kind, calls, retry };
+            return Correction {
+                kind,
+                calls,
+                retry,
+                revocations,
+            };
         }
         let kind = self.verify(change, finding, desired, today).await;
         Correction {
             kind,
             calls,
             retry: None,
+            revocations,
         }
     }
 
@@ -416,4 +593,35 @@ fn report_of(evaluation: &Evaluation, outcomes: Vec<Outcome>) -> GuardReport {
         outcomes,
         undetermined: evaluation.undetermined.clone(),
     }
+}
+
+/// The findings of the revocations after `finding`'s correction that failed: one per set.
+fn revocation_failures(finding: &Finding, reports: &[RevocationReport]) -> Vec<Finding> {
+    reports
+        .iter()
+        .filter(|r| matches!(r.status, RevocationStatus::Failed { .. }))
+        .map(|r| {
+            let mut resource = match &r.permission_set_arn {
+                Some(arn) => Resource::new(ResourceKind::PermissionSet, arn.as_str()),
+                None => finding.resource.clone(),
+            };
+            resource.permission_set_arn = r.permission_set_arn.as_ref().map(ToString::to_string);
+            resource.permission_set_name.clone_from(&r.permission_set_name);
+            Finding {
+                rule: crate::domain::revocation::REVOCATION_FAILED,
+                severity: Severity::High,
+                mode: finding.mode,
+                message: format!(
+                    "{} The access itself was removed ({}); the role sessions it issued stay valid until they \
+                     expire. Revoke them with `idc-guard revoke`, and delete the user's portal sessions in the \
+                     IAM Identity Center console (Users, the user, Active sessions).",
+                    r.summary(),
+                    finding.rule
+                ),
+                resource,
+                remediation: Vec::new(),
+                expired_exception: None,
+            }
+        })
+        .collect()
 }

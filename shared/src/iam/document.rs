@@ -206,10 +206,10 @@ impl PolicyDocument {
     }
 
     /// The statements that are idc-guard's revocations, with their positions.
-    pub fn revocations(&self) -> Vec<(usize, super::Revocation)> {
+    pub fn revocations(&self) -> Vec<(usize, crate::domain::Revocation)> {
         self.statements
             .iter()
-            .filter_map(|s| super::Revocation::from_statement(&s.raw).map(|r| (s.index, r)))
+            .filter_map(|s| crate::domain::Revocation::from_statement(&s.raw).map(|r| (s.index, r)))
             .collect()
     }
 }

@@ -16,4 +16,3 @@ mod tests;
 
 pub use document::{ActionSpec, Effect, ForbiddenGrant, PolicyDocument, PolicyParseError, Statement, forbidden_grants};
 pub use glob::{ActionPattern, MAX_STATES, MAX_STEPS, TooComplex, witness};
-pub use revocation::{Loss, Revocation};

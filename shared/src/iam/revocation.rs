@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::AccountId;
 use crate::domain::time::{parse_utc, utc};
+use crate::domain::{AccountId, Loss, Revocation};
 
 /// The wire shape of a revocation statement, in the order it is written.
 #[derive(Serialize)]
@@ -99,32 +99,6 @@ pub fn fits_quota(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// One revocation statement: sessions of `users` in `accounts` issued before `issued_before`
-/// are denied everything until `until`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Revocation {
-    /// Its `Sid`: [`SID_PREFIX`], the expiry (`YYYYMMDDTHHMMSSZ`) and a number that keeps it
-    /// unique in its document.
-    pub sid: String,
-    /// Identity store user ids, sorted.
-    pub users: Vec<String>,
-    /// Accounts, sorted.
-    pub accounts: Vec<AccountId>,
-    /// Sessions issued before this time (epoch seconds) are denied.
-    pub issued_before: u64,
-    /// When the statement is removed (epoch seconds).
-    pub until: u64,
-}
-
-/// A user's loss of a permission set in an account, to be revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Loss {
-    /// The identity store user id.
-    pub user: String,
-    /// The account.
-    pub account: AccountId,
 }
 
 impl Revocation {

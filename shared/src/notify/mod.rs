@@ -55,8 +55,16 @@ pub fn outcome_label(kind: &OutcomeKind) -> &'static str {
 
 /// Why the rule matters, in one sentence (the rule's own documentation).
 pub fn why_it_matters(rule: RuleId) -> &'static str {
+    if rule == crate::domain::revocation::REVOCATION_FAILED {
+        return "Removed access keeps working through the role sessions it already issued, for up to the \
+                permission set's session duration.";
+    }
     crate::rules::find(rule.as_str()).map_or("", |r| r.doc().why)
 }
+
+/// Where people end the access-portal sessions no API can end: the console path.
+pub const PORTAL_SESSIONS: &str = "portal sessions must still be deleted in the IAM Identity Center console \
+     (Users, the user, Active sessions, Delete session)";
 
 /// What idc-guard did, in words.
 fn what_was_done(kind: &OutcomeKind) -> String {
@@ -146,6 +154,16 @@ pub fn text(outcome: &Outcome, owner: &str) -> String {
     if !outcome.calls.is_empty() {
         lines.push(format!("Calls made: {}.", outcome.calls.join(", ")));
     }
+    for revocation in outcome.revocations.iter().filter(|r| !r.statements.is_empty()) {
+        lines.push(format!("Live sessions: {}", revocation.summary()));
+    }
+    if outcome
+        .revocations
+        .iter()
+        .any(|r| matches!(r.status, crate::domain::RevocationStatus::Revoked) && !r.statements.is_empty())
+    {
+        lines.push(format!("Note: the {PORTAL_SESSIONS}."));
+    }
     if let Some(e) = &f.expired_exception {
         lines.push(format!(
             "An exception owned by {} ({}) covered this until {} (guardrail.toml line {}).",
@@ -184,6 +202,7 @@ pub fn document(outcome: &Outcome, owner: &str, slack_channels: &[String]) -> Va
         "actor_detail": outcome.actor,
         "finding": outcome.finding,
         "calls": outcome.calls,
+        "revocations": outcome.revocations,
     })
 }
 
@@ -242,11 +261,20 @@ impl Message {
     /// Renders an operational notice; it goes to the default owner.
     pub fn of_notice(notice: &Notice, owners: &Owners) -> Self {
         let owner = owners.default_owner.as_str();
-        let (subject, at, by) = match notice {
+        let (subject, at, by, next) = match notice {
             Notice::BreakerReset { at, by, .. } => (
                 "[idc-guard] BREAKER RESET: the event path corrects again".to_owned(),
                 *at,
                 by.as_str(),
+                "Corrections resume with the next event; the reconciler catches what happened while the breaker was \
+                 open."
+                    .to_owned(),
+            ),
+            Notice::SessionsRevoked { at, by, user, .. } => (
+                format!("[idc-guard] SESSIONS REVOKED: {user}"),
+                *at,
+                by.as_str(),
+                format!("The {PORTAL_SESSIONS}; propagation to the accounts can take a few minutes."),
             ),
         };
         let summary = notice.summary();
@@ -255,10 +283,12 @@ impl Message {
             String::new(),
             summary.clone(),
             format!("When: {}.", utc(at)),
-            "Corrections resume with the next event; the reconciler catches what happened while the breaker was open."
-                .to_owned(),
+            next,
             format!("Owner: {owner}."),
         ]
+        .iter()
+        .map(|l| crate::report::printable(l))
+        .collect::<Vec<_>>()
         .join("\n");
         let document = json!({
             "schema_version": SCHEMA_VERSION,

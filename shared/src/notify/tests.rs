@@ -47,6 +47,7 @@ fn outcome(kind: OutcomeKind) -> Outcome {
         },
         kind,
         tagged_owner: None,
+        revocations: Vec::new(),
         calls: vec!["UpdatePermissionSet", "ProvisionPermissionSet"],
     }
 }

@@ -141,6 +141,36 @@ impl RuleTable {
     }
 }
 
+/// `[revocation]`: what a removal idc-guard makes does to the live role sessions issued through
+/// what it removed (see `crate::revocation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    /// `enforce`: revoke them after every removal; `detect`: report what would be revoked; `off`.
+    /// Capped by the global mode.
+    pub mode: Mode,
+    /// Added to the permission set's session duration before a statement is removed again
+    /// (seconds, at most [`Revocation::MAX_MARGIN`]).
+    pub margin: u64,
+}
+
+impl Revocation {
+    /// The longest margin: with the longest session (12 hours) and the expiry sweep every 15
+    /// minutes, no statement stays longer than 12 h 45 min, within the 13 hours promised.
+    pub const MAX_MARGIN: u64 = 30 * 60;
+}
+
+impl Default for Revocation {
+    /// On (capped by the global mode), 10 minutes of margin: the margin covers the clock skew
+    /// between idc-guard and STS and the provisioning delay; a session's lifetime itself is the
+    /// set's duration.
+    fn default() -> Self {
+        Self {
+            mode: Mode::Enforce,
+            margin: 600,
+        }
+    }
+}
+
 /// Which principals are idc-guard itself, so its own calls are recognised as echoes.
 ///
 /// By exact, account-pinned role ARNs: the deployment passes its roles' ARNs (`IDC_GUARD_OWN_ROLES`),
@@ -311,6 +341,8 @@ pub struct Policy {
     pub exceptions: Vec<Exception>,
     /// Who is told about findings.
     pub owners: Owners,
+    /// What removals do to live sessions.
+    pub revocation: Revocation,
 }
 
 impl Default for Policy {
@@ -326,6 +358,7 @@ impl Default for Policy {
             rules: RuleTable::default(),
             exceptions: Vec::new(),
             owners: Owners::default(),
+            revocation: Revocation::default(),
         }
     }
 }
@@ -349,6 +382,7 @@ impl Policy {
     pub fn baseline(&self) -> Baseline<'_> {
         Baseline {
             privileged: &self.privileged,
+            revocation: self.revocation.mode.min(self.mode),
         }
     }
 

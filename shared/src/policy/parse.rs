@@ -5,8 +5,8 @@ use std::ops::Range;
 
 use toml::de::DeValue;
 
-use super::{Exception, OwnIdentity, OwnerRoute, Owners, Policy, PolicyError, RuleCommon, RuleTable};
-use crate::domain::{Date, IdentityStoreId, InstanceArn, NamePattern};
+use super::{Exception, OwnIdentity, OwnerRoute, Owners, Policy, PolicyError, Revocation, RuleCommon, RuleTable};
+use crate::domain::{Date, IdentityStoreId, InstanceArn, NamePattern, SessionDuration};
 use crate::rules::{self, RULES};
 use crate::spanned::{Reader, Table, Value, closest};
 
@@ -21,7 +21,9 @@ pub(super) mod keys {
         "rules",
         "exceptions",
         "owners",
+        "revocation",
     ];
+    pub(crate) const REVOCATION: &[&str] = &["mode", "margin"];
     pub(crate) const OWNERS: &[&str] = &["tag_key", "default", "routes", "slack_channels"];
     pub(crate) const OWNER_ROUTE: &[&str] = &["owner", "permission_sets", "accounts"];
     pub(crate) const INSTANCE: &[&str] = &["arn", "identity_store_id"];
@@ -74,6 +76,10 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         Some(v) => read_owners(r, v),
         None => Some(d.owners.clone()),
     };
+    let revocation = match top.take("revocation") {
+        Some(v) => read_revocation(r, v, d.revocation),
+        None => Some(d.revocation),
+    };
     top.finish(r);
     Some(Policy {
         mode: mode?,
@@ -85,6 +91,46 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         rules: rules?,
         exceptions,
         owners: owners?,
+        revocation: revocation?,
+    })
+}
+
+fn read_revocation(r: &mut Reader<'_>, value: &Value<'_>, d: Revocation) -> Option<Revocation> {
+    let mut t = r.table(value, "revocation", keys::REVOCATION)?;
+    let mode = match t.take("mode") {
+        Some(v) => r.mode(v, &t.child("mode")),
+        None => Some(d.mode),
+    };
+    let margin = match t.take("margin") {
+        Some(v) => {
+            let path = t.child("margin");
+            r.string(v, &path)
+                .and_then(|s| match SessionDuration::parse(&s).map(|m| m.seconds()) {
+                    Some(seconds) if seconds <= Revocation::MAX_MARGIN => Some(seconds),
+                    Some(_) => {
+                        r.problem(
+                            v.span(),
+                            &path,
+                            format!("{s:?} is longer than the longest margin, PT30M"),
+                        );
+                        None
+                    }
+                    None => {
+                        r.problem(
+                            v.span(),
+                            &path,
+                            format!("{s:?} is not an ISO 8601 duration such as \"PT10M\""),
+                        );
+                        None
+                    }
+                })
+        }
+        None => Some(d.margin),
+    };
+    t.finish(r);
+    Some(Revocation {
+        mode: mode?,
+        margin: margin?,
     })
 }
 

@@ -64,6 +64,13 @@ pub fn json_schema() -> Value {
                 "privileged": patterns("admin and break-glass permission set name patterns") } },
             "groups": { "type": "object", "additionalProperties": false, "properties": {
                 "protected": patterns("protected group display name patterns (memberships read and reported by the reconciler)") } },
+            "revocation": { "type": "object", "additionalProperties": false,
+                "description": "what a removal idc-guard makes does to the live role sessions issued through it",
+                "properties": {
+                    "mode": { "enum": ["enforce", "detect", "off"],
+                        "description": "enforce: revoke them (a deny statement in the set's inline policy, until they have expired); detect: report what would be revoked" },
+                    "margin": { "type": "string", "pattern": "^P",
+                        "description": "added to the set's session duration before the statement is removed (ISO 8601, at most PT30M; default PT10M)" } } },
             "rules": rules,
             "exceptions": { "type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["rule", "owner", "reason", "expires"],
@@ -122,6 +129,7 @@ mod tests {
         assert_eq!(property_names(&p["permission_sets"]), sorted(keys::PERMISSION_SETS));
         assert_eq!(property_names(&p["exceptions"]["items"]), sorted(keys::EXCEPTION));
         assert_eq!(property_names(&p["owners"]), sorted(keys::OWNERS));
+        assert_eq!(property_names(&p["revocation"]), sorted(keys::REVOCATION));
         assert_eq!(
             property_names(&p["owners"]["properties"]["routes"]["items"]),
             sorted(keys::OWNER_ROUTE)

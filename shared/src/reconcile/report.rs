@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::plan::{Counts, PlanItem, actor, meta};
 use crate::domain::{
-    Action, Finding, InstanceArn, Mode, Outcome, OutcomeKind, Resource, ResourceKind, RuleId, Severity,
+    Action, Finding, InstanceArn, Mode, Outcome, OutcomeKind, Resource, ResourceKind, RevocationStatus, RuleId,
+    Severity,
 };
 use crate::inventory::{Inventory, Strategy, Unknown};
 use crate::rules::desired_assignments;
@@ -136,6 +137,10 @@ pub struct RunReport {
     pub api_calls: BTreeMap<String, u64>,
     /// Their total.
     pub api_calls_total: u64,
+    /// Revocations: the expired statements removed at the start of the run, then the live
+    /// sessions this run's removals revoked (each set edited once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocations: Vec<crate::domain::RevocationReport>,
 }
 
 impl RunReport {
@@ -225,6 +230,9 @@ impl RunReport {
                 g.reasons.join("; ")
             );
         }
+        for r in &self.revocations {
+            let _ = writeln!(out, "revocation: {}", r.summary());
+        }
         for u in &self.unknown {
             let _ = writeln!(out, "unknown: {}", serde_json::to_string(u).unwrap_or_default());
         }
@@ -287,11 +295,20 @@ pub(super) fn summary(instance: &InstanceArn, report: &RunReport, now: u64) -> O
                     .is_some_and(|o| o.starts_with("withheld") || o.starts_with("cannot"))
             })
             .count();
+        let failed_revocations = report
+            .revocations
+            .iter()
+            .filter(|r| matches!(r.status, RevocationStatus::Failed { .. }))
+            .count();
         let kind = if report.dry_run || c.planned == 0 {
             OutcomeKind::Detected
         } else if failed > 0 {
             OutcomeKind::Failed {
                 error: format!("{failed} of {} corrections failed or were not verified", c.planned),
+            }
+        } else if failed_revocations > 0 {
+            OutcomeKind::Failed {
+                error: format!("{failed_revocations} revocations of live sessions failed"),
             }
         } else if withheld > 0 {
             OutcomeKind::Withheld {
@@ -340,5 +357,6 @@ pub(super) fn summary(instance: &InstanceArn, report: &RunReport, now: u64) -> O
         kind,
         tagged_owner: None,
         calls: report.plan.iter().flat_map(|a| a.calls.iter().copied()).collect(),
+        revocations: report.revocations.clone(),
     }
 }

@@ -10,7 +10,7 @@ use super::Desired;
 use super::plan::{Plan, plan};
 use super::report::{ProtectedGroupReport, ReportedAction, RunReport, summary};
 use crate::desired::{self, DesiredFile};
-use crate::domain::Date;
+use crate::domain::{Action, Date, InstanceArn, Removal};
 use crate::guard::{Guard, PlannedOutcome};
 use crate::inventory::{self, Inventory, InventoryError};
 use crate::policy::PolicyError;
@@ -59,7 +59,7 @@ pub async fn survey<I, S, N, G, D, O>(
 ) -> Result<(Inventory, Desired), InventoryError>
 where
     I: IdentityCenter + InstanceInventory,
-    S: IdentityStore,
+    S: IdentityStore + Directory,
     N: Notifier,
     G: Gate,
     D: Directory,
@@ -95,7 +95,7 @@ pub async fn run<I, S, N, G, D, O>(
 ) -> Result<RunReport, InventoryError>
 where
     I: IdentityCenter + InstanceInventory,
-    S: IdentityStore,
+    S: IdentityStore + Directory,
     N: Notifier,
     G: Gate,
     D: Directory,
@@ -103,6 +103,18 @@ where
 {
     let started = Instant::now();
     let (inv, desired) = survey(guard, directory, organization, instance, file, &options.inventory).await?;
+    // Revocations whose sessions have expired go first (noted ones, and any the read found).
+    let revocations = if options.dry_run {
+        Vec::new()
+    } else {
+        let (swept, error) = guard
+            .sweep_revocations(&inv.instance, &expired_revocations(&inv, options.now))
+            .await;
+        if let Some(e) = error {
+            tracing::warn!(error = %e, "the noted revocations could not be read; only those the inventory found were swept");
+        }
+        swept
+    };
     let plan = plan(
         guard.policy(),
         &inv,
@@ -130,6 +142,7 @@ where
         duration_ms: 0,
         api_calls: BTreeMap::new(),
         api_calls_total: 0,
+        revocations,
     };
     if plan.refusal.is_none() && !options.dry_run {
         execute(guard, &plan, options, &mut report).await;
@@ -148,8 +161,8 @@ where
 /// (at most `options.concurrency` at a time).
 async fn execute<I, S, N, G>(guard: &Guard<I, S, N, G>, plan: &Plan, options: &RunOptions, report: &mut RunReport)
 where
-    I: IdentityCenter,
-    S: IdentityStore,
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore + Directory,
     N: Notifier,
     G: Gate,
 {
@@ -187,7 +200,35 @@ where
             .await;
         results.extend(done);
     }
-    for (i, outcome) in results.into_iter().flatten() {
+    let results: Vec<(usize, PlannedOutcome)> = results.into_iter().flatten().collect();
+    // The live sessions the removals leave behind are revoked once every removal is done: each
+    // set is edited once for the whole run (issue #14), not once per removal.
+    let mut removals: BTreeMap<crate::domain::Mode, Vec<(Option<&InstanceArn>, &Removal)>> = BTreeMap::new();
+    for (_, outcome) in &results {
+        let PlannedOutcome::Done(o) = outcome else { continue };
+        if o.calls.is_empty() {
+            continue;
+        }
+        for action in &o.finding.remediation {
+            if let Action::RevokeSessions {
+                instance_arn,
+                removal,
+                mode,
+            } = action
+            {
+                removals
+                    .entry(*mode)
+                    .or_default()
+                    .push((instance_arn.as_ref(), removal));
+            }
+        }
+    }
+    for (mode, removals) in removals {
+        let (revoked, calls) = guard.revoke_after(&removals, mode).await;
+        report.counts.mutations += calls.len();
+        report.revocations.extend(revoked);
+    }
+    for (i, outcome) in results {
         let reported = &mut report.plan[i];
         match outcome {
             PlannedOutcome::Done(o) => {
@@ -199,4 +240,25 @@ where
             PlannedOutcome::Duplicate(why) => reported.outcome = Some(format!("left to another path: {why}")),
         }
     }
+}
+
+/// The permission sets whose inline policy, as the inventory read it, holds revocations that
+/// have expired at `now`.
+fn expired_revocations(inv: &crate::inventory::Inventory, now: u64) -> Vec<crate::domain::PermissionSetArn> {
+    inv.permission_sets
+        .iter()
+        .filter(|(_, entry)| {
+            let text = entry
+                .facts
+                .as_ref()
+                .and_then(|f| f.inline_policy.known())
+                .and_then(|p| match p {
+                    Some(crate::domain::InlinePolicyText::Text(text)) => Some(text),
+                    _ => None,
+                });
+            text.and_then(|t| crate::iam::PolicyDocument::parse(t).ok())
+                .is_some_and(|doc| doc.revocations().iter().any(|(_, r)| r.expired(now)))
+        })
+        .map(|(arn, _)| arn.clone())
+        .collect()
 }

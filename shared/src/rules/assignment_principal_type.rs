@@ -1,7 +1,9 @@
 //! `assignment-principal-type`: access is granted to groups, never to individual users.
 
-use super::{Context, Doc, Rule, Runs, Verdict, Violation};
-use crate::domain::{Action, ChangeKind, Fact, PrincipalType, Resource, ResourceKind, RuleId, Scope, Severity};
+use super::{Context, Doc, REVOCATION, Rule, Runs, Verdict, Violation};
+use crate::domain::{
+    Action, ChangeKind, Fact, PrincipalType, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
+};
 use crate::spanned::{Reader, Table};
 
 /// The rule's id.
@@ -32,7 +34,7 @@ impl Rule for AssignmentPrincipalType {
         mode: None,
         runs: Runs::Everywhere,
         why: "Access granted to individual users bypasses group membership reviews and leaves orphaned access behind.",
-        correction: "delete the assignment",
+        correction: "delete the assignment; revoke the role sessions it issued",
         actions: &[
             &[
                 "sso:ListAccountAssignments",
@@ -46,6 +48,7 @@ impl Rule for AssignmentPrincipalType {
                 "identitystore:DescribeUser",
                 "identitystore:DescribeGroup",
             ],
+            REVOCATION,
         ],
     };
 
@@ -108,11 +111,19 @@ impl Rule for AssignmentPrincipalType {
             None => a.permission_set_arn.to_string(),
         };
         let allowed_text: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
+        let revoke = cx
+            .baseline
+            .revoke_sessions(Some(a.instance_arn.clone()), Removal::Assignment(a.clone()));
         let message = format!(
             "{who} was assigned {what} in account {} directly; only {} assignments are allowed. \
-             Assign a group the user belongs to instead (the direct assignment will be deleted).",
+             Assign a group the user belongs to instead (the direct assignment will be deleted{}).",
             a.account_id,
-            allowed_text.join(" or ")
+            allowed_text.join(" or "),
+            if revoke.is_some() {
+                ", and the role sessions it issued revoked"
+            } else {
+                ""
+            }
         );
         let mut resource = Resource::new(ResourceKind::AccountAssignment, a.resource_id());
         resource.permission_set_arn = Some(a.permission_set_arn.to_string());
@@ -123,7 +134,9 @@ impl Rule for AssignmentPrincipalType {
         Verdict::Fail(Violation {
             message,
             resource,
-            remediation: vec![Action::DeleteAccountAssignment(a.clone())],
+            remediation: std::iter::once(Action::DeleteAccountAssignment(a.clone()))
+                .chain(revoke)
+                .collect(),
         })
     }
 }
@@ -152,19 +165,56 @@ mod tests {
     }
 
     #[test]
-    fn user_assignment_plans_exactly_its_deletion() {
+    fn user_assignment_plans_its_deletion_then_the_revocation_of_its_sessions() {
         let change = assignment_created(PrincipalType::User);
         let verdict =
             AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts_for(&change), &policy()));
         let Verdict::Fail(v) = verdict else {
             panic!("{verdict:?}")
         };
-        assert_eq!(v.remediation.len(), 1);
-        assert!(matches!(
-            &v.remediation[0],
-            Action::DeleteAccountAssignment(a) if a.principal_type == PrincipalType::User
-        ));
+        let [
+            Action::DeleteAccountAssignment(a),
+            Action::RevokeSessions { removal, mode, .. },
+        ] = &v.remediation[..]
+        else {
+            panic!("{:?}", v.remediation)
+        };
+        assert_eq!(a.principal_type, PrincipalType::User);
+        assert_eq!(removal, &crate::domain::Removal::Assignment(a.clone()));
+        assert_eq!(*mode, crate::domain::Mode::Enforce);
         assert!(v.message.contains("Assign a group"));
+        assert!(
+            v.message.contains("the role sessions it issued revoked"),
+            "{}",
+            v.message
+        );
+        // Revocation off: the deletion alone.
+        let mut off = policy();
+        off.revocation.mode = crate::domain::Mode::Off;
+        let Verdict::Fail(v) =
+            AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts_for(&change), &off))
+        else {
+            panic!()
+        };
+        assert!(matches!(&v.remediation[..], [Action::DeleteAccountAssignment(_)]));
+        assert!(!v.message.contains("sessions"), "{}", v.message);
+        // Detect: planned, to be reported only.
+        off.revocation.mode = crate::domain::Mode::Detect;
+        let Verdict::Fail(v) =
+            AssignmentPrincipalType.evaluate(cx(&AssignmentPrincipalType, &change, &facts_for(&change), &off))
+        else {
+            panic!()
+        };
+        assert!(matches!(
+            &v.remediation[..],
+            [
+                _,
+                Action::RevokeSessions {
+                    mode: crate::domain::Mode::Detect,
+                    ..
+                }
+            ]
+        ));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Only the reconciler supplies the fact this rule needs ([`Facts::desired`]); the event path and
 //! offline checks do not, so for them the rule does not apply.
 
-use super::{Context, Doc, Missing, Rule, Runs, Verdict, Violation};
-use crate::domain::{Action, ChangeKind, Fact, Facts, MissingFact, Resource, ResourceKind, RuleId, Scope, Severity};
+use super::{Context, Doc, Missing, REVOCATION, Rule, Runs, Verdict, Violation};
+use crate::domain::{
+    Action, ChangeKind, Fact, Facts, MissingFact, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
+};
 
 /// The rule's id.
 pub const ID: RuleId = RuleId::new("desired-assignments");
@@ -32,14 +34,17 @@ impl Rule for DesiredAssignments {
         mode: None,
         runs: Runs::Reconciler,
         why: "Access that differs from the reviewed assignments file was granted or removed outside review.",
-        correction: "delete an extra assignment; create a missing one (the reconciler and `scan` only)",
-        actions: &[&[
-            "sso:ListAccountAssignments",
-            "sso:DeleteAccountAssignment",
-            "sso:DescribeAccountAssignmentDeletionStatus",
-            "sso:CreateAccountAssignment",
-            "sso:DescribeAccountAssignmentCreationStatus",
-        ]],
+        correction: "delete an extra assignment (revoking the role sessions it issued); create a missing one (the reconciler and `scan` only)",
+        actions: &[
+            &[
+                "sso:ListAccountAssignments",
+                "sso:DeleteAccountAssignment",
+                "sso:DescribeAccountAssignmentDeletionStatus",
+                "sso:CreateAccountAssignment",
+                "sso:DescribeAccountAssignmentCreationStatus",
+            ],
+            REVOCATION,
+        ],
     };
 
     fn defaults(&self) -> Settings {
@@ -103,10 +108,18 @@ impl Rule for DesiredAssignments {
                 Action::CreateAccountAssignment(a.clone()),
             )
         };
+        // An extra assignment's removal also ends the sessions it issued (to whoever keeps the set
+        // in the account through nothing else).
+        let revoke = exists
+            .then(|| {
+                cx.baseline
+                    .revoke_sessions(Some(a.instance_arn.clone()), Removal::Assignment(a.clone()))
+            })
+            .flatten();
         Verdict::Fail(Violation {
             message,
             resource,
-            remediation: vec![action],
+            remediation: std::iter::once(action).chain(revoke).collect(),
         })
     }
 }
@@ -179,9 +192,10 @@ mod tests {
             Verdict::Fail(v) => v.remediation,
             other => panic!("{other:?}"),
         };
+        // An extra assignment is deleted, and the sessions it issued revoked.
         assert!(matches!(
             actions(judge(Fact::Known(true), Some(false)))[..],
-            [Action::DeleteAccountAssignment(_)]
+            [Action::DeleteAccountAssignment(_), Action::RevokeSessions { .. }]
         ));
         assert!(matches!(
             actions(judge(Fact::Known(false), Some(true)))[..],

@@ -1,8 +1,9 @@
 //! `identity-store-scim-only`: users, groups and memberships come only from SCIM.
 
-use super::{Context, Doc, Rule, Runs, Verdict, Violation};
+use super::{Context, Doc, REVOCATION, Rule, Runs, Verdict, Violation};
 use crate::domain::{
-    Action, Actor, ChangeKind, EventSource, Fact, IdentityOp, Mode, Resource, ResourceKind, RuleId, Scope, Severity,
+    Action, Actor, ChangeKind, EventSource, Fact, IdentityOp, Mode, Removal, Resource, ResourceKind, RuleId, Scope,
+    Severity,
 };
 
 /// The rule's id.
@@ -30,12 +31,15 @@ impl Rule for IdentityStoreScimOnly {
         mode: Some(Mode::Detect),
         runs: Runs::Everywhere,
         why: "Hand-made users, groups and memberships drift from the IdP and survive offboarding.",
-        correction: "delete a hand-made group membership; other writes are reported",
-        actions: &[&[
-            "identitystore:GetGroupMembershipId",
-            "identitystore:DescribeGroupMembership",
-            "identitystore:DeleteGroupMembership",
-        ]],
+        correction: "delete a hand-made group membership (revoking the role sessions it gave); other writes are reported",
+        actions: &[
+            &[
+                "identitystore:GetGroupMembershipId",
+                "identitystore:DescribeGroupMembership",
+                "identitystore:DeleteGroupMembership",
+            ],
+            REVOCATION,
+        ],
     };
 
     fn defaults(&self) -> Settings {
@@ -70,7 +74,19 @@ impl Rule for IdentityStoreScimOnly {
                 membership_id,
             } => {
                 resource.principal_id = member_id.clone();
-                vec![Action::DeleteGroupMembership {
+                // The user loses what the group gave them: its sessions go too.
+                let revoke = match (identity_store_id, group_id, member_id) {
+                    (Some(store), Some(group), Some(user)) => cx.baseline.revoke_sessions(
+                        None,
+                        Removal::Membership {
+                            identity_store_id: store.clone(),
+                            group_id: group.clone(),
+                            user_id: user.clone(),
+                        },
+                    ),
+                    _ => None,
+                };
+                std::iter::once(Action::DeleteGroupMembership {
                     identity_store_id: identity_store_id.clone(),
                     membership_id: cx
                         .facts
@@ -81,7 +97,9 @@ impl Rule for IdentityStoreScimOnly {
                         .or_else(|| membership_id.clone()),
                     group_id: group_id.clone(),
                     member_id: member_id.clone(),
-                }]
+                })
+                .chain(revoke)
+                .collect()
             }
             _ => Vec::new(),
         };
@@ -178,9 +196,18 @@ mod tests {
         else {
             panic!()
         };
-        assert!(
-            matches!(&v.remediation[..], [Action::DeleteGroupMembership { membership_id: Some(m), .. }] if m == "m")
-        );
+        // The membership goes, then the sessions the group gave the user.
+        assert!(matches!(
+            &v.remediation[..],
+            [
+                Action::DeleteGroupMembership { membership_id: Some(m), .. },
+                Action::RevokeSessions {
+                    instance_arn: None,
+                    removal: crate::domain::Removal::Membership { group_id, user_id, .. },
+                    ..
+                }
+            ] if m == "m" && group_id == "g" && user_id == "u"
+        ));
         let change = identity_change(
             EventSource::IdentityStore,
             role,

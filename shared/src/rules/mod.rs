@@ -30,7 +30,7 @@ use std::fmt;
 
 use crate::domain::{
     Action, Change, ChangeKind, Facts, InstanceArn, MissingFact, Mode, NamePattern, PermissionSetFacts,
-    PermissionSetOp, Resource, ResourceKind, RuleId, Scope, Severity,
+    PermissionSetOp, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
 };
 use crate::spanned::{Reader, Table};
 
@@ -136,12 +136,28 @@ pub enum Verdict {
 pub struct Baseline<'a> {
     /// Name patterns of the admin and break-glass permission sets.
     pub privileged: &'a [NamePattern],
+    /// Whether a removal's live sessions are revoked (the policy's `[revocation] mode`, capped by
+    /// the global mode): a rule that plans a removal plans [`Action::RevokeSessions`] after it
+    /// unless this is `off`.
+    ///
+    /// [`Action::RevokeSessions`]: crate::domain::Action::RevokeSessions
+    pub revocation: Mode,
 }
 
 impl Baseline<'_> {
     /// Whether a permission set name is privileged (admin or break-glass).
     pub fn is_privileged(&self, name: &str) -> bool {
         self.privileged.iter().any(|p| p.matches(name))
+    }
+
+    /// The revocation of the live sessions `removal` leaves behind, planned right after it,
+    /// unless the policy turns revocation off.
+    pub fn revoke_sessions(&self, instance_arn: Option<InstanceArn>, removal: Removal) -> Option<Action> {
+        (self.revocation != Mode::Off).then_some(Action::RevokeSessions {
+            instance_arn,
+            removal,
+            mode: self.revocation,
+        })
     }
 }
 
@@ -419,6 +435,22 @@ const PERMISSION_SET_READS: &[&str] = &[
     "sso:GetInlinePolicyForPermissionSet",
     "sso:ListManagedPoliciesInPermissionSet",
     "sso:GetPermissionsBoundaryForPermissionSet",
+];
+
+/// What revoking the sessions a removal leaves behind needs (`crate::revocation`): who keeps
+/// the set in the account (the assignments left, the members of the groups among them, the
+/// sets a group holds), the set's duration and inline policy, and provisioning to one account.
+const REVOCATION: &[&str] = &[
+    "sso:ListInstances",
+    "sso:ListAccountAssignments",
+    "sso:ListAccountAssignmentsForPrincipal",
+    "identitystore:ListGroupMemberships",
+    "sso:DescribePermissionSet",
+    "sso:GetInlinePolicyForPermissionSet",
+    "sso:PutInlinePolicyToPermissionSet",
+    "sso:DeleteInlinePolicyFromPermissionSet",
+    "sso:ProvisionPermissionSet",
+    "sso:DescribePermissionSetProvisioningStatus",
 ];
 
 /// The AWS actions of re-provisioning a permission set after a correction.

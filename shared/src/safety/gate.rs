@@ -6,12 +6,12 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use super::breaker::breaker_open;
-use super::keys::{breaker_key, claim_key, flap_key, notice_key, own_key};
+use super::keys::{REVOCATIONS, breaker_key, claim_key, flap_key, lease_key, notice_key, own_key};
 use super::limits::{Limit, Span};
 use super::{Clock, KillSwitch, SafetyConfig, SystemClock};
 use crate::domain::time::{parse_utc, utc};
 use crate::domain::{Change, Decision, Finding, Mode, OutcomeKind};
-use crate::ports::{FailureKind, Gate, Parameters, Remote, RemoteError, StateKey, StateRecord, StateStore};
+use crate::ports::{FailureKind, Gate, Lease, Parameters, Remote, RemoteError, StateKey, StateRecord, StateStore};
 
 /// Conditional writes attempted on one item before the gate gives up (and withholds).
 const WRITE_ATTEMPTS: u32 = 16;
@@ -476,6 +476,77 @@ impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {
                 None
             }
         }
+    }
+
+    async fn lease(&self, resource: &str) -> Remote<Option<Lease>> {
+        let now = self.clock.now();
+        let key = lease_key(resource);
+        let token = token();
+        let taken = StateRecord {
+            owner: Some(token.clone()),
+            since: Some(now),
+            until: Some(now.saturating_add(Lease::TERM)),
+            expires_at: Some(now.saturating_add(Lease::TERM)),
+            ..StateRecord::default()
+        };
+        let expected = match self.store.get(&key).await? {
+            // Held, and not yet lapsed.
+            Some(current) if current.until.is_some_and(|until| until > now) => return Ok(None),
+            Some(lapsed) => Some(lapsed.version),
+            None => None,
+        };
+        Ok(self.store.put(&key, &taken, expected).await?.then(|| Lease {
+            resource: resource.to_owned(),
+            token,
+        }))
+    }
+
+    async fn release(&self, lease: &Lease) {
+        let key = lease_key(&lease.resource);
+        // Only our own: a lease that lapsed and was taken by another is theirs.
+        match self.store.get(&key).await {
+            Ok(Some(current)) if current.owner.as_deref() == Some(lease.token.as_str()) => {
+                if let Err(e) = self.store.delete(&key).await {
+                    tracing::warn!(error = %e, %key, "could not release a lease: it lapses by itself");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, %key, "could not release a lease: it lapses by itself"),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    async fn note_revocations(&self, permission_set: &str, until: Option<u64>) -> Remote<()> {
+        let key = StateKey {
+            partition: REVOCATIONS.to_owned(),
+            item: permission_set.to_owned(),
+        };
+        match until {
+            None => self.store.delete(&key).await,
+            Some(until) => {
+                self.update(&key, |current| {
+                    let mut record = current.cloned().unwrap_or_default();
+                    record.until = Some(until);
+                    // Kept a day past the expiry, so a sweep that was late still finds it.
+                    record.expires_at = Some(until.saturating_add(24 * 60 * 60));
+                    (Some(record), ())
+                })
+                .await
+            }
+        }
+    }
+
+    async fn noted_revocations(&self) -> Remote<Vec<(String, u64)>> {
+        Ok(self
+            .store
+            .list(REVOCATIONS)
+            .await?
+            .into_iter()
+            .filter_map(|(key, record)| record.until.map(|until| (key.item, until)))
+            .collect())
     }
 
     async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {

@@ -28,6 +28,18 @@ pub fn own_key(resource: &str, operation: &str) -> StateKey {
     }
 }
 
+/// The lease on a resource (see [`crate::ports::Gate::lease`]).
+pub(super) fn lease_key(resource: &str) -> StateKey {
+    StateKey {
+        partition: format!("lease#{resource}"),
+        item: "lease".to_owned(),
+    }
+}
+
+/// The partition noting which permission sets hold revocations, one item per set (see
+/// [`crate::ports::Gate::note_revocations`]).
+pub(super) const REVOCATIONS: &str = "revocations";
+
 /// The breaker's item: delete it to reset the breaker (the documented operator action).
 pub fn breaker_key() -> StateKey {
     StateKey {

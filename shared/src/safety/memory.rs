@@ -58,6 +58,19 @@ impl StateStore for MemoryStore {
         self.items.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
         Ok(())
     }
+
+    async fn list(&self, partition: &str) -> Remote<Vec<(StateKey, StateRecord)>> {
+        let mut items: Vec<(StateKey, StateRecord)> = self
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(k, _)| k.partition == partition)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(items)
+    }
 }
 
 /// Parameters in memory. Clones share the values.
