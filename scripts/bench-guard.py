@@ -578,11 +578,21 @@ def classify_guard(ops: list[str]) -> dict[str, list[str]]:
         middle, read_back = rest[:-n], rest[-n:]
     else:
         middle, read_back = rest, []
+    # Issue #14: after a removal, the revocation of the live sessions it leaves behind starts
+    # with a read (who else holds the set) once the removal's own status polls are done; it is
+    # counted apart (its reads, the inline-policy write and read-back, the provisioning and its
+    # polls). A correction of a set has no read after its first mutation, so nothing is split.
+    start = next(
+        (i for i, op in enumerate(middle) if i > 0 and not is_mutating(op) and "Status" not in op),
+        len(middle),
+    )
+    middle, revocation = middle[:start], middle[start:]
     return {
         "reads": reads,
         "names": names,
         "mutating": [op for op in middle if is_mutating(op)],
         "polls": [op for op in middle if not is_mutating(op)],
+        "revocation": revocation,
         "read_back": read_back,
     }
 
@@ -878,10 +888,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## 1. Per event against the emulator ({args.repeats} events per kind; wall = /next response written")
     print("##    to /response POST received; calls counted by the proxy)")
     print()
-    print("| revert | function | reads | names | mutating | status polls | read-back | guard calls "
+    print("| revert | function | reads | names | mutating | status polls | revocation (#14) | read-back | guard calls "
           "| rails: SSM | rails: DynamoDB, gate | rails: DynamoDB, settle | all calls "
           "| wall ms median (min–max) | wall ms, no proxy | peak RSS after | outcome |")
-    print("|---|---|---|---|---|---|---|---:|---|---|---|---|---:|---:|---:|---|")
+    print("|---|---|---|---|---|---|---|---|---:|---|---|---|---|---:|---:|---:|---|")
     out["events"] = {}
     for kind in kinds:
         r = proxied[kind.key]
@@ -897,8 +907,9 @@ def main(argv: list[str] | None = None) -> int:
         problems = list(dict.fromkeys(r.failures + (direct[kind.key].failures if direct else [])))
         if not same:
             problems.append(f"the guard's calls differ between events: {guard_calls}")
-        if sorted(shape["mutating"]) != sorted(kind.mutating):
-            problems.append(f"mutating calls {shape['mutating']}, expected {kind.mutating}")
+        revoking = [op for op in shape["revocation"] if is_mutating(op)]
+        if sorted(shape["mutating"] + revoking) != sorted(kind.mutating):
+            problems.append(f"mutating calls {shape['mutating'] + revoking}, expected {kind.mutating}")
         for other in sorted({c for sh in shapes for c in sh["other"]}):
             problems.append(f"a call to no expected service: {other}")
         if not all(sh["rails"]["gate"]["dynamodb"] for sh in shapes):
@@ -914,6 +925,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {kind.title} | {kind.function} | {len(shape['reads'])}: {fmt_ops(shape['reads'])} "
             f"| {len(shape['names'])}: {fmt_ops(shape['names'])} "
             f"| {len(shape['mutating'])}: {fmt_ops(shape['mutating'])} | {len(shape['polls'])}: {fmt_ops(shape['polls'])} "
+            f"| {len(shape['revocation'])}: {fmt_ops(shape['revocation'])} "
             f"| {len(shape['read_back'])}: {fmt_ops(shape['read_back'])} | {shape['guard_calls']} "
             f"| {ssm} | {ddb_gate} | {ddb_settle} | {total} "
             f"| {w['median']:.1f} ({w['min']:.1f}–{w['max']:.1f}) "
@@ -938,6 +950,8 @@ def main(argv: list[str] | None = None) -> int:
         and len(user["names"]) <= 2
         and user["mutating"] == ["DeleteAccountAssignment"]
         and all(op == "DescribeAccountAssignmentDeletionStatus" for op in user["polls"])
+        and [op for op in user["revocation"] if is_mutating(op)]
+        == ["PutInlinePolicyToPermissionSet", "ProvisionPermissionSet"]
         and len(user["read_back"]) == 1
         and not proxied["user"].failures
         and all(
@@ -1011,7 +1025,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- USER assignment revert: {len(user['reads'])} read, {len(user['names'])} name read(s) "
         f"({fmt_ops(user['names'])}), {len(user['mutating'])} delete, "
         f"{len(user['polls'])} status poll(s), {len(user['read_back'])} read-back "
-        f"(<= 1 read, <= 2 name reads, 1 delete, its polls, 1 read-back): {verdict(user_ok)}; plus the safety rails' "
+        f"(<= 1 read, <= 2 name reads, 1 delete, its polls, 1 read-back): {verdict(user_ok)}; "
+        f"then the revocation of its live sessions (issue #14): {len(user['revocation'])} calls "
+        f"({fmt_ops(user['revocation'])}); plus the safety rails' "
         f"{len(user['rails']['gate']['dynamodb'])} + {len(user['rails']['settle']['dynamodb'])} DynamoDB calls "
         f"(gate + settle) and {len(user['rails']['gate']['ssm'])} SSM call(s) in its first event"
     )

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_sdk_ssoadmin::types::PrincipalType;
 use idc_guard_tests::emulator::REGION;
 use idc_guard_tests::world::{
-    Event, KILL_SWITCH, PermissionSet, PolicyFile, STATE_TABLE, User, World, WorldBuilder, with_rule_mode,
+    Event, KILL_SWITCH, PermissionSet, PolicyFile, Principal, STATE_TABLE, User, World, WorldBuilder, with_rule_mode,
 };
 use serde_json::{Value, json};
 
@@ -58,7 +58,7 @@ struct Kind {
 /// The kinds of revert, one a line: `key | function | fixture | rule | mutating calls | title`.
 const KINDS: &str = "
 user | assignment-guard | sso.CreateAccountAssignment-user-violation.json | assignment-principal-type \
-    | DeleteAccountAssignment | USER assignment
+    | DeleteAccountAssignment, PutInlinePolicyToPermissionSet, ProvisionPermissionSet | USER assignment
 session | permission-set-guard | sso.UpdatePermissionSet-long-session-violation.json | session-duration-cap \
     | UpdatePermissionSet, ProvisionPermissionSet | session duration PT12H
 boundary | permission-set-guard | sso.DeletePermissionsBoundaryFromPermissionSet-undetermined.json \
@@ -74,7 +74,7 @@ abac | permission-set-guard \
     | sso.UpdateInstanceAccessControlAttributeConfiguration-missing-project-violation.json \
     | abac-attributes-required | UpdateInstanceAccessControlAttributeConfiguration | ABAC config missing `project`
 membership | identity-guard | identitystore.CreateGroupMembership-violation.json | identity-store-scim-only \
-    | DeleteGroupMembership | hand-made group membership
+    | DeleteGroupMembership, PutInlinePolicyToPermissionSet, ProvisionPermissionSet | hand-made group membership
 ";
 
 fn kinds() -> Vec<Kind> {
@@ -100,7 +100,9 @@ fn kinds() -> Vec<Kind> {
 
 /// The guard benchmark's organisation: one permission set per kind of revert on a set (each
 /// compliant until its violation), a compliant ABAC configuration, a user and a group for the
-/// membership, and the safety rails set to enforce.
+/// membership (the group holds `Auditor` in the account, so removing the membership revokes the
+/// user's sessions there, as the USER revert does in DataEngineer), and the safety rails set to
+/// enforce.
 fn guard_world() -> WorldBuilder {
     let mut world = World::builder();
     // DataEngineer: USER assignment; PlatformEngineer: session duration; DataAnalyst: boundary
@@ -127,6 +129,8 @@ fn guard_world() -> WorldBuilder {
         ])
         .user(User::new("mallory").display("Mallory Lory").name("Mallory", "Lory"))
         .group("platform-admins")
+        .permission_set(PermissionSet::new("Auditor").session("PT1H").boundary(true))
+        .assign(ACCOUNT, "Auditor", Principal::group("platform-admins"))
         .state_table()
         .kill_switch("enforce")
 }
