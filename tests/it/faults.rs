@@ -770,3 +770,109 @@ async fn a_failing_correction_fails_the_event_after_bounded_retries() {
     }
     assert_eq!(delete.num_calls(), RetryPolicy::immediate().attempts as usize);
 }
+
+// (i) Issue #14: a revocation whose provisioning fails is reported as failed, naming why; the
+// statement is written (and read back) but the report says the sessions are not yet denied.
+#[tokio::test]
+async fn a_revocation_whose_provisioning_fails_is_reported_failed_not_silent() {
+    use std::sync::{Arc, Mutex};
+
+    use idc_guard::domain::{Loss, Mode, RevocationStatus};
+    use idc_guard::guard::ModeGate;
+    use idc_guard::ports::Ports;
+    use idc_guard::revocation::{Settings, revoke};
+    use ssoadmin::operation::put_inline_policy_to_permission_set::PutInlinePolicyToPermissionSetOutput;
+
+    const ORIGINAL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let written: Arc<Mutex<Option<String>>> = Arc::default();
+    let describe = mock!(ssoadmin::Client::describe_permission_set).then_output(|| {
+        DescribePermissionSetOutput::builder()
+            .permission_set(
+                PermissionSet::builder()
+                    .name("DataEngineer")
+                    .permission_set_arn(PERMISSION_SET)
+                    .session_duration("PT1H")
+                    .build(),
+            )
+            .build()
+    });
+    // The policy as it was, then (the read-back) as it was written.
+    let read = {
+        let written = written.clone();
+        mock!(ssoadmin::Client::get_inline_policy_for_permission_set).then_output(move || {
+            let text = written.lock().unwrap().clone().unwrap_or_else(|| ORIGINAL.to_owned());
+            GetInlinePolicyForPermissionSetOutput::builder()
+                .inline_policy(text)
+                .build()
+        })
+    };
+    let put = {
+        let written = written.clone();
+        mock!(ssoadmin::Client::put_inline_policy_to_permission_set)
+            .match_requests(move |r| {
+                *written.lock().unwrap() = r.inline_policy().map(str::to_owned);
+                r.permission_set_arn() == Some(PERMISSION_SET)
+            })
+            .then_output(|| PutInlinePolicyToPermissionSetOutput::builder().build())
+    };
+    let provisioning = |status: StatusValues| {
+        let failed = status == StatusValues::Failed;
+        PermissionSetProvisioningStatus::builder()
+            .status(status)
+            .request_id("provision-1")
+            .permission_set_arn(PERMISSION_SET)
+            .account_id(ACCOUNT)
+            .set_failure_reason(failed.then(|| "ConflictException: the role is being updated".to_owned()))
+            .build()
+    };
+    let provision = mock!(ssoadmin::Client::provision_permission_set)
+        .match_requests(|r| r.target_type() == Some(&ProvisionTargetType::AwsAccount) && r.target_id() == Some(ACCOUNT))
+        .then_output(move || {
+            ProvisionPermissionSetOutput::builder()
+                .permission_set_provisioning_status(provisioning(StatusValues::InProgress))
+                .build()
+        });
+    let status = mock!(ssoadmin::Client::describe_permission_set_provisioning_status).then_output(move || {
+        DescribePermissionSetProvisioningStatusOutput::builder()
+            .permission_set_provisioning_status(provisioning(StatusValues::Failed))
+            .build()
+    });
+    let adapter = sso_admin(RuleMode::MatchAny, &[&describe, &read, &put, &provision, &status]);
+    let store = identity_store(&[]);
+    let ports = Ports {
+        identity_center: &adapter,
+        identity_store: &store,
+        gate: &ModeGate,
+    };
+    let loss = Loss {
+        user: USER.to_owned(),
+        account: AccountId::parse(ACCOUNT).unwrap(),
+    };
+    let mut calls = Vec::new();
+    let report = revoke(
+        &ports,
+        &instance(),
+        &permission_set(),
+        &[loss],
+        1_796_480_400,
+        Mode::Enforce,
+        Settings { margin: 600 },
+        &mut calls,
+    )
+    .await;
+    let RevocationStatus::Failed { reason } = &report.status else {
+        panic!("{report:?}")
+    };
+    assert!(
+        reason.contains("provisioning it failed") && reason.contains("the role is being updated"),
+        "{reason}"
+    );
+    assert_eq!(report.statements.len(), 1, "{report:?}");
+    assert_eq!(calls, ["PutInlinePolicyToPermissionSet", "ProvisionPermissionSet"]);
+    assert_eq!((put.num_calls(), provision.num_calls()), (1, 1));
+    // What was written keeps the original statement and adds the revocation.
+    let text = written.lock().unwrap().clone().unwrap();
+    assert!(text.starts_with(&ORIGINAL[..ORIGINAL.len() - 2]), "{text}");
+    assert!(text.contains("IdcGuardRevoke"), "{text}");
+}
