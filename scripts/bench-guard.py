@@ -561,32 +561,43 @@ NAME_READS = ("DescribeUser", "DescribeGroup")
 
 def classify_guard(ops: list[str]) -> dict[str, list[str]]:
     """Splits the guard's own calls (sso-admin, identitystore) of one event: reads before the
-    first mutation, of which the names (the user's, and the set's when nothing after the mutation
-    reads the set again) are apart; the read-back is the trailing block that repeats the other
+    first mutation, of which the names (the user's, and the set's when the read-back does not
+    read the set again) are apart; the read-back is the trailing block that repeats the other
     reads (same operations, any order: some reads run concurrently); the non-mutating calls in
-    between are status polls."""
+    between are status polls. After a removal (a first mutation that deletes), the revocation of
+    the live sessions it leaves behind (issue #14) starts at the first read once the removal's
+    status polls are done, and is counted apart."""
     first = next((i for i, op in enumerate(ops) if is_mutating(op)), len(ops))
     before, rest = ops[:first], ops[first:]
     names = [op for op in before if op in NAME_READS]
-    if names and "DescribePermissionSet" in before and "DescribePermissionSet" not in rest:
-        names.append("DescribePermissionSet")
-    reads = list(before)
-    for op in names:
-        reads.remove(op)
-    n = len(reads)
-    if rest and n and len(rest) >= n and sorted(rest[-n:]) == sorted(reads):
-        middle, read_back = rest[:-n], rest[-n:]
-    else:
-        middle, read_back = rest, []
-    # Issue #14: after a removal, the revocation of the live sessions it leaves behind starts
-    # with a read (who else holds the set) once the removal's own status polls are done; it is
-    # counted apart (its reads, the inline-policy write and read-back, the provisioning and its
-    # polls). A correction of a set has no read after its first mutation, so nothing is split.
-    start = next(
-        (i for i, op in enumerate(middle) if i > 0 and not is_mutating(op) and "Status" not in op),
-        len(middle),
-    )
-    middle, revocation = middle[:start], middle[start:]
+    reads = [op for op in before if op not in NAME_READS]
+
+    def split(reads: list[str]) -> tuple[list[str], list[str]]:
+        n = len(reads)
+        if rest and n and len(rest) >= n and sorted(rest[-n:]) == sorted(reads):
+            return rest[:-n], rest[-n:]
+        return rest, []
+
+    middle, read_back = split(reads)
+    if not read_back:
+        # A read repeated before the first mutation (the inline policy read again under the
+        # set's lease, issue #14) is not repeated by the read-back.
+        middle, read_back = split(list(dict.fromkeys(reads)))
+    if names and "DescribePermissionSet" in reads:
+        # The set's name, read for the finding, when the read-back does not repeat it.
+        fewer = list(reads)
+        fewer.remove("DescribePermissionSet")
+        m, rb = split(fewer)
+        if rb and not read_back:
+            reads, middle, read_back = fewer, m, rb
+            names.append("DescribePermissionSet")
+    revocation: list[str] = []
+    if middle and middle[0].startswith("Delete"):
+        start = next(
+            (i for i, op in enumerate(middle) if i > 0 and not is_mutating(op) and "Status" not in op),
+            len(middle),
+        )
+        middle, revocation = middle[:start], middle[start:]
     return {
         "reads": reads,
         "names": names,

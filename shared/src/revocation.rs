@@ -298,14 +298,15 @@ async fn instance_of<I: InstanceInventory>(identity_center: &I, removal: &Remova
         })
 }
 
-/// Revokes, in one set, the sessions of `losses` issued before `issued_before`.
+/// Revokes, in one set, the sessions of `losses` issued up to `removed_at` (epoch seconds, as
+/// the clock reads it: truncated).
 #[allow(clippy::too_many_arguments)]
 pub async fn revoke<I, S, G>(
     ports: &Ports<'_, I, S, G>,
     instance: &InstanceArn,
     set: &PermissionSetArn,
     losses: &[Loss],
-    issued_before: u64,
+    removed_at: u64,
     mode: Mode,
     settings: Settings,
     calls: &mut Vec<&'static str>,
@@ -325,6 +326,11 @@ where
         Ok(None) => return failed(None, Vec::new(), "the permission set no longer exists".to_owned()),
         Err(e) => return failed(None, Vec::new(), format!("the permission set could not be read: {e}")),
     };
+    // `aws:TokenIssueTime` is finer than the clock's whole seconds: a session issued in the
+    // removal's second, before it, must be denied too, so the statement denies up to the end of
+    // that second. (A session issued in that second after the removal, through access the user
+    // keeps, is denied as well: at most one second of new sessions, the safe side.)
+    let issued_before = removed_at.saturating_add(1);
     // A session issued just before the removal lives its full duration: the statement must
     // outlive it, by the margin, and never by more than the longest session plus the margin.
     let lifetime = duration.seconds().saturating_add(settings.margin).min(MAX_LIFETIME);

@@ -28,6 +28,8 @@ const A: &str = "333333333333";
 const B: &str = "444444444444";
 /// 2026-12-05T14:20:00Z.
 const T0: u64 = 1_796_480_400;
+/// A removal at T0 denies the sessions issued before the end of its second.
+const ISSUED_BEFORE: &str = "2026-12-05T14:20:01Z";
 /// The shipped margin, PT10M.
 const MARGIN: u64 = 600;
 /// A harmless statement, written compactly so that a document of it reads back byte for byte.
@@ -174,8 +176,8 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
     };
     assert_eq!(statement.users, std::slice::from_ref(&alice));
     assert_eq!(statement.accounts, [AccountId::parse(A).unwrap()]);
-    assert_eq!(statement.issued_before, T0);
-    assert_eq!(statement.until, T0 + 4 * 3600 + MARGIN);
+    assert_eq!(statement.issued_before, T0 + 1);
+    assert_eq!(statement.until, T0 + 1 + 4 * 3600 + MARGIN);
 
     // Exactly one statement more, for that user, account and time; the original kept as written.
     let text = inline_policy(&w, &set).await;
@@ -185,11 +187,8 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
     );
     let all = statements(&text);
     assert_eq!(all.len(), 2, "{text}");
-    assert_eq!(all[1]["Sid"], "IdcGuardRevoke20261205T183000Z1");
-    assert_eq!(
-        unnamed(&all[1]),
-        revocation_statement(&[&alice], &[A], "2026-12-05T14:20:00Z")
-    );
+    assert_eq!(all[1]["Sid"], "IdcGuardRevoke20261205T183001Z1");
+    assert_eq!(unnamed(&all[1]), revocation_statement(&[&alice], &[A], ISSUED_BEFORE));
     // Re-provisioned to that account only.
     assert_eq!(provisioning(&w, &set).await, (vec![A.to_owned()], vec![B.to_owned()]));
     assert_eq!(w.count_assignments(A, &set).await, 1, "the group's assignment stays");
@@ -202,7 +201,7 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
 
     // Once the sessions have expired, the sweep removes the statement and provisions A again;
     // the policy is byte for byte the original.
-    clock.advance(std::time::Duration::from_secs(4 * 3600 + MARGIN - 1));
+    clock.advance(std::time::Duration::from_secs(4 * 3600 + MARGIN));
     let (swept, error) = guard
         .sweep_revocations(
             &InstanceArn::parse(&w.instance).unwrap(),
@@ -249,7 +248,7 @@ async fn a_set_without_an_inline_policy_gets_one_and_loses_it_when_the_revocatio
     assert_eq!(statements(&text).len(), 1, "{text}");
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["Version"], "2012-10-17");
     // A permission-set event after the expiry: the guard touching the set removes it.
-    clock.advance(std::time::Duration::from_secs(4 * 3600 + MARGIN));
+    clock.advance(std::time::Duration::from_secs(4 * 3600 + MARGIN + 1));
     w.calls.clear();
     let touch = w
         .permission_set_event("sso.UpdatePermissionSet-description-compliant.json", &set)
@@ -291,7 +290,7 @@ async fn a_hand_made_membership_removed_revokes_what_the_group_gave_in_one_state
     assert_eq!(all.len(), 2);
     assert_eq!(
         unnamed(&all[1]),
-        revocation_statement(&[&alice], &[A, B], "2026-12-05T14:20:00Z")
+        revocation_statement(&[&alice], &[A, B], ISSUED_BEFORE)
     );
     assert_eq!(provisioning(&w, &set).await, (vec![A.to_owned(), B.to_owned()], vec![]));
     assert_eq!(
@@ -359,10 +358,7 @@ async fn a_group_assignment_removed_revokes_only_the_members_without_other_acces
     };
     assert_eq!(revoked.status, RevocationStatus::Revoked);
     let all = statements(&inline_policy(&w, &set).await);
-    assert_eq!(
-        unnamed(&all[1]),
-        revocation_statement(&[&alice], &[A], "2026-12-05T14:20:00Z")
-    );
+    assert_eq!(unnamed(&all[1]), revocation_statement(&[&alice], &[A], ISSUED_BEFORE));
     assert_eq!(all.len(), 2);
 }
 
@@ -375,7 +371,7 @@ async fn the_same_access_removed_again_replaces_its_statement() {
     let alice = w.user_id("alice").to_owned();
     let clock = ManualClock::new(T0);
     let guard = guard(&w, &clock, w.shipped_policy());
-    for (n, issued_before) in [(1, "2026-12-05T14:20:00Z"), (2, "2026-12-05T14:30:00Z")] {
+    for (n, issued_before) in [(1, ISSUED_BEFORE), (2, "2026-12-05T14:30:01Z")] {
         w.assign(A, &set, PrincipalType::User, &alice).await;
         let event = w
             .user_assignment_event(&set, A, &alice)

@@ -37,9 +37,8 @@ use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error>;
 
-/// The account and user of the USER assignment.
+/// The account of the USER assignments and of the group's set.
 const ACCOUNT: &str = "333333333333";
-const USER_ID: &str = "34887428-4081-7042-c3c6-928d413009e7";
 const RELAY_STATE: &str = "https://console.aws.amazon.com/s3";
 /// An inline policy with one statement to keep and one to remove.
 const INLINE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"},{"Sid":"Escalate","Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
@@ -145,9 +144,12 @@ async fn violate(w: &World, key: &str) -> Result<Event, Error> {
     let set_event = |name: &str| w.permission_set_event(kind.fixture, w.set_arn(name));
     let event = match key {
         "user" => {
+            // A new user each time: each revert's revocation is new (a repeated removal of
+            // the same access within one second is already covered, and writes nothing).
             let set = w.set_arn("DataEngineer");
-            w.assign(ACCOUNT, set, PrincipalType::User, USER_ID).await;
-            w.user_assignment_event(set, ACCOUNT, USER_ID)
+            let user = w.create_user(&User::new(&format!("user-{}", fresh_id()))).await;
+            w.assign(ACCOUNT, set, PrincipalType::User, &user).await;
+            w.user_assignment_event(set, ACCOUNT, &user)
         }
         "session" => {
             let set = w.set_arn("PlatformEngineer");
@@ -173,9 +175,11 @@ async fn violate(w: &World, key: &str) -> Result<Event, Error> {
             Event::fixture(kind.fixture).with("requestParameters.instanceArn", json!(w.instance))
         }
         _ => {
-            let (group, user) = (w.group_id("platform-admins"), w.user_id("mallory"));
-            let membership = w.add_member(group, user).await;
-            w.membership_event(group, user, &membership)
+            // A new member each time, as for "user".
+            let group = w.group_id("platform-admins");
+            let user = w.create_user(&User::new(&format!("member-{}", fresh_id()))).await;
+            let membership = w.add_member(group, &user).await;
+            w.membership_event(group, &user, &membership)
         }
     };
     Ok(event.envelope(&fresh_id()).with("eventID", json!(fresh_id())))
