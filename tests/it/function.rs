@@ -214,17 +214,7 @@ async fn a_user_assignment_is_reverted_and_published(w: &World, watch: &Watch, e
 
 /// The users the revocation statements in `set`'s inline policy name.
 async fn revoked_users(w: &World, set: &str) -> Vec<String> {
-    let text = w
-        .sso
-        .get_inline_policy_for_permission_set()
-        .instance_arn(&w.instance)
-        .permission_set_arn(set)
-        .send()
-        .await
-        .unwrap()
-        .inline_policy()
-        .unwrap_or_default()
-        .to_owned();
+    let text = w.inline_policy(set).await;
     let doc = idc_guard::iam::PolicyDocument::parse(&text).unwrap();
     doc.revocations().into_iter().flat_map(|(_, r)| r.users).collect()
 }

@@ -21,7 +21,7 @@ use idc_guard::retry::RetryPolicy;
 use idc_guard::revocation::Settings;
 use idc_guard::safety::{ManualClock, MemoryParameters, MemoryStore, SafetyConfig, SafetyGate};
 use idc_guard_tests::world::{self, PermissionSet, Principal, STATE_TABLE, User, with_rule_mode};
-use idc_guard_tests::{idc_guard_bin, repo_root};
+use idc_guard_tests::{REVERT_AND_REVOKE, idc_guard_bin, repo_root};
 use serde_json::{Value, json};
 
 const A: &str = "333333333333";
@@ -79,19 +79,6 @@ async fn world(without_policy: bool) -> world::World {
 
 fn guard(w: &world::World, clock: &ManualClock, policy: Policy) -> RevGuard {
     w.guard_with_gate(LoggingNotifier, policy, gate(clock))
-}
-
-async fn inline_policy(w: &world::World, set: &str) -> String {
-    w.sso
-        .get_inline_policy_for_permission_set()
-        .instance_arn(&w.instance)
-        .permission_set_arn(set)
-        .send()
-        .await
-        .unwrap()
-        .inline_policy()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// The accounts where the set's latest definition is provisioned, and those where it is not.
@@ -158,14 +145,7 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
     assert_eq!(report.outcomes.len(), 1, "{report:?}");
     let outcome = &report.outcomes[0];
     assert_eq!(outcome.kind, OutcomeKind::Remediated);
-    assert_eq!(
-        outcome.calls,
-        [
-            "DeleteAccountAssignment",
-            "PutInlinePolicyToPermissionSet",
-            "ProvisionPermissionSet"
-        ]
-    );
+    assert_eq!(outcome.calls, REVERT_AND_REVOKE);
     assert_eq!(w.calls.mutating(), outcome.calls);
     let [revoked] = &outcome.revocations[..] else {
         panic!("{:?}", outcome.revocations)
@@ -180,7 +160,7 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
     assert_eq!(statement.until, T0 + 1 + 4 * 3600 + MARGIN);
 
     // Exactly one statement more, for that user, account and time; the original kept as written.
-    let text = inline_policy(&w, &set).await;
+    let text = w.inline_policy(&set).await;
     assert!(
         text.starts_with(&format!(r#"{{"Version":"2012-10-17","Statement":[{READ},"#)),
         "{text}"
@@ -197,7 +177,7 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
     w.calls.clear();
     Box::pin(guard.handle(&event, today())).await.unwrap();
     assert_eq!(w.calls.mutating(), Vec::<String>::new());
-    assert_eq!(statements(&inline_policy(&w, &set).await).len(), 2);
+    assert_eq!(statements(&w.inline_policy(&set).await).len(), 2);
 
     // Once the sessions have expired, the sweep removes the statement and provisions A again;
     // the policy is byte for byte the original.
@@ -222,7 +202,7 @@ async fn a_user_revert_revokes_that_users_sessions_in_that_account_only_keeping_
         w.calls.mutating(),
         ["PutInlinePolicyToPermissionSet", "ProvisionPermissionSet"]
     );
-    assert_eq!(inline_policy(&w, &set).await, original());
+    assert_eq!(w.inline_policy(&set).await, original());
     assert_eq!(provisioning(&w, &set).await, (vec![A.to_owned()], vec![B.to_owned()]));
     // Nothing is noted any more: the next sweep does nothing.
     w.calls.clear();
@@ -244,7 +224,7 @@ async fn a_set_without_an_inline_policy_gets_one_and_loses_it_when_the_revocatio
     let event = w.user_assignment_event(&set, A, &alice).to_string();
     let report = Box::pin(guard.handle(&event, today())).await.unwrap();
     assert_eq!(report.outcomes[0].revocations[0].status, RevocationStatus::Revoked);
-    let text = inline_policy(&w, &set).await;
+    let text = w.inline_policy(&set).await;
     assert_eq!(statements(&text).len(), 1, "{text}");
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["Version"], "2012-10-17");
     // A permission-set event after the expiry: the guard touching the set removes it.
@@ -254,7 +234,7 @@ async fn a_set_without_an_inline_policy_gets_one_and_loses_it_when_the_revocatio
         .permission_set_event("sso.UpdatePermissionSet-description-compliant.json", &set)
         .to_string();
     Box::pin(guard.handle(&touch, today())).await.unwrap();
-    assert_eq!(inline_policy(&w, &set).await, "");
+    assert_eq!(w.inline_policy(&set).await, "");
     assert_eq!(
         w.calls.mutating(),
         ["DeleteInlinePolicyFromPermissionSet", "ProvisionPermissionSet"]
@@ -286,7 +266,7 @@ async fn a_hand_made_membership_removed_revokes_what_the_group_gave_in_one_state
     };
     assert_eq!(revoked.status, RevocationStatus::Revoked);
     // One statement: alice in both accounts the group holds the set in.
-    let all = statements(&inline_policy(&w, &set).await);
+    let all = statements(&w.inline_policy(&set).await);
     assert_eq!(all.len(), 2);
     assert_eq!(
         unnamed(&all[1]),
@@ -357,7 +337,7 @@ async fn a_group_assignment_removed_revokes_only_the_members_without_other_acces
         panic!("{:?}", executed.revocations)
     };
     assert_eq!(revoked.status, RevocationStatus::Revoked);
-    let all = statements(&inline_policy(&w, &set).await);
+    let all = statements(&w.inline_policy(&set).await);
     assert_eq!(unnamed(&all[1]), revocation_statement(&[&alice], &[A], ISSUED_BEFORE));
     assert_eq!(all.len(), 2);
 }
@@ -380,7 +360,7 @@ async fn the_same_access_removed_again_replaces_its_statement() {
             .to_string();
         let report = Box::pin(guard.handle(&event, today())).await.unwrap();
         assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated, "{report:?}");
-        let all = statements(&inline_policy(&w, &set).await);
+        let all = statements(&w.inline_policy(&set).await);
         assert_eq!(all.len(), 2, "{all:?}");
         assert_eq!(unnamed(&all[1]), revocation_statement(&[&alice], &[A], issued_before));
         clock.advance(std::time::Duration::from_secs(600));
@@ -433,7 +413,7 @@ async fn a_revocation_that_would_not_fit_the_quota_writes_nothing_and_is_a_findi
         report.outcomes[1].finding.message
     );
     assert_eq!(w.calls.mutating(), ["DeleteAccountAssignment"]);
-    assert_eq!(inline_policy(&w, &set).await, full);
+    assert_eq!(w.inline_policy(&set).await, full);
 }
 
 /// Two users reverted at once on one set, by two guards (two functions) sharing the rails'
@@ -474,7 +454,7 @@ async fn concurrent_revocations_on_one_set_both_land() {
             "{report:?}"
         );
     }
-    let all = statements(&inline_policy(&w, &set).await);
+    let all = statements(&w.inline_policy(&set).await);
     let mut revoked: Vec<Value> = all[1..]
         .iter()
         .map(|s| s["Condition"]["StringEquals"]["identitystore:userId"].clone())
@@ -499,7 +479,7 @@ async fn the_inline_policy_correction_keeps_revocation_statements() {
     Box::pin(guard.handle(&w.user_assignment_event(&set, A, &alice).to_string(), today()))
         .await
         .unwrap();
-    let with_revocation = inline_policy(&w, &set).await;
+    let with_revocation = w.inline_policy(&set).await;
     let forbidden = r#"{"Effect":"Allow","Action":"iam:*","Resource":"*"}"#;
     let tampered = with_revocation.replacen(READ, &format!("{READ},{forbidden}"), 1);
     w.put_inline_policy(&set, &tampered).await;
@@ -509,7 +489,7 @@ async fn the_inline_policy_correction_keeps_revocation_statements() {
         .to_string();
     let report = Box::pin(guard.handle(&event, today())).await.unwrap();
     assert_eq!(report.outcomes[0].kind, OutcomeKind::Remediated, "{report:?}");
-    assert_eq!(inline_policy(&w, &set).await, with_revocation);
+    assert_eq!(w.inline_policy(&set).await, with_revocation);
 }
 
 /// `idc-guard revoke`: a dry run changes nothing; `--yes` revokes in every set and account the
@@ -545,13 +525,13 @@ async fn revoke_on_request_dry_run_list_and_lift() {
         "{out}"
     );
     assert!(out.contains(A) && out.contains(B), "{out}");
-    assert_eq!(inline_policy(&w, &set).await, original());
+    assert_eq!(w.inline_policy(&set).await, original());
 
     let (code, out, err) = run(&["--user", "alice", "--account", B, "--yes", "--reason", "laptop stolen"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("Live sessions revoked in DataEngineer"), "{out}");
     assert!(out.contains("Active sessions"), "the portal sessions hint: {out}");
-    let all = statements(&inline_policy(&w, &set).await);
+    let all = statements(&w.inline_policy(&set).await);
     assert_eq!(all.len(), 2);
     assert_eq!(all[1]["Condition"]["StringEquals"]["aws:PrincipalAccount"], json!([B]));
     let sid = all[1]["Sid"].as_str().unwrap().to_owned();
@@ -566,7 +546,7 @@ async fn revoke_on_request_dry_run_list_and_lift() {
     let (code, out, err) = run(&["--lift", &sid, "--yes", "--reason", "laptop found"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("Revocations lifted in"), "{out}");
-    assert_eq!(inline_policy(&w, &set).await, original());
+    assert_eq!(w.inline_policy(&set).await, original());
     let (_, out, _) = run(&["--list"]);
     assert!(out.contains("No active revocations"), "{out}");
     // --yes without a reason is a usage error, and nothing is done.

@@ -778,6 +778,23 @@ impl World {
             .unwrap_or_else(|e| panic!("DeleteAccountAssignment: {e:?}"));
     }
 
+    /// The set's inline policy as the emulator stores it (empty: none).
+    ///
+    /// # Panics
+    /// If the call fails.
+    pub async fn inline_policy(&self, set: &str) -> String {
+        self.sso
+            .get_inline_policy_for_permission_set()
+            .instance_arn(&self.instance)
+            .permission_set_arn(set)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetInlinePolicyForPermissionSet: {e:?}"))
+            .inline_policy()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// How many assignments of the set there are in the account (one page).
     ///
     /// # Panics

@@ -69,6 +69,36 @@ impl SsoAdmin {
         }
     }
 
+    /// ProvisionPermissionSet to every account the set is provisioned to, or to one account,
+    /// polled until it is done.
+    async fn provision(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+        account: Option<&AccountId>,
+    ) -> Remote<()> {
+        const OP: &str = "ProvisionPermissionSet";
+        let target = match account {
+            Some(_) => ProvisionTargetType::AwsAccount,
+            None => ProvisionTargetType::AllProvisionedAccounts,
+        };
+        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
+            self.client
+                .provision_permission_set()
+                .instance_arn(instance.as_str())
+                .permission_set_arn(permission_set.as_str())
+                .target_type(target.clone())
+                .set_target_id(account.map(|a| a.as_str().to_owned()))
+                .send()
+        })
+        .await?;
+        let request_id = out
+            .permission_set_provisioning_status
+            .and_then(|s| s.request_id)
+            .ok_or_else(|| unexpected(OP, "no request id"))?;
+        poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+    }
+
     /// GetInlinePolicyForPermissionSet; an empty policy is no policy.
     async fn read_inline_policy(
         &self,
@@ -571,21 +601,7 @@ impl IdentityCenter for SsoAdmin {
     }
 
     async fn provision_permission_set(&self, instance: &InstanceArn, permission_set: &PermissionSetArn) -> Remote<()> {
-        const OP: &str = "ProvisionPermissionSet";
-        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
-            self.client
-                .provision_permission_set()
-                .instance_arn(instance.as_str())
-                .permission_set_arn(permission_set.as_str())
-                .target_type(ProvisionTargetType::AllProvisionedAccounts)
-                .send()
-        })
-        .await?;
-        let request_id = out
-            .permission_set_provisioning_status
-            .and_then(|s| s.request_id)
-            .ok_or_else(|| unexpected(OP, "no request id"))?;
-        poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+        self.provision(instance, permission_set, None).await
     }
 
     async fn inline_policy(
@@ -622,22 +638,7 @@ impl IdentityCenter for SsoAdmin {
         permission_set: &PermissionSetArn,
         account: &AccountId,
     ) -> Remote<()> {
-        const OP: &str = "ProvisionPermissionSet";
-        let out = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
-            self.client
-                .provision_permission_set()
-                .instance_arn(instance.as_str())
-                .permission_set_arn(permission_set.as_str())
-                .target_type(ProvisionTargetType::AwsAccount)
-                .target_id(account.as_str())
-                .send()
-        })
-        .await?;
-        let request_id = out
-            .permission_set_provisioning_status
-            .and_then(|s| s.request_id)
-            .ok_or_else(|| unexpected(OP, "no request id"))?;
-        poll(&self.retry, OP, || self.provisioning_status(instance, &request_id)).await
+        self.provision(instance, permission_set, Some(account)).await
     }
 
     async fn identity_store(&self, instance: &InstanceArn) -> Remote<Option<IdentityStoreId>> {
