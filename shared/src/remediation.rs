@@ -49,10 +49,10 @@ where
             mode,
         } = action
         {
-            let reports = revocation::after_removal(
+            let reports = revocation::after_removals(
                 ports,
-                instance_arn.as_ref(),
-                removal,
+                &[(instance_arn.as_ref(), removal)],
+                facts,
                 *mode,
                 settings,
                 &mut executed.calls,

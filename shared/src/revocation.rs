@@ -25,9 +25,9 @@ use backon::{ConstantBuilder, Retryable};
 
 use crate::domain::revocation::SESSION_REVOCATION;
 use crate::domain::{
-    AccountId, Actor, Change, ChangeKind, Decision, EventMeta, Finding, InlinePolicyText, InstanceArn, Loss, Mode,
-    OutcomeKind, PermissionSetArn, PermissionSetOp, PrincipalType, Removal, Resource, ResourceKind, Revocation,
-    RevocationReport, RevocationStatus, Severity,
+    AccountId, Actor, Change, ChangeKind, Decision, EventMeta, Facts, Finding, InlinePolicyText, InstanceArn, Loss,
+    Mode, OutcomeKind, PermissionSetArn, PermissionSetOp, PrincipalType, Removal, Resource, ResourceKind, Revocation,
+    RevocationReport, RevocationStatus, SessionDuration, Severity,
 };
 use crate::iam::PolicyDocument;
 use crate::iam::revocation::{MAX_LIFETIME, fits_quota};
@@ -203,31 +203,16 @@ where
     Ok(access)
 }
 
-/// After `removal` (made at `removed_at`): revokes the sessions it leaves behind, in every set
-/// it cost someone, or in `detect` mode says what would be revoked. One report per set (none
-/// when nobody lost anything).
-pub async fn after_removal<I, S, G>(
-    ports: &Ports<'_, I, S, G>,
-    instance: Option<&InstanceArn>,
-    removal: &Removal,
-    mode: Mode,
-    settings: Settings,
-    calls: &mut Vec<&'static str>,
-) -> Vec<RevocationReport>
-where
-    I: IdentityCenter + InstanceInventory,
-    S: Directory,
-    G: Gate,
-{
-    after_removals(ports, &[(instance, removal)], mode, settings, calls).await
-}
-
-/// After several removals (a reconciler run's, all made before this call): who lost what is
-/// read once every removal is done, and each set is edited once for all of them (one
-/// statement per group of users losing the same accounts), not once per removal.
+/// After removals (one correction's, or all of a reconciler run's, made before this call):
+/// revokes the sessions they leave behind, or in `detect` mode says what would be revoked. Who
+/// lost what is read once every removal is done, and each set is edited once for all of them
+/// (one statement per group of users losing the same accounts). One report per set (none when
+/// nobody lost anything). A set whose name and session duration `known` holds (read before the
+/// removal, to name the finding) is not described again.
 pub async fn after_removals<I, S, G>(
     ports: &Ports<'_, I, S, G>,
     removals: &[(Option<&InstanceArn>, &Removal)],
+    known: &Facts,
     mode: Mode,
     settings: Settings,
     calls: &mut Vec<&'static str>,
@@ -272,7 +257,17 @@ where
     }
     for ((instance, set), losses) in lost {
         let losses: Vec<Loss> = losses.into_iter().collect();
-        reports.push(revoke(ports, &instance, &set, &losses, removed_at, mode, settings, calls).await);
+        let summary = known
+            .permission_set
+            .as_ref()
+            .filter(|ps| ps.arn == set)
+            .and_then(|ps| Some((ps.name.known()?.clone(), ps.session_duration.known()?.clone())));
+        let removal = Terms {
+            removed_at,
+            mode,
+            settings,
+        };
+        reports.push(revoke_known(ports, &instance, &set, &losses, removal, summary, calls).await);
     }
     reports
 }
@@ -315,13 +310,49 @@ where
     I: IdentityCenter,
     G: Gate,
 {
+    let removal = Terms {
+        removed_at,
+        mode,
+        settings,
+    };
+    revoke_known(ports, instance, set, losses, removal, None, calls).await
+}
+
+/// The terms of a revocation: when the removal was, the mode, the policy's settings.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    removed_at: u64,
+    mode: Mode,
+    settings: Settings,
+}
+
+/// [`revoke`], with the set's name and session duration when they are already known (`None`:
+/// DescribePermissionSet).
+async fn revoke_known<I, S, G>(
+    ports: &Ports<'_, I, S, G>,
+    instance: &InstanceArn,
+    set: &PermissionSetArn,
+    losses: &[Loss],
+    removal: Terms,
+    summary: Option<(String, SessionDuration)>,
+    calls: &mut Vec<&'static str>,
+) -> RevocationReport
+where
+    I: IdentityCenter,
+    G: Gate,
+{
+    let (removed_at, mode, settings) = (removal.removed_at, removal.mode, removal.settings);
     let failed = |name: Option<String>, statements: Vec<Revocation>, reason: String| RevocationReport {
         permission_set_arn: Some(set.clone()),
         permission_set_name: name,
         statements,
         status: RevocationStatus::Failed { reason },
     };
-    let (name, duration) = match ports.identity_center.permission_set_summary(instance, set).await {
+    let summary = match summary {
+        Some(summary) => Ok(Some(summary)),
+        None => ports.identity_center.permission_set_summary(instance, set).await,
+    };
+    let (name, duration) = match summary {
         Ok(Some(summary)) => summary,
         Ok(None) => return failed(None, Vec::new(), "the permission set no longer exists".to_owned()),
         Err(e) => return failed(None, Vec::new(), format!("the permission set could not be read: {e}")),

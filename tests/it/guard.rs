@@ -106,10 +106,10 @@ async fn a_user_assignment_is_deleted_and_verified_with_one_read_one_delete_and_
             "DescribeUser",
             "DeleteAccountAssignment",
             "DescribeAccountAssignmentDeletionStatus",
-            // The revocation: who still holds the set there (nobody), its session duration,
-            // the policy read, written, read back; provisioned to that account only.
+            // The revocation: who still holds the set there (nobody); the policy read,
+            // written, read back (the set's session duration came with its name, above);
+            // provisioned to that account only.
             "ListAccountAssignments",
-            "DescribePermissionSet",
             "GetInlinePolicyForPermissionSet",
             "PutInlinePolicyToPermissionSet",
             "GetInlinePolicyForPermissionSet",
@@ -378,15 +378,7 @@ async fn exactly_the_offending_inline_statements_are_removed() {
         w.calls.mutating(),
         ["PutInlinePolicyToPermissionSet", "ProvisionPermissionSet"]
     );
-    let got = w
-        .sso
-        .get_inline_policy_for_permission_set()
-        .instance_arn(&w.instance)
-        .permission_set_arn(&ps)
-        .send()
-        .await
-        .unwrap();
-    let remaining: Value = serde_json::from_str(got.inline_policy().unwrap()).unwrap();
+    let remaining: Value = serde_json::from_str(&w.inline_policy(&ps).await).unwrap();
     assert_eq!(remaining["Statement"].as_array().unwrap().len(), 1);
     assert_eq!(remaining["Statement"][0]["Sid"], "Read");
 }

@@ -1065,7 +1065,10 @@ impl IdentityCenter for FakeCenter {
         _: &InstanceArn,
         _: &PermissionSetArn,
     ) -> Remote<Option<(String, idc_guard::domain::SessionDuration)>> {
-        Err(unsupported("DescribePermissionSet"))
+        // What names a finding: the set's name (and duration) in one read.
+        self.yields.some().await;
+        let duration = idc_guard::domain::SessionDuration::parse("PT1H").unwrap();
+        Ok(Some(("DataEngineer".to_owned(), duration)))
     }
     async fn provision_to_account(&self, _: &InstanceArn, _: &PermissionSetArn, _: &AccountId) -> Remote<()> {
         Err(unsupported("ProvisionPermissionSet"))

@@ -69,10 +69,11 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 // The name is read only when an exception could depend on it: the common case
                 // stays at one read before the delete.
                 if self.name_matters(crate::rules::assignment_principal_type::ID)
-                    && let Fact::Known(Some(name)) =
-                        retryable_or_unknown(ic.permission_set_name(&a.instance_arn, &a.permission_set_arn).await)?
+                    && let Fact::Known(Some((name, duration))) =
+                        retryable_or_unknown(ic.permission_set_summary(&a.instance_arn, &a.permission_set_arn).await)?
                 {
                     ps.name = Fact::Known(name);
+                    ps.session_duration = Fact::Known(duration);
                 }
                 facts.permission_set = Some(ps);
             }
@@ -121,11 +122,14 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         };
         let ic = &self.identity_center;
         let mut added = false;
+        // One DescribePermissionSet gives the name and the session duration; the duration is
+        // kept for the revocation that follows a removal (issue #14), so it is not read again.
         if let Some(ps) = facts.permission_set.as_mut()
             && ps.name == Fact::Unknown
-            && let Ok(Some(name)) = ic.permission_set_name(&a.instance_arn, &a.permission_set_arn).await
+            && let Ok(Some((name, duration))) = ic.permission_set_summary(&a.instance_arn, &a.permission_set_arn).await
         {
             ps.name = Fact::Known(name);
+            ps.session_duration = Fact::Known(duration);
             added = true;
         }
         let store = match &self.policy.identity_store_id {

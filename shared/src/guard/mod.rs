@@ -386,7 +386,8 @@ where
         let settings = revocation::Settings {
             margin: self.policy.revocation.margin,
         };
-        let reports = revocation::after_removals(&self.ports(), removals, mode, settings, &mut calls).await;
+        let reports =
+            revocation::after_removals(&self.ports(), removals, &Facts::default(), mode, settings, &mut calls).await;
         for report in &reports {
             tracing::info!(calls = ?calls, "{}", report.summary());
         }
