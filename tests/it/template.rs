@@ -13,7 +13,10 @@
 //!   proves `Config::from_lookup` asks for exactly those);
 //! - the AWS actions a kind needs: `idc_guard::wiring::permissions` (its rules' declared actions,
 //!   the safety rails and, for the reconciler, the inventory);
-//! - which guard receives which event: `idc_guard::routing`.
+//! - which guard receives which event: `idc_guard::routing`;
+//! - how a guard's queue delivers its events, and what its role may do with the queue:
+//!   `idc_guard::wiring::GUARD_QUEUE` and `QUEUE_CONSUMER`; the guards' share of Identity
+//!   Center's budget: `idc_guard::wiring::DEFAULT_API_SHARE`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,7 +25,7 @@ use std::sync::OnceLock;
 use idc_guard::config::{self, Kind};
 use idc_guard::domain::EventSource;
 use idc_guard::routing::{GUARD_FUNCTIONS, routes_of};
-use idc_guard::wiring::{FUNCTIONS, permissions};
+use idc_guard::wiring::{DEFAULT_API_SHARE, FUNCTIONS, GUARD_QUEUE, IDENTITY_CENTER_RATE, QUEUE_CONSUMER, permissions};
 use idc_guard_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -126,6 +129,127 @@ fn guards() -> Vec<&'static str> {
         .collect()
 }
 
+/// A number the template gives as a number or as a string (CloudFormation passes both).
+fn number(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// A JSON property given as an object or as JSON text (CloudFormation accepts both).
+fn object(value: &Value) -> Value {
+    match value {
+        Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
+/// What invokes crate `krate`'s function besides rules and topics: its SAM `Events` and every
+/// `AWS::Lambda::EventSourceMapping` naming it, as (where, type, properties). SAM turns an
+/// event into such a mapping with the same properties (`Queue` becomes `EventSourceArn`).
+fn event_sources<'a>(t: &'a Value, krate: &str) -> Vec<(String, &'a str, &'a Value)> {
+    let id = format!("{}Function", pascal(krate));
+    let mut sources: Vec<_> = function_properties(t, krate)["Events"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, e)| {
+            let kind = e["Type"].as_str().unwrap_or("?");
+            (format!("{id}/Events/{name}"), kind, &e["Properties"])
+        })
+        .collect();
+    for (mapping, r) in of_type(t, "AWS::Lambda::EventSourceMapping") {
+        if referenced(&r["Properties"]["FunctionName"]) == Some(id.as_str()) {
+            sources.push((mapping.to_owned(), "AWS::Lambda::EventSourceMapping", &r["Properties"]));
+        }
+    }
+    sources
+}
+
+/// The queue guard `krate` reads (its logical id) and the event source's properties: the
+/// function's one event source, an SQS queue of the template.
+fn guard_queue<'a>(t: &'a Value, krate: &str) -> (&'a str, &'a Value) {
+    let sources = event_sources(t, krate);
+    let at: Vec<&str> = sources.iter().map(|(at, _, _)| at.as_str()).collect();
+    assert_eq!(sources.len(), 1, "{krate}: exactly one event source, its queue: {at:?}");
+    let (at, kind, properties) = &sources[0];
+    let arn = match *kind {
+        "SQS" => &properties["Queue"],
+        "AWS::Lambda::EventSourceMapping" => &properties["EventSourceArn"],
+        other => panic!("{at}: a {other} event, not its queue"),
+    };
+    assert_eq!(arn["Fn::GetAtt"][1], "Arn", "{at}: the queue's ARN: {arn}");
+    let queue = referenced(arn).unwrap();
+    assert_eq!(resources(t)[queue]["Type"], "AWS::SQS::Queue", "{at}: {queue}");
+    (queue, properties)
+}
+
+/// The queue an ARN in the template names: `!GetAtt <queue>.Arn`, or the ARN built from the
+/// queue's name (which a dead-letter queue's RedriveAllowPolicy needs: a `!GetAtt` would be a
+/// circular reference).
+fn queue_of_arn<'a>(t: &'a Value, arn: &Value) -> Option<&'a str> {
+    if arn["Fn::GetAtt"][1] == "Arn" {
+        let id = referenced(arn)?;
+        return resources(t)
+            .get_key_value(id)
+            .filter(|(_, r)| r["Type"] == "AWS::SQS::Queue")
+            .map(|(id, _)| id.as_str());
+    }
+    let name = arn["Fn::Sub"]
+        .as_str()?
+        .strip_prefix("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:")?;
+    let named: Vec<&str> = of_type(t, "AWS::SQS::Queue")
+        .into_iter()
+        .filter(|(_, q)| {
+            let given = &q["Properties"]["QueueName"];
+            given["Fn::Sub"].as_str().or_else(|| given.as_str()) == Some(name)
+        })
+        .map(|(id, _)| id)
+        .collect();
+    (named.len() == 1).then(|| named[0])
+}
+
+/// The dead-letter queue `queue` redrives to.
+fn dead_letters_of<'a>(t: &'a Value, queue: &str) -> &'a str {
+    let redrive = object(&resources(t)[queue]["Properties"]["RedrivePolicy"]);
+    let arn = &redrive["deadLetterTargetArn"];
+    assert_eq!(arn["Fn::GetAtt"][1], "Arn", "{queue}: RedrivePolicy {redrive}");
+    let id = referenced(arn).unwrap();
+    let (id, r) = resources(t).get_key_value(id).unwrap();
+    assert_eq!(r["Type"], "AWS::SQS::Queue", "{queue}: redrives to {id}");
+    id
+}
+
+/// The queue policies that name `queue` (by `Ref`; a test holds every policy to that), with
+/// their properties.
+fn queue_policies<'a>(t: &'a Value, queue: &str) -> Vec<(&'a str, &'a Value)> {
+    of_type(t, "AWS::SQS::QueuePolicy")
+        .into_iter()
+        .filter(|(_, p)| {
+            p["Properties"]["Queues"]
+                .as_array()
+                .is_some_and(|qs| qs.iter().any(|q| referenced(q) == Some(queue)))
+        })
+        .map(|(id, p)| (id, &p["Properties"]))
+        .collect()
+}
+
+/// The `aws:SourceArn`s the policies of `queue` let `service` send from.
+fn senders(t: &Value, queue: &str, service: &str) -> Vec<Value> {
+    let mut arns = Vec::new();
+    for (_, policy) in queue_policies(t, queue) {
+        for statement in statements(&policy["PolicyDocument"]) {
+            if statement["Principal"] == json!({"Service": service})
+                && strings(&statement["Action"]).contains(&"sqs:SendMessage")
+            {
+                match &statement["Condition"]["ArnEquals"]["aws:SourceArn"] {
+                    Value::Array(items) => arns.extend(items.iter().cloned()),
+                    other => arns.push(other.clone()),
+                }
+            }
+        }
+    }
+    arns
+}
+
 // ---------------------------------------------------------------------------------------------
 // Functions: one resource per declared crate, their environment and roles
 // ---------------------------------------------------------------------------------------------
@@ -195,13 +319,22 @@ fn every_function_crate_has_its_template_resource_and_every_function_resource_it
             resources(t)[log_group]["Properties"]["RetentionInDays"].is_object(),
             "{id}: log retention"
         );
-        // Every function is invoked asynchronously (EventBridge, SNS): failures are parked.
-        assert_eq!(p["DeadLetterQueue"]["Type"], "SQS", "{id}");
-        assert_eq!(
-            referenced(&p["DeadLetterQueue"]["TargetArn"]),
-            Some("DeadLetterQueue"),
-            "{id}"
-        );
+        if guards().contains(&krate.as_str()) {
+            // A guard is invoked by its queue, synchronously: what fails returns to the queue and
+            // is redriven to the queue's own dead-letter queue; Lambda's would never be used.
+            assert!(
+                p["DeadLetterQueue"].is_null(),
+                "{id}: an asynchronous dead-letter queue on a function its queue invokes"
+            );
+        } else {
+            // Every other function is invoked asynchronously (EventBridge, SNS): failures are parked.
+            assert_eq!(p["DeadLetterQueue"]["Type"], "SQS", "{id}");
+            assert_eq!(
+                referenced(&p["DeadLetterQueue"]["TargetArn"]),
+                Some("DeadLetterQueue"),
+                "{id}"
+            );
+        }
         let role = referenced(&p["Role"]).unwrap_or_else(|| panic!("{id}: its own Role"));
         assert_eq!(resources(t)[role]["Type"], "AWS::IAM::Role", "{id}");
     }
@@ -294,6 +427,10 @@ fn the_state_table_and_kill_switch_are_deployed_as_the_safety_rails_expect() {
 /// Actions a role may hold that no declared list names, with why: the Lambda service, not
 /// idc-guard's code, uses them. Each must be scoped to the resource named.
 fn runtime_action(action: &str) -> Option<&'static str> {
+    if QUEUE_CONSUMER.contains(&action) {
+        // A guard's event source mapping reads the guard's queue with the function's role.
+        return Some("own queue");
+    }
     Some(match action {
         // The Lambda service writes the function's logs with its role.
         "logs:CreateLogStream" | "logs:PutLogEvents" => "log group",
@@ -415,9 +552,15 @@ fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never
             json!([{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
             "{role_id}"
         );
-        let needed = permissions(*kind);
+        // The queue's actions are the runtime's (the mapping's), held to its own queue below.
+        let needed: BTreeSet<&str> = permissions(*kind)
+            .into_iter()
+            .filter(|action| !QUEUE_CONSUMER.contains(action))
+            .collect();
         assert!(!needed.is_empty(), "{id}");
+        let own_queue = guards().contains(krate).then(|| guard_queue(t, krate).0);
         let mut granted = BTreeSet::new();
+        let mut consumes = BTreeSet::new();
         let mut extra = BTreeSet::new();
         for (at, statement) in role_statements(t, role_id) {
             for action in allowed_actions(statement, &at) {
@@ -433,6 +576,11 @@ fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never
                 let expected = match scope {
                     "log group" => referenced(&p["LoggingConfig"]["LogGroup"]),
                     "dead-letter queue" => referenced(&p["DeadLetterQueue"]["TargetArn"]),
+                    "own queue" => {
+                        consumes.insert(action);
+                        assert_eq!(statement["Resource"]["Fn::GetAtt"][1], "Arn", "{at}: the queue's ARN");
+                        own_queue
+                    }
                     _ => {
                         assert!(
                             needed.contains("sns:Publish"),
@@ -441,8 +589,19 @@ fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never
                         referenced(&resources(t)["FindingsTopic"]["Properties"]["KmsMasterKeyId"])
                     }
                 };
-                assert_eq!(target, expected, "{at}: {action} must be scoped to the {scope}");
+                assert!(
+                    expected.is_some() && target == expected,
+                    "{at}: {action} must be scoped to the {scope} ({expected:?}), not {}",
+                    statement["Resource"]
+                );
             }
+        }
+        if own_queue.is_some() {
+            assert_eq!(
+                consumes,
+                QUEUE_CONSUMER.iter().copied().collect(),
+                "{role_id}: its own queue's actions vs idc_guard::wiring::QUEUE_CONSUMER"
+            );
         }
         let missing: Vec<_> = needed.difference(&granted).collect();
         assert!(
@@ -489,7 +648,7 @@ fn correcting_functions_know_every_correcting_role_by_its_arn() {
 }
 
 #[test]
-fn the_guards_share_one_managed_policy_and_keep_inline_only_their_own_logs() {
+fn the_guards_share_one_managed_policy_and_keep_inline_only_their_own_logs_and_queue() {
     let t = template(TEMPLATE);
     let guards = guards();
     assert!(guards.len() >= 2, "{guards:?}");
@@ -502,18 +661,24 @@ fn the_guards_share_one_managed_policy_and_keep_inline_only_their_own_logs() {
             .unwrap_or_else(|| panic!("{role_id}: no ManagedPolicyArns"));
         assert_eq!(attached.len(), 1, "{role_id}: the guards' one policy");
         shared.insert(referenced(&attached[0]).unwrap_or_default());
-        // Inline stays what differs between the guards: the function's own log group.
+        // Inline stays what differs between the guards: the function's own log group and its
+        // own queue, which the shared policy could not name for all three.
+        let mut inline = BTreeSet::new();
         for policy in role["Policies"].as_array().into_iter().flatten() {
             for statement in statements(&policy["PolicyDocument"]) {
                 for action in strings(&statement["Action"]) {
-                    assert_eq!(
-                        runtime_action(action),
-                        Some("log group"),
+                    assert!(
+                        matches!(runtime_action(action), Some("log group" | "own queue")),
                         "{role_id}: {action} belongs in the shared policy"
                     );
+                    inline.insert(action);
                 }
             }
         }
+        assert!(
+            QUEUE_CONSUMER.iter().all(|action| inline.contains(action)),
+            "{role_id}: its queue's actions belong in its inline policy"
+        );
     }
     assert_eq!(shared.len(), 1, "the guards attach {shared:?}");
     let policy = shared.into_iter().next().unwrap();
@@ -521,9 +686,16 @@ fn the_guards_share_one_managed_policy_and_keep_inline_only_their_own_logs() {
 }
 
 #[test]
-fn each_function_is_invoked_only_by_its_own_rule_or_topic() {
+fn each_function_is_invoked_only_by_its_own_queue_rule_or_topic() {
     let t = template(TEMPLATE);
     let functions = of_type(t, "AWS::Serverless::Function");
+    for (id, mapping) in of_type(t, "AWS::Lambda::EventSourceMapping") {
+        let function = referenced(&mapping["Properties"]["FunctionName"]);
+        assert!(
+            function.is_some_and(|f| functions.contains_key(f)),
+            "{id}: name the function by Ref, so that the tests see whom it invokes"
+        );
+    }
     let mut invokers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (id, permission) in of_type(t, "AWS::Lambda::Permission") {
         let p = &permission["Properties"];
@@ -548,9 +720,22 @@ fn each_function_is_invoked_only_by_its_own_rule_or_topic() {
         }
         invokers.entry(function).or_default().push(source);
     }
-    for id in functions.keys() {
-        let expected = if *id == "DriftReconcilerFunction" { 2 } else { 1 };
-        assert_eq!(invokers.get(id).map(Vec::len), Some(expected), "{id}: its invokers");
+    for (krate, _) in FUNCTIONS {
+        let id = format!("{}Function", pascal(krate));
+        if guards().contains(krate) {
+            // EventBridge delivers to the guard's queue; only the queue's mapping invokes it.
+            assert_eq!(invokers.get(id.as_str()), None, "{id}: invoked other than by its queue");
+            guard_queue(t, krate);
+            continue;
+        }
+        let sources = event_sources(t, krate);
+        assert!(sources.is_empty(), "{id}: {sources:?}");
+        let expected = if id == "DriftReconcilerFunction" { 2 } else { 1 };
+        assert_eq!(
+            invokers.get(id.as_str()).map(Vec::len),
+            Some(expected),
+            "{id}: its invokers"
+        );
     }
     // The reconciler's second invoker is the revocation sweep: its rule sends the sweep's task,
     // often enough that no revocation statement outlives 13 hours (issue #14).
@@ -581,6 +766,249 @@ fn each_function_is_invoked_only_by_its_own_rule_or_topic() {
             <= idc_guard::iam::revocation::MAX_LIFETIME,
         "{rate}: a statement could outlive 13 hours"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The guards' queues: rule → queue → event source mapping, as wiring::GUARD_QUEUE declares
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn each_guard_reads_its_own_queue_in_batches_as_wiring_declares() {
+    let t = template(TEMPLATE);
+    let mut queues = BTreeSet::new();
+    for guard in guards() {
+        let (queue, source) = guard_queue(t, guard);
+        assert!(queues.insert(queue), "{queue}: read by two guards");
+        let expect = |key: &str, value: &Value, want: u32| {
+            assert_eq!(
+                number(value),
+                Some(u64::from(want)),
+                "{guard}: {key} vs idc_guard::wiring::GUARD_QUEUE"
+            );
+        };
+        expect("BatchSize", &source["BatchSize"], GUARD_QUEUE.batch_size);
+        expect(
+            "MaximumBatchingWindowInSeconds",
+            &source["MaximumBatchingWindowInSeconds"],
+            GUARD_QUEUE.batching_window_seconds,
+        );
+        expect(
+            "ScalingConfig.MaximumConcurrency",
+            &source["ScalingConfig"]["MaximumConcurrency"],
+            GUARD_QUEUE.maximum_concurrency,
+        );
+        // Without it Lambda deletes the whole batch on success, the items the guard returns too.
+        assert_eq!(
+            source["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"]),
+            "{guard}: partial batch failures"
+        );
+        assert!(
+            source["Enabled"].is_null() || source["Enabled"] == true,
+            "{guard}: a disabled mapping"
+        );
+        // A filter deletes the messages it does not match: events would be lost unhandled.
+        assert!(source["FilterCriteria"].is_null(), "{guard}: FilterCriteria");
+        // Reserved concurrency below the mapping's maximum would throttle the mapping.
+        assert_eq!(
+            function_properties(t, guard)["ReservedConcurrentExecutions"],
+            json!({"Fn::If": ["ReservesConcurrency", GUARD_QUEUE.maximum_concurrency, {"Ref": "AWS::NoValue"}]}),
+            "{guard}: reserves its queue's maximum concurrency"
+        );
+    }
+    assert_eq!(
+        resources(t)["DriftReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"],
+        json!({"Fn::If": ["ReservesConcurrency", 1, {"Ref": "AWS::NoValue"}]}),
+        "one reconciler run at a time"
+    );
+    assert_eq!(
+        t["Conditions"]["ReservesConcurrency"],
+        json!({"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "true"]})
+    );
+}
+
+#[test]
+fn each_guard_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_queue() {
+    let t = template(TEMPLATE);
+    let encrypted = |id: &str| {
+        let q = &resources(t)[id]["Properties"];
+        assert!(
+            q["SqsManagedSseEnabled"] == true || !q["KmsMasterKeyId"].is_null(),
+            "{id}: encrypted at rest"
+        );
+        assert!(
+            q["FifoQueue"].is_null() || q["FifoQueue"] == false,
+            "{id}: a standard queue"
+        );
+    };
+    let mut dead_letters = BTreeSet::new();
+    for guard in guards() {
+        let (queue, _) = guard_queue(t, guard);
+        let q = &resources(t)[queue]["Properties"];
+        encrypted(queue);
+        // AWS: at least six times the function's timeout, or a batch an invocation (or Lambda's
+        // retries of a throttled one) still holds is delivered again.
+        let timeout = function_properties(t, guard)["Timeout"].as_u64().unwrap();
+        let visibility = number(&q["VisibilityTimeout"]).unwrap_or(30);
+        let factor = u64::from(GUARD_QUEUE.visibility_timeout_factor);
+        assert!(
+            visibility >= factor * timeout,
+            "{queue}: VisibilityTimeout {visibility} s, less than {factor} x {guard}'s Timeout ({timeout} s)"
+        );
+        let redrive = object(&q["RedrivePolicy"]);
+        assert_eq!(
+            number(&redrive["maxReceiveCount"]),
+            Some(u64::from(GUARD_QUEUE.max_receive_count)),
+            "{queue}: maxReceiveCount vs idc_guard::wiring::GUARD_QUEUE"
+        );
+        let dlq = dead_letters_of(t, queue);
+        assert_ne!(
+            dlq, "DeadLetterQueue",
+            "{queue}: its own dead-letter queue, apart from what EventBridge and the other functions park"
+        );
+        assert!(dead_letters.insert(dlq), "{dlq}: the dead-letter queue of two guards");
+        encrypted(dlq);
+        let d = &resources(t)[dlq]["Properties"];
+        assert!(d["RedrivePolicy"].is_null(), "{dlq}: redrives further");
+        // A moved message keeps its first enqueue time: the dead-letter queue keeps it longer
+        // than the queue (SQS's default, 4 days) did.
+        let kept = number(&d["MessageRetentionPeriod"]).unwrap_or(345_600);
+        let queue_keeps = number(&q["MessageRetentionPeriod"]).unwrap_or(345_600);
+        assert!(
+            kept == 1_209_600 && kept > queue_keeps,
+            "{dlq}: keeps messages {kept} s"
+        );
+        let allow = object(&d["RedriveAllowPolicy"]);
+        assert_eq!(
+            allow["redrivePermission"], "byQueue",
+            "{dlq}: RedriveAllowPolicy {allow}"
+        );
+        let sources: Vec<Option<&str>> = allow["sourceQueueArnList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|arn| queue_of_arn(t, arn))
+            .collect();
+        assert_eq!(sources, [Some(queue)], "{dlq}: the dead-letter queue of {queue} only");
+    }
+}
+
+#[test]
+fn only_its_rule_may_send_to_a_guard_queue() {
+    let t = template(TEMPLATE);
+    for (id, policy) in of_type(t, "AWS::SQS::QueuePolicy") {
+        let queues = policy["Properties"]["Queues"].as_array().unwrap();
+        for q in queues {
+            assert!(
+                q["Ref"]
+                    .as_str()
+                    .is_some_and(|q| resources(t)[q]["Type"] == "AWS::SQS::Queue"),
+                "{id}: name queues by Ref, so that the tests see which: {q}"
+            );
+        }
+    }
+    for guard in guards() {
+        let (queue, _) = guard_queue(t, guard);
+        let (rule, _) = rule_of(t, guard);
+        let policies = queue_policies(t, queue);
+        assert_eq!(policies.len(), 1, "{queue}: one queue policy");
+        let (id, p) = policies[0];
+        assert_eq!(p["Queues"], json!([{"Ref": queue}]), "{id}: its own queue only");
+        let statements = statements(&p["PolicyDocument"]);
+        assert_eq!(statements.len(), 1, "{id}: one statement");
+        let s = statements[0];
+        assert_eq!(s["Effect"], "Allow", "{id}");
+        assert_eq!(s["Principal"], json!({"Service": "events.amazonaws.com"}), "{id}");
+        assert_eq!(strings(&s["Action"]), ["sqs:SendMessage"], "{id}");
+        assert_eq!(s["Resource"], json!({"Fn::GetAtt": [queue, "Arn"]}), "{id}");
+        let only_rule = json!({"Fn::GetAtt": [rule, "Arn"]});
+        assert!(
+            s["Condition"] == json!({"ArnEquals": {"aws:SourceArn": only_rule}})
+                || s["Condition"] == json!({"ArnEquals": {"aws:SourceArn": [only_rule]}}),
+            "{id}: only {rule} may send: {}",
+            s["Condition"]
+        );
+        // Only the queue's redrive fills its dead-letter queue.
+        let dlq = dead_letters_of(t, queue);
+        let senders: Vec<&str> = queue_policies(t, dlq).into_iter().map(|(id, _)| id).collect();
+        assert!(senders.is_empty(), "{dlq}: {senders:?}");
+    }
+}
+
+#[test]
+fn alarms_watch_each_guard_queue_age_and_dead_letters() {
+    let t = template(TEMPLATE);
+    let alarms = of_type(t, "AWS::CloudWatch::Alarm");
+    let on = |queue: &str, metric: &str| -> Vec<(&str, &Value)> {
+        alarms
+            .iter()
+            .map(|(id, a)| (*id, &a["Properties"]))
+            .filter(|(_, p)| {
+                p["Namespace"] == "AWS/SQS"
+                    && p["MetricName"] == metric
+                    && p["Dimensions"] == json!([{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}])
+            })
+            .collect()
+    };
+    for guard in guards() {
+        let (queue, _) = guard_queue(t, guard);
+        let age = on(queue, "ApproximateAgeOfOldestMessage");
+        assert_eq!(age.len(), 1, "{queue}: one alarm on the age of its oldest event");
+        let (id, p) = age[0];
+        assert_eq!(p["AlarmActions"], json!([{"Ref": "FindingsTopic"}]), "{id}");
+        assert_eq!(p["ComparisonOperator"], "GreaterThanThreshold", "{id}");
+        // At rest an event waits the batching window: an alarm below it would always sound.
+        let threshold = number(&p["Threshold"]);
+        assert!(
+            threshold.is_some_and(|s| s > u64::from(GUARD_QUEUE.batching_window_seconds)),
+            "{id}: Threshold {threshold:?}"
+        );
+        let dlq = dead_letters_of(t, queue);
+        let dead = on(dlq, "ApproximateNumberOfMessagesVisible");
+        assert_eq!(dead.len(), 1, "{dlq}: one alarm on its messages");
+        let (id, p) = dead[0];
+        assert_eq!(p["AlarmActions"], json!([{"Ref": "FindingsTopic"}]), "{id}");
+        let first = (p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" && number(&p["Threshold"]) == Some(1))
+            || (p["ComparisonOperator"] == "GreaterThanThreshold" && number(&p["Threshold"]) == Some(0));
+        assert!(first, "{id}: sounds on the first message");
+    }
+}
+
+#[test]
+fn the_guards_share_of_identity_center_is_the_api_share_parameter() {
+    let t = template(TEMPLATE);
+    assert!(
+        config::variables_of(Kind::Guard).any(|v| v == config::API_SHARE),
+        "the guards read {}",
+        config::API_SHARE
+    );
+    let parameter = &t["Parameters"]["ApiShare"];
+    assert_eq!(parameter["Type"], "Number");
+    assert_eq!(number(&parameter["MinValue"]), Some(1));
+    assert_eq!(number(&parameter["MaxValue"]), Some(100));
+    assert_eq!(
+        number(&parameter["Default"]),
+        Some(u64::from(DEFAULT_API_SHARE)),
+        "ApiShare's default vs idc_guard::wiring::DEFAULT_API_SHARE"
+    );
+    // What the number means: a share of the collective rate, split over every guard process.
+    let description = parameter["Description"].as_str().unwrap_or_default();
+    for figure in [
+        format!("{IDENTITY_CENTER_RATE} requests/s"),
+        format!("{} guards x {}", guards().len(), GUARD_QUEUE.maximum_concurrency),
+    ] {
+        assert!(
+            description.contains(&figure),
+            "ApiShare's Description lacks {figure:?}: {description}"
+        );
+    }
+    for guard in guards() {
+        assert_eq!(
+            function_properties(t, guard)["Environment"]["Variables"][config::API_SHARE],
+            json!({"Ref": "ApiShare"}),
+            "{guard}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -622,18 +1050,18 @@ fn routed_sources(routes: &[(EventSource, &str)]) -> BTreeSet<String> {
     routes.iter().map(|(s, _)| s.eventbridge_source().to_owned()).collect()
 }
 
-/// The rule whose one target is `function`'s resource.
-fn rule_of<'a>(t: &'a Value, function: &str) -> (&'a str, &'a Value) {
-    let id = format!("{}Function", pascal(function));
+/// The rule that delivers to `guard`'s queue.
+pub(crate) fn rule_of<'a>(t: &'a Value, guard: &str) -> (&'a str, &'a Value) {
+    let (queue, _) = guard_queue(t, guard);
     let rules: Vec<_> = of_type(t, "AWS::Events::Rule")
         .into_iter()
         .filter(|(_, r)| {
             r["Properties"]["Targets"]
                 .as_array()
-                .is_some_and(|ts| ts.iter().any(|t| referenced(&t["Arn"]) == Some(id.as_str())))
+                .is_some_and(|ts| ts.iter().any(|t| referenced(&t["Arn"]) == Some(queue)))
         })
         .collect();
-    assert_eq!(rules.len(), 1, "{function}: exactly one rule");
+    assert_eq!(rules.len(), 1, "{guard}: exactly one rule delivers to {queue}");
     rules[0]
 }
 
@@ -660,11 +1088,23 @@ fn each_guard_rule_lists_exactly_the_events_routed_to_it() {
             routed_pairs(&routes),
             "{id} vs idc_guard::routing"
         );
-        let target = &p["Targets"][0];
+        // One target, the guard's queue. EventBridge retries a delivery that fails and parks
+        // what it could not deliver in the shared dead-letter queue, whose policy admits the rule.
+        let (queue, _) = guard_queue(t, guard);
+        let targets = p["Targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1, "{id}: {targets:?}");
+        let target = &targets[0];
+        assert_eq!(target["Arn"], json!({"Fn::GetAtt": [queue, "Arn"]}), "{id}");
+        assert!(target["RetryPolicy"].is_object(), "{id}: a RetryPolicy");
         assert_eq!(
             referenced(&target["DeadLetterConfig"]["Arn"]),
             Some("DeadLetterQueue"),
             "{id}"
+        );
+        let admitted = senders(t, "DeadLetterQueue", "events.amazonaws.com");
+        assert!(
+            admitted.contains(&json!({"Fn::GetAtt": [id, "Arn"]})),
+            "{id}: DeadLetterQueuePolicy does not let it send: {admitted:?}"
         );
     }
 }
