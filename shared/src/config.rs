@@ -58,6 +58,8 @@ pub const OWN_ROLES: &str = "IDC_GUARD_OWN_ROLES";
 pub const RATE: &str = "IDC_GUARD_RATE";
 /// `IDC_GUARD_CONCURRENCY`: concurrent reads and outstanding corrections.
 pub const CONCURRENCY: &str = "IDC_GUARD_CONCURRENCY";
+/// `IDC_GUARD_API_SHARE`: the guards' share of Identity Center's request budget, in percent.
+pub const API_SHARE: &str = "IDC_GUARD_API_SHARE";
 
 /// Where the policy layer puts the policy file.
 pub const DEFAULT_POLICY_PATH: &str = "/opt/guardrail.toml";
@@ -136,6 +138,12 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "concurrent reads and outstanding corrections, 1 to 10",
         read_by: &[Kind::DriftReconciler],
     },
+    Variable {
+        name: API_SHARE,
+        default: Some("25"),
+        meaning: "the share of Identity Center's collective 20 requests per second that the three guards use together, in percent (1 to 100); each guard process paces its sso-admin and identity store requests at its part of it",
+        read_by: &[Kind::Guard],
+    },
 ];
 
 /// The names of the variables a kind reads.
@@ -193,6 +201,8 @@ pub struct Config {
     pub rate: u32,
     /// Concurrent reads and outstanding corrections.
     pub concurrency: usize,
+    /// The guards' share of Identity Center's request budget, in percent (1 to 100).
+    pub api_share: u8,
 }
 
 impl Config {
@@ -276,6 +286,16 @@ impl Config {
             fail(CONCURRENCY, message);
             crate::pace::DEFAULT_CONCURRENCY
         });
+        let api_share = bounded(
+            var(API_SHARE),
+            1..=100,
+            crate::pace::DEFAULT_API_SHARE,
+            "a share of 1 to 100 (percent)",
+        )
+        .unwrap_or_else(|message| {
+            fail(API_SHARE, message);
+            crate::pace::DEFAULT_API_SHARE
+        });
         let config = Self {
             kind,
             policy: var(POLICY).map_or_else(|| PathBuf::from(DEFAULT_POLICY_PATH), PathBuf::from),
@@ -287,6 +307,7 @@ impl Config {
             assignments,
             rate,
             concurrency,
+            api_share,
         };
         if problems.is_empty() {
             Ok(config)

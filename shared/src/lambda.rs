@@ -5,16 +5,22 @@
 //! Errors reach Lambda with an `error_type` of `Retryable` (AWS may recover: Lambda retries,
 //! then parks the event in the dead-letter queue), `BadInput` or `Bug` (a deployment mistake or a
 //! defect). A malformed guard event is logged and acknowledged instead: retrying cannot fix it.
+//!
+//! The guards are fed by an SQS queue each (issue #15): an invocation is a batch, answered with
+//! the messages to return to the queue (`batchItemFailures`: a retryable failure, or time running
+//! out), so one event's failure never repeats the others. A bare EventBridge envelope (a direct
+//! invocation) is still handled alone, as before.
 
 use std::time::{Duration, Instant, SystemTime};
 
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 use crate::adapters::SecretsManager;
 use crate::config::{Config, Kind};
 use crate::domain::Date;
-use crate::guard::{GuardError, GuardReport};
+use crate::guard::{GuardError, GuardReport, Message};
 use crate::notify::webhook::{SlackPoster, Webhooks};
 use crate::reconcile::{RunOptions, RunReport};
 use crate::retry::RetryPolicy;
@@ -92,33 +98,113 @@ pub fn init_telemetry() {
         .try_init();
 }
 
-/// An event guard.
+/// An event guard: every sso-admin and identity store request paced at this process's part of
+/// the configured share (`IDC_GUARD_API_SHARE`).
 async fn run_guard(config: &Config) -> Result<(), lambda_runtime::Error> {
     let policy = wiring::load_policy(config).map_err(FunctionError::from)?;
     let sdk = wiring::sdk_config().await;
     let publisher = wiring::publisher(config, &sdk, &policy);
-    let session = Session::build(config, policy, &sdk, Pacing::None, WithoutTable::Withhold, publisher);
+    let session = Session::build(config, policy, &sdk, Pacing::Share, WithoutTable::Withhold, publisher);
+    tracing::info!(
+        api_share = config.api_share,
+        requests_per_second = wiring::guard_rate(config.api_share),
+        "paced"
+    );
     let guard = &session.guard;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        handle(guard, &event.payload).await
+        let deadline = start_by(event.context.deadline());
+        invocation(guard, event.payload.get(), Some(deadline)).await
     }))
     .await
 }
 
+/// No group of a batch is started once less than this is left of the invocation: a group's
+/// reads, correction, revocation and read-back, paced, fit in it.
+pub const BATCH_MARGIN: Duration = Duration::from_secs(60);
+
+/// The instant after which a batch starts nothing new.
+fn start_by(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(BATCH_MARGIN);
+    Instant::now() + left
+}
+
+/// One guard invocation: an SQS batch answers the messages to return to the queue; anything
+/// else is one event, answered with its report (or `null` for a malformed one).
+pub async fn invocation(
+    guard: &LiveGuard,
+    payload: &str,
+    deadline: Option<Instant>,
+) -> Result<serde_json::Value, FunctionError> {
+    match sqs_batch(payload) {
+        Some(batch) => {
+            let response = handle_sqs(guard, &batch, deadline).await;
+            Ok(serde_json::to_value(response).unwrap_or_default())
+        }
+        None => {
+            let report = handle(guard, payload).await?;
+            Ok(serde_json::to_value(report).unwrap_or_default())
+        }
+    }
+}
+
+/// The payload as an SQS batch, when it is one (every record from `aws:sqs`).
+pub fn sqs_batch(payload: &str) -> Option<SqsEvent> {
+    let batch: SqsEvent = serde_json::from_str(payload).ok()?;
+    let from_sqs = !batch.records.is_empty()
+        && batch
+            .records
+            .iter()
+            .all(|r| r.event_source.as_deref() == Some("aws:sqs"));
+    from_sqs.then_some(batch)
+}
+
+/// Handles an SQS batch; the answer lists the messages to return to the queue. A malformed
+/// message is logged and acknowledged (retrying cannot fix it).
+pub async fn handle_sqs(guard: &LiveGuard, batch: &SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+    let messages: Vec<Message<'_>> = batch
+        .records
+        .iter()
+        .map(|r| Message {
+            id: r.message_id.as_deref().unwrap_or_default(),
+            body: r.body.as_deref().unwrap_or_default(),
+        })
+        .collect();
+    let handled = Box::pin(guard.handle_batch(&messages, Date::today_utc(), deadline)).await;
+    let mut response = SqsBatchResponse::default();
+    for h in handled {
+        match &h.result {
+            Ok(report) => {
+                tracing::info!(message_id = %h.id, event_id = %report.event_id, verdict = ?report.verdict, outcomes = report.outcomes.len(), triaged = report.triaged, coalesced_with = report.coalesced_with.as_deref(), "handled");
+            }
+            Err(GuardError::BadInput(e)) => {
+                tracing::error!(message_id = %h.id, error = %e, "malformed event: ignored, no call made");
+            }
+            Err(e) => tracing::warn!(message_id = %h.id, error = %e, "returned to the queue"),
+        }
+        if h.returns_to_queue() {
+            response.add_failure(h.id);
+        }
+    }
+    response
+}
+
 /// Handles one invocation: bad input is logged and acknowledged (retrying cannot fix it);
 /// a retryable AWS failure is returned so Lambda retries and then parks the event.
-pub async fn handle(guard: &LiveGuard, payload: &RawValue) -> Result<Option<GuardReport>, FunctionError> {
+pub async fn handle(guard: &LiveGuard, payload: &str) -> Result<Option<GuardReport>, FunctionError> {
     // Boxed: the guard's future is deep, and the runtime's would otherwise exceed the layout limit.
-    match Box::pin(guard.handle(payload.get(), Date::today_utc())).await {
+    match Box::pin(guard.handle(payload, Date::today_utc())).await {
         Ok(report) => {
-            tracing::info!(event_id = %report.event_id, verdict = ?report.verdict, outcomes = report.outcomes.len(), "handled");
+            tracing::info!(event_id = %report.event_id, verdict = ?report.verdict, outcomes = report.outcomes.len(), triaged = report.triaged, "handled");
             Ok(Some(report))
         }
         Err(GuardError::BadInput(e)) => {
             tracing::error!(error = %e, "malformed event: ignored, no call made");
             Ok(None)
         }
-        Err(e @ GuardError::Retryable(_)) => {
+        Err(e) => {
             tracing::error!(error = %e, "retryable failure: the event will be retried");
             Err(FunctionError::new(ErrorClass::Retryable, &e))
         }
@@ -252,6 +338,33 @@ mod tests {
             "version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}
         })));
         assert!(!is_dry_run(&serde_json::json!({"dry_run": "yes"})));
+    }
+
+    #[test]
+    fn only_a_batch_from_sqs_is_handled_as_one() {
+        let record = |source: &str| {
+            serde_json::json!({"Records": [{
+                "messageId": "m1", "receiptHandle": "r", "body": "{}", "attributes": {},
+                "messageAttributes": {}, "md5OfBody": "x", "eventSource": source,
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:222222222222:q", "awsRegion": "eu-west-1"
+            }]})
+            .to_string()
+        };
+        let batch = sqs_batch(&record("aws:sqs")).unwrap();
+        assert_eq!(batch.records[0].message_id.as_deref(), Some("m1"));
+        // A CloudTrail log file also has `Records`, of another source; an envelope has none.
+        assert!(sqs_batch(&record("sso.amazonaws.com")).is_none());
+        assert!(sqs_batch(r#"{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{}}"#).is_none());
+        assert!(sqs_batch(r#"{"Records":[]}"#).is_none());
+    }
+
+    #[test]
+    fn a_batch_starts_nothing_in_its_last_minute() {
+        let soon = SystemTime::now() + Duration::from_secs(30);
+        assert!(start_by(soon) <= Instant::now());
+        let later = SystemTime::now() + Duration::from_secs(300);
+        let by = start_by(later);
+        assert!(by > Instant::now() + Duration::from_secs(230) && by <= Instant::now() + Duration::from_secs(240));
     }
 
     #[test]

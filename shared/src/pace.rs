@@ -14,6 +14,15 @@ use std::time::{Duration, Instant};
 
 /// The default rate: 15 requests per second, below the 20 Identity Center allows all callers.
 pub const DEFAULT_RATE: u32 = 15;
+/// Identity Center's collective throttle: requests per second for all callers of an instance's
+/// APIs together ("IAM Identity Center APIs have a collective throttle maximum of 20
+/// transactions per second (TPS)", the Identity Center quotas page; the same figure on
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/aam-quotas.html>). It cannot be raised.
+pub const IDENTITY_CENTER_RATE: u32 = 20;
+/// The event guards' default share of [`IDENTITY_CENTER_RATE`], in percent: the rest is the
+/// organisation's (its pipelines, its people, the reconciler).
+pub const DEFAULT_API_SHARE: u8 = 25;
+
 /// The default bound on concurrent reads and outstanding asynchronous operations (AWS allows
 /// 10 outstanding assignment creations).
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -58,13 +67,26 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket. `rate` at least 1; `burst` at least 1.
     pub fn new(rate: u32, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
+        Self::fractional(f64::from(rate.max(1)), f64::from(burst.max(1)))
+    }
+
+    /// A full bucket of `burst` tokens refilled at `rate` per second, which may be below one
+    /// (a guard process's part of its share). `rate` is at least one request an hour and `burst`
+    /// at least one token, so the bucket always refills and every request is eventually sent.
+    pub fn fractional(rate: f64, burst: f64) -> Self {
+        let rate = if rate.is_finite() { rate.max(1.0 / 3600.0) } else { 1.0 };
+        let burst = if burst.is_finite() { burst.max(1.0) } else { 1.0 };
         Self {
-            rate: f64::from(rate.max(1)),
+            rate,
             burst,
             tokens: burst,
             last: Duration::ZERO,
         }
+    }
+
+    /// Requests per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
     }
 
     /// The burst the default uses for `rate`: a third of a second's worth, so that the first
@@ -111,6 +133,13 @@ impl Pacer {
             TokenBucket::new(rate, TokenBucket::default_burst(rate)),
             Arc::new(RealClock::default()),
         )
+    }
+
+    /// A guard process's pacer: `rate` requests per second (fractional), a burst of one
+    /// request, on the real clock. With one token saved at most, `n` processes send at most
+    /// `n × (1 + rate × t)` requests in any `t` seconds.
+    pub fn share(rate: f64) -> Self {
+        Self::with_clock(TokenBucket::fractional(rate, 1.0), Arc::new(RealClock::default()))
     }
 
     /// A pacer over `bucket` and `clock` (tests inject a virtual clock).
@@ -175,6 +204,18 @@ mod tests {
             assert_eq!(b.take(Duration::from_secs(100)), Duration::ZERO);
         }
         assert!(b.take(Duration::from_secs(100)) > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_fractional_bucket_spaces_requests_by_its_rate() {
+        // 0.8 requests per second, one saved: the first goes at once, each next 1.25 s later.
+        let mut b = TokenBucket::fractional(0.8, 1.0);
+        assert_eq!(b.take(Duration::ZERO), Duration::ZERO);
+        assert!((b.take(Duration::ZERO).as_secs_f64() - 1.25).abs() < 1e-9);
+        assert!((b.take(Duration::ZERO).as_secs_f64() - 2.5).abs() < 1e-9);
+        // Nonsense never stops the bucket: a zero or NaN rate still refills.
+        assert!(TokenBucket::fractional(0.0, 0.0).rate() > 0.0);
+        assert!((TokenBucket::fractional(f64::NAN, 1.0).rate() - 1.0).abs() < 1e-9);
     }
 
     #[tokio::test]

@@ -424,10 +424,59 @@ pub struct Session {
 /// How a session paces sso-admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pacing {
-    /// Unpaced (the event guards: one resource per event).
+    /// Unpaced (tests that count calls without waiting).
     None,
     /// A token bucket at the configured rate (the reconciler and the CLI's whole-instance reads).
     Configured,
+    /// The event guards: one bucket for sso-admin and the identity store together, at this
+    /// process's part of the configured share ([`guard_rate`]).
+    Share,
+}
+
+pub use crate::pace::{DEFAULT_API_SHARE, IDENTITY_CENTER_RATE};
+
+/// How the guards' queues deliver events: the template's queues and event source mappings are
+/// tested against it (`tests/it/template.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// Messages per invocation at most.
+    pub batch_size: u32,
+    /// How long the mapping gathers a batch, in seconds: the events of one bulk change that
+    /// arrive within it are read and corrected once per resource.
+    pub batching_window_seconds: u32,
+    /// Concurrent invocations per guard at most (AWS's minimum for an SQS mapping is 2).
+    pub maximum_concurrency: u32,
+    /// Deliveries of a message before the queue moves it to the guard's dead-letter queue.
+    pub max_receive_count: u32,
+    /// The queue's visibility timeout as a multiple of the function's timeout (AWS: "at
+    /// least six times the timeout that you configure on your function").
+    pub visibility_timeout_factor: u32,
+}
+
+/// The guards' queue settings.
+pub const GUARD_QUEUE: QueueSettings = QueueSettings {
+    batch_size: 10,
+    batching_window_seconds: 10,
+    maximum_concurrency: 2,
+    max_receive_count: 5,
+    visibility_timeout_factor: 6,
+};
+
+/// The SQS actions a guard needs on its own queue (the event source mapping uses the
+/// function's role).
+pub const QUEUE_CONSUMER: &[&str] = &[
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+];
+
+/// Requests per second one guard process may send (sso-admin and the identity store
+/// together): the share of [`IDENTITY_CENTER_RATE`], split evenly over every guard process that
+/// may run at once (each guard function × [`GUARD_QUEUE`]'s maximum concurrency).
+pub fn guard_rate(api_share: u8) -> f64 {
+    let processes = crate::routing::GUARD_FUNCTIONS.len() as f64 * f64::from(GUARD_QUEUE.maximum_concurrency);
+    f64::from(IDENTITY_CENTER_RATE) * f64::from(api_share.min(100)) / 100.0 / processes
 }
 
 impl Session {
@@ -457,10 +506,16 @@ impl Session {
                 .build(),
         );
         let mut sso = SsoAdmin::new(sso, RetryPolicy::default());
-        if pacing == Pacing::Configured {
-            sso = sso.with_pacer(Arc::new(Pacer::per_second(config.rate)));
+        let mut directory = IdentityStoreApi::new(ids, RetryPolicy::default());
+        match pacing {
+            Pacing::None => {}
+            Pacing::Configured => sso = sso.with_pacer(Arc::new(Pacer::per_second(config.rate))),
+            Pacing::Share => {
+                let pacer = Arc::new(Pacer::share(guard_rate(config.api_share)));
+                sso = sso.with_pacer(pacer.clone());
+                directory = directory.with_pacer(pacer);
+            }
         }
-        let directory = IdentityStoreApi::new(ids, RetryPolicy::default());
         let gate = rails(config, sdk, without_table);
         Self {
             guard: Guard::with_gate(sso, directory.clone(), publisher, policy, gate),
@@ -512,6 +567,18 @@ pub fn unavailable(operation: &'static str, message: impl Into<String>) -> Remot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_guards_together_stay_within_their_share() {
+        let processes = f64::from(GUARD_QUEUE.maximum_concurrency) * 3.0;
+        for share in [1, 10, 25, 50, 100] {
+            let all = guard_rate(share) * processes;
+            let allowed = f64::from(IDENTITY_CENTER_RATE) * f64::from(share) / 100.0;
+            assert!((all - allowed).abs() < 1e-9, "{share}%: {all} of {allowed}");
+        }
+        // The default: 5 requests per second for all six guard processes.
+        assert!((guard_rate(DEFAULT_API_SHARE) - 5.0 / 6.0).abs() < 1e-9);
+    }
 
     #[test]
     fn the_guards_never_get_the_reconcilers_creation_nor_its_inventory() {

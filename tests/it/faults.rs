@@ -876,3 +876,66 @@ async fn a_revocation_whose_provisioning_fails_is_reported_failed_not_silent() {
     assert!(text.starts_with(&ORIGINAL[..ORIGINAL.len() - 2]), "{text}");
     assert!(text.contains("IdcGuardRevoke"), "{text}");
 }
+
+// (j) Issue #15: in a batch, a read throttled past the retry budget returns only its own event
+// to the queue; the batch's other events are judged (here on their face) and acknowledged, and a
+// malformed one is acknowledged as bad input.
+#[tokio::test]
+async fn a_throttled_read_returns_only_its_event_to_the_queue() {
+    use idc_guard::guard::{Guard, GuardError, Message};
+    use idc_guard::notify::LoggingNotifier;
+    use ssoadmin::operation::list_account_assignments::ListAccountAssignmentsError;
+    let list = mock!(ssoadmin::Client::list_account_assignments).then_error(|| {
+        ListAccountAssignmentsError::ThrottlingException(exception!(ThrottlingException, "Rate exceeded"))
+    });
+    let policy = idc_guard::policy::Policy {
+        instance_arn: Some(instance()),
+        ..Default::default()
+    };
+    let guard = Guard::new(
+        sso_admin(RuleMode::MatchAny, &[&list]),
+        identity_store(&[]),
+        LoggingNotifier,
+        policy,
+    );
+    let group = idc_guard_tests::world::Event::user_assignment(INSTANCE, PERMISSION_SET, ACCOUNT, GROUP)
+        .with("requestParameters.principalType", serde_json::json!("GROUP"))
+        .with("eventID", serde_json::json!("e-group"))
+        .to_string();
+    let user = user_assignment_event();
+    let messages = [
+        Message {
+            id: "m-user",
+            body: &user,
+        },
+        Message {
+            id: "m-group",
+            body: &group,
+        },
+        Message {
+            id: "m-bad",
+            body: "{not json",
+        },
+    ];
+    let handled = guard
+        .handle_batch(&messages, idc_guard::domain::Date::new(2026, 11, 27).unwrap(), None)
+        .await;
+    match &handled[0].result {
+        Err(GuardError::Retryable(e)) => assert_eq!(e.kind, FailureKind::Throttled),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(list.num_calls(), RetryPolicy::immediate().attempts as usize);
+    assert!(handled[1].result.as_ref().is_ok_and(|r| r.triaged), "{:?}", handled[1]);
+    assert!(
+        matches!(handled[2].result, Err(GuardError::BadInput(_))),
+        "{:?}",
+        handled[2]
+    );
+    // What the queue is told: only the throttled event goes back.
+    let returned: Vec<&str> = handled
+        .iter()
+        .filter(|h| h.returns_to_queue())
+        .map(|h| h.id.as_str())
+        .collect();
+    assert_eq!(returned, ["m-user"]);
+}

@@ -154,10 +154,13 @@ fn deployed() -> WorldBuilder {
 }
 
 /// The template's resources the guards' environment refers to, as the world has them.
+/// The guards' API share is the template's largest (100%: 3.3 requests per second per process)
+/// so that the paced reverts take seconds, not the default's half a minute.
 fn guard_resources(w: &World) -> Vec<(&'static str, String)> {
     vec![
         ("StateTable", STATE_TABLE.to_owned()),
         ("FindingsTopic", w.topic_arn().to_owned()),
+        ("ApiShare", "100".to_owned()),
     ]
 }
 
@@ -308,10 +311,11 @@ fn resolve(template: &Value, id: &str, name: &str, value: &Value, resources: &[(
     if let Some(target) = value["Ref"].as_str() {
         return match resources.iter().find(|(k, _)| *k == target) {
             Some((_, v)) => v.clone(),
-            None => template["Parameters"][target]["Default"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{id}: {name} refers to {target}: give the test a value"))
-                .to_owned(),
+            None => match &template["Parameters"][target]["Default"] {
+                Value::String(text) => text.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => panic!("{id}: {name} refers to {target}: give the test a value"),
+            },
         };
     }
     if let (Some(role), Some("Arn")) = (value["Fn::GetAtt"][0].as_str(), value["Fn::GetAtt"][1].as_str()) {
@@ -485,4 +489,75 @@ async fn the_identity_guard_binary_removes_a_hand_made_membership_under_cargo_la
         .unwrap();
     assert!(left.group_memberships().is_empty());
     assert_eq!(published(&w).await.len(), 1);
+}
+
+/// An SQS delivery as the guards' event source mappings send it (issue #15): each record's body
+/// is an EventBridge envelope.
+fn sqs_batch(bodies: &[(&str, String)]) -> String {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id,
+                "receiptHandle": format!("handle-{id}"),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1764892800000",
+                    "SenderId": "AIDAEVENTBRIDGE",
+                    "ApproximateFirstReceiveTimestamp": "1764892800010"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "0",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:222222222222:idc-guard-assignment-guard",
+                "awsRegion": "eu-west-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records }).to_string()
+}
+
+/// assignment-guard fed by its queue: a batch with a USER assignment, a GROUP assignment and a
+/// malformed message. The USER assignment is reverted, the GROUP one judged on its face, the
+/// malformed one acknowledged: nothing is returned to the queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_assignment_guard_binary_takes_a_batch_from_its_queue() {
+    let w = deployed()
+        .permission_set(PermissionSet::new("DataEngineer").session("PT1H"))
+        .assign(ACCOUNT, "DataEngineer", Principal::user_id(USER))
+        .build()
+        .await;
+    let ps = w.set_arn("DataEngineer");
+    let policy = w.policy_file("function-sqs", |p| p);
+    let env = deployed_env("assignment-guard", &w, &guard_resources(&w), &policy);
+    let watch = watch("assignment-guard", &as_refs(&env));
+    let user = w.user_assignment_event(ps, ACCOUNT, USER).to_string();
+    let group = w
+        .user_assignment_event(ps, ACCOUNT, USER)
+        .with("requestParameters.principalType", json!("GROUP"))
+        .with(
+            "requestParameters.principalId",
+            json!("94482488-3041-7026-18f1-9a4c2f6e5d71"),
+        )
+        .with("eventID", json!("5d0c5a8e-0000-4000-8000-0000000000c1"))
+        .to_string();
+    let batch = sqs_batch(&[
+        ("m-user", user),
+        ("m-group", group),
+        ("m-bad", "{\"detail\": 5}".to_owned()),
+    ]);
+    let (status, body) = invoke(watch.port, "assignment-guard", &batch);
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer, json!({"batchItemFailures": []}), "{body}");
+    assert_eq!(w.count_assignments(ACCOUNT, ps).await, 0);
+    assert_eq!(revoked_users(&w, ps).await, [USER]);
+    // One report line per message, naming it.
+    let log = std::fs::read_to_string(&watch.log).unwrap();
+    for id in ["m-user", "m-group"] {
+        assert!(log.contains(&format!("\"message_id\":\"{id}\"")), "{id}: {log}");
+    }
+    assert!(log.contains("\"triaged\":true"), "{log}");
+    assert!(log.contains("malformed event: ignored, no call made"), "{log}");
 }

@@ -14,8 +14,13 @@ mod policy_file;
 mod robustness;
 // The AWS emulator (moto + tests/emulator/idc_guard_moto.py) through the Rust SDK.
 mod emulator;
+// The emulator's limits mode (Identity Center's collective rate, outstanding assignment
+// operations), its request log and CloudTrail records, through the Rust SDK.
+mod limits;
 // The remediation engine against the emulator, rule by rule.
 mod guard;
+// Batches (issue #15): triage before reading, one read per resource, one report per event.
+mod batch;
 // The safety rails (kill switch, flap limit, breaker, idempotency) against the emulator, with
 // DynamoDB faults and property tests over concurrent duplicate deliveries.
 mod safety;

@@ -13,12 +13,25 @@ use crate::retry::RetryPolicy;
 pub struct IdentityStoreApi {
     client: aws_sdk_identitystore::Client,
     retry: RetryPolicy,
+    pacer: Option<std::sync::Arc<crate::pace::Pacer>>,
 }
 
 impl IdentityStoreApi {
     /// An adapter over `client`, retrying as `retry` says.
     pub fn new(client: aws_sdk_identitystore::Client, retry: RetryPolicy) -> Self {
-        Self { client, retry }
+        Self {
+            client,
+            retry,
+            pacer: None,
+        }
+    }
+
+    /// The same adapter, every request paced by `pacer` (the guards share one pacer between
+    /// sso-admin and the identity store: Identity Center's throttle is collective).
+    #[must_use]
+    pub fn with_pacer(mut self, pacer: std::sync::Arc<crate::pace::Pacer>) -> Self {
+        self.pacer = Some(pacer);
+        self
     }
 }
 
@@ -38,13 +51,19 @@ impl IdentityStore for IdentityStoreApi {
     async fn membership_id(&self, membership: &MembershipRef) -> Remote<Option<String>> {
         let store = membership.identity_store_id.as_str();
         if let Some(id) = &membership.membership_id {
-            let read = retried(&self.retry, None, classify, "DescribeGroupMembership", || {
-                self.client
-                    .describe_group_membership()
-                    .identity_store_id(store)
-                    .membership_id(id)
-                    .send()
-            })
+            let read = retried(
+                &self.retry,
+                self.pacer.as_deref(),
+                classify,
+                "DescribeGroupMembership",
+                || {
+                    self.client
+                        .describe_group_membership()
+                        .identity_store_id(store)
+                        .membership_id(id)
+                        .send()
+                },
+            )
             .await;
             return Ok(found(read)?.map(|out| out.membership_id));
         }
@@ -55,7 +74,7 @@ impl IdentityStore for IdentityStoreApi {
                 "the membership has neither an id nor a group and a member",
             ));
         };
-        let read = retried(&self.retry, None, classify, OP, || {
+        let read = retried(&self.retry, self.pacer.as_deref(), classify, OP, || {
             self.client
                 .get_group_membership_id()
                 .identity_store_id(store)
@@ -76,7 +95,7 @@ impl IdentityStore for IdentityStoreApi {
         let store = identity_store_id.as_str();
         match principal_type {
             PrincipalType::User => {
-                let read = retried(&self.retry, None, classify, "DescribeUser", || {
+                let read = retried(&self.retry, self.pacer.as_deref(), classify, "DescribeUser", || {
                     self.client
                         .describe_user()
                         .identity_store_id(store)
@@ -90,7 +109,7 @@ impl IdentityStore for IdentityStoreApi {
                 }))
             }
             PrincipalType::Group => {
-                let read = retried(&self.retry, None, classify, "DescribeGroup", || {
+                let read = retried(&self.retry, self.pacer.as_deref(), classify, "DescribeGroup", || {
                     self.client
                         .describe_group()
                         .identity_store_id(store)
@@ -107,13 +126,19 @@ impl IdentityStore for IdentityStoreApi {
     }
 
     async fn delete_membership(&self, identity_store_id: &IdentityStoreId, membership_id: &str) -> Remote<()> {
-        retried(&self.retry, None, classify, "DeleteGroupMembership", || {
-            self.client
-                .delete_group_membership()
-                .identity_store_id(identity_store_id.as_str())
-                .membership_id(membership_id)
-                .send()
-        })
+        retried(
+            &self.retry,
+            self.pacer.as_deref(),
+            classify,
+            "DeleteGroupMembership",
+            || {
+                self.client
+                    .delete_group_membership()
+                    .identity_store_id(identity_store_id.as_str())
+                    .membership_id(membership_id)
+                    .send()
+            },
+        )
         .await
         .map(drop)
     }
@@ -125,7 +150,7 @@ impl Directory for IdentityStoreApi {
     async fn groups(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
         listed(&self.retry, |token| async move {
             let page = attempt(
-                None,
+                self.pacer.as_deref(),
                 classify,
                 "ListGroups",
                 self.client
@@ -149,7 +174,7 @@ impl Directory for IdentityStoreApi {
     async fn users(&self, store: &IdentityStoreId) -> Remote<Vec<(String, String)>> {
         listed(&self.retry, |token| async move {
             let page = attempt(
-                None,
+                self.pacer.as_deref(),
                 classify,
                 "ListUsers",
                 self.client
@@ -174,7 +199,7 @@ impl Directory for IdentityStoreApi {
         const OP: &str = "ListGroupMemberships";
         listed(&self.retry, |token| async move {
             let page = attempt(
-                None,
+                self.pacer.as_deref(),
                 classify,
                 OP,
                 self.client
@@ -202,7 +227,7 @@ impl Directory for IdentityStoreApi {
         const OP: &str = "ListGroupMembershipsForMember";
         listed(&self.retry, |token| async move {
             let page = attempt(
-                None,
+                self.pacer.as_deref(),
                 classify,
                 OP,
                 self.client

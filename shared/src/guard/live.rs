@@ -24,12 +24,20 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
     pub(super) async fn permission_set_name_of(&self, change: &Change, finding: &Finding) -> Option<String> {
         let instance = change.kind.instance_arn()?;
         let permission_set = PermissionSetArn::parse(finding.resource.permission_set_arn.as_deref()?).ok()?;
+        if let Some(name) = self.names.get(permission_set.as_str()) {
+            return Some(name);
+        }
         match self
             .identity_center
             .permission_set_name(instance, &permission_set)
             .await
         {
-            Ok(name) => name,
+            Ok(name) => {
+                if let Some(name) = &name {
+                    self.names.insert(permission_set.as_str(), name);
+                }
+                name
+            }
             Err(e) => {
                 tracing::warn!(error = %e, permission_set = %permission_set.as_str(), "could not read the permission set's name");
                 None

@@ -6,17 +6,20 @@
 //! action passes one gate ([`Gate`]) before it is executed (`crate::remediation`), and no
 //! correction is reported done until a read-back shows the rule passing.
 
+mod batch;
 mod live;
+
+pub use batch::{Handled, Message, NameCache};
 
 use serde::Serialize;
 
 use crate::domain::{
-    Action, Actor, Change, ChangeKind, Date, Decision, DesiredFact, Evaluation, EventVerdict, Fact, Facts, Finding,
-    IgnoreReason, InlinePolicyText, Mode, Outcome, OutcomeKind, Resource, ResourceKind, RevocationReport,
-    RevocationStatus, Severity, Undetermined,
+    Action, Change, ChangeKind, Date, Decision, DesiredFact, Evaluation, EventVerdict, Facts, Finding,
+    InlinePolicyText, Mode, Outcome, OutcomeKind, Resource, ResourceKind, RevocationReport, RevocationStatus, Severity,
+    Undetermined,
 };
-use crate::engine::{OwnChanges, actionable, evaluate};
-use crate::event::{DecodeError, decode};
+use crate::engine::evaluate;
+use crate::event::DecodeError;
 use crate::policy::Policy;
 use crate::ports::{
     Directory, FailureKind, Gate, IdentityCenter, IdentityStore, InstanceInventory, Notifier, RemoteError,
@@ -114,6 +117,13 @@ pub struct GuardReport {
     pub outcomes: Vec<Outcome>,
     /// Rules that could not decide (a read failed or a fact is unknown): nothing was changed for them.
     pub undetermined: Vec<Undetermined>,
+    /// Judged compliant on its face, without reading the resource (the triage of a batch).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub triaged: bool,
+    /// The event of the same batch whose correction covered this event's violations (its
+    /// resource was read and corrected once for both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coalesced_with: Option<String>,
 }
 
 /// Why an event could not be handled.
@@ -125,6 +135,9 @@ pub enum GuardError {
     /// AWS failed in a way a later retry may fix; the event should be retried, then parked.
     #[error("retryable: {0}")]
     Retryable(#[source] RemoteError),
+    /// The invocation ran out of time before the event was judged: it goes back to the queue.
+    #[error("not started: the invocation's time ran out before this event was judged")]
+    NotStarted,
 }
 
 /// What became of one gated correction: its outcome, the mutating calls made, and the failure
@@ -172,6 +185,7 @@ pub struct Guard<I, S, N, G = ModeGate> {
     notifier: N,
     gate: G,
     policy: Policy,
+    names: NameCache,
 }
 
 impl<I, S, N> Guard<I, S, N, ModeGate> {
@@ -190,6 +204,7 @@ impl<I, S, N, G> Guard<I, S, N, G> {
             notifier,
             gate,
             policy,
+            names: NameCache::default(),
         }
     }
 
@@ -226,53 +241,14 @@ where
     N: Notifier,
     G: Gate,
 {
-    /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text).
+    /// Handles one event (EventBridge envelope or raw CloudTrail record, as JSON text): a batch
+    /// of one ([`Guard::handle_batch`]).
     pub async fn handle(&self, json: &str, today: Date) -> Result<GuardReport, GuardError> {
-        let decoded = match decode(json) {
-            Ok(decoded) => decoded,
-            // A field that does not decode must not let a change through unjudged: when the
-            // resource is known, judge it live (level-driven, the event's values are not needed).
-            Err(mut e) => match e.partial.take() {
-                Some(partial) => {
-                    tracing::warn!(error = %e, "a field of the event does not decode: judging the resource live");
-                    *partial
-                }
-                None => return Err(GuardError::BadInput(e)),
-            },
-        };
-        let change = match actionable(&self.policy, decoded, OwnChanges::Keep) {
-            Ok(change) => change,
-            Err(ignored) => return Ok(report_of(&ignored, Vec::new())),
-        };
-        // A change by an own role is an echo only when the journal shows idc-guard made it;
-        // otherwise it is judged like anyone's, and reported (own-role-unrecorded-change).
-        let recorded = match &change.actor {
-            Actor::Guard { role_name } => match self.gate.recorded(&change).await {
-                Some(true) => {
-                    let echo = Evaluation::ignored(
-                        change.meta,
-                        change.actor.clone(),
-                        IgnoreReason::OwnEcho {
-                            role_name: role_name.clone(),
-                        },
-                    );
-                    return Ok(report_of(&echo, Vec::new()));
-                }
-                Some(false) => Fact::Known(false),
-                None => Fact::Unknown,
-            },
-            _ => Fact::Unknown,
-        };
-        let mut facts = self.live_facts(&change).await?;
-        facts.own_call_recorded = recorded;
-        let mut evaluation = evaluate(&self.policy, change.clone(), &facts, today);
-        // Findings name things the way people know them: read the names only now, for them.
-        if !evaluation.findings.is_empty() && self.name_assignment(&change, &mut facts).await {
-            evaluation = evaluate(&self.policy, change.clone(), &facts, today);
-        }
-        self.expire_revocations(&change, &facts).await;
-        let outcomes = self.correct_all(&change, &evaluation, &facts, today).await?;
-        Ok(report_of(&evaluation, outcomes))
+        let message = Message { id: "", body: json };
+        Box::pin(self.handle_batch(&[message], today, None))
+            .await
+            .pop()
+            .map_or(Err(GuardError::NotStarted), |handled| handled.result)
     }
 
     /// Corrects and reports every finding; the error to retry the event for, if a correction
@@ -593,6 +569,8 @@ fn report_of(evaluation: &Evaluation, outcomes: Vec<Outcome>) -> GuardReport {
         reason: evaluation.reason.as_ref().map(ToString::to_string),
         outcomes,
         undetermined: evaluation.undetermined.clone(),
+        triaged: false,
+        coalesced_with: None,
     }
 }
 
