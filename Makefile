@@ -18,7 +18,7 @@ EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
 VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
 
-.PHONY: help demo check-events test fmt-check clippy doc deny unit venv build bench clean validate-template bench-functions
+.PHONY: help demo check-events test fmt-check clippy doc deny unit venv build bench clean validate-template bench-functions bench-burst
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ bench: ## Benchmarks recorded in BENCHMARKS.md
 
 bench-functions: ## Zipped arm64 bootstrap size and init time of every function (BENCHMARKS.md section 5)
 	./scripts/bench-functions.sh
+
+bench-burst: ## Bulk change: a Terraform-like apply against the throttling emulator, without and with idc-guard (BENCHMARKS.md section 7)
+	./scripts/bench-burst.sh
 
 clean: ## Remove build output and benchmark data
 	$(CARGO) clean
