@@ -132,8 +132,8 @@ async fn two_violations_of_one_set_in_one_batch_are_each_corrected_under_the_eve
             .map(|o| o.finding.rule.to_string())
             .collect()
     };
-    assert_eq!(rules(0), ["permission-set-boundary"]);
-    assert_eq!(rules(1), ["permission-set-session-duration"]);
+    assert_eq!(rules(0), ["permissions-boundary-required"]);
+    assert_eq!(rules(1), ["session-duration-cap"]);
     // The set was read once before the corrections (one DescribePermissionSet before the first
     // write); each correction was verified by its own read-back.
     let calls = w.calls.all();
@@ -200,6 +200,7 @@ async fn a_set_named_by_its_creation_event_needs_no_read_to_judge_a_later_event(
     let created = w
         .permission_set_event("sso.CreatePermissionSet-compliant.json", &set)
         .with("requestParameters.name", json!("PlatformAdmin"))
+        .with("requestParameters.sessionDuration", json!("PT1H"))
         .with("responseElements.permissionSet.permissionSetArn", json!(set))
         .with("responseElements.permissionSet.name", json!("PlatformAdmin"))
         .to_string();
