@@ -6,6 +6,12 @@
 //! `static` emulator would never be dropped, so its process would outlive the test binary.)
 //!
 //! The Python environment is `<repo>/.venv`, made by `make venv` (which `make test` runs).
+//!
+//! [`Emulator::start_with`] passes options to the server, e.g. the limits mode (`--limits`,
+//! `--rate`, `--burst`, `--outstanding`, `--async-seconds`), CloudTrail records (`--cloudtrail`)
+//! and who an access key is (`--principal AKID=ROLE_ARN`); [`Emulator::set_limits`],
+//! [`Emulator::requests`] and [`Emulator::cloudtrail`] use its control endpoints
+//! (`tests/emulator/gateway.py`).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -24,6 +30,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Timeout of `POST /moto-api/reset`.
 const RESET_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout of a request to the control endpoints (`/idc-guard/...`).
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Spawns allowed when the server dies at once (another process took the port in between).
 const SPAWN_ATTEMPTS: usize = 3;
 /// The region every emulator client uses.
@@ -44,6 +52,15 @@ impl Emulator {
     /// If `.venv` is missing (run `make venv`), or the server does not become ready within 30 s;
     /// the message then ends with the tail of the server's log.
     pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// [`Emulator::start`] with options for `tests/emulator/server.py`, e.g.
+    /// `&["--limits", "--rate", "5", "--cloudtrail", "--principal", "AKID=arn:aws:sts::…"]`.
+    ///
+    /// # Panics
+    /// As [`Emulator::start`]; also when the server rejects the options (it exits).
+    pub fn start_with(options: &[&str]) -> Emulator {
         let root = repo_root();
         let python = root.join(".venv/bin/python");
         assert!(
@@ -57,7 +74,7 @@ impl Emulator {
         loop {
             let port = free_port();
             let log = log_path(port);
-            let mut child = spawn(&python, &script, port, &log);
+            let mut child = spawn(&python, &script, port, options, &log);
             match wait_ready(&mut child, port) {
                 Ok(()) => return Emulator { child, port, log },
                 Err(Exit(_)) if attempt < SPAWN_ATTEMPTS => {
@@ -69,9 +86,10 @@ impl Emulator {
                     let _ = child.kill();
                     let _ = child.wait();
                     panic!(
-                        "the AWS emulator did not start ({why}); command: {} {} --port {port}; log {}:\n{}",
+                        "the AWS emulator did not start ({why}); command: {} {} --port {port} {}; log {}:\n{}",
                         python.display(),
                         script.display(),
+                        options.join(" "),
                         log.display(),
                         tail(&log, 40)
                     );
@@ -153,8 +171,14 @@ impl Emulator {
 
     /// SDK configuration for this server: region eu-west-1, static test credentials, the endpoint.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_as("testing").await
+    }
+
+    /// [`Emulator::sdk_config`] signing with `access_key`: the key the request log and the
+    /// CloudTrail records name the caller by (`--principal` maps it to a role).
+    pub async fn sdk_config_as(&self, access_key: &str) -> aws_config::SdkConfig {
         let credentials =
-            aws_sdk_ssoadmin::config::Credentials::new("testing", "testing", None, None, "idc-guard-emulator");
+            aws_sdk_ssoadmin::config::Credentials::new(access_key, "testing", None, None, "idc-guard-emulator");
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(self.endpoint())
@@ -182,6 +206,57 @@ impl Emulator {
                 .expect("the instance has an identity store")
                 .to_owned(),
         )
+    }
+
+    /// Changes the limits mode's settings (`POST /idc-guard/limits`): any subset of
+    /// `{"enabled", "rate", "burst", "outstanding", "async_seconds", "cloudtrail"}`. Setting
+    /// `enabled`, `rate` or `burst` refills the token bucket. Answers the settings now in force.
+    ///
+    /// # Panics
+    /// If the server does not answer 200 (e.g. an unknown setting or a negative rate).
+    pub fn set_limits(&self, changes: &serde_json::Value) -> serde_json::Value {
+        self.control("POST", "/idc-guard/limits", Some(changes))
+    }
+
+    /// The limits mode's settings (`GET /idc-guard/limits`).
+    ///
+    /// # Panics
+    /// If the server does not answer 200.
+    pub fn limits(&self) -> serde_json::Value {
+        self.control("GET", "/idc-guard/limits", None)
+    }
+
+    /// The request log after sequence number `after` (0: from the start), oldest first: one
+    /// `{"seq", "t", "key", "service", "operation", "status", "throttled"}` per request to any
+    /// service, throttled or not.
+    ///
+    /// # Panics
+    /// If the server does not answer 200.
+    pub fn requests(&self, after: u64) -> Vec<serde_json::Value> {
+        let page = self.control("GET", &format!("/idc-guard/requests?after={after}"), None);
+        page["requests"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The CloudTrail records after sequence number `after` (0: from the start), oldest first:
+    /// `{"seq", "record"}`, the record shaped as the `detail` of the fixtures in `events/`.
+    /// Recorded only while `--cloudtrail` (or `{"cloudtrail": true}`) is on.
+    ///
+    /// # Panics
+    /// If the server does not answer 200.
+    pub fn cloudtrail(&self, after: u64) -> Vec<serde_json::Value> {
+        let page = self.control("GET", &format!("/idc-guard/cloudtrail?after={after}"), None);
+        page["records"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn control(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+        match http_json(self.addr(), method, path, body, CONTROL_TIMEOUT) {
+            Ok((200, value)) => value,
+            other => panic!(
+                "{method} {path}: {other:?}; log {}:\n{}",
+                self.log.display(),
+                tail(&self.log, 20)
+            ),
+        }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -240,13 +315,14 @@ fn log_path(port: u16) -> PathBuf {
     dir.join(format!("moto-{}-{port}.log", std::process::id()))
 }
 
-fn spawn(python: &Path, script: &Path, port: u16, log: &Path) -> Child {
+fn spawn(python: &Path, script: &Path, port: u16, options: &[&str], log: &Path) -> Child {
     let out = File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
     let err = out.try_clone().unwrap_or_else(|e| panic!("{}: {e}", log.display()));
     Command::new(python)
         .arg(script)
         .arg("--port")
         .arg(port.to_string())
+        .args(options)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(out)
@@ -291,6 +367,60 @@ fn http(addr: SocketAddr, method: &str, path: &str, timeout: Duration) -> io::Re
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("not an HTTP response: {text:.80}")))
+}
+
+/// One HTTP/1.1 request with an optional JSON body; the response's status code and JSON body.
+fn http_json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> io::Result<(u16, serde_json::Value)> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let payload = body.map(serde_json::Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{why}: {text:.200}"));
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| invalid("not an HTTP response"))?;
+    let (_, json) = text.split_once("\r\n\r\n").ok_or_else(|| invalid("no body"))?;
+    let value = serde_json::from_str(json).map_err(|_| invalid("the body is not JSON"))?;
+    Ok((status, value))
+}
+
+/// A CloudTrail record as EventBridge delivers it ("AWS API Call via CloudTrail"), like the
+/// fixtures in `events/`: source `aws.sso` or `aws.identitystore`, the record as `detail`. The
+/// envelope's `id` is the record's `eventID` (EventBridge assigns its own; one unique id is
+/// enough for a test).
+pub fn eventbridge_event(record: &serde_json::Value) -> serde_json::Value {
+    let service = record["eventSource"]
+        .as_str()
+        .and_then(|s| s.strip_suffix(".amazonaws.com"))
+        .unwrap_or_default();
+    serde_json::json!({
+        "version": "0",
+        "id": record["eventID"],
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": format!("aws.{service}"),
+        "account": record["recipientAccountId"],
+        "time": record["eventTime"],
+        "region": record["awsRegion"],
+        "resources": [],
+        "detail": record,
+    })
 }
 
 /// The last `lines` lines of a file, or why it cannot be read.
