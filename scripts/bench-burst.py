@@ -341,12 +341,17 @@ def apply_worker(argv: list[str]) -> int:
     attempts: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     status_not_found = [0]
+    not_found_s = [0.0]  # worker-seconds spent polling a status that answers NotFound
     lock = threading.Lock()
+
+    current = threading.local()  # whether the resource's change call succeeded (per worker thread)
 
     def on_response(**kwargs: Any) -> None:
         parsed = kwargs.get("parsed_response") or {}
         code = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
         op = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+        if not code and re.match(r"(Create|Update|Put|Attach|Delete)[A-Z]", op):
+            current.made = True
         with lock:
             attempts[op] += 1
             if code:
@@ -366,6 +371,7 @@ def apply_worker(argv: list[str]) -> int:
         time.sleep(delay * scale)
         wait_s = 0.0
         not_found = 0
+        not_found_at = 0.0
         while True:
             if wait_s > 0:
                 time.sleep(wait_s)
@@ -374,13 +380,20 @@ def apply_worker(argv: list[str]) -> int:
             try:
                 state = refresh()
             except sso.exceptions.ResourceNotFoundException:
+                if not_found == 0:
+                    not_found_at = time.monotonic()
+                not_found += 1
                 with lock:
                     status_not_found[0] += 1
-                not_found += 1
                 if not_found > NOT_FOUND_CHECKS:
+                    with lock:
+                        not_found_s[0] += time.monotonic() - not_found_at
                     raise ApplyError(f"couldn't find resource ({not_found} retries)") from None
                 state = "IN_PROGRESS"
             else:
+                if not_found:
+                    with lock:
+                        not_found_s[0] += time.monotonic() - not_found_at
                 not_found = 0
             if state == "SUCCEEDED":
                 return
@@ -538,13 +551,14 @@ def apply_worker(argv: list[str]) -> int:
                 running += 1
             start = now()
             error = None
+            current.made = False
             try:
                 apply_one(task)
             except Exception as e:  # a resource's error: Terraform reports it and carries on
                 error = f"{type(e).__name__}: {e}"
             end = now()
             with cond:
-                results[task["id"]] = {"start": start, "end": end, "error": error}
+                results[task["id"]] = {"start": start, "end": end, "error": error, "made": current.made}
                 running -= 1
                 for d in list(waiting.values()):
                     if d["after"] == task["id"]:
@@ -574,6 +588,7 @@ def apply_worker(argv: list[str]) -> int:
                 "attempts": dict(attempts),
                 "errors": dict(errors),
                 "status_not_found": status_not_found[0],
+                "status_not_found_s": not_found_s[0],
                 "sets": set_arns,
             }
         )
@@ -1673,6 +1688,7 @@ def analyse(run: dict[str, Any], plan: list[dict[str, Any]]) -> dict[str, Any]:
         "apply_throttled_by_op": dict(Counter(r["operation"] for r in apply_reqs if r.get("throttled"))),
         "apply_errors_seen": applied["errors"],
         "status_not_found": applied.get("status_not_found", 0),
+        "status_not_found_s": applied.get("status_not_found_s", 0.0),
         "apply_failed": {f"{by_task[k]['type']} {by_task[k].get('set', '')} "
                          f"{by_task[k].get('account', '')} {by_task[k].get('principal', '')}".strip(): v
                          for k, v in failed.items()},
@@ -1783,20 +1799,32 @@ def corrections(run: dict[str, Any], outcomes: list[dict[str, Any]], start: floa
     world = run["world"]
     sets, principals = world["sets"], world["principals"]
     final = run["final"]
+    results = run["apply"]["results"]
+    plan = make_plan()
+    made_at = {}  # when the apply started the resource that made each violation
+    for t in plan:
+        result = results[str(t["id"])]
+        if t.get("violation") and result.get("made", True):
+            key = f"USER {t['principal']} {t['set']} {t['account']}" if t["type"] == "assignment" else t["set"]
+            made_at[key] = result["start"]
     items = []
     remediated = [o for o in outcomes if o["outcome"] == REMEDIATED]
     for account, s, user in user_assignments():
+        if f"USER {user} {s} {account}" not in made_at:
+            continue  # the apply failed before making it: nothing to correct
         uid = principals[user]
         hit = [o for o in remediated if o["rule"] == "assignment-principal-type" and uid in str(o.get("resource", ""))
                and (account in str(o.get("resource", "")) or sets[s] in str(o.get("resource", "")))]
         left = f"{user} {s} {account}" in final["user_assignments_left"]
         items.append({"what": f"USER {user} {s} {account}", "corrected_at": min((o["t"] for o in hit), default=None),
-                      "final_ok": not left})
+                      "made_at": made_at.get(f"USER {user} {s} {account}"), "final_ok": not left})
     for v in VIOLATIONS:
+        if v["set"] not in made_at:
+            continue
         ps = sets[v["set"]]
         hit = [o for o in remediated if o["rule"] == v["rule"] and ps in str(o.get("resource", ""))]
         items.append({"what": f"{v['set']} {v['what']}", "corrected_at": min((o["t"] for o in hit), default=None),
-                      "final_ok": final["violations"][v["set"]]["corrected"]})
+                      "made_at": made_at.get(v["set"]), "final_ok": final["violations"][v["set"]]["corrected"]})
     # Corrections of things that were not planted (e.g. a new set seen before its boundary came).
     planted_rules = {"assignment-principal-type"} | {v["rule"] for v in VIOLATIONS}
     planted_resources = {principals[u] for _, _, u in user_assignments()} | {sets[v["set"]] for v in VIOLATIONS}
@@ -1804,7 +1832,9 @@ def corrections(run: dict[str, Any], outcomes: list[dict[str, Any]], start: floa
                                                                             for p in planted_resources))]
     done = [i for i in items if i["corrected_at"] is not None and i["final_ok"]]
     last = max((i["corrected_at"] for i in done), default=None)
+    latency = sorted(i["corrected_at"] - i["made_at"] for i in done if i["made_at"])
     return {
+        "correction_latency_s": summarise(latency),
         "violations": items,
         "corrected": len(done),
         "planted": len(items),
@@ -1839,7 +1869,8 @@ def report(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], arg
     row("apply requests (sso-admin)", lambda f: f"{f['apply_requests']:,}")
     row("ThrottlingExceptions the apply saw", lambda f: f"{f['apply_throttled']:,}")
     row("apply resources failed", lambda f: str(len(f["apply_failed"])))
-    row("apply status polls answered ResourceNotFound", lambda f: str(f["status_not_found"]))
+    row("apply status polls answered ResourceNotFound (worker-s)",
+        lambda f: f"{f['status_not_found']} ({f['status_not_found_s']:.0f} s)")
     row("events routed to the guards", lambda f: f"{f.get('events', 0):,}" if "events" in f else "-")
     row("invocations (events per invocation)",
         lambda f: f"{f['cost_inputs']['invocations']:,} ({f['events_per_invocation']:.1f})" if "cost_inputs" in f else "-")
@@ -1853,6 +1884,9 @@ def report(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], arg
     row("last correction after the apply ended",
         lambda f: (f"{f['last_corrected_after_apply_s']:.1f} s" if f.get("last_corrected_after_apply_s") is not None
                    else "-") if "corrected" in f else "-")
+    row("violation to its correction, median (max)",
+        lambda f: f"{f['correction_latency_s']['median']:.1f} s ({f['correction_latency_s']['max']:.1f} s)"
+        if f.get("correction_latency_s") else "-")
     row("events lost (dead letters; unaccounted)",
         lambda f: f"{f['dead_letters']}; {len(f['unaccounted'])}" if "dead_letters" in f else "-")
     row("messages returned to a queue", lambda f: str(f["returned_messages"]) if "returned_messages" in f else "-")
@@ -2037,9 +2071,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": info, "args": vars(args) | {"json": str(args.json)},
-                                         "figures": figs, "runs": {k: {kk: vv for kk, vv in v.items()
-                                                                       if kk not in ("requests", "log")}
-                                                                   for k, v in runs.items()}},
+                                         "figures": figs, "runs": runs},
                                         indent=1, default=str) + "\n")
         log(f"== measurements written to {args.json}")
     if ok:
