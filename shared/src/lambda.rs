@@ -113,22 +113,24 @@ async fn run_guard(config: &Config) -> Result<(), lambda_runtime::Error> {
     let guard = &session.guard;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let deadline = start_by(event.context.deadline());
-        invocation(guard, event.payload.get(), Some(deadline)).await
+        invocation(guard, event.payload.get(), deadline).await
     }))
     .await
 }
 
-/// No group of a batch is started once less than this is left of the invocation: a group's
-/// reads, correction, revocation and read-back, paced, fit in it.
+/// No group of a batch is started once less than this is left of the invocation (or a quarter
+/// of it, for a short one): a group's reads, correction, revocation and read-back, paced, fit in it.
 pub const BATCH_MARGIN: Duration = Duration::from_secs(60);
 
-/// The instant after which a batch starts nothing new.
-fn start_by(deadline: SystemTime) -> Instant {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        .saturating_sub(BATCH_MARGIN);
-    Instant::now() + left
+/// The instant after which a batch starts nothing new; `None` (no limit) for a deadline that has
+/// already passed when the invocation starts, which Lambda never sends (a local runtime stand-in
+/// may): judging the batch is better than returning all of it unjudged, forever.
+fn start_by(deadline: SystemTime) -> Option<Instant> {
+    let Ok(left) = deadline.duration_since(SystemTime::now()) else {
+        tracing::warn!("the invocation's deadline has passed at its start: no time limit for this batch");
+        return None;
+    };
+    Some(Instant::now() + left.saturating_sub(BATCH_MARGIN.min(left / 4)))
 }
 
 /// One guard invocation: an SQS batch answers the messages to return to the queue; anything
@@ -172,6 +174,11 @@ pub async fn handle_sqs(guard: &LiveGuard, batch: &SqsEvent, deadline: Option<In
             body: r.body.as_deref().unwrap_or_default(),
         })
         .collect();
+    tracing::info!(
+        messages = messages.len(),
+        start_by_ms = deadline.map(|d| d.saturating_duration_since(Instant::now()).as_millis()),
+        "batch"
+    );
     let handled = Box::pin(guard.handle_batch(&messages, Date::today_utc(), deadline)).await;
     let mut response = SqsBatchResponse::default();
     for h in handled {
@@ -359,12 +366,13 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_starts_nothing_in_its_last_minute() {
-        let soon = SystemTime::now() + Duration::from_secs(30);
-        assert!(start_by(soon) <= Instant::now());
-        let later = SystemTime::now() + Duration::from_secs(300);
-        let by = start_by(later);
-        assert!(by > Instant::now() + Duration::from_secs(230) && by <= Instant::now() + Duration::from_secs(240));
+    fn a_batch_starts_nothing_in_its_last_minute_or_quarter() {
+        let now = Instant::now();
+        let by = start_by(SystemTime::now() + Duration::from_secs(300)).unwrap();
+        assert!(by > now + Duration::from_secs(235) && by <= Instant::now() + Duration::from_secs(240));
+        let by = start_by(SystemTime::now() + Duration::from_secs(20)).unwrap();
+        assert!(by > now + Duration::from_secs(14) && by <= Instant::now() + Duration::from_secs(15));
+        assert_eq!(start_by(SystemTime::now() - Duration::from_secs(1)), None);
     }
 
     #[test]

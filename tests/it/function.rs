@@ -560,4 +560,65 @@ async fn the_assignment_guard_binary_takes_a_batch_from_its_queue() {
     }
     assert!(log.contains("\"triaged\":true"), "{log}");
     assert!(log.contains("malformed event: ignored, no call made"), "{log}");
+    a_throttled_event_goes_back_to_the_queue_and_is_handled_when_delivered_again(&w, &watch, ps).await;
+}
+
+/// Identity Center throttling everything (the emulator's limits mode with an empty bucket): the
+/// guard retries within the invocation, then returns the event to its queue, having changed
+/// nothing; delivered again once the throttling is over, it is handled.
+async fn a_throttled_event_goes_back_to_the_queue_and_is_handled_when_delivered_again(
+    w: &World,
+    watch: &Watch,
+    ps: &str,
+) {
+    let second = "94887428-4081-7042-c3c6-928d413009e8";
+    w.assign(ACCOUNT, ps, PrincipalType::User, second).await;
+    let event = w
+        .user_assignment_event(ps, ACCOUNT, second)
+        .with("eventID", json!("5d0c5a8e-0000-4000-8000-0000000000c2"))
+        .to_string();
+    let batch = sqs_batch(&[("m-throttled", event)]);
+    let before = w.emulator.requests(0).last().map_or(0, |r| r["seq"].as_u64().unwrap());
+    w.emulator
+        .set_limits(&json!({"enabled": true, "rate": 0.001, "burst": 0.0}));
+    let (status, body) = invoke(watch.port, "assignment-guard", &batch);
+    let throttled_until = w
+        .emulator
+        .requests(before)
+        .last()
+        .map_or(before, |r| r["seq"].as_u64().unwrap());
+    w.emulator.set_limits(&json!({"enabled": false}));
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-throttled"}]}),
+        "{body}"
+    );
+    assert_eq!(
+        w.count_assignments(ACCOUNT, ps).await,
+        1,
+        "the USER assignment is still there"
+    );
+    // Every Identity Center request the guard made was throttled, and it retried.
+    let guard_requests: Vec<Value> = w
+        .emulator
+        .requests(before)
+        .into_iter()
+        .filter(|r| r["seq"].as_u64().unwrap() <= throttled_until)
+        .filter(|r| r["service"] == "sso-admin" || r["service"] == "identitystore")
+        .collect();
+    assert!(guard_requests.len() > 1, "{guard_requests:?}");
+    assert!(
+        guard_requests.iter().all(|r| r["throttled"] == true),
+        "{guard_requests:?}"
+    );
+    // Delivered again: handled, nothing returned.
+    let (status, body) = invoke(watch.port, "assignment-guard", &batch);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"batchItemFailures": []})
+    );
+    assert_eq!(w.count_assignments(ACCOUNT, ps).await, 0);
 }
