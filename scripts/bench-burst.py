@@ -1494,6 +1494,8 @@ def run_scenario(sc: Scenario, args: argparse.Namespace, workdir: Path, plan: li
                 raise HarnessError(f"EventBridge stand-in failed: {bridge.error!r}")
         if isinstance(delivery, SqsDelivery):
             out["queues"] = delivery.depth()
+        if isinstance(delivery, AsyncDelivery):
+            out["async_pending"] = [p[2] for ps in delivery.pending.values() for p in ps]
         if functions is not None:
             functions.close()
             out["log_bytes"] = functions.log_bytes()
@@ -1746,6 +1748,13 @@ def analyse(run: dict[str, Any], plan: list[dict[str, Any]]) -> dict[str, Any]:
         reported |= set(acct["answered"])
     deleted_events = {acct["by_message"][m] for m in acct["deleted"] if m in acct["by_message"]}
     unaccounted = [e for e in routed if e not in reported and e not in deleted_events]
+    # Not lost: returned to the queue (visible again after the visibility timeout) or waiting for
+    # Lambda's next asynchronous retry when the run stopped.
+    returned_events = {acct["by_message"][m] for m in acct["returned"] if m not in acct["deleted"]
+                       and m in acct["by_message"]}
+    waiting = set(run.get("async_pending", []))
+    fig["still_queued"] = [e for e in unaccounted if e in returned_events or e in waiting]
+    unaccounted = [e for e in unaccounted if e not in returned_events and e not in waiting]
     deleted_unreported = [e for e in routed if e not in reported and e in deleted_events]
     fig["reported"] = len([e for e in routed if e in reported])
     fig["deleted_without_report"] = deleted_unreported
@@ -1889,7 +1898,8 @@ def report(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], arg
         if f.get("correction_latency_s") else "-")
     row("events lost (dead letters; unaccounted)",
         lambda f: f"{f['dead_letters']}; {len(f['unaccounted'])}" if "dead_letters" in f else "-")
-    row("messages returned to a queue", lambda f: str(f["returned_messages"]) if "returned_messages" in f else "-")
+    row("messages returned to a queue (still queued at the end)",
+        lambda f: f"{f['returned_messages']} ({len(f['still_queued'])})" if "returned_messages" in f else "-")
     row("rails: DynamoDB calls per event", lambda f: f"{f['ddb_per_event']:.2f}" if "ddb_per_event" in f else "-")
     row("rails: DynamoDB calls per correction (corrections)",
         lambda f: f"{f['ddb_per_correction']:.1f} ({f['remediated']})" if f.get("ddb_per_correction") else "-")
