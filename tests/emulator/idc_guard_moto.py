@@ -632,6 +632,23 @@ def _wrap_delete_account_assignment(original: Any) -> Any:
     return delete_account_assignment
 
 
+def _wrap_describe_creation_status(original: Any) -> Any:
+    def describe_account_assignment_creation_status(self: SSOAdminBackend, **kwargs: Any) -> dict[str, Any]:
+        """AWS keeps a finished creation request's status after its assignment is deleted; moto
+        looks the request up among the current assignments only, so a deleted one's creation
+        status would be "not found" (and Terraform's waiter would poll it 20 more times)."""
+        try:
+            return original(self, **kwargs)
+        except moto_exceptions.ResourceNotFoundException:
+            wanted = kwargs.get("account_assignment_creation_request_id")
+            for account in self.deleted_account_assignments:
+                if account.request_id == wanted:
+                    return account.to_json(include_creation_date=True, include_request_id=True)
+            raise
+
+    return describe_account_assignment_creation_status
+
+
 def _wrap_delete_permission_set(original: Any) -> Any:
     def delete_permission_set(self: SSOAdminBackend, instance_arn: str, permission_set_arn: str) -> Any:
         result = original(self, instance_arn=instance_arn, permission_set_arn=permission_set_arn)
@@ -863,6 +880,9 @@ def apply() -> None:
         "idc_list_permission_sets_provisioned_to_account": idc_list_permission_sets_provisioned_to_account,
         "create_account_assignment": _wrap_create_account_assignment(SSOAdminBackend.create_account_assignment),
         "delete_account_assignment": _wrap_delete_account_assignment(SSOAdminBackend.delete_account_assignment),
+        "describe_account_assignment_creation_status": _wrap_describe_creation_status(
+            SSOAdminBackend.describe_account_assignment_creation_status
+        ),
         "delete_permission_set": _wrap_delete_permission_set(SSOAdminBackend.delete_permission_set),
         "create_permission_set": _wrap_create_permission_set(SSOAdminBackend.create_permission_set),
         "update_permission_set": _wrap_update_permission_set(

@@ -784,3 +784,59 @@ async fn duplicate_account_assignment_is_a_conflict_and_stored_once() {
     assert_eq!(listed.account_assignments().len(), 1);
     assert_eq!(listed.account_assignments()[0].principal_id(), Some(GROUP));
 }
+
+// ---- DescribeAccountAssignmentCreationStatus (corrected) ---------------------------------------
+
+/// AWS keeps a creation request's status once the assignment is deleted (a Terraform waiter
+/// polling it after a guard's revert sees SUCCEEDED, not "not found"); an unknown request id is
+/// still not found.
+#[tokio::test]
+async fn a_creation_status_outlives_its_assignment() {
+    let (_emulator, client, instance) = setup().await;
+    let ps = permission_set(&client, &instance, "Dev").await;
+    let created = client
+        .create_account_assignment()
+        .instance_arn(&instance)
+        .permission_set_arn(&ps)
+        .target_type(TargetType::AwsAccount)
+        .target_id(ACCOUNT_A)
+        .principal_type(PrincipalType::Group)
+        .principal_id(GROUP)
+        .send()
+        .await
+        .unwrap();
+    let request = created
+        .account_assignment_creation_status()
+        .and_then(|s| s.request_id())
+        .unwrap()
+        .to_owned();
+    client
+        .delete_account_assignment()
+        .instance_arn(&instance)
+        .permission_set_arn(&ps)
+        .target_type(TargetType::AwsAccount)
+        .target_id(ACCOUNT_A)
+        .principal_type(PrincipalType::Group)
+        .principal_id(GROUP)
+        .send()
+        .await
+        .unwrap();
+    let status = client
+        .describe_account_assignment_creation_status()
+        .instance_arn(&instance)
+        .account_assignment_creation_request_id(&request)
+        .send()
+        .await
+        .unwrap();
+    let status = status.account_assignment_creation_status().unwrap();
+    assert_eq!(status.status(), Some(&StatusValues::Succeeded));
+    assert_eq!(status.request_id(), Some(request.as_str()));
+    let unknown = client
+        .describe_account_assignment_creation_status()
+        .instance_arn(&instance)
+        .account_assignment_creation_request_id("b2c0f6c4-0000-4000-8000-000000000000")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(unknown.into_service_error().is_resource_not_found_exception());
+}
