@@ -7,7 +7,7 @@ use aws_sdk_ssoadmin::types::PrincipalType;
 use idc_guard::domain::{Date, EventVerdict, OutcomeKind};
 use idc_guard::guard::{GuardError, Message};
 use idc_guard::notify::LoggingNotifier;
-use idc_guard_tests::world::{PermissionSet, World};
+use idc_guard_tests::world::{Event, PermissionSet, World};
 use serde_json::json;
 
 const ACCOUNT: &str = "333333333333";
@@ -158,12 +158,7 @@ async fn events_compliant_on_their_face_are_reported_without_a_single_read() {
     let w = World::builder().build().await;
     let set = w.create_permission_set(&PermissionSet::new("DataEngineer")).await;
     let guard = w.guard(LoggingNotifier, w.shipped_policy());
-    let group = w
-        .user_assignment_event(&set, ACCOUNT, USER_ID)
-        .with("requestParameters.principalType", json!("GROUP"))
-        .with("requestParameters.principalId", json!(GROUP_ID))
-        .with("eventID", json!("e-group"))
-        .to_string();
+    let group = Event::group_assignment(&w.instance, &set, ACCOUNT, GROUP_ID).to_string();
     let short = w
         .permission_set_event("sso.UpdatePermissionSet-short-session-compliant.json", &set)
         .with("eventID", json!("e-short"))

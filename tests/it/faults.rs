@@ -898,10 +898,7 @@ async fn a_throttled_read_returns_only_its_event_to_the_queue() {
         LoggingNotifier,
         policy,
     );
-    let group = idc_guard_tests::world::Event::user_assignment(INSTANCE, PERMISSION_SET, ACCOUNT, GROUP)
-        .with("requestParameters.principalType", serde_json::json!("GROUP"))
-        .with("eventID", serde_json::json!("e-group"))
-        .to_string();
+    let group = idc_guard_tests::world::Event::group_assignment(INSTANCE, PERMISSION_SET, ACCOUNT, GROUP).to_string();
     let user = user_assignment_event();
     let messages = [
         Message {

@@ -533,15 +533,7 @@ async fn the_assignment_guard_binary_takes_a_batch_from_its_queue() {
     let env = deployed_env("assignment-guard", &w, &guard_resources(&w), &policy);
     let watch = watch("assignment-guard", &as_refs(&env));
     let user = w.user_assignment_event(ps, ACCOUNT, USER).to_string();
-    let group = w
-        .user_assignment_event(ps, ACCOUNT, USER)
-        .with("requestParameters.principalType", json!("GROUP"))
-        .with(
-            "requestParameters.principalId",
-            json!("94482488-3041-7026-18f1-9a4c2f6e5d71"),
-        )
-        .with("eventID", json!("5d0c5a8e-0000-4000-8000-0000000000c1"))
-        .to_string();
+    let group = Event::group_assignment(&w.instance, ps, ACCOUNT, "94482488-3041-7026-18f1-9a4c2f6e5d71").to_string();
     let batch = sqs_batch(&[
         ("m-user", user),
         ("m-group", group),

@@ -159,6 +159,22 @@ fn is_throttling<E: ProvideErrorMetadata>(error: &E) -> bool {
     error.code() == Some("ThrottlingException")
 }
 
+/// How many of the concurrent `calls` went through, and how many were throttled (any other
+/// error fails the test).
+async fn tally<T: 'static, E: ProvideErrorMetadata + std::fmt::Debug + 'static>(
+    mut calls: tokio::task::JoinSet<Result<T, E>>,
+) -> (usize, usize) {
+    let (mut passed, mut throttled) = (0, 0);
+    while let Some(result) = calls.join_next().await {
+        match result.unwrap() {
+            Ok(_) => passed += 1,
+            Err(e) if is_throttling(&e) => throttled += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    (passed, throttled)
+}
+
 /// (key, service, operation, status, throttled) of each logged request.
 fn log_lines(requests: &[Value]) -> Vec<(String, String, String, u64, bool)> {
     requests
@@ -322,15 +338,7 @@ async fn concurrent_callers_get_exactly_the_burst() {
         let instance = instance.clone();
         calls.spawn(async move { list_sets(&client, &instance).await });
     }
-    let (mut passed, mut throttled) = (0, 0);
-    while let Some(result) = calls.join_next().await {
-        match result.unwrap() {
-            Ok(_) => passed += 1,
-            Err(e) if is_throttling(&e) => throttled += 1,
-            Err(e) => panic!("{e:?}"),
-        }
-    }
-    assert_eq!((passed, throttled), (10, 14));
+    assert_eq!(tally(calls).await, (10, 14));
 }
 
 #[tokio::test]
@@ -547,15 +555,7 @@ async fn concurrent_assignment_operations_never_exceed_the_limit() {
             assign(&client, &instance, &set, &account, &user).send().await
         });
     }
-    let (mut accepted, mut refused) = (0, 0);
-    while let Some(result) = calls.join_next().await {
-        match result.unwrap() {
-            Ok(_) => accepted += 1,
-            Err(e) if is_throttling(&e) => refused += 1,
-            Err(e) => panic!("{e:?}"),
-        }
-    }
-    assert_eq!((accepted, refused), (3, 9));
+    assert_eq!(tally(calls).await, (3, 9));
 }
 
 // --- limits off, and on from the command line ----------------------------------------------

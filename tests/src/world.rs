@@ -1131,6 +1131,16 @@ impl Event {
             .with("requestParameters.principalId", json!(user))
     }
 
+    /// The GROUP assignment event (compliant on its face) for `group` assigned `set` in
+    /// `account` of `instance`.
+    pub fn group_assignment(instance: &str, set: &str, account: &str, group: &str) -> Event {
+        Event::fixture("sso.CreateAccountAssignment-group-compliant.json")
+            .with("requestParameters.instanceArn", json!(instance))
+            .with("requestParameters.permissionSetArn", json!(set))
+            .with("requestParameters.targetId", json!(account))
+            .with("requestParameters.principalId", json!(group))
+    }
+
     /// `fixture`, an event about one permission set, made about `set` of `instance`.
     pub fn permission_set(fixture: &str, instance: &str, set: &str) -> Event {
         Event::fixture(fixture)
