@@ -17,6 +17,12 @@ Runtime control, JSON over HTTP on the emulator's port:
                                        emulator's own /moto-api/ and /idc-guard/ calls are not in it.
   GET /idc-guard/cloudtrail?after=SEQ  {"records": [{"seq", "record"}], "next": SEQ}
 `next` is the last SEQ answered (or `after` when there is nothing new): the next call's `after`.
+  GET|POST /idc-guard/member-policies  the customer managed policies member accounts hold
+                                (member_policies.py): POST {"accounts": {"<account id>":
+                                ["<path><name>", ...]}} gives each account listed exactly those
+                                (a name without a path is under "/"; null unregisters the account),
+                                {"accounts": {}} clears the registry; both answer the registry.
+                                POST /moto-api/reset clears it too (it is state of the accounts).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from urllib.parse import parse_qs
 
 import cloudtrail
 from limits import RATE_EXCEEDED, AssignmentOperations, Settings, SettingsError, TokenBucket
+from member_policies import MemberPolicies
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -189,11 +196,17 @@ class Gateway:
     """The WSGI middleware; one instance per server, shared by its request threads."""
 
     def __init__(
-        self, app: WsgiApp, settings: Settings, principals: dict[str, cloudtrail.Principal]
+        self,
+        app: WsgiApp,
+        settings: Settings,
+        principals: dict[str, cloudtrail.Principal],
+        member_policies: MemberPolicies | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.principals = dict(principals)
+        # Shared with the sso-admin extension, which reads it when it provisions.
+        self.member_policies = member_policies if member_policies is not None else MemberPolicies()
         # moto's account: where every backend, so the Identity Center instance, lives.
         self.account = os.environ.get("MOTO_ACCOUNT_ID", "123456789012")
         self.lock = threading.Lock()
@@ -211,6 +224,7 @@ class Gateway:
             if path.startswith("/moto-api/reset"):
                 with self.lock:
                     self.operations.clear()
+                self.member_policies.clear()
             return self.app(environ, start_response)
         request = _Request.read(environ)
         if request.service in IDENTITY_CENTER:
@@ -315,7 +329,19 @@ class Gateway:
         if body is None or not isinstance(status, dict) or not in_progress:
             return answer
         status["Status"] = "IN_PROGRESS"
+        # The outcome, and so a failure's reason, is not known while the operation runs.
+        status.pop("FailureReason", None)
         return answer.with_json(body)
+
+    def assignment_in_progress(self, kind: str, request_id: str) -> bool:
+        """Whether the limits mode holds an accepted assignment operation ("create" or "delete")
+        IN_PROGRESS now. The sso-admin extension asks, so that its status listings say what the
+        answers this layer rewrites say. Called from moto's handling of a request, which never
+        runs under the lock."""
+        with self.lock:
+            if not self.settings.enabled:
+                return False
+            return self.operations.in_progress(kind, request_id, time.monotonic(), self.settings.async_seconds)
 
     # --- the request log and CloudTrail ------------------------------------------------------
 
@@ -371,7 +397,17 @@ class Gateway:
                 page = entries[int(after) :]
             name = "requests" if path.endswith("requests") else "records"
             return _json_answer(200, {name: page, "next": page[-1]["seq"] if page else int(after)})
+        if path == "/idc-guard/member-policies" and method in ("GET", "POST"):
+            return self._member_policies(environ if method == "POST" else None)
         return _json_answer(404, {"error": f"no {method} {path}"})
+
+    def _member_policies(self, environ: dict[str, Any] | None) -> _Answer:
+        if environ is not None:
+            try:
+                self.member_policies.update(json.loads(_read_body(environ) or b"{}"))
+            except ValueError as error:  # a JSON error, or a RegistryError
+                return _json_answer(400, {"error": str(error)})
+        return _json_answer(200, self.member_policies.as_json())
 
     def _limits(self, environ: dict[str, Any] | None) -> _Answer:
         with self.lock:

@@ -14,8 +14,19 @@ Added (moto raises NotImplementedError for them):
   TagResource, UntagResource, ListTagsForResource (permission sets and the instance; the tags
     given to CreatePermissionSet included)
   DescribePermissionSetProvisioningStatus
+  ListPermissionSetProvisioningStatus, ListAccountAssignmentCreationStatus,
+    ListAccountAssignmentDeletionStatus: every request of the kind the emulator has answered
+    (idc-guard's, a test's, the limits mode's alike), newest first, Filter.Status honoured,
+    MaxResults (1-100) and NextToken as for the other listings
 Replaced (moto gets them wrong):
-  ProvisionPermissionSet: honours TargetType/TargetId and records the request
+  ProvisionPermissionSet: honours TargetType/TargetId, records the request, and FAILS for an
+    account that lacks a customer managed policy the set needs (see "Member accounts" below)
+  CreateAccountAssignment, DeleteAccountAssignment and their Describe...Status: every request's
+    status is recorded and described as it was answered (moto: always SUCCEEDED, a deletion's
+    request id the creation's, and a creation status forgotten once its assignment is deleted);
+    a creation that fails (a missing policy) is FAILED with its FailureReason and stores no
+    assignment. While the limits mode holds an operation outstanding, Describe and List say
+    IN_PROGRESS, without a FailureReason (gateway.py).
   ListAccountsForProvisionedPermissionSet, ListPermissionSetsProvisionedToAccount: the accounts a
     set is really provisioned to (by an assignment, or by ProvisionPermissionSet to AWS_ACCOUNT),
     AccountId and ProvisioningStatus honoured, no duplicates, paginated
@@ -32,13 +43,26 @@ to accounts on ProvisionPermissionSet (update, inline/managed/customer-managed p
 boundary). An account holds the revision last provisioned to it; it is "latest" when they match.
 An assignment provisions its set to its account; deleting the last assignment of a set in an
 account deprovisions it there, as AWS does.
+
+Member accounts: AWS does not create the customer managed policies a permission set references,
+or the one it uses as its permissions boundary; each must exist in every account the set is
+provisioned to, or the provisioning fails there. A test registers which policies an account holds
+(`POST /idc-guard/member-policies`, member_policies.py); provisioning a set to a registered
+account that lacks one (ProvisionPermissionSet to it, or to ALL_PROVISIONED_ACCOUNTS covering it,
+or a CreateAccountAssignment there) is FAILED with AWS's FailureReason (see
+_missing_policy_reason), and the account keeps the revision it held, so it is listed as
+LATEST_PERMISSION_SET_NOT_PROVISIONED (or not at all, if the set was never provisioned there).
+An ALL_PROVISIONED_ACCOUNTS request updates the accounts that hold the policies and is FAILED,
+with the first failing account's reason, if any account does not: the API reference does not
+say how AWS reports a partial failure, and one FAILED request is what a caller must notice.
+Unregistered accounts hold every policy.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Callable
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time
@@ -48,6 +72,8 @@ from moto.ssoadmin import models as moto_models
 from moto.ssoadmin.models import PermissionSet, SSOAdminBackend
 from moto.ssoadmin.responses import SSOAdminResponse
 from moto.utilities.paginator import paginate
+
+from member_policies import MemberPolicies, policy_key
 
 # An identical CreateAccountAssignment never stores a second row. The API reference does not say
 # what AWS answers; the emulator answers ConflictException, so code under test must cope with it.
@@ -59,6 +85,17 @@ DUPLICATE_ASSIGNMENT_IS_CONFLICT = True
 TAGS_PAGE_SIZE = 50
 
 _APPLIED = False
+# What member accounts hold; apply() installs the server's registry (the gateway fills it).
+_MEMBER_POLICIES = MemberPolicies()
+
+
+def _never_in_progress(kind: str, request_id: str) -> bool:
+    return False
+
+
+# Whether the limits mode holds an assignment operation ("create"/"delete", request id)
+# IN_PROGRESS; apply() installs the gateway's answer.
+_IN_PROGRESS: Callable[[str, str], bool] = _never_in_progress
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,6 +144,7 @@ _ABAC_SOURCE = re.compile(r"[\w\s.:/=+\-@\[\]{}$\\\"]*")
 _TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
 
 _PROVISION_TARGET_TYPES = ("AWS_ACCOUNT", "ALL_PROVISIONED_ACCOUNTS")
+_OPERATION_STATUSES = ("IN_PROGRESS", "FAILED", "SUCCEEDED")  # StatusValues
 _PROVISIONING_STATUSES = (
     "LATEST_PERMISSION_SET_PROVISIONED",
     "LATEST_PERMISSION_SET_NOT_PROVISIONED",
@@ -177,6 +215,21 @@ def _check_provisioning_status(value: Any) -> str | None:
     return value
 
 
+def _check_status_filter(value: Any) -> str | None:
+    """Filter (OperationStatusFilter): the Status to list, or None for every status."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationException("Filter must be a structure")
+    status = value.get("Status")
+    if status is not None and status not in _OPERATION_STATUSES:
+        raise ValidationException(
+            f"1 validation error detected: Value '{status}' at 'filter.status' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(_OPERATION_STATUSES)}]"
+        )
+    return status
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     """AWS omits absent members; moto would send them as null."""
     return {k: v for k, v in values.items() if v is not None}
@@ -204,6 +257,12 @@ _PAGINATION_MODEL = {
         "limit_default": 100,
         "unique_attribute": None,
     },
+    "idc_list_operation_statuses": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "RequestId",
+    },
 }
 
 
@@ -225,8 +284,12 @@ class _IdcState:
         self.abac: dict[str, list[dict[str, Any]]] = {}
         # instance ARN -> [{"Key", "Value"}]
         self.instance_tags: dict[str, list[dict[str, str]]] = {}
-        # (instance ARN, request id) -> PermissionSetProvisioningStatus
+        # (instance ARN, request id) -> the request's status as answered, oldest first:
+        # PermissionSetProvisioningStatus, and AccountAssignmentOperationStatus of creations and
+        # deletions. Kept for the instance's life, as AWS keeps them.
         self.provisioning_requests: dict[tuple[str, str], dict[str, Any]] = {}
+        self.creation_requests: dict[tuple[str, str], dict[str, Any]] = {}
+        self.deletion_requests: dict[tuple[str, str], dict[str, Any]] = {}
         # permission set ARN -> {account id: revision provisioned there}, insertion-ordered
         self.provisioned: dict[str, dict[str, int]] = {}
 
@@ -506,6 +569,111 @@ def idc_list_tags_for_resource(
 # --- provisioning ----------------------------------------------------------------------------
 
 
+def _missing_policy_reason(partition: str, account: str, policy: str) -> str:
+    """The FailureReason AWS gives when `account` lacks the customer managed policy `policy`
+    (`<path><name>`) a permission set references or uses as its boundary.
+
+    Source: terraform-provider-aws's acceptance test TestAccSSOAdminAccountAssignment_MissingPolicy
+    (internal/service/ssoadmin/account_assignment_test.go) creates an assignment of a set that
+    references a policy no account has, and expects the failed creation status to read
+    `Received a 404 status error: Not supported policy.*<policy name>`; an AWS re:Post question
+    about the same failure is titled "404 status error: Not supported policy but duplicated policy
+    works" (https://repost.aws/questions/QUGSZ_CZ1BT_KTiD7bIrdXFA/
+    404-status-error-not-supported-policy-but-duplicated-policy-works). The IAM Identity Center
+    User Guide says only that it "fails to assign the permission set if the policy doesn't exist
+    in your member account" (https://docs.aws.amazon.com/singlesignon/latest/userguide/howtocmp.html).
+    No source shows what stands between "policy" and the name: the policy's ARN in the member
+    account is the emulator's guess, so match on the prefix and the name, not on the rest.
+    """
+    return f"Received a 404 status error: Not supported policy arn:{partition}:iam::{account}:policy{policy}"
+
+
+def _required_policies(permission_set: PermissionSet) -> list[str]:
+    """The customer managed policies (`<path><name>`) a member account must hold for the set:
+    its references, then its boundary when that is a customer managed policy reference."""
+    required = [policy_key(p.path, p.name) for p in permission_set.customer_managed_policies]
+    boundary = getattr(permission_set, "idc_permissions_boundary", None) or {}
+    reference = boundary.get("CustomerManagedPolicyReference")
+    if reference is not None:
+        required.append(policy_key(reference.get("Path"), reference["Name"]))
+    return required
+
+
+def _provisioning_failure(permission_set: PermissionSet, account: str) -> str | None:
+    """Why provisioning the set to `account` fails (the first policy it lacks), or None."""
+    missing = _MEMBER_POLICIES.missing(account, _required_policies(permission_set))
+    if not missing:
+        return None
+    partition = permission_set.permission_set_arn.split(":")[1]
+    return _missing_policy_reason(partition, account, missing[0])
+
+
+def _provision_to(backend: SSOAdminBackend, permission_set: PermissionSet, account: str) -> str | None:
+    """Provisions the set's latest revision to `account`, or answers why it fails (the account
+    then keeps the revision it held)."""
+    failure = _provisioning_failure(permission_set, account)
+    if failure is None:
+        accounts = _state(backend).provisioned.setdefault(permission_set.permission_set_arn, {})
+        accounts[account] = _revision(permission_set)
+    return failure
+
+
+def _records(backend: SSOAdminBackend, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The recorded requests of a kind: "provision", "create" or "delete"."""
+    state = _state(backend)
+    return {
+        "provision": state.provisioning_requests,
+        "create": state.creation_requests,
+        "delete": state.deletion_requests,
+    }[kind]
+
+
+def _record(backend: SSOAdminBackend, kind: str, instance_arn: str, status: dict[str, Any]) -> dict[str, Any]:
+    _records(backend, kind)[(instance_arn, status["RequestId"])] = status
+    return dict(status)
+
+
+def _current(kind: str, status: dict[str, Any]) -> dict[str, Any]:
+    """A recorded status as a caller sees it now: IN_PROGRESS, with no FailureReason yet, while
+    the limits mode holds the assignment operation outstanding."""
+    current = dict(status)
+    if kind != "provision" and _IN_PROGRESS(kind, status["RequestId"]):
+        current["Status"] = "IN_PROGRESS"
+        current.pop("FailureReason", None)
+    return current
+
+
+def _described(
+    backend: SSOAdminBackend, kind: str, instance_arn: Any, request_id: Any, member: str, shape: str
+) -> dict[str, Any]:
+    """Describe...Status: the request's status (`shape` names it in the not-found message)."""
+    _check_instance_arn(instance_arn)
+    _check(_UUID, _require(request_id, member), member, 36, 36)
+    status = _records(backend, kind).get((instance_arn, request_id))
+    if status is None:
+        raise ResourceNotFoundException(f"Could not find {shape} with id {request_id}")
+    return _current(kind, status)
+
+
+@paginate(_PAGINATION_MODEL)
+def idc_list_operation_statuses(
+    self: SSOAdminBackend, instance_arn: str, kind: str, status: str | None
+) -> list[dict[str, Any]]:
+    """List...Status: the instance's requests of a kind, newest first, as
+    PermissionSetProvisioningStatusMetadata / AccountAssignmentOperationStatusMetadata."""
+    _find_instance(self, _check_instance_arn(instance_arn))
+    current = [
+        _current(kind, recorded)
+        for (instance, _), recorded in reversed(_records(self, kind).items())
+        if instance == instance_arn
+    ]
+    return [
+        {member: s[member] for member in ("Status", "RequestId", "CreatedDate")}
+        for s in current
+        if status is None or s["Status"] == status
+    ]
+
+
 def provision_permission_set(  # replaces moto's, which ignores the target
     self: SSOAdminBackend,
     instance_arn: str,
@@ -525,36 +693,32 @@ def provision_permission_set(  # replaces moto's, which ignores the target
     elif target_id is not None:
         raise ValidationException("TargetId must not be given when TargetType is ALL_PROVISIONED_ACCOUNTS")
     permission_set = self._find_permission_set(instance_arn, permission_set_arn)
-    state = _state(self)
-    accounts = state.provisioned.setdefault(permission_set_arn, {})
-    revision = _revision(permission_set)
-    if target_id is not None:
-        accounts[target_id] = revision
-    else:
-        for account in accounts:
-            accounts[account] = revision
+    accounts = [target_id] if target_id is not None else list(_state(self).provisioned.get(permission_set_arn, {}))
+    failures = [failure for account in accounts if (failure := _provision_to(self, permission_set, account))]
     status = _without_none(
         {
-            "Status": "SUCCEEDED",
+            "Status": "FAILED" if failures else "SUCCEEDED",
             "RequestId": str(random.uuid4()),
             "AccountId": target_id,
             "PermissionSetArn": permission_set_arn,
+            "FailureReason": failures[0] if failures else None,
             "CreatedDate": unix_time(),
         }
     )
-    state.provisioning_requests[(instance_arn, status["RequestId"])] = status
-    return dict(status)
+    return _record(self, "provision", instance_arn, status)
 
 
 def describe_permission_set_provisioning_status(
     self: SSOAdminBackend, instance_arn: str, request_id: str
 ) -> dict[str, Any]:
-    _check_instance_arn(instance_arn)
-    _check(_UUID, _require(request_id, "provisionPermissionSetRequestId"), "provisionPermissionSetRequestId", 36, 36)
-    status = _state(self).provisioning_requests.get((instance_arn, request_id))
-    if status is None:
-        raise ResourceNotFoundException(f"Could not find PermissionSetProvisioningStatus with id {request_id}")
-    return dict(status)
+    return _described(
+        self,
+        "provision",
+        instance_arn,
+        request_id,
+        "provisionPermissionSetRequestId",
+        "PermissionSetProvisioningStatus",
+    )
 
 
 @paginate(_PAGINATION_MODEL)
@@ -584,69 +748,110 @@ def idc_list_permission_sets_provisioned_to_account(
 # --- wrappers around moto's own operations ---------------------------------------------------
 
 
+# What makes two account assignments the same (moto's AccountAssignment attributes).
+_ASSIGNMENT_KEY = ("instance_arn", "target_id", "target_type", "permission_set_arn", "principal_type", "principal_id")
+
+
+def _identical_assignment(backend: SSOAdminBackend, request: dict[str, Any]) -> Any:
+    """The stored assignment a CreateAccountAssignment request would duplicate, if any."""
+    key = tuple(request[member] for member in _ASSIGNMENT_KEY)
+    for assignment in backend.account_assignments:
+        if tuple(getattr(assignment, member) for member in _ASSIGNMENT_KEY) == key:
+            return assignment
+    return None
+
+
+def _assignment_status(
+    request: dict[str, Any], request_id: str, created: float, failure: str | None
+) -> dict[str, Any]:
+    """An AccountAssignmentOperationStatus."""
+    return _without_none(
+        {
+            "Status": "FAILED" if failure else "SUCCEEDED",
+            "RequestId": request_id,
+            "FailureReason": failure,
+            "TargetId": request["target_id"],
+            "TargetType": request["target_type"],
+            "PermissionSetArn": request["permission_set_arn"],
+            "PrincipalType": request["principal_type"],
+            "PrincipalId": request["principal_id"],
+            "CreatedDate": created,
+        }
+    )
+
+
 def _wrap_create_account_assignment(original: Any) -> Any:
     def create_account_assignment(self: SSOAdminBackend, **kwargs: Any) -> dict[str, Any]:
-        key = (
-            kwargs["instance_arn"],
-            kwargs["target_id"],
-            kwargs["target_type"],
-            kwargs["permission_set_arn"],
-            kwargs["principal_type"],
-            kwargs["principal_id"],
+        """Stores the assignment and provisions its set to the account (AWS does both as one
+        operation), or, when the account lacks a policy the set needs, stores nothing and is
+        FAILED. moto does not check that the set exists; neither does this (an unknown set
+        provisions nothing)."""
+        instance_arn = kwargs["instance_arn"]
+        existing = _identical_assignment(self, kwargs)
+        if existing is not None:
+            if DUPLICATE_ASSIGNMENT_IS_CONFLICT:
+                raise ConflictException(
+                    f"The {kwargs['principal_type']} {kwargs['principal_id']} is already assigned "
+                    f"the permission set in account {kwargs['target_id']}"
+                )
+            return dict(_records(self, "create")[(instance_arn, existing.request_id)])
+        permission_set = next(
+            (ps for ps in self.permission_sets if ps.permission_set_arn == kwargs["permission_set_arn"]), None
         )
-        for a in self.account_assignments:
-            existing = (
-                a.instance_arn,
-                a.target_id,
-                a.target_type,
-                a.permission_set_arn,
-                a.principal_type,
-                a.principal_id,
-            )
-            if existing == key:
-                if DUPLICATE_ASSIGNMENT_IS_CONFLICT:
-                    raise ConflictException(
-                        f"The {kwargs['principal_type']} {kwargs['principal_id']} is already assigned "
-                        f"the permission set in account {kwargs['target_id']}"
-                    )
-                return a.to_json(include_creation_date=True, include_request_id=True)
-        result = original(self, **kwargs)
-        # An assignment provisions its permission set to the account (AWS does it as part of
-        # CreateAccountAssignment); moto does not check the set exists, neither does this.
-        for ps in self.permission_sets:
-            if ps.permission_set_arn == kwargs["permission_set_arn"]:
-                _state(self).provisioned.setdefault(ps.permission_set_arn, {})[kwargs["target_id"]] = _revision(ps)
-        return result
+        failure = None if permission_set is None else _provisioning_failure(permission_set, kwargs["target_id"])
+        if failure is not None:
+            status = _assignment_status(kwargs, str(random.uuid4()), unix_time(), failure)
+            return _record(self, "create", instance_arn, status)
+        stored = original(self, **kwargs)
+        if permission_set is not None:
+            _provision_to(self, permission_set, kwargs["target_id"])
+        status = _assignment_status(kwargs, stored["RequestId"], stored["CreatedDate"], None)
+        return _record(self, "create", instance_arn, status)
 
     return create_account_assignment
 
 
 def _wrap_delete_account_assignment(original: Any) -> Any:
     def delete_account_assignment(self: SSOAdminBackend, **kwargs: Any) -> dict[str, Any]:
-        result = original(self, **kwargs)
+        """Deletes the assignment (moto raises ResourceNotFoundException when there is none) and
+        deprovisions its set from the account when no other assignment there uses it. The
+        deletion gets its own request id (moto answers the creation's)."""
+        original(self, **kwargs)
         arn, account = kwargs["permission_set_arn"], kwargs["target_id"]
         if not _assignment_exists(self, arn, account):
             _state(self).provisioned.get(arn, {}).pop(account, None)
-        return result
+        status = _assignment_status(kwargs, str(random.uuid4()), unix_time(), None)
+        return _record(self, "delete", kwargs["instance_arn"], status)
 
     return delete_account_assignment
 
 
-def _wrap_describe_creation_status(original: Any) -> Any:
-    def describe_account_assignment_creation_status(self: SSOAdminBackend, **kwargs: Any) -> dict[str, Any]:
-        """AWS keeps a finished creation request's status after its assignment is deleted; moto
-        looks the request up among the current assignments only, so a deleted one's creation
-        status would be "not found" (and Terraform's waiter would poll it 20 more times)."""
-        try:
-            return original(self, **kwargs)
-        except moto_exceptions.ResourceNotFoundException:
-            wanted = kwargs.get("account_assignment_creation_request_id")
-            for account in self.deleted_account_assignments:
-                if account.request_id == wanted:
-                    return account.to_json(include_creation_date=True, include_request_id=True)
-            raise
+def describe_account_assignment_creation_status(  # replaces moto's (see the module docstring)
+    self: SSOAdminBackend, instance_arn: str, request_id: str
+) -> dict[str, Any]:
+    """A creation's status outlives its assignment, as AWS keeps it (moto looked the request up
+    among the current assignments, so a Terraform waiter polled a deleted one 20 more times)."""
+    return _described(
+        self,
+        "create",
+        instance_arn,
+        request_id,
+        "accountAssignmentCreationRequestId",
+        "AccountAssignmentCreationStatus",
+    )
 
-    return describe_account_assignment_creation_status
+
+def describe_account_assignment_deletion_status(  # replaces moto's (see the module docstring)
+    self: SSOAdminBackend, instance_arn: str, request_id: str
+) -> dict[str, Any]:
+    return _described(
+        self,
+        "delete",
+        instance_arn,
+        request_id,
+        "accountAssignmentDeletionRequestId",
+        "AccountAssignmentDeletionStatus",
+    )
 
 
 def _wrap_delete_permission_set(original: Any) -> Any:
@@ -807,6 +1012,69 @@ def _r_describe_permission_set_provisioning_status(self: SSOAdminResponse) -> st
     return _json({"PermissionSetProvisioningStatus": status})
 
 
+def _assignment_request(response: SSOAdminResponse) -> dict[str, Any]:
+    """The members of a Create/DeleteAccountAssignment request, as the backend names them."""
+    return {
+        "instance_arn": response._get_param("InstanceArn"),
+        "target_id": response._get_param("TargetId"),
+        "target_type": response._get_param("TargetType"),
+        "permission_set_arn": response._get_param("PermissionSetArn"),
+        "principal_type": response._get_param("PrincipalType"),
+        "principal_id": response._get_param("PrincipalId"),
+    }
+
+
+def _r_create_account_assignment(self: SSOAdminResponse) -> str:
+    status = _backend(self).create_account_assignment(**_assignment_request(self))
+    return _json({"AccountAssignmentCreationStatus": status})
+
+
+def _r_delete_account_assignment(self: SSOAdminResponse) -> str:
+    status = _backend(self).delete_account_assignment(**_assignment_request(self))
+    return _json({"AccountAssignmentDeletionStatus": status})
+
+
+def _r_describe_account_assignment_creation_status(self: SSOAdminResponse) -> str:
+    status = _backend(self).describe_account_assignment_creation_status(
+        instance_arn=self._get_param("InstanceArn"),
+        request_id=self._get_param("AccountAssignmentCreationRequestId"),
+    )
+    return _json({"AccountAssignmentCreationStatus": status})
+
+
+def _r_describe_account_assignment_deletion_status(self: SSOAdminResponse) -> str:
+    status = _backend(self).describe_account_assignment_deletion_status(
+        instance_arn=self._get_param("InstanceArn"),
+        request_id=self._get_param("AccountAssignmentDeletionRequestId"),
+    )
+    return _json({"AccountAssignmentDeletionStatus": status})
+
+
+def _list_statuses(response: SSOAdminResponse, kind: str, member: str) -> str:
+    """A List...Status answer: `member` holds the page of statuses."""
+    statuses, next_token = _paginated(
+        _backend(response).idc_list_operation_statuses,
+        instance_arn=response._get_param("InstanceArn"),
+        kind=kind,
+        status=_check_status_filter(response._get_param("Filter")),
+        max_results=_check_max_results(response._get_param("MaxResults")),
+        next_token=response._get_param("NextToken"),
+    )
+    return _json(_without_none({member: statuses, "NextToken": next_token}))
+
+
+def _r_list_permission_set_provisioning_status(self: SSOAdminResponse) -> str:
+    return _list_statuses(self, "provision", "PermissionSetsProvisioningStatus")
+
+
+def _r_list_account_assignment_creation_status(self: SSOAdminResponse) -> str:
+    return _list_statuses(self, "create", "AccountAssignmentsCreationStatus")
+
+
+def _r_list_account_assignment_deletion_status(self: SSOAdminResponse) -> str:
+    return _list_statuses(self, "delete", "AccountAssignmentsDeletionStatus")
+
+
 def _r_list_accounts_for_provisioned_permission_set(self: SSOAdminResponse) -> str:
     accounts, next_token = _paginated(
         _backend(self).idc_list_accounts_for_provisioned_permission_set,
@@ -855,12 +1123,21 @@ def _wrap_instance_init(original: Any) -> Any:
     return __init__
 
 
-def apply() -> None:
-    """Patch moto's sso-admin backend and response classes. Idempotent."""
-    global _APPLIED
+def apply(
+    member_policies: MemberPolicies | None = None, in_progress: Callable[[str, str], bool] | None = None
+) -> None:
+    """Patch moto's sso-admin backend and response classes. Idempotent (a second call changes
+    nothing). `member_policies`: the registry of what member accounts hold (default: none
+    registered); `in_progress`: whether the limits mode holds an assignment operation
+    outstanding (default: never)."""
+    global _APPLIED, _MEMBER_POLICIES, _IN_PROGRESS
     if _APPLIED:
         return
     _APPLIED = True
+    if member_policies is not None:
+        _MEMBER_POLICIES = member_policies
+    if in_progress is not None:
+        _IN_PROGRESS = in_progress
     moto_models.Instance.__init__ = _wrap_instance_init(moto_models.Instance.__init__)
 
     backend_methods = {
@@ -880,9 +1157,9 @@ def apply() -> None:
         "idc_list_permission_sets_provisioned_to_account": idc_list_permission_sets_provisioned_to_account,
         "create_account_assignment": _wrap_create_account_assignment(SSOAdminBackend.create_account_assignment),
         "delete_account_assignment": _wrap_delete_account_assignment(SSOAdminBackend.delete_account_assignment),
-        "describe_account_assignment_creation_status": _wrap_describe_creation_status(
-            SSOAdminBackend.describe_account_assignment_creation_status
-        ),
+        "describe_account_assignment_creation_status": describe_account_assignment_creation_status,
+        "describe_account_assignment_deletion_status": describe_account_assignment_deletion_status,
+        "idc_list_operation_statuses": idc_list_operation_statuses,
         "delete_permission_set": _wrap_delete_permission_set(SSOAdminBackend.delete_permission_set),
         "create_permission_set": _wrap_create_permission_set(SSOAdminBackend.create_permission_set),
         "update_permission_set": _wrap_update_permission_set(
@@ -917,6 +1194,13 @@ def apply() -> None:
         "describe_permission_set_provisioning_status": _r_describe_permission_set_provisioning_status,
         "list_accounts_for_provisioned_permission_set": _r_list_accounts_for_provisioned_permission_set,
         "list_permission_sets_provisioned_to_account": _r_list_permission_sets_provisioned_to_account,
+        "create_account_assignment": _r_create_account_assignment,
+        "delete_account_assignment": _r_delete_account_assignment,
+        "describe_account_assignment_creation_status": _r_describe_account_assignment_creation_status,
+        "describe_account_assignment_deletion_status": _r_describe_account_assignment_deletion_status,
+        "list_permission_set_provisioning_status": _r_list_permission_set_provisioning_status,
+        "list_account_assignment_creation_status": _r_list_account_assignment_creation_status,
+        "list_account_assignment_deletion_status": _r_list_account_assignment_deletion_status,
     }
     for name, method in response_methods.items():
         method.__name__ = name

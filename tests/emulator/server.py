@@ -10,7 +10,8 @@ file, so nothing here can block on a full pipe. Readiness: `GET /moto-api/` answ
 Every request passes through gateway.Gateway: the limits mode (IAM Identity Center's collective
 request rate and outstanding assignment operations, limits.py), a log of every request, and
 CloudTrail records of Identity Center writes (cloudtrail.py). All of it is off unless the options
-above, or `POST /idc-guard/limits`, turn it on; gateway.py documents the control endpoints.
+above, or `POST /idc-guard/limits`, turn it on; gateway.py documents the control endpoints,
+including `POST /idc-guard/member-policies` (the policies member accounts hold, member_policies.py).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import idc_guard_moto
     from gateway import Gateway
+    from member_policies import MemberPolicies
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -100,11 +102,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
-    idc_guard_moto.apply()
-
     # The same application and request handler as moto's `moto_server` (moto/server.py), without
     # the reloader, debugger and console banner.
-    app = Gateway(DomainDispatcherApplication(create_backend_app), settings, principals)
+    member_policies = MemberPolicies()
+    app = Gateway(DomainDispatcherApplication(create_backend_app), settings, principals, member_policies)
+    idc_guard_moto.apply(member_policies=member_policies, in_progress=app.assignment_in_progress)
     server = make_server(HOST, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     server.daemon_threads = True
     try:

@@ -10,8 +10,8 @@
 //! [`Emulator::start_with`] passes options to the server, e.g. the limits mode (`--limits`,
 //! `--rate`, `--burst`, `--outstanding`, `--async-seconds`), CloudTrail records (`--cloudtrail`)
 //! and who an access key is (`--principal AKID=ROLE_ARN`); [`Emulator::set_limits`],
-//! [`Emulator::requests`] and [`Emulator::cloudtrail`] use its control endpoints
-//! (`tests/emulator/gateway.py`).
+//! [`Emulator::requests`], [`Emulator::cloudtrail`] and [`Emulator::set_member_policies`] use its
+//! control endpoints (`tests/emulator/gateway.py`).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -246,6 +246,37 @@ impl Emulator {
     pub fn cloudtrail(&self, after: u64) -> Vec<serde_json::Value> {
         let page = self.control("GET", &format!("/idc-guard/cloudtrail?after={after}"), None);
         page["records"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Says which customer managed policies (`"<path><name>"`, or a bare name under `/`) member
+    /// accounts hold (`POST /idc-guard/member-policies`): each account listed holds exactly those
+    /// from now on, the others keep what they had; `&[]` clears the registry. Provisioning a
+    /// permission set to a registered account that lacks a policy it references (or its
+    /// customer-managed boundary) then FAILS, as AWS does; an account never registered holds every
+    /// policy. `reset` clears the registry too. Answers the registry,
+    /// `{"accounts": {"<account>": ["<path><name>", ...]}}`.
+    ///
+    /// # Panics
+    /// If the server does not answer 200 (e.g. an account id that is not 12 digits).
+    pub fn set_member_policies(&self, accounts: &[(&str, &[&str])]) -> serde_json::Value {
+        let accounts: serde_json::Map<String, serde_json::Value> = accounts
+            .iter()
+            .map(|(account, policies)| ((*account).to_owned(), serde_json::json!(policies)))
+            .collect();
+        self.control(
+            "POST",
+            "/idc-guard/member-policies",
+            Some(&serde_json::json!({ "accounts": accounts })),
+        )
+    }
+
+    /// The member-policy registry (`GET /idc-guard/member-policies`), as
+    /// [`Emulator::set_member_policies`] answers it.
+    ///
+    /// # Panics
+    /// If the server does not answer 200.
+    pub fn member_policies(&self) -> serde_json::Value {
+        self.control("GET", "/idc-guard/member-policies", None)
     }
 
     fn control(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
