@@ -81,6 +81,7 @@ test: fmt-check clippy doc deny validate-template unit ## The gates CI runs: for
 
 bench: ## Benchmarks recorded in BENCHMARKS.md
 	$(CARGO) bench -p idc-guard --bench throughput --locked
+	$(CARGO) bench -p idc-guard --bench hygiene --locked
 	./scripts/bench-check.sh
 	./scripts/bench-guard.sh
 	./scripts/bench-export.sh

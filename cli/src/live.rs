@@ -53,10 +53,10 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
 }
 
 /// Shows the requests made so far on stderr, when stderr is a terminal, until dropped.
-struct Progress(Option<tokio::task::JoinHandle<()>>);
+pub(crate) struct Progress(Option<tokio::task::JoinHandle<()>>);
 
 impl Progress {
-    fn start(calls: idc_guard::adapters::CallCounter, what: &'static str) -> Self {
+    pub(crate) fn start(calls: idc_guard::adapters::CallCounter, what: &'static str) -> Self {
         if !std::io::stderr().is_terminal() {
             return Self(None);
         }
@@ -86,7 +86,7 @@ impl Drop for Progress {
 
 /// The live session: the CLI's configuration (the functions' state table and safety settings,
 /// when set), the policy, paced sso-admin, outcomes to the log.
-async fn session(args: &LiveArgs) -> Result<Session, CliError> {
+pub(crate) async fn session(args: &LiveArgs) -> Result<Session, CliError> {
     let mut policy = crate::load_policy(args.policy.as_deref())?;
     let mut config = Config::from_env(Kind::Cli).map_err(wiring::WiringError::from)?;
     wiring::add_own_roles(&mut policy, &config);
@@ -104,12 +104,12 @@ async fn session(args: &LiveArgs) -> Result<Session, CliError> {
 }
 
 /// The instance the command works on (`--instance-arn`, the policy's, or the only one).
-async fn instance(s: &Session, args: &LiveArgs) -> Result<InstanceRef, CliError> {
+pub(crate) async fn instance(s: &Session, args: &LiveArgs) -> Result<InstanceRef, CliError> {
     Ok(s.instance(args.instance_arn.as_ref()).await?)
 }
 
 /// The scan reads everything; export and diff only what they print.
-fn inventory_options(args: &LiveArgs, definitions: bool) -> Options {
+pub(crate) fn inventory_options(args: &LiveArgs, definitions: bool) -> Options {
     Options {
         concurrency: args.concurrency,
         definitions,

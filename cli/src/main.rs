@@ -1,5 +1,6 @@
 //! `idc-guard`: validate a policy, print its schema and rules, check CloudTrail events offline,
-//! inspect and reset the breaker; scan, export and diff the live instance (`live.rs`).
+//! inspect and reset the breaker; scan, export and diff the live instance (`live.rs`); report
+//! permission-set hygiene (`sets.rs`).
 //!
 //! `main` calls [`run`], which returns one error type; [`exit_code`] maps results to exit
 //! statuses in one place: 0 nothing to report, 1 findings (violations, drift, an invalid policy),
@@ -7,6 +8,7 @@
 
 mod live;
 mod revoke;
+mod sets;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -150,6 +152,14 @@ enum Command {
     /// Needs the functions' state table (IDC_GUARD_STATE_TABLE). Portal sessions must still be
     /// deleted in the console. Exit status: 0 done, 1 withheld or failed, 2 usage or AWS errors.
     Revoke(revoke::RevokeArgs),
+    /// Report permission-set hygiene: sets no assignment uses (orphaned), sets provisioned to
+    /// accounts where nobody is assigned them, and near-duplicate clusters (normalised content,
+    /// Jaccard similarity at least --threshold) with each member's differences and, when the
+    /// members differ only in values from their names, how one ABAC set replaces them.
+    ///
+    /// Reads the instance like `scan`; changes nothing. Exit status: 0 nothing to report, 1
+    /// findings, 2 usage or AWS errors, or nothing found but some checks could not be made.
+    Sets(sets::SetsArgs),
     /// Inspect or reset the safety rails' breaker (AWS credentials and region from the
     /// environment, as for the AWS CLI).
     Breaker {
@@ -384,6 +394,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Diff { assignments, live } => live::diff(&live, &assignments),
         Command::Breaker { command } => runtime()?.block_on(breaker(command)),
         Command::Revoke(args) => revoke::revoke(&args),
+        Command::Sets(args) => sets::sets(&args),
     }
 }
 

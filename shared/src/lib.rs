@@ -10,8 +10,8 @@
 //!
 //! The modules form layers, each using only those below it (ARCHITECTURE.md lists the order, and
 //! a test checks every `use crate::…`): domain, iam, spanned, rules, policy, event, engine,
-//! report, ports, retry, pace, remediation, guard, safety, notify, inventory, desired, reconcile,
-//! routing, adapters, config, wiring, lambda.
+//! report, ports, retry, pace, remediation, guard, safety, notify, inventory, hygiene, desired,
+//! reconcile, routing, adapters, config, wiring, lambda.
 //!
 //! Invariants (see ARCHITECTURE.md): rules do no I/O and cannot fail (a missing fact is a skip,
 //! never an error); only [`event`] reads CloudTrail JSON; only [`adapters`] name AWS SDK types.
@@ -24,6 +24,7 @@ pub mod domain;
 pub mod engine;
 pub mod event;
 pub mod guard;
+pub mod hygiene;
 pub mod iam;
 pub mod inventory;
 #[cfg(feature = "lambda")]

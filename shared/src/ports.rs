@@ -8,9 +8,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Boundary, Change, Decision, Finding, IdentityStoreId, InlinePolicyText,
-    InstanceArn, Notice, Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType,
-    SessionDuration,
+    AbacAttribute, AccountId, Assignment, Boundary, Change, CustomerManagedPolicyRef, Decision, Finding,
+    IdentityStoreId, InlinePolicyText, InstanceArn, Notice, OperationKind, OperationState, OperationStatus, Outcome,
+    OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType, SessionDuration,
 };
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
@@ -231,6 +231,52 @@ pub trait IdentityCenter: Send + Sync {
             ))
         }
     }
+    // track D
+    /// The operations of `kind` in `state` (ListAccountAssignmentCreationStatus,
+    /// ListAccountAssignmentDeletionStatus, ListPermissionSetProvisioningStatus, filtered by
+    /// status; all pages): their request ids and creation times, nothing else. An implementation
+    /// that cannot list answers `Rejected` (never an empty list).
+    fn operations(
+        &self,
+        instance: &InstanceArn,
+        kind: OperationKind,
+        state: OperationState,
+    ) -> impl Future<Output = Remote<Vec<OperationStatus>>> + Send {
+        let _ = (instance, state);
+        async move { Err(not_supported(kind.call())) }
+    }
+
+    /// ListCustomerManagedPolicyReferencesInPermissionSet, all pages (the inventory reads it for
+    /// the hygiene report). An implementation that cannot list answers `Rejected`.
+    fn customer_managed_policies(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Vec<CustomerManagedPolicyRef>>> + Send {
+        let _ = (instance, permission_set);
+        async { Err(not_supported("ListCustomerManagedPolicyReferencesInPermissionSet")) }
+    }
+
+    /// One operation's status, with AWS's failure reason, the account and the set
+    /// (DescribeAccountAssignmentCreationStatus and its siblings). One request, not polled.
+    fn operation_status(
+        &self,
+        instance: &InstanceArn,
+        kind: OperationKind,
+        request_id: &str,
+    ) -> impl Future<Output = Remote<OperationStatus>> + Send {
+        let _ = (instance, request_id);
+        async move { Err(not_supported(kind.call())) }
+    }
+}
+
+/// The answer of a port method an implementation does not offer: not retryable, never a value.
+fn not_supported(operation: &'static str) -> RemoteError {
+    RemoteError::new(
+        operation,
+        FailureKind::Rejected,
+        "this port does not offer the operation",
+    )
 }
 
 /// A group membership, by id or by (group, member).
@@ -359,6 +405,41 @@ pub trait Gate: Send + Sync {
 
     /// The permission sets noted as holding revocations, with until when.
     fn noted_revocations(&self) -> impl Future<Output = Remote<Vec<(String, u64)>>> + Send;
+
+    // track C
+    /// Records `count` occurrences at `at` (Unix seconds) in the SCIM health series `series`
+    /// (`failures`: SCIM calls refused for their token; `removals#<group id>`: a group's members
+    /// removed by SCIM), and answers the series as this write left it. Writes are conditional,
+    /// so concurrent recorders are serialised and each sees its own count. The default (a gate
+    /// without state) cannot: not supported.
+    fn scim_record(
+        &self,
+        series: &str,
+        at: u64,
+        count: usize,
+    ) -> impl Future<Output = Remote<crate::domain::ScimWindow>> + Send {
+        let _ = (series, at, count);
+        async { Err(not_supported("scim state")) }
+    }
+
+    /// Notes that a finding on `series` was reported for the event at `at` (one per window).
+    fn scim_reported(&self, series: &str, at: u64) -> impl Future<Output = Remote<()>> + Send {
+        let _ = (series, at);
+        async { Err(not_supported("scim state")) }
+    }
+
+    /// Records a successful SCIM write at `at`: one item, written at most once an hour per
+    /// process (the gate keeps the time it last wrote), and never moved back.
+    fn scim_write(&self, at: u64) -> impl Future<Output = Remote<()>> + Send {
+        let _ = at;
+        async { Err(not_supported("scim state")) }
+    }
+
+    /// The time of the last successful SCIM write recorded; when none is, the time the state
+    /// began to be watched (recorded by this first read), so that silence is measured from there.
+    fn scim_last_write(&self) -> impl Future<Output = Remote<Option<u64>>> + Send {
+        async { Err(not_supported("scim state")) }
+    }
 }
 
 /// An exclusive lease on one resource, from [`Gate::lease`].
@@ -454,6 +535,27 @@ impl<G: Gate> Gate for Arc<G> {
 
     fn noted_revocations(&self) -> impl Future<Output = Remote<Vec<(String, u64)>>> + Send {
         G::noted_revocations(self)
+    }
+
+    fn scim_record(
+        &self,
+        series: &str,
+        at: u64,
+        count: usize,
+    ) -> impl Future<Output = Remote<crate::domain::ScimWindow>> + Send {
+        G::scim_record(self, series, at, count)
+    }
+
+    fn scim_reported(&self, series: &str, at: u64) -> impl Future<Output = Remote<()>> + Send {
+        G::scim_reported(self, series, at)
+    }
+
+    fn scim_write(&self, at: u64) -> impl Future<Output = Remote<()>> + Send {
+        G::scim_write(self, at)
+    }
+
+    fn scim_last_write(&self) -> impl Future<Output = Remote<Option<u64>>> + Send {
+        G::scim_last_write(self)
     }
 }
 
@@ -557,6 +659,19 @@ pub trait InstanceInventory: Send + Sync {
         principal_type: PrincipalType,
         principal_id: &str,
     ) -> impl Future<Output = Remote<Vec<(AccountId, PermissionSetArn)>>> + Send;
+
+    // track D
+    /// ListAccountsForProvisionedPermissionSet filtered by `LATEST_PERMISSION_SET_NOT_PROVISIONED`:
+    /// the accounts that hold an older version of the set. An implementation that cannot tell
+    /// answers `Rejected`.
+    fn stale_accounts(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> impl Future<Output = Remote<Vec<AccountId>>> + Send {
+        let _ = (instance, permission_set);
+        async { Err(not_supported("ListAccountsForProvisionedPermissionSet")) }
+    }
 }
 
 /// The identity store's directory reads (names for resolution and export).

@@ -9,7 +9,7 @@
 //! A removal's [`Action::RevokeSessions`] follows it (see [`crate::revocation`]); what became of
 //! it is reported beside the correction and never fails it: the removal stands either way.
 
-use crate::domain::{Action, Fact, Facts, Keep, RevocationReport};
+use crate::domain::{Action, Fact, Facts, Keep, ProvisionTarget, RevocationReport};
 use crate::ports::{
     Directory, FailureKind, Gate, IdentityCenter, IdentityStore, InstanceInventory, MembershipRef, Remote, RemoteError,
 };
@@ -238,12 +238,19 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
         Action::ProvisionPermissionSet {
             instance_arn,
             permission_set_arn,
-            ..
+            target,
         } => {
             ports
                 .journal(calls, "ProvisionPermissionSet", permission_set_arn.as_str())
                 .await?;
-            ic.provision_permission_set(instance_arn, permission_set_arn).await
+            match target {
+                ProvisionTarget::AllProvisionedAccounts => {
+                    ic.provision_permission_set(instance_arn, permission_set_arn).await
+                }
+                ProvisionTarget::Account(account) => {
+                    ic.provision_to_account(instance_arn, permission_set_arn, account).await
+                }
+            }
         }
         Action::DeleteAccountAssignment(_)
         | Action::CreateAccountAssignment(_)

@@ -625,6 +625,7 @@ impl Request {
                 account: String::new(),
                 request_id: None,
                 console: false,
+                operation: None,
             },
             actor: Actor::Unknown {
                 identity_type: format!("operator {}", self.by),

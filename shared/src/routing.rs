@@ -8,10 +8,14 @@
 //! bus in the emulator, with every fixture in `events/`.
 //!
 //! Only handled event names are routed ([`crate::event::handled_event_names`]): reads,
-//! unhandled names and failed calls (`errorCode`) match no rule.
+//! unhandled names and failed calls (`errorCode`) match no rule, except the SCIM health
+//! signals (issue #16): SCIM calls refused for their token ([`route_failure`]) and AWS Health's
+//! SCIM token expiry notice ([`route_health`]), which a guard's second rule delivers
+//! ([`SIGNAL_FUNCTIONS`]).
 
 use crate::domain::EventSource;
-use crate::event::handled_event_names;
+use crate::domain::scim::AUTH_ERROR_CODES;
+use crate::event::{HEALTH_EVENT_TYPES, handled_event_names};
 
 /// The guard function for account assignments.
 pub const ASSIGNMENT_GUARD: &str = "assignment-guard";
@@ -47,6 +51,29 @@ pub fn route(source: &EventSource, event_name: &str) -> Option<&'static str> {
         EventSource::IdentityStore | EventSource::SsoDirectory | EventSource::Scim => IDENTITY_GUARD,
     })
 }
+
+// track C
+/// The failed calls a guard receives, by source: SCIM calls refused for their token, whatever
+/// the operation (`scim-sync-failing`), go to identity-guard, which judges the identity store.
+pub const FAILURE_ROUTES: &[(EventSource, &[&str], &str)] = &[(EventSource::Scim, AUTH_ERROR_CODES, IDENTITY_GUARD)];
+
+/// The guard function that receives a call of `source` that failed with `error_code`, or
+/// `None` (a failed call changed nothing; only these signals are judged).
+pub fn route_failure(source: &EventSource, error_code: &str) -> Option<&'static str> {
+    FAILURE_ROUTES
+        .iter()
+        .find(|(s, codes, _)| s == source && codes.contains(&error_code))
+        .map(|(_, _, function)| *function)
+}
+
+/// The guard function that receives the AWS Health event of type `event_type_code`, or `None`.
+/// The SCIM token's expiry notice goes to identity-guard, with the other SCIM signals.
+pub fn route_health(event_type_code: &str) -> Option<&'static str> {
+    HEALTH_EVENT_TYPES.contains(&event_type_code).then_some(IDENTITY_GUARD)
+}
+
+/// The guard functions that have a second rule, for the SCIM health signals.
+pub const SIGNAL_FUNCTIONS: &[&str] = &[IDENTITY_GUARD];
 
 /// Every (source, event name) pair routed to `function`, in [`SOURCES`] order.
 pub fn routes_of(function: &str) -> Vec<(EventSource, &'static str)> {
@@ -85,5 +112,30 @@ mod tests {
         );
         assert_eq!(route(&EventSource::SsoAdmin, "TagResource"), Some(PERMISSION_SET_GUARD));
         assert_eq!(route(&EventSource::Scim, "PatchGroup"), Some(IDENTITY_GUARD));
+    }
+
+    #[test]
+    fn only_scim_auth_failures_and_the_token_notice_are_routed_as_signals() {
+        assert_eq!(
+            route_failure(&EventSource::Scim, "UnauthorizedException"),
+            Some(IDENTITY_GUARD)
+        );
+        assert_eq!(
+            route_failure(&EventSource::Scim, "AccessDeniedException"),
+            Some(IDENTITY_GUARD)
+        );
+        assert_eq!(route_failure(&EventSource::Scim, "ValidationException"), None);
+        assert_eq!(
+            route_failure(&EventSource::IdentityStore, "AccessDeniedException"),
+            None
+        );
+        assert_eq!(
+            route_health("AWS_IAMIDENTITYCENTER_SCIM_BEARER_TOKEN_EXPIRY_NOTIFICATION"),
+            Some(IDENTITY_GUARD)
+        );
+        assert_eq!(route_health("AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"), None);
+        for (_, _, function) in FAILURE_ROUTES {
+            assert!(SIGNAL_FUNCTIONS.contains(function));
+        }
     }
 }

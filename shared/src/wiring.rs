@@ -65,6 +65,7 @@ const INVENTORY: &[&str] = &[
     "sso:GetInlinePolicyForPermissionSet",
     "sso:ListManagedPoliciesInPermissionSet",
     "sso:GetPermissionsBoundaryForPermissionSet",
+    "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
     "sso:ListAccountsForProvisionedPermissionSet",
     "sso:ListAccountAssignments",
     "sso:ListAccountAssignmentsForPrincipal",
@@ -295,6 +296,36 @@ impl Gate for Rails {
         match self {
             Self::Safety(gate) => gate.noted_revocations().await,
             Self::Withhold(_) | Self::Modes => Ok(Vec::new()),
+        }
+    }
+
+    // track C: the SCIM health state lives in the table; without one, the gate's default
+    // (not supported) leaves those facts unknown.
+    async fn scim_record(&self, series: &str, at: u64, count: usize) -> Remote<crate::domain::ScimWindow> {
+        match self {
+            Self::Safety(gate) => gate.scim_record(series, at, count).await,
+            Self::Withhold(_) | Self::Modes => ModeGate.scim_record(series, at, count).await,
+        }
+    }
+
+    async fn scim_reported(&self, series: &str, at: u64) -> Remote<()> {
+        match self {
+            Self::Safety(gate) => gate.scim_reported(series, at).await,
+            Self::Withhold(_) | Self::Modes => ModeGate.scim_reported(series, at).await,
+        }
+    }
+
+    async fn scim_write(&self, at: u64) -> Remote<()> {
+        match self {
+            Self::Safety(gate) => gate.scim_write(at).await,
+            Self::Withhold(_) | Self::Modes => ModeGate.scim_write(at).await,
+        }
+    }
+
+    async fn scim_last_write(&self) -> Remote<Option<u64>> {
+        match self {
+            Self::Safety(gate) => gate.scim_last_write().await,
+            Self::Withhold(_) | Self::Modes => ModeGate.scim_last_write().await,
         }
     }
 }

@@ -66,6 +66,7 @@ fn scratch(name: &str) -> PathBuf {
 fn log_file() -> (String, usize) {
     let records: Vec<String> = fixtures()
         .iter()
+        .filter(|p| idc_guard_tests::is_cloudtrail_fixture(p))
         .map(|p| {
             let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
             v["detail"].to_string()
@@ -142,6 +143,7 @@ fn cloudtrail_log_files_plain_and_gzipped_give_one_line_per_record() {
         let violations = lines.iter().filter(|l| l["verdict"] == "violation").count();
         let promised = fixtures()
             .iter()
+            .filter(|p| idc_guard_tests::is_cloudtrail_fixture(p))
             .filter(|p| idc_guard_tests::promised_verdict(p) == "violation")
             .count();
         assert_eq!(violations, promised);

@@ -91,6 +91,17 @@ fn identity_store(rules: &[&Rule]) -> IdentityStoreApi {
     IdentityStoreApi::new(client, policy())
 }
 
+/// The status listings of assignment creations, each answering no operation (the guards follow
+/// every creation an event shows: `provisioning-failed`).
+fn no_creations_listed() -> Rule {
+    use ssoadmin::operation::list_account_assignment_creation_status::ListAccountAssignmentCreationStatusOutput;
+    mock!(ssoadmin::Client::list_account_assignment_creation_status)
+        .sequence()
+        .output(|| ListAccountAssignmentCreationStatusOutput::builder().build())
+        .times(2)
+        .build()
+}
+
 fn instance() -> InstanceArn {
     InstanceArn::parse(INSTANCE).unwrap()
 }
@@ -707,8 +718,9 @@ async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
         ..Default::default()
     };
     let (describe, instances, user) = named_reads();
+    let listed = no_creations_listed();
     let guard = Guard::new(
-        sso_admin(RuleMode::MatchAny, &[&list, &delete, &describe, &instances]),
+        sso_admin(RuleMode::MatchAny, &[&list, &delete, &describe, &instances, &listed]),
         identity_store(&[&user]),
         LoggingNotifier,
         policy,
@@ -735,6 +747,8 @@ async fn access_denied_is_a_cannot_remediate_outcome_not_an_error() {
         (describe.num_calls(), instances.num_calls(), user.num_calls()),
         (1, 1, 1)
     );
+    // The creation the event shows was followed: in progress, then failed (neither listed it).
+    assert_eq!(listed.num_calls(), 2);
 }
 
 // A deletion that keeps failing is retried within the bound, then the event fails so that Lambda
@@ -892,8 +906,10 @@ async fn a_throttled_read_returns_only_its_event_to_the_queue() {
         instance_arn: Some(instance()),
         ..Default::default()
     };
+    // The group event's creation is followed (compliant on its face, no read of the assignment).
+    let listed = no_creations_listed();
     let guard = Guard::new(
-        sso_admin(RuleMode::MatchAny, &[&list]),
+        sso_admin(RuleMode::MatchAny, &[&list, &listed]),
         identity_store(&[]),
         LoggingNotifier,
         policy,
@@ -935,4 +951,39 @@ async fn a_throttled_read_returns_only_its_event_to_the_queue() {
         .map(|h| h.id.as_str())
         .collect();
     assert_eq!(returned, ["m-user"]);
+}
+
+/// `provisioning-failed` (issue #16): when the listing of the operations in progress is
+/// throttled past its retries, the batch's assignment creation is reported undetermined (its
+/// outcome is unknown), never succeeded, and nothing is described or written.
+#[tokio::test]
+async fn a_failing_status_listing_leaves_an_operation_unknown_never_succeeded() {
+    use idc_guard::domain::EventVerdict;
+    use idc_guard::guard::Guard;
+    use idc_guard::notify::LoggingNotifier;
+    use ssoadmin::operation::list_account_assignment_creation_status::ListAccountAssignmentCreationStatusError;
+    let listing = mock!(ssoadmin::Client::list_account_assignment_creation_status).then_error(|| {
+        ListAccountAssignmentCreationStatusError::ThrottlingException(exception!(ThrottlingException, "Rate exceeded"))
+    });
+    let policy = idc_guard::policy::Policy {
+        instance_arn: Some(instance()),
+        ..Default::default()
+    };
+    let guard = Guard::new(
+        sso_admin(RuleMode::MatchAny, &[&listing]),
+        identity_store(&[]),
+        LoggingNotifier,
+        policy,
+    );
+    let group = idc_guard_tests::world::Event::group_assignment(INSTANCE, PERMISSION_SET, ACCOUNT, GROUP).to_string();
+    let report = guard
+        .handle(&group, idc_guard::domain::Date::new(2026, 12, 5).unwrap())
+        .await
+        .unwrap();
+    // Every attempt of the one listing, then nothing else (no description, no write).
+    assert_eq!(listing.num_calls(), RetryPolicy::immediate().attempts as usize);
+    assert_eq!(report.verdict, EventVerdict::Undetermined, "{report:?}");
+    assert!(report.outcomes.is_empty(), "{report:?}");
+    assert_eq!(report.undetermined.len(), 1, "{report:?}");
+    assert_eq!(report.undetermined[0].rule.as_str(), "provisioning-failed");
 }

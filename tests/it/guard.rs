@@ -116,7 +116,11 @@ async fn a_user_assignment_is_deleted_and_verified_with_one_read_one_delete_and_
             "ProvisionPermissionSet",
             "DescribePermissionSetProvisioningStatus",
             // The deletion's read-back.
-            "ListAccountAssignments"
+            "ListAccountAssignments",
+            // Then the creation the event shows is followed to its end (provisioning-failed):
+            // the creations in progress, the failed ones (a batch's creations share them).
+            "ListAccountAssignmentCreationStatus",
+            "ListAccountAssignmentCreationStatus"
         ]
     );
     assert_eq!(w.assignments(&ps).await, 0);

@@ -17,10 +17,16 @@ mod emulator;
 // The emulator's limits mode (Identity Center's collective rate, outstanding assignment
 // operations), its request log and CloudTrail records, through the Rust SDK.
 mod limits;
+// The emulator's asynchronous-operation status listings and member-account policies (provisioning
+// that fails for a missing customer managed policy), through the Rust SDK.
+mod provisioning_emulator;
 // The remediation engine against the emulator, rule by rule.
 mod guard;
 // Batches (issue #15): triage before reading, one read per resource, one report per event.
 mod batch;
+// Provisioning that did not happen (issue #16): operations followed to their end by the guards,
+// accounts left at an older version re-provisioned by the reconciler.
+mod provisioning;
 // The safety rails (kill switch, flap limit, breaker, idempotency) against the emulator, with
 // DynamoDB faults and property tests over concurrent duplicate deliveries.
 mod safety;
@@ -36,6 +42,12 @@ mod permissions;
 // The drift reconciler: drift both ways, OU targets, refusals, a failing page, the race with an
 // event, export round trip.
 mod reconcile;
+// Permission-set hygiene (issue #16): orphaned sets, sets provisioned without assignment,
+// near-duplicate clusters, through `idc-guard sets` and `scan`.
+mod hygiene;
+// SCIM health (issue #16): refused SCIM calls, the token's expiry notice, silence, mass removals,
+// with the guard's state in the emulator's DynamoDB.
+mod scim;
 // The deployment (template.yaml, the management-account forwarder) against the code: resources
 // per crate, environment, least-privilege roles, invocation permissions, and the rules' event
 // patterns, statically and through the emulator's event bus.

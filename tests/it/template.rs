@@ -909,7 +909,10 @@ fn only_its_rule_may_send_to_a_guard_queue() {
     }
     for guard in guards() {
         let (queue, _) = guard_queue(t, guard);
-        let (rule, _) = rule_of(t, guard);
+        let rules: Vec<Value> = rules_to(t, guard)
+            .into_iter()
+            .map(|(id, _)| json!({"Fn::GetAtt": [id, "Arn"]}))
+            .collect();
         let policies = queue_policies(t, queue);
         assert_eq!(policies.len(), 1, "{queue}: one queue policy");
         let (id, p) = policies[0];
@@ -921,13 +924,17 @@ fn only_its_rule_may_send_to_a_guard_queue() {
         assert_eq!(s["Principal"], json!({"Service": "events.amazonaws.com"}), "{id}");
         assert_eq!(strings(&s["Action"]), ["sqs:SendMessage"], "{id}");
         assert_eq!(s["Resource"], json!({"Fn::GetAtt": [queue, "Arn"]}), "{id}");
-        let only_rule = json!({"Fn::GetAtt": [rule, "Arn"]});
-        assert!(
-            s["Condition"] == json!({"ArnEquals": {"aws:SourceArn": only_rule}})
-                || s["Condition"] == json!({"ArnEquals": {"aws:SourceArn": [only_rule]}}),
-            "{id}: only {rule} may send: {}",
-            s["Condition"]
+        let allowed = &s["Condition"]["ArnEquals"]["aws:SourceArn"];
+        let allowed: Vec<Value> = match allowed.as_array() {
+            Some(list) => list.clone(),
+            None => vec![allowed.clone()],
+        };
+        assert_eq!(
+            s["Condition"].as_object().map(|c| c.len()),
+            Some(1),
+            "{id}: one condition"
         );
+        assert_eq!(allowed, rules, "{id}: only its rules may send: {}", s["Condition"]);
         // Only the queue's redrive fills its dead-letter queue.
         let dlq = dead_letters_of(t, queue);
         let senders: Vec<&str> = queue_policies(t, dlq).into_iter().map(|(id, _)| id).collect();
@@ -1050,19 +1057,109 @@ fn routed_sources(routes: &[(EventSource, &str)]) -> BTreeSet<String> {
     routes.iter().map(|(s, _)| s.eventbridge_source().to_owned()).collect()
 }
 
-/// The rule that delivers to `guard`'s queue.
-pub(crate) fn rule_of<'a>(t: &'a Value, guard: &str) -> (&'a str, &'a Value) {
+/// Every rule that delivers to `guard`'s queue.
+fn rules_to<'a>(t: &'a Value, guard: &str) -> Vec<(&'a str, &'a Value)> {
     let (queue, _) = guard_queue(t, guard);
-    let rules: Vec<_> = of_type(t, "AWS::Events::Rule")
+    of_type(t, "AWS::Events::Rule")
         .into_iter()
         .filter(|(_, r)| {
             r["Properties"]["Targets"]
                 .as_array()
                 .is_some_and(|ts| ts.iter().any(|t| referenced(&t["Arn"]) == Some(queue)))
         })
+        .collect()
+}
+
+/// Whether a rule is a guard's rule of successful CloudTrail calls (its pattern excludes
+/// `errorCode`), rather than its SCIM health signals' rule.
+fn is_call_rule(rule: &Value) -> bool {
+    rule["Properties"]["EventPattern"]["detail"]["errorCode"] == json!([{"exists": false}])
+}
+
+/// The rule that delivers the successful calls routed to `guard` to its queue.
+pub(crate) fn rule_of<'a>(t: &'a Value, guard: &str) -> (&'a str, &'a Value) {
+    let rules: Vec<_> = rules_to(t, guard)
+        .into_iter()
+        .filter(|(_, r)| is_call_rule(r))
         .collect();
-    assert_eq!(rules.len(), 1, "{guard}: exactly one rule delivers to {queue}");
+    assert_eq!(rules.len(), 1, "{guard}: exactly one rule delivers its calls");
     rules[0]
+}
+
+/// The rule that delivers the SCIM health signals routed to `guard` (`routing::SIGNAL_FUNCTIONS`).
+pub(crate) fn signal_rule_of<'a>(t: &'a Value, guard: &str) -> Option<(&'a str, &'a Value)> {
+    let rules: Vec<_> = rules_to(t, guard)
+        .into_iter()
+        .filter(|(_, r)| !is_call_rule(r))
+        .collect();
+    assert!(rules.len() <= 1, "{guard}: at most one signals rule: {rules:?}");
+    rules.first().copied()
+}
+
+/// The SCIM health signals' pattern `routing` declares for `account`.
+fn signals_pattern(account: &Value) -> Value {
+    let failures: Vec<Value> = idc_guard::routing::FAILURE_ROUTES
+        .iter()
+        .map(|(source, codes, _)| {
+            json!({
+                "source": [source.eventbridge_source()],
+                "detail-type": [DETAIL_TYPE],
+                "detail": {"eventSource": [source.event_source()], "errorCode": codes},
+            })
+        })
+        .collect();
+    let mut branches = failures;
+    branches.push(json!({
+        "source": [idc_guard::event::HEALTH_SOURCE],
+        "detail-type": [idc_guard::event::HEALTH_DETAIL_TYPE],
+        "detail": {"eventTypeCode": idc_guard::event::HEALTH_EVENT_TYPES},
+    }));
+    json!({"account": account, "$or": branches})
+}
+
+#[test]
+fn the_scim_health_signals_rule_admits_exactly_what_routing_sends_to_each_guard() {
+    let t = template(TEMPLATE);
+    for guard in GUARD_FUNCTIONS {
+        let signals = signal_rule_of(t, guard);
+        assert_eq!(
+            signals.is_some(),
+            idc_guard::routing::SIGNAL_FUNCTIONS.contains(guard),
+            "{guard}"
+        );
+        let Some((id, rule)) = signals else { continue };
+        let p = &rule["Properties"];
+        assert_eq!(p["State"], "ENABLED", "{id}");
+        assert_eq!(
+            p["EventPattern"],
+            signals_pattern(&json!([{"Ref": "AWS::AccountId"}, {"Ref": "ManagementAccountId"}])),
+            "{id} vs idc_guard::routing"
+        );
+        let targets = p["Targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1, "{id}");
+        let (queue, _) = guard_queue(t, guard);
+        assert_eq!(targets[0]["Arn"], json!({"Fn::GetAtt": [queue, "Arn"]}), "{id}");
+        assert!(targets[0]["RetryPolicy"].is_object(), "{id}");
+        assert_eq!(
+            referenced(&targets[0]["DeadLetterConfig"]["Arn"]),
+            Some("DeadLetterQueue")
+        );
+        assert!(
+            senders(t, "DeadLetterQueue", "events.amazonaws.com").contains(&json!({"Fn::GetAtt": [id, "Arn"]})),
+            "{id}: DeadLetterQueuePolicy does not let it send"
+        );
+    }
+    // The management account's forwarder sends the same signals.
+    let f = template(FORWARDER);
+    let forwarded: Vec<_> = of_type(f, "AWS::Events::Rule")
+        .into_values()
+        .filter(|r| !is_call_rule(r))
+        .collect();
+    assert_eq!(forwarded.len(), 1);
+    assert_eq!(
+        forwarded[0]["Properties"]["EventPattern"],
+        signals_pattern(&json!([{"Ref": "AWS::AccountId"}]))
+    );
 }
 
 #[test]
@@ -1112,9 +1209,12 @@ fn each_guard_rule_lists_exactly_the_events_routed_to_it() {
 #[test]
 fn the_forwarder_sends_every_routed_event_to_the_guardrail_bus_which_admits_only_the_management_account() {
     let f = template(FORWARDER);
-    let rules = of_type(f, "AWS::Events::Rule");
+    let rules: Vec<_> = of_type(f, "AWS::Events::Rule")
+        .into_values()
+        .filter(|r| is_call_rule(r))
+        .collect();
     assert_eq!(rules.len(), 1);
-    let p = &rules.values().next().unwrap()["Properties"];
+    let p = &rules[0]["Properties"];
     let pattern = &p["EventPattern"];
     let all: Vec<_> = GUARD_FUNCTIONS.iter().flat_map(|g| routes_of(g)).collect();
     assert_eq!(pattern["detail-type"], json!([DETAIL_TYPE]));
@@ -1144,7 +1244,14 @@ fn the_forwarder_sends_every_routed_event_to_the_guardrail_bus_which_admits_only
         .into_iter()
         .map(str::to_owned)
         .collect();
-    assert_eq!(admitted, routed_sources(&all));
+    let mut expected = routed_sources(&all);
+    expected.extend(
+        idc_guard::routing::FAILURE_ROUTES
+            .iter()
+            .map(|(s, _, _)| s.eventbridge_source().to_owned()),
+    );
+    expected.insert(idc_guard::event::HEALTH_SOURCE.to_owned());
+    assert_eq!(admitted, expected);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1160,12 +1267,12 @@ mod bus {
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
     use aws_smithy_types::config_bag::ConfigBag;
     use idc_guard::domain::EventSource;
-    use idc_guard::routing::{GUARD_FUNCTIONS, route};
+    use idc_guard::routing::{GUARD_FUNCTIONS, route, route_failure, route_health};
     use idc_guard_tests::emulator::{Emulator, REGION};
     use idc_guard_tests::{fixtures, repo_root};
     use serde_json::{Value, json};
 
-    use super::{FORWARDER, TEMPLATE, resources, rule_of, template};
+    use super::{FORWARDER, TEMPLATE, resources, rule_of, signal_rule_of, template};
 
     const GUARDRAIL: &str = "222222222222";
     const MANAGEMENT: &str = "111111111111";
@@ -1330,6 +1437,18 @@ mod bus {
         )
     }
 
+    /// Every pattern that delivers to `guard`'s queue: its calls' rule and its signals' rule.
+    fn guard_patterns(guard: &str) -> Vec<Value> {
+        let mut patterns = vec![guard_pattern(guard)];
+        if let Some((_, rule)) = signal_rule_of(template(TEMPLATE), guard) {
+            patterns.push(resolve(
+                &rule["Properties"]["EventPattern"],
+                &BTreeMap::from([("AWS::AccountId", GUARDRAIL), ("ManagementAccountId", MANAGEMENT)]),
+            ));
+        }
+        patterns
+    }
+
     /// Every fixture as an EventBridge envelope, with its file stem as `detail.eventID` (the
     /// fixtures' own ids need not be unique across files); and where its name says it goes.
     fn fixture_events() -> Vec<(String, Value, Option<&'static str>)> {
@@ -1342,15 +1461,18 @@ mod bus {
                 "{stem}: the fixtures are EventBridge envelopes"
             );
             let detail = &event["detail"];
-            let source = EventSource::from_event_source(detail["eventSource"].as_str().unwrap())
-                .unwrap_or_else(|| panic!("{stem}: unknown eventSource"));
-            assert_eq!(event["source"], source.eventbridge_source(), "{stem}");
-            assert_eq!(event["detail-type"], super::DETAIL_TYPE, "{stem}");
-            let failed = detail.get("errorCode").is_some_and(|c| !c.is_null());
-            let expected = if failed {
-                None
+            let expected = if event["detail-type"] == idc_guard::event::HEALTH_DETAIL_TYPE {
+                assert_eq!(event["source"], idc_guard::event::HEALTH_SOURCE, "{stem}");
+                route_health(detail["eventTypeCode"].as_str().unwrap())
             } else {
-                route(&source, detail["eventName"].as_str().unwrap())
+                let source = EventSource::from_event_source(detail["eventSource"].as_str().unwrap())
+                    .unwrap_or_else(|| panic!("{stem}: unknown eventSource"));
+                assert_eq!(event["source"], source.eventbridge_source(), "{stem}");
+                assert_eq!(event["detail-type"], super::DETAIL_TYPE, "{stem}");
+                match detail.get("errorCode").and_then(Value::as_str) {
+                    Some(code) => route_failure(&source, code),
+                    None => route(&source, detail["eventName"].as_str().unwrap()),
+                }
             };
             event["detail"]["eventID"] = json!(stem);
             events.push((stem, event, expected));
@@ -1362,21 +1484,29 @@ mod bus {
     async fn every_fixture_reaches_exactly_the_guard_it_is_routed_to_and_failed_calls_none() {
         let emulator = Emulator::start();
         let bus = Bus::of(&emulator, GUARDRAIL).await;
-        let mut queues = Vec::new();
+        let mut queues: Vec<(Option<&str>, Vec<String>)> = Vec::new();
         for guard in GUARD_FUNCTIONS {
-            queues.push((Some(*guard), bus.rule(guard, &guard_pattern(guard)).await));
+            let mut urls = Vec::new();
+            for (i, pattern) in guard_patterns(guard).iter().enumerate() {
+                urls.push(bus.rule(&format!("{guard}-{i}"), pattern).await);
+            }
+            queues.push((Some(*guard), urls));
         }
-        // The forwarder's rule, as it would run in the management account (its `account` pin
-        // resolved to the bus's account).
-        let forwarder = resources(template(FORWARDER))
+        // The forwarder's rules, as they would run in the management account (their `account`
+        // pin resolved to the bus's account).
+        let mut urls = Vec::new();
+        for (i, forwarder) in resources(template(FORWARDER))
             .values()
-            .find(|r| r["Type"] == "AWS::Events::Rule")
-            .unwrap();
-        let forwarded = resolve(
-            &forwarder["Properties"]["EventPattern"],
-            &BTreeMap::from([("AWS::AccountId", GUARDRAIL)]),
-        );
-        queues.push((None, bus.rule("forwarder", &forwarded).await));
+            .filter(|r| r["Type"] == "AWS::Events::Rule")
+            .enumerate()
+        {
+            let forwarded = resolve(
+                &forwarder["Properties"]["EventPattern"],
+                &BTreeMap::from([("AWS::AccountId", GUARDRAIL)]),
+            );
+            urls.push(bus.rule(&format!("forwarder-{i}"), &forwarded).await);
+        }
+        queues.push((None, urls));
 
         let events = fixture_events();
         let payloads: Vec<Value> = events.iter().map(|(_, e, _)| e.clone()).collect();
@@ -1384,8 +1514,13 @@ mod bus {
 
         let failed = events.iter().filter(|(s, _, _)| s.contains("-failed-")).count();
         assert!(failed >= 3, "failed-call fixtures: {failed}");
-        for (guard, url) in &queues {
-            let got = bus.received(url).await;
+        for (guard, urls) in &queues {
+            let mut got = BTreeSet::new();
+            for url in urls {
+                for id in bus.received(url).await {
+                    assert!(got.insert(id), "delivered twice to {guard:?}");
+                }
+            }
             let want: BTreeSet<String> = events
                 .iter()
                 .filter(|(_, _, to)| match guard {

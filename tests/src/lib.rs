@@ -44,6 +44,14 @@ pub fn fixtures() -> Vec<PathBuf> {
     files
 }
 
+/// Whether a fixture is a CloudTrail event (its `detail` a CloudTrail record), not an AWS Health
+/// notice (`events/health.*`, issue #16), whose `detail` is no record.
+pub fn is_cloudtrail_fixture(path: &Path) -> bool {
+    !path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("health."))
+}
+
 /// The shipped `guardrail.toml`, scoped to the fixtures' instance and identity store.
 pub fn fixture_policy() -> Policy {
     let path = repo_root().join("policy/guardrail.toml");

@@ -13,6 +13,7 @@
 
 pub mod dynamodb;
 mod identity_store;
+mod operations;
 pub mod organizations;
 pub mod secrets;
 pub mod sns;

@@ -28,6 +28,21 @@ pub struct SsoAdmin {
 }
 
 impl SsoAdmin {
+    /// The pacer, if requests are paced.
+    pub(super) fn pacer(&self) -> Option<&crate::pace::Pacer> {
+        self.pacer.as_deref()
+    }
+
+    /// The retry policy.
+    pub(super) fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The SDK client.
+    pub(super) fn client(&self) -> &aws_sdk_ssoadmin::Client {
+        &self.client
+    }
+
     /// An adapter over `client`, retrying and polling as `retry` says.
     pub fn new(client: aws_sdk_ssoadmin::Client, retry: RetryPolicy) -> Self {
         Self {
@@ -243,7 +258,7 @@ impl SsoAdmin {
 }
 
 /// The classification of a sso-admin error's modeled exceptions.
-fn classify(e: &Error) -> Option<FailureKind> {
+pub(super) fn classify(e: &Error) -> Option<FailureKind> {
     match e {
         Error::ThrottlingException(_) | Error::InternalServerException(_) => Some(FailureKind::Throttled),
         Error::ConflictException(_) => Some(FailureKind::Conflict),
@@ -289,6 +304,58 @@ fn sdk_principal_type(principal_type: PrincipalType) -> SdkPrincipalType {
 }
 
 impl IdentityCenter for SsoAdmin {
+    async fn customer_managed_policies(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Vec<CustomerManagedPolicyRef>> {
+        const OP: &str = "ListCustomerManagedPolicyReferencesInPermissionSet";
+        listed(&self.retry, |token| async move {
+            let page = attempt(
+                self.pacer.as_deref(),
+                classify,
+                OP,
+                self.client
+                    .list_customer_managed_policy_references_in_permission_set()
+                    .instance_arn(instance.as_str())
+                    .permission_set_arn(permission_set.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
+            let rows = page
+                .customer_managed_policy_references
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| CustomerManagedPolicyRef {
+                    name: r.name,
+                    path: r.path.unwrap_or_else(|| "/".to_owned()),
+                })
+                .collect();
+            Ok((rows, page.next_token))
+        })
+        .await
+    }
+
+    async fn operations(
+        &self,
+        instance: &InstanceArn,
+        kind: crate::domain::OperationKind,
+        state: crate::domain::OperationState,
+    ) -> Remote<Vec<crate::domain::OperationStatus>> {
+        self.list_operations(instance, kind, state).await
+    }
+
+    async fn operation_status(
+        &self,
+        instance: &InstanceArn,
+        kind: crate::domain::OperationKind,
+        request_id: &str,
+    ) -> Remote<crate::domain::OperationStatus> {
+        self.describe_operation(instance, kind, request_id).await
+    }
+
     async fn permission_set(
         &self,
         instance: &InstanceArn,
@@ -320,6 +387,8 @@ impl IdentityCenter for SsoAdmin {
             inline_policy: Fact::Known(inline_policy),
             managed_policies: Fact::Known(managed_policies),
             boundary: Fact::Known(boundary),
+            // Only the inventory reads them (`IdentityCenter::customer_managed_policies`).
+            customer_managed_policies: Fact::Unknown,
         }))
     }
 
@@ -702,6 +771,14 @@ impl SsoAdmin {
 }
 
 impl InstanceInventory for SsoAdmin {
+    async fn stale_accounts(
+        &self,
+        instance: &InstanceArn,
+        permission_set: &PermissionSetArn,
+    ) -> Remote<Vec<AccountId>> {
+        self.list_stale_accounts(instance, permission_set).await
+    }
+
     async fn instances(&self) -> Remote<Vec<InstanceRef>> {
         const OP: &str = "ListInstances";
         listed(&self.retry, |token| async move {

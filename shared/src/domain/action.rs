@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::finding::Mode;
-use super::ids::{IdentityStoreId, InstanceArn, PermissionSetArn};
+use super::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
 use super::model::{AbacAttribute, Assignment, Boundary, SessionDuration};
 
 /// What was removed, whose live sessions [`Action::RevokeSessions`] ends.
@@ -41,6 +41,8 @@ pub enum Keep {
 pub enum ProvisionTarget {
     /// Every account it is provisioned to.
     AllProvisionedAccounts,
+    /// One account (an account left at an older version: `provisioning-current`).
+    Account(AccountId),
 }
 
 /// One planned corrective action, typed: the executor never re-parses what a rule planned.

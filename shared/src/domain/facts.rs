@@ -5,11 +5,12 @@
 //! the live resource and judge all of it ([`Scope::Resource`]). A fact that could not be read is
 //! [`Fact::Unknown`], never "absent": rules turn it into an undetermined verdict.
 
-use super::ids::PermissionSetArn;
+use super::ids::{AccountId, PermissionSetArn};
 use super::model::{
-    AbacAttribute, AbacOp, Boundary, Change, ChangeKind, InlinePolicyText, PermissionSetOp, PrincipalNames,
-    SessionDuration,
+    AbacAttribute, AbacOp, Boundary, Change, ChangeKind, CustomerManagedPolicyRef, InlinePolicyText, PermissionSetOp,
+    PrincipalNames, SessionDuration,
 };
+use super::operation::{OperationState, OperationStatus};
 
 /// A value that is either known or not.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -60,6 +61,9 @@ pub struct PermissionSetFacts {
     pub managed_policies: Fact<Vec<String>>,
     /// Its permissions boundary (`None`: has none).
     pub boundary: Fact<Option<Boundary>>,
+    /// Its customer managed policy references (read by the inventory, for the hygiene report;
+    /// a guard's read of one set leaves it unknown: no rule judges it).
+    pub customer_managed_policies: Fact<Vec<CustomerManagedPolicyRef>>,
 }
 
 impl PermissionSetFacts {
@@ -74,6 +78,7 @@ impl PermissionSetFacts {
             inline_policy: Fact::Unknown,
             managed_policies: Fact::Unknown,
             boundary: Fact::Unknown,
+            customer_managed_policies: Fact::Unknown,
         }
     }
 }
@@ -100,6 +105,29 @@ pub struct Facts {
     /// What the desired-assignments file says about the assignment (only the reconciler knows;
     /// `None`: no desired file, the `desired-assignments` rule does not apply).
     pub desired: Option<DesiredFact>,
+    // track D
+    /// The final status of the asynchronous operation the change started. `None`: not followed
+    /// (offline, an operation still in progress when the call answered: its outcome is not in
+    /// CloudTrail); `Some(Unknown)`: followed, but its status could not be read; the guard
+    /// follows every operation to its end, after the change's other rules.
+    pub operation: Option<Fact<OperationStatus>>,
+    /// The accounts where the permission set is assigned but not provisioned at its latest
+    /// version (the reconciler and `scan` read it).
+    pub stale_accounts: Fact<Vec<AccountId>>,
+    /// The failed operations on the permission set that Identity Center still lists (the
+    /// reconciler and `scan`).
+    pub failed_operations: Fact<Vec<OperationStatus>>,
+    /// When the facts were read (Unix seconds), for rules that judge how recent something is.
+    pub as_of: Option<u64>,
+    // track B
+    /// The permission set's standing across the whole instance: its assignments, where it is
+    /// provisioned, the sets it nearly duplicates (only the reconciler and `scan` know, from the
+    /// inventory; `None`: the hygiene rules do not apply).
+    pub hygiene: Option<HygieneFact>,
+    // track C
+    /// SCIM provisioning's health: what the guard's or the reconciler's clock and state table
+    /// know (offline checks know none of it).
+    pub scim: super::scim::ScimFacts,
 }
 
 /// What the desired-assignments file says about one assignment.
@@ -116,7 +144,10 @@ pub struct DesiredFact {
 impl Facts {
     /// The facts an event carries about what it changed.
     pub fn from_change(change: &Change) -> Self {
-        let mut facts = Facts::default();
+        let mut facts = Facts {
+            operation: Self::operation_on_its_face(change),
+            ..Facts::default()
+        };
         match &change.kind {
             ChangeKind::AssignmentCreated(a) => {
                 facts.permission_set = Some(PermissionSetFacts::unknown(a.permission_set_arn.clone()));
@@ -183,7 +214,7 @@ impl Facts {
                     AbacOp::Unreadable { .. } => Fact::Unknown,
                 };
             }
-            ChangeKind::Tags { .. } | ChangeKind::Identity { .. } => {}
+            ChangeKind::Tags { .. } | ChangeKind::Identity { .. } | ChangeKind::Scim(_) => {}
         }
         facts
     }
@@ -195,4 +226,73 @@ impl Facts {
             .and_then(|p| p.name.known())
             .map(String::as_str)
     }
+}
+
+impl Facts {
+    /// The operation a change started, when its response already showed how it ended.
+    fn operation_on_its_face(change: &Change) -> Option<Fact<OperationStatus>> {
+        let started = change.meta.operation.as_ref()?;
+        if started.state == OperationState::InProgress {
+            return None;
+        }
+        let (account_id, permission_set_arn) = match &change.kind {
+            ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a) => {
+                (Some(a.account_id.clone()), Some(a.permission_set_arn.clone()))
+            }
+            ChangeKind::PermissionSet {
+                permission_set_arn,
+                op: PermissionSetOp::Provisioned { account_id },
+                ..
+            } => (account_id.clone(), Some(permission_set_arn.clone())),
+            _ => (None, None),
+        };
+        Some(Fact::Known(OperationStatus {
+            kind: started.kind,
+            request_id: started.request_id.clone(),
+            state: started.state,
+            failure_reason: started.failure_reason.clone(),
+            account_id,
+            permission_set_arn,
+            created: None,
+        }))
+    }
+}
+
+// track B
+/// What the inventory shows of one permission set across the instance (`crate::hygiene`
+/// computes it once per reconciler run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HygieneFact {
+    /// Whether any account assignment uses the set (`Unknown`: none was seen, but some
+    /// assignment listing failed).
+    pub assigned: Fact<bool>,
+    /// Accounts the set is provisioned to where no assignment of it exists (`Unknown`: where it
+    /// is provisioned could not be read).
+    pub provisioned_unassigned: Fact<Vec<AccountId>>,
+    /// Accounts it is provisioned to whose assignments could not be read whole.
+    pub provisioned_undetermined: Vec<AccountId>,
+    /// Its near-duplicate cluster (`Known(None)`: in none; `Unknown`: its definition could not
+    /// be read, so it was not compared).
+    pub near_duplicates: Fact<Option<DuplicateCluster>>,
+}
+
+/// A near-duplicate cluster, as one of its members sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateCluster {
+    /// The cluster's number in the run (1-based, stable for equal input).
+    pub number: usize,
+    /// Every member's label (name, else ARN), sorted.
+    pub members: Vec<String>,
+    /// The threshold the cluster was built with, in thousandths.
+    pub threshold_permille: u16,
+    /// The most similar other member, and the similarity in thousandths (rounded down).
+    pub nearest: (String, u16),
+    /// The number of content features every member has.
+    pub common: usize,
+    /// Features this member has that some other member lacks.
+    pub adds: Vec<String>,
+    /// Features every other member has and this one lacks.
+    pub lacks: Vec<String>,
+    /// A consolidation hint, when the members differ only in team-like values.
+    pub hint: Option<String>,
 }

@@ -187,6 +187,22 @@ pub enum MissingFact {
     AssignmentState,
     /// Whether idc-guard's journal records a change its own role made.
     OwnCallJournal,
+    // track D
+    /// How an asynchronous operation ended (its status could not be read, or it was still
+    /// running when the guard stopped following it).
+    OperationStatus,
+    /// Which accounts hold a permission set at an older version, and the recent failed
+    /// operations (the reconciler reads them).
+    ProvisioningState,
+    // track B
+    /// Which assignments use a permission set across the instance (a listing failed).
+    InstanceAssignments,
+    /// A permission set's whole definition (its read failed: it was not compared with others).
+    PermissionSetDefinition,
+    // track C
+    /// What the state table records about SCIM provisioning (failures, writes, removals) and
+    /// the clock (only the guard and the reconciler know).
+    ScimState,
 }
 
 /// Why a record is not acted upon.

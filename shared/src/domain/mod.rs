@@ -10,9 +10,11 @@ pub mod facts;
 pub mod finding;
 pub mod ids;
 pub mod model;
+pub mod operation;
 pub mod outcome;
 pub mod pattern;
 pub mod revocation;
+pub mod scim;
 pub mod time;
 
 pub use action::{Action, Keep, ProvisionTarget, Removal};
@@ -26,7 +28,9 @@ pub use model::{
     AbacAttribute, AbacOp, Actor, Assignment, Boundary, Change, ChangeKind, CustomerManagedPolicyRef, EventMeta,
     EventSource, IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalNames, PrincipalType, SessionDuration, Tag,
 };
+pub use operation::{OperationKind, OperationState, OperationStatus, StartedOperation};
 pub use outcome::{Decision, Notice, Outcome, OutcomeKind};
 pub use pattern::NamePattern;
 pub use revocation::{Loss, Revocation, RevocationReport, RevocationStatus};
+pub use scim::{GroupRemovals, ScimFacts, ScimSignal, ScimWindow};
 pub use time::Date;

@@ -86,6 +86,10 @@ pub struct EventMeta {
     pub request_id: Option<String>,
     /// Whether the call came from the AWS console.
     pub console: bool,
+    /// The asynchronous operation the call started, from its response (CreateAccountAssignment,
+    /// DeleteAccountAssignment, ProvisionPermissionSet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<super::operation::StartedOperation>,
 }
 
 /// Who made the change, classified.
@@ -668,6 +672,9 @@ pub enum IdentityOp {
     GroupPatched {
         /// The group id.
         group_id: Option<String>,
+        /// The members its `remove` operations name (track C: `scim-mass-removal`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
     },
 }
 
@@ -716,6 +723,9 @@ pub enum ChangeKind {
         #[serde(flatten)]
         op: IdentityOp,
     },
+    /// A signal about SCIM provisioning's health (an AWS Health notice, a SCIM call refused for
+    /// its credentials, the reconciler's check): not a write (track C).
+    Scim(super::scim::ScimSignal),
 }
 
 impl ChangeKind {
@@ -726,7 +736,7 @@ impl ChangeKind {
             Self::PermissionSet { instance_arn, .. }
             | Self::AccessControlAttributes { instance_arn, .. }
             | Self::Tags { instance_arn, .. } => Some(instance_arn),
-            Self::Identity { .. } => None,
+            Self::Identity { .. } | Self::Scim(_) => None,
         }
     }
 
@@ -755,6 +765,7 @@ impl ChangeKind {
                     .as_ref()
                     .map_or_else(|| "unknown".to_owned(), ToString::to_string),
             ),
+            Self::Scim(_) => Resource::new(ResourceKind::IdentityStore, "scim-provisioning"),
         }
     }
 
@@ -774,7 +785,7 @@ impl ChangeKind {
                     },
                 ..
             } => Some(id.clone()),
-            Self::Identity { .. } | Self::Tags { .. } => None,
+            Self::Identity { .. } | Self::Tags { .. } | Self::Scim(_) => None,
         }
     }
 

@@ -7,10 +7,14 @@
 //! (single events, JSON Lines, arrays, CloudTrail log files as delivered to S3, gzipped or not)
 //! into records without loading them whole.
 //!
+//! AWS Health events (`health.rs`) decode too: the SCIM bearer token's expiry notice is a change
+//! to judge (issue #16); any other Health event is [`Body::Unhandled`].
+//!
 //! Malformed input is a [`DecodeError`] naming the path to the bad field; decoding never panics.
 
 mod actor;
 mod cloudtrail;
+mod health;
 pub mod stream;
 
 use std::fmt;
@@ -20,6 +24,7 @@ use serde_json::value::RawValue;
 
 use crate::domain::{Actor, ChangeKind, EventMeta, EventSource};
 
+pub use health::{HEALTH_DETAIL_TYPE, HEALTH_EVENT_TYPES, HEALTH_SOURCE};
 pub use stream::{Input, RecordReader, StreamError};
 
 /// The EventBridge detail-type of CloudTrail API calls.
@@ -106,6 +111,7 @@ pub struct Decoded {
 struct Outer<'a> {
     #[serde(rename = "detail-type")]
     detail_type: Option<String>,
+    source: Option<String>,
     id: Option<String>,
     #[serde(borrow)]
     detail: Option<&'a RawValue>,
@@ -118,6 +124,10 @@ pub fn decode(json: &str) -> Result<Decoded, DecodeError> {
     let outer: Outer<'_> = parse(json, "")?;
     match (outer.detail_type, outer.event_source) {
         (Some(detail_type), _) => {
+            // AWS Health's notices (the SCIM token's expiry): their own schema (`health.rs`).
+            if health::is_health(outer.source.as_deref(), &detail_type) {
+                return health::decode(json);
+            }
             if detail_type != API_CALL_DETAIL_TYPE {
                 let event_id = outer.id.unwrap_or_default();
                 return Ok(Decoded {
@@ -133,6 +143,7 @@ pub fn decode(json: &str) -> Result<Decoded, DecodeError> {
                         account: String::new(),
                         request_id: None,
                         console: false,
+                        operation: None,
                     },
                     actor: Actor::Unknown {
                         identity_type: String::new(),

@@ -23,11 +23,12 @@ use std::time::Instant;
 
 use super::{Guard, GuardError, GuardReport, report_of};
 use crate::domain::{
-    Actor, Change, ChangeKind, Date, Evaluation, EventVerdict, Fact, Facts, IgnoreReason, PermissionSetOp,
+    Actor, Change, ChangeKind, Date, Evaluation, EventVerdict, Fact, Facts, IgnoreReason, Mode, PermissionSetOp,
 };
 use crate::engine::{OwnChanges, actionable, evaluate};
 use crate::event::decode;
 use crate::ports::{Directory, Gate, IdentityCenter, IdentityStore, InstanceInventory, Notifier};
+use crate::rules::provisioning_failed;
 
 /// One message of a batch: its id (the SQS message id; anything unique within the batch) and
 /// its text (an EventBridge envelope or a raw CloudTrail record).
@@ -128,9 +129,10 @@ struct Pending {
     offline: Evaluation,
 }
 
-/// What the first steps made of a message: finished, or to be judged live.
+/// What the first steps made of a message: finished (with the change, when it started an
+/// operation to follow), or to be judged live.
 enum Prepared {
-    Done(GuardReport),
+    Done(GuardReport, Option<Box<Change>>),
     Live(Box<Pending>),
 }
 
@@ -146,11 +148,21 @@ where
     pub async fn handle_batch(&self, messages: &[Message<'_>], today: Date, deadline: Option<Instant>) -> Vec<Handled> {
         let mut results: Vec<Option<Result<GuardReport, GuardError>>> = Vec::with_capacity(messages.len());
         let mut pending = Vec::new();
+        let mut to_follow: Vec<(usize, Change)> = Vec::new();
+        let follows = self.policy.effective_mode(provisioning_failed::ID) != Mode::Off;
         for (index, message) in messages.iter().enumerate() {
             match self.prepare(index, message.body, today).await {
-                Ok(Prepared::Done(report)) => results.push(Some(Ok(report))),
+                Ok(Prepared::Done(report, change)) => {
+                    results.push(Some(Ok(report)));
+                    if let Some(change) = change.filter(|_| follows) {
+                        to_follow.push((index, *change));
+                    }
+                }
                 Ok(Prepared::Live(p)) => {
                     results.push(None);
+                    if follows && p.change.meta.operation.is_some() {
+                        to_follow.push((index, p.change.clone()));
+                    }
                     pending.push(*p);
                 }
                 Err(e) => results.push(Some(Err(e))),
@@ -166,6 +178,9 @@ where
             for (index, result) in Box::pin(self.handle_group(group, today)).await {
                 results[index] = Some(result);
             }
+        }
+        if !to_follow.is_empty() {
+            Box::pin(self.report_operations(&to_follow, &mut results, today, deadline)).await;
         }
         messages
             .iter()
@@ -193,9 +208,13 @@ where
         };
         let change = match actionable(&self.policy, decoded, OwnChanges::Keep) {
             Ok(change) => change,
-            Err(ignored) => return Ok(Prepared::Done(report_of(&ignored, Vec::new()))),
+            Err(ignored) => return Ok(Prepared::Done(report_of(&ignored, Vec::new()), None)),
         };
         self.names.learn_change(&change);
+        // SCIM health (track C): each signal is recorded and judged on its own, not grouped.
+        if let Some(report) = self.scim_event(&change, today).await? {
+            return Ok(Prepared::Done(report, None));
+        }
         // A change by an own role is an echo only when the journal shows idc-guard made it;
         // otherwise it is judged like anyone's, and reported (own-role-unrecorded-change).
         let recorded = match &change.actor {
@@ -208,7 +227,7 @@ where
                             role_name: role_name.clone(),
                         },
                     );
-                    return Ok(Prepared::Done(report_of(&echo, Vec::new())));
+                    return Ok(Prepared::Done(report_of(&echo, Vec::new()), None));
                 }
                 Some(false) => Fact::Known(false),
                 None => Fact::Unknown,
@@ -224,7 +243,8 @@ where
         if offline.verdict == EventVerdict::Compliant && !is_partial(&change) {
             let mut report = report_of(&offline, Vec::new());
             report.triaged = true;
-            return Ok(Prepared::Done(report));
+            let follow = change.meta.operation.is_some().then(|| Box::new(change));
+            return Ok(Prepared::Done(report, follow));
         }
         Ok(Prepared::Live(Box::new(Pending {
             index,
@@ -289,6 +309,69 @@ where
             out.push((p.index, result));
         }
         out
+    }
+}
+
+impl<I, S, N, G> Guard<I, S, N, G>
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore + Directory,
+    N: Notifier,
+    G: Gate,
+{
+    /// Follows the operations the batch's changes started to their end and adds the
+    /// `provisioning-failed` verdicts to those events' reports (after every correction: they
+    /// come first). An event whose handling failed is not followed: it comes back.
+    async fn report_operations(
+        &self,
+        to_follow: &[(usize, Change)],
+        results: &mut [Option<Result<GuardReport, GuardError>>],
+        today: Date,
+        deadline: Option<Instant>,
+    ) {
+        let live: Vec<&(usize, Change)> = to_follow
+            .iter()
+            .filter(|(index, _)| matches!(results.get(*index), Some(Some(Ok(_)))))
+            .collect();
+        let changes: Vec<&Change> = live.iter().map(|(_, change)| change).collect();
+        let ended = self.follow(&changes, deadline).await;
+        for ((index, change), status) in live.into_iter().zip(ended) {
+            let mut facts = Facts::from_change(change);
+            facts.operation = status;
+            let evaluation = evaluate(&self.policy, change.clone(), &facts, today);
+            let findings: Vec<_> = evaluation
+                .findings
+                .iter()
+                .filter(|f| f.rule == provisioning_failed::ID)
+                .cloned()
+                .collect();
+            let undetermined: Vec<_> = evaluation
+                .undetermined
+                .iter()
+                .filter(|u| u.rule == provisioning_failed::ID)
+                .cloned()
+                .collect();
+            if findings.is_empty() && undetermined.is_empty() {
+                continue;
+            }
+            let mine = Evaluation { findings, ..evaluation };
+            let outcomes = match self.correct_all(change, &mine, &facts, today).await {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    tracing::error!(error = %e, event_id = %change.meta.event_id, "could not report a failed operation");
+                    Vec::new()
+                }
+            };
+            if let Some(Some(Ok(report))) = results.get_mut(*index) {
+                if !mine.findings.is_empty() {
+                    report.verdict = EventVerdict::Violation;
+                } else if report.verdict == EventVerdict::Compliant {
+                    report.verdict = EventVerdict::Undetermined;
+                }
+                report.outcomes.extend(outcomes);
+                report.undetermined.extend(undetermined);
+            }
+        }
     }
 }
 

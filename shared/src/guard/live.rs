@@ -116,7 +116,11 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 };
                 facts.membership = retryable_or_unknown(self.identity_store.membership_id(&membership).await)?;
             }
-            ChangeKind::AssignmentDeleted(_) | ChangeKind::Tags { .. } | ChangeKind::Identity { .. } => {}
+            // SCIM health signals are judged on what the state records (`scim.rs`), not read here.
+            ChangeKind::AssignmentDeleted(_)
+            | ChangeKind::Tags { .. }
+            | ChangeKind::Identity { .. }
+            | ChangeKind::Scim(_) => {}
         }
         Ok(facts)
     }

@@ -7,14 +7,16 @@
 //! correction is reported done until a read-back shows the rule passing.
 
 mod batch;
+mod follow;
 mod live;
+mod scim;
 
 pub use batch::{Handled, Message, NameCache};
 
 use serde::Serialize;
 
 use crate::domain::{
-    Action, Change, ChangeKind, Date, Decision, DesiredFact, Evaluation, EventVerdict, Facts, Finding,
+    Action, Change, ChangeKind, Date, Decision, DesiredFact, Evaluation, EventVerdict, Fact, Facts, Finding,
     InlinePolicyText, Mode, Outcome, OutcomeKind, Resource, ResourceKind, RevocationReport, RevocationStatus, Severity,
     Undetermined,
 };
@@ -370,6 +372,46 @@ where
         (reports, calls)
     }
 
+    /// The live facts a planned finding is judged on again (before acting and after): the
+    /// change's, and for `provisioning-current` which of the planned accounts are still behind
+    /// (the failures it reported are history: only the accounts are corrected).
+    async fn reread(
+        &self,
+        change: &Change,
+        finding: &Finding,
+        desired: Option<&DesiredFact>,
+    ) -> Result<Facts, GuardError> {
+        let mut facts = self.facts_for(change, desired).await?;
+        if finding.rule == crate::rules::provisioning_current::ID
+            && let ChangeKind::PermissionSet {
+                instance_arn,
+                permission_set_arn,
+                ..
+            } = &change.kind
+        {
+            let planned: Vec<&crate::domain::AccountId> = finding
+                .remediation
+                .iter()
+                .filter_map(|a| match a {
+                    Action::ProvisionPermissionSet {
+                        target: crate::domain::ProvisionTarget::Account(account),
+                        ..
+                    } => Some(account),
+                    _ => None,
+                })
+                .collect();
+            let stale = self
+                .identity_center
+                .stale_accounts(instance_arn, permission_set_arn)
+                .await
+                .map(|now| now.into_iter().filter(|a| planned.contains(&a)).collect());
+            facts.stale_accounts = live::retryable_or_unknown(stale)?;
+            facts.failed_operations = Fact::Known(Vec::new());
+            facts.as_of = Some(self.gate.now());
+        }
+        Ok(facts)
+    }
+
     /// The ports a correction goes through.
     fn ports(&self) -> remediation::Ports<'_, I, S, G> {
         remediation::Ports {
@@ -453,7 +495,7 @@ where
         if let Some(Some(kind)) = withheld(decision, finding) {
             return PlannedOutcome::Done(Box::new(outcome(kind, Vec::new())));
         }
-        let facts = match self.facts_for(change, desired).await {
+        let facts = match self.reread(change, finding, desired).await {
             Ok(facts) => facts,
             Err(e) => {
                 let kind = OutcomeKind::Failed {
@@ -542,7 +584,7 @@ where
         desired: Option<&DesiredFact>,
         today: Date,
     ) -> OutcomeKind {
-        match self.facts_for(change, desired).await {
+        match self.reread(change, finding, desired).await {
             Ok(after) => {
                 let again = evaluate(&self.policy, change.clone(), &after, today);
                 match again.findings.iter().find(|f| f.rule == finding.rule) {

@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, PermissionSetArn, PermissionSetFacts,
-    PrincipalType,
+    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, OperationStatus, PermissionSetArn,
+    PermissionSetFacts, PrincipalType,
 };
 use crate::ports::RemoteError;
 
@@ -80,6 +80,23 @@ impl Default for Options {
         }
     }
 }
+
+/// Where permission sets are not provisioned at their latest version, and the failed operations
+/// Identity Center still lists (issue #16, `provisioning-current`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisioningState {
+    /// Per assigned set: the accounts holding an older version where the set is assigned;
+    /// unknown when the listing failed. Sets without assignments are not read.
+    pub stale: BTreeMap<PermissionSetArn, Fact<Vec<AccountId>>>,
+    /// The failed assignment creations and deletions and provisionings, newest first, at most
+    /// [`FAILED_DESCRIBED`] of them described; unknown when a listing failed.
+    pub failed: Fact<Vec<OperationStatus>>,
+    /// Failed operations listed but not described (beyond [`FAILED_DESCRIBED`]).
+    pub failed_not_described: usize,
+}
+
+/// How many failed operations one inventory describes at most, newest first (one request each).
+pub const FAILED_DESCRIBED: usize = 50;
 
 /// Something the inventory could not read: no destructive action is planned for it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -177,6 +194,9 @@ pub struct Inventory {
     pub unknown: BTreeSet<Unknown>,
     /// The pattern used to list assignments.
     pub strategy: Strategy,
+    /// Where sets are behind and which operations failed (with the definitions, unless
+    /// `provisioning-current` is off).
+    pub provisioning: Option<ProvisioningState>,
 }
 
 impl Inventory {

@@ -6,12 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::StreamExt;
 
-use super::{Inventory, InventoryError, Options, PermissionSetEntry, ProtectedGroup, Strategy, Unknown};
+use super::{
+    FAILED_DESCRIBED, Inventory, InventoryError, Options, PermissionSetEntry, ProtectedGroup, ProvisioningState,
+    Strategy, Unknown,
+};
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, PermissionSetArn, PrincipalType,
+    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, Mode, OperationKind, OperationState,
+    OperationStatus, PermissionSetArn, PrincipalType,
 };
 use crate::policy::Policy;
 use crate::ports::{Directory, FailureKind, IdentityCenter, InstanceInventory, Organization, RemoteError};
+use crate::rules::provisioning_current;
 
 fn reason(e: &RemoteError) -> String {
     e.to_string()
@@ -65,6 +70,11 @@ where
         .collect();
     let (strategy, assignments) =
         assignments(center, instance, &permission_sets, principals, options, &mut unknown).await;
+    let provisioning = if options.definitions && policy.effective_mode(provisioning_current::ID) != Mode::Off {
+        Some(provisioning_state(center, instance, &assignments, options.concurrency).await)
+    } else {
+        None
+    };
     let groups: BTreeMap<String, String> = groups.into_iter().collect();
     let protected_groups = if options.memberships {
         let protected = protected(policy, &groups, &permission_sets, &assignments);
@@ -85,7 +95,79 @@ where
         abac,
         unknown,
         strategy,
+        provisioning,
     })
+}
+
+/// Where the assigned sets are behind (one listing per assigned set) and the failed operations
+/// (three listings, then one description each, newest first, at most [`FAILED_DESCRIBED`]).
+async fn provisioning_state<C: IdentityCenter + InstanceInventory>(
+    center: &C,
+    instance: &InstanceArn,
+    assignments: &BTreeSet<Assignment>,
+    concurrency: usize,
+) -> ProvisioningState {
+    let mut assigned: BTreeMap<PermissionSetArn, BTreeSet<AccountId>> = BTreeMap::new();
+    for a in assignments {
+        assigned
+            .entry(a.permission_set_arn.clone())
+            .or_default()
+            .insert(a.account_id.clone());
+    }
+    let stale = futures_util::stream::iter(assigned)
+        .map(|(arn, accounts)| async move {
+            let fact = match center.stale_accounts(instance, &arn).await {
+                Ok(stale) => Fact::Known(stale.into_iter().filter(|a| accounts.contains(a)).collect()),
+                Err(e) => {
+                    tracing::warn!(error = %e, permission_set = %arn.as_str(), "could not list the accounts behind");
+                    Fact::Unknown
+                }
+            };
+            (arn, fact)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<BTreeMap<_, _>>()
+        .await;
+    let mut listed = Vec::new();
+    for kind in [
+        OperationKind::AssignmentCreation,
+        OperationKind::AssignmentDeletion,
+        OperationKind::Provisioning,
+    ] {
+        match center.operations(instance, kind, OperationState::Failed).await {
+            Ok(ops) => listed.extend(ops),
+            Err(e) => {
+                tracing::warn!(error = %e, %kind, "could not list the failed operations");
+                return ProvisioningState {
+                    stale,
+                    failed: Fact::Unknown,
+                    failed_not_described: 0,
+                };
+            }
+        }
+    }
+    // Newest first; an operation without a date last.
+    listed.sort_by_key(|op| std::cmp::Reverse(op.created));
+    let failed_not_described = listed.len().saturating_sub(FAILED_DESCRIBED);
+    listed.truncate(FAILED_DESCRIBED);
+    let described = futures_util::stream::iter(listed)
+        .map(|op| async move {
+            match center.operation_status(instance, op.kind, &op.request_id).await {
+                Ok(status) => status,
+                Err(e) => OperationStatus {
+                    failure_reason: Some(format!("(the reason could not be read: {e})")),
+                    ..op
+                },
+            }
+        })
+        .buffered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    ProvisioningState {
+        stale,
+        failed: Fact::Known(described),
+        failed_not_described,
+    }
 }
 
 /// The permission-set step: each set's name or definition, where it is provisioned, its owner
@@ -159,10 +241,19 @@ impl<C: IdentityCenter + InstanceInventory> Sets<'_, C> {
         let (center, instance, options) = (self.center, self.instance, self.options);
         let definition = async {
             if options.definitions {
-                center
-                    .permission_set(instance, arn)
-                    .await
-                    .map(|f| f.map(|f| (f.name.known().cloned(), Some(f))))
+                let Some(mut facts) = center.permission_set(instance, arn).await? else {
+                    return Ok(None);
+                };
+                // Its customer managed policy references, for the hygiene report: a failed read
+                // leaves them unknown (the set is then not compared), never empty.
+                facts.customer_managed_policies = match center.customer_managed_policies(instance, arn).await {
+                    Ok(references) => Fact::Known(references),
+                    Err(e) => {
+                        tracing::warn!(error = %e, permission_set = %arn.as_str(), "could not list the customer managed policy references");
+                        Fact::Unknown
+                    }
+                };
+                Ok(Some((facts.name.known().cloned(), Some(facts))))
             } else {
                 center
                     .permission_set_name(instance, arn)

@@ -18,6 +18,7 @@ fn outcome(kind: OutcomeKind) -> Outcome {
             account: "111111111111".to_owned(),
             request_id: None,
             console: true,
+            operation: None,
         },
         actor: Actor::IdentityCenterUser {
             permission_set: Some("PlatformAdmin".to_owned()),

@@ -95,6 +95,7 @@ pub(super) fn meta(run_id: &str, now: u64) -> EventMeta {
         account: String::new(),
         request_id: None,
         console: false,
+        operation: None,
     }
 }
 
@@ -116,12 +117,14 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
         resolved,
         today,
         meta: meta(run_id, now),
+        now,
         candidates: Vec::new(),
     };
     planner.assignments();
     planner.missing();
     planner.permission_sets();
     planner.abac();
+    planner.hygiene();
     let (items, skipped) = select(planner.candidates);
     let counts = counts(inv, resolved, &items, skipped.len());
     let refusal = refusal(desired, &counts);
@@ -142,6 +145,8 @@ struct Planner<'a> {
     resolved: Option<&'a Resolved>,
     today: Date,
     meta: EventMeta,
+    /// When the run started (Unix seconds).
+    now: u64,
     candidates: Vec<(PlanItem, bool)>,
 }
 
@@ -238,8 +243,12 @@ impl Planner<'_> {
     fn permission_sets(&mut self) {
         for (arn, entry) in &self.inv.permission_sets {
             let Some(ps) = &entry.facts else { continue };
+            let (stale_accounts, failed_operations, as_of) = self.provisioning(arn);
             let facts = Facts {
                 scope: Scope::Resource,
+                stale_accounts,
+                failed_operations,
+                as_of,
                 permission_set: Some(ps.clone()),
                 ..Facts::default()
             };
@@ -252,6 +261,56 @@ impl Planner<'_> {
                 op: PermissionSetOp::Provisioned { account_id: None },
             };
             self.push(kind, &facts, None, unknown);
+        }
+    }
+
+    /// Where a set is behind, the failed operations on it, and when that was read (`None`s when
+    /// the inventory did not read them).
+    fn provisioning(
+        &self,
+        arn: &PermissionSetArn,
+    ) -> (
+        Fact<Vec<crate::domain::AccountId>>,
+        Fact<Vec<crate::domain::OperationStatus>>,
+        Option<u64>,
+    ) {
+        let Some(state) = &self.inv.provisioning else {
+            return (Fact::Unknown, Fact::Unknown, None);
+        };
+        // A set the inventory did not list it for has no assignment: no account to be behind.
+        let stale = state.stale.get(arn).cloned().unwrap_or(Fact::Known(Vec::new()));
+        let failed = match &state.failed {
+            Fact::Known(all) => Fact::Known(
+                all.iter()
+                    .filter(|f| f.permission_set_arn.as_ref() == Some(arn))
+                    .cloned()
+                    .collect(),
+            ),
+            Fact::Unknown => Fact::Unknown,
+        };
+        (stale, failed, Some(self.now))
+    }
+
+    /// Permission-set hygiene (orphaned, provisioned without assignment, near-duplicates),
+    /// computed once on the whole inventory and judged per set. The rules see the set by name
+    /// only, so the other rules, already judged on its definition, are undetermined here and add
+    /// nothing; the near-duplicate threshold is read here because clusters span sets.
+    fn hygiene(&mut self) {
+        let report = crate::hygiene::analyse(self.inv, &crate::hygiene::settings(self.policy));
+        for arn in self.inv.permission_sets.keys() {
+            let Some(fact) = report.fact_for(arn) else { continue };
+            let facts = Facts {
+                scope: Scope::Resource,
+                permission_set: Some(self.named(arn)),
+                hygiene: Some(fact.clone()),
+                ..Facts::default()
+            };
+            let kind = ChangeKind::PermissionSet {
+                instance_arn: self.inv.instance.clone(),
+                permission_set_arn: arn.clone(),
+                op: PermissionSetOp::Provisioned { account_id: None },
+            };
+            self.push(kind, &facts, None, false);
         }
     }
 
@@ -285,7 +344,12 @@ fn select(candidates: Vec<(PlanItem, bool)>) -> (Vec<PlanItem>, Vec<PlanItem>) {
     let mut items = Vec::new();
     let mut skipped = Vec::new();
     for (item, unknown) in candidates {
-        let actions = serde_json::to_string(&item.finding.remediation).unwrap_or_default();
+        // Findings that plan nothing (detect-only rules) are kept one per rule and resource.
+        let actions = if item.finding.remediation.is_empty() {
+            format!("report {}", item.finding.rule)
+        } else {
+            serde_json::to_string(&item.finding.remediation).unwrap_or_default()
+        };
         if !seen.insert((item.finding.resource.id.clone(), actions)) {
             continue;
         }

@@ -154,7 +154,32 @@ where
             tracing::error!(error = %e, run_id = %report.run_id, "could not publish the run's finding");
         }
     }
+    check_scim_silence(guard, options).await;
     Ok(report)
+}
+
+/// `scim-silent` (track C): how long since the identity guard last recorded a successful SCIM
+/// write. Published through the guard (once a day while it lasts: the synthetic change's event
+/// id is the day's), independently of the run's drift finding.
+async fn check_scim_silence<I, S, N, G>(guard: &Guard<I, S, N, G>, options: &RunOptions) -> Vec<crate::domain::Outcome>
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore + Directory,
+    N: Notifier,
+    G: Gate,
+{
+    let mut meta = super::plan::meta(&format!("scim-silent-{}", options.today), options.now);
+    meta.event_name = "ScimSilenceCheck".to_owned();
+    let change = crate::domain::Change {
+        meta,
+        actor: super::plan::actor(),
+        kind: crate::domain::ChangeKind::Scim(crate::domain::ScimSignal::Silence),
+    };
+    let outcomes = guard.check_scim_silence(&change, options.today).await;
+    for o in &outcomes {
+        tracing::warn!(rule = %o.finding.rule, "{}", o.finding.message);
+    }
+    outcomes
 }
 
 /// Executes a plan's corrections: one resource's corrections in order, resources concurrently

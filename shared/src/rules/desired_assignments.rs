@@ -158,6 +158,7 @@ mod tests {
                 account: "111122223333".to_owned(),
                 request_id: None,
                 console: false,
+                operation: None,
             },
             actor: Actor::Guard {
                 role_name: "drift-reconciler".to_owned(),

@@ -163,7 +163,10 @@ mod tests {
                     Actor::Unknown {
                         identity_type: "WebIdentityUser".into(),
                     },
-                    IdentityOp::GroupPatched { group_id: None },
+                    IdentityOp::GroupPatched {
+                        group_id: None,
+                        removed: Vec::new(),
+                    },
                 ),
                 Expect::Pass,
             ),

@@ -20,7 +20,16 @@ pub mod identity_store_scim_only;
 pub mod inline_policy_forbidden_actions;
 pub mod managed_policy_forbidden;
 pub mod own_role_unrecorded_change;
+pub mod permission_set_near_duplicate;
+pub mod permission_set_orphaned;
+pub mod permission_set_provisioned_unassigned;
 pub mod permissions_boundary_required;
+pub mod provisioning_current;
+pub mod provisioning_failed;
+pub mod scim_mass_removal;
+pub mod scim_silent;
+pub mod scim_sync_failing;
+pub mod scim_token_expiry;
 pub mod session_duration_cap;
 #[cfg(test)]
 mod test_support;
@@ -48,6 +57,15 @@ pub static RULES: &[&dyn AnyRule] = &[
     &identity_store_scim_only::IdentityStoreScimOnly,
     &desired_assignments::DesiredAssignments,
     &own_role_unrecorded_change::OwnRoleUnrecordedChange,
+    &provisioning_failed::ProvisioningFailed,
+    &provisioning_current::ProvisioningCurrent,
+    &permission_set_orphaned::PermissionSetOrphaned,
+    &permission_set_provisioned_unassigned::PermissionSetProvisionedUnassigned,
+    &permission_set_near_duplicate::PermissionSetNearDuplicate,
+    &scim_token_expiry::ScimTokenExpiry,
+    &scim_sync_failing::ScimSyncFailing,
+    &scim_silent::ScimSilent,
+    &scim_mass_removal::ScimMassRemoval,
 ];
 
 /// The rule with this id.

@@ -80,6 +80,7 @@ fn change(source: EventSource, name: &str, actor: Actor, kind: ChangeKind) -> Ch
             account: "222222222222".into(),
             request_id: None,
             console: false,
+            operation: None,
         },
         actor,
         kind,
@@ -223,6 +224,28 @@ pub(super) fn identity_change(source: EventSource, actor: Actor, op: IdentityOp)
         ChangeKind::Identity {
             identity_store_id: Some(IdentityStoreId::parse("d-9067a1b2c3").unwrap()),
             op,
+        },
+    )
+}
+
+// track C
+/// A SCIM health signal (a failed SCIM call, a Health notice, the reconciler's check).
+pub(super) fn scim_signal(signal: crate::domain::ScimSignal) -> Change {
+    change(EventSource::Scim, "PatchUser", Actor::Scim, ChangeKind::Scim(signal))
+}
+
+/// A SCIM `PatchGroup` removing `removed` members of group `g`.
+pub(super) fn scim_patch_group(removed: usize) -> Change {
+    change(
+        EventSource::Scim,
+        "PatchGroup",
+        Actor::Scim,
+        ChangeKind::Identity {
+            identity_store_id: None,
+            op: IdentityOp::GroupPatched {
+                group_id: Some("g".into()),
+                removed: (0..removed).map(|i| format!("u{i}")).collect(),
+            },
         },
     )
 }

@@ -33,6 +33,8 @@ pub struct SafetyGate<P, S, C = SystemClock> {
     store: S,
     clock: C,
     config: SafetyConfig,
+    /// The last successful SCIM write this process recorded (track C: at most one write an hour).
+    pub(super) scim_write_noted: AtomicU64,
 }
 
 impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
@@ -43,6 +45,7 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
             store,
             clock,
             config,
+            scim_write_noted: AtomicU64::new(0),
         }
     }
 
@@ -54,6 +57,11 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
     /// The state store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Now, by the gate's clock.
+    pub(super) fn now_by_clock(&self) -> u64 {
+        self.clock.now()
     }
 
     /// Steps 4 to 6, and the counting. Any error withholds (the caller fails closed).
@@ -248,7 +256,7 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
 
     /// Read, change, write under the version read; again on a lost race, a bounded number of
     /// times. `change` returns the record to write (`None`: nothing to write) and the answer.
-    async fn update<T>(
+    pub(super) async fn update<T>(
         &self,
         key: &StateKey,
         mut change: impl FnMut(Option<&StateRecord>) -> (Option<StateRecord>, T),
@@ -547,6 +555,22 @@ impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {
             .into_iter()
             .filter_map(|(key, record)| record.until.map(|until| (key.item, until)))
             .collect())
+    }
+
+    async fn scim_record(&self, series: &str, at: u64, count: usize) -> Remote<crate::domain::ScimWindow> {
+        self.record_scim(series, at, count).await
+    }
+
+    async fn scim_reported(&self, series: &str, at: u64) -> Remote<()> {
+        self.reported_scim(series, at).await
+    }
+
+    async fn scim_write(&self, at: u64) -> Remote<()> {
+        self.write_seen(at).await
+    }
+
+    async fn scim_last_write(&self) -> Remote<Option<u64>> {
+        self.last_write().await
     }
 
     async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {

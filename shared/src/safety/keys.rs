@@ -73,6 +73,24 @@ pub(super) fn resource_key(resource: &Resource) -> String {
     }
 }
 
+// track C
+/// A SCIM health series (`failures`, `removals#<group id>`): the recent times recorded and the
+/// time of the event of the last finding on it (see [`crate::ports::Gate::scim_record`]).
+pub fn scim_key(series: &str) -> StateKey {
+    StateKey {
+        partition: format!("scim#{series}"),
+        item: "window".to_owned(),
+    }
+}
+
+/// The last successful SCIM write (see [`crate::ports::Gate::scim_write`]).
+pub fn scim_write_key() -> StateKey {
+    StateKey {
+        partition: "scim#last-write".to_owned(),
+        item: "write".to_owned(),
+    }
+}
+
 impl fmt::Display for StateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} / {}", self.partition, self.item)

@@ -43,6 +43,8 @@
 //! | breaker | `breaker` | `event-path` | `times`, `since` while open (no `expires_at` then) |
 //! | publication | `notice#<eventID>` | `<rule>#<resource>#<outcome>` | `since`, `expires_at` (24 h) |
 //! | own call | `own#<resource>` | `<operation>` | `times` of idc-guard's calls, `expires_at` (1 h) |
+//! | SCIM series | `scim#failures`, `scim#removals#<group>` | `window` | `times` recorded (a day, at most 1,000), `since` (the event of the last finding), `expires_at` (1 day) |
+//! | SCIM last write | `scim#last-write` | `write` | `since` (the last successful SCIM write, or when watching began: `status` `watching`), `expires_at` (90 days) |
 //!
 //! The own-call journal tells idc-guard's echoes (its own calls coming back as events) from
 //! someone else using its role: each mutating call is recorded just before it is made; a change
@@ -61,13 +63,14 @@ mod keys;
 mod kill_switch;
 mod limits;
 mod memory;
+mod scim;
 
 use std::time::Duration;
 
 pub use breaker::reset_breaker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use gate::{RECONCILER_SOURCE, SafetyGate};
-pub use keys::{breaker_key, claim_key, flap_key, notice_key, own_key};
+pub use keys::{breaker_key, claim_key, flap_key, notice_key, own_key, scim_key, scim_write_key};
 pub use kill_switch::{KillSwitch, MAX_KILL_SWITCH_TTL, Switch};
 pub use limits::{Limit, LimitError};
 pub use memory::{MemoryParameters, MemoryStore};

@@ -1,6 +1,8 @@
 //! `make demo`: a realistic organisation in the AWS emulator, violating changes made to it, the
 //! matching CloudTrail events delivered to the guard, and what it found, reverted and verified;
-//! then the notifications it published to the findings topic (read back from the emulator), and
+//! the quiet failures (issue #16): a provisioning that fails in a member account lacking a
+//! customer managed policy, a burst of refused SCIM calls reported once, and `idc-guard sets`
+//! finding a family of cloned permission sets; then the notifications it published to the findings topic (read back from the emulator), and
 //! the Slack payloads slack-notifier's code posts for them to a local webhook stand-in.
 
 use aws_sdk_ssoadmin::types::PrincipalType;
@@ -198,7 +200,134 @@ async fn violations(w: &World, guard: &DemoGuard, today: Date) -> Result<String,
     let event = w.membership_event(admins, bob, &membership);
     let what = "bob added to platform-admins by a pipeline role, not by SCIM";
     deliver(w, guard, what, &event, today).await?;
+
+    failed_provisioning(w, guard, today).await?;
+    scim_burst(w, guard, today).await?;
+    near_duplicates(w).await?;
     Ok(first)
+}
+
+/// The IdP's SCIM token was replaced on the AWS side but not in the IdP: every sync call is
+/// refused (401). Six refused calls within the window: one finding, not six.
+async fn scim_burst(w: &World, guard: &DemoGuard, today: Date) -> Result<(), Error> {
+    println!("\n-- the IdP's SCIM sync refused six times in a row (an expired or replaced bearer token)");
+    let now = idc_guard::domain::time::utc(idc_guard::safety::Clock::now(&SystemClock));
+    for n in 0..6_u32 {
+        let event = Event::fixture("identitystore-scim.PatchUser-unauthorized-undetermined.json")
+            .with("eventID", json!(format!("c41d7e2a-6f95-4b3c-8a1e-{n:012}")))
+            .with("eventTime", json!(now))
+            .envelope(&format!("3e8f1c2a-5b7d-4e90-a1c3-{n:012}"));
+        let report = guard.handle(&event.to_string(), today).await?;
+        let found: Vec<String> = report
+            .outcomes
+            .iter()
+            .map(|o| format!("{} ({})", o.finding.rule, o.kind))
+            .collect();
+        println!(
+            "   refused call {}: verdict {:?}{}",
+            n + 1,
+            report.verdict,
+            if found.is_empty() {
+                String::new()
+            } else {
+                format!(", published {}", found.join(", "))
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Three teams cloned one permission set, each with its own bucket and key: `idc-guard sets`
+/// finds the family and says how one ABAC set replaces it.
+async fn near_duplicates(w: &World) -> Result<(), Error> {
+    let group = w.group_id("data-engineers").to_owned();
+    for team in ["Payments", "Search", "Ads"] {
+        let bucket = team.to_ascii_lowercase();
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{bucket}-data/*"}},{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:eu-west-1:111122223333:alias/{bucket}"}}]}}"#
+        );
+        let set = w
+            .create_permission_set(
+                &PermissionSet::new(team)
+                    .session("PT4H")
+                    .boundary(true)
+                    .managed_policy("arn:aws:iam::aws:policy/ReadOnlyAccess")
+                    .inline_policy(&policy),
+            )
+            .await;
+        w.assign(ACCOUNT, &set, PrincipalType::Group, &group).await;
+    }
+    println!("\n-- three teams cloned one permission set (Payments, Search, Ads); `idc-guard sets`:");
+    let out = std::process::Command::new(idc_guard_tests::idc_guard_bin())
+        .args(["sets", "--instance-arn", &w.instance])
+        .envs(w.aws_env())
+        .env(
+            "IDC_GUARD_POLICY",
+            idc_guard_tests::repo_root().join("policy/guardrail.toml"),
+        )
+        .env_remove("IDC_GUARD_STATE_TABLE")
+        .env_remove("IDC_GUARD_ASSIGNMENTS")
+        .env_remove("AWS_PROFILE")
+        .output()?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("   {line}");
+    }
+    if !out.status.success() && out.status.code() != Some(1) {
+        return Err(format!("idc-guard sets failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(())
+}
+
+/// A pipeline attaches a customer managed policy to ReadOnlyAuditor and provisions the set to an
+/// account where that policy does not exist: the call succeeds, the provisioning fails there.
+async fn failed_provisioning(w: &World, guard: &DemoGuard, today: Date) -> Result<(), Error> {
+    let auditor = w.set_arn("ReadOnlyAuditor");
+    let (missing_in, exists_in) = ("444444444444", ACCOUNT);
+    // Both accounts have the boundary every non-admin set carries; only one has the new policy.
+    w.emulator.set_member_policies(&[
+        (exists_in, &["audit-logs-read", "platform-boundary"]),
+        (missing_in, &["platform-boundary"]),
+    ]);
+    w.sso
+        .attach_customer_managed_policy_reference_to_permission_set()
+        .instance_arn(&w.instance)
+        .permission_set_arn(auditor)
+        .customer_managed_policy_reference(
+            aws_sdk_ssoadmin::types::CustomerManagedPolicyReference::builder()
+                .name("audit-logs-read")
+                .build()?,
+        )
+        .send()
+        .await?;
+    let out = w
+        .sso
+        .provision_permission_set()
+        .instance_arn(&w.instance)
+        .permission_set_arn(auditor)
+        .target_type(aws_sdk_ssoadmin::types::ProvisionTargetType::AwsAccount)
+        .target_id(missing_in)
+        .send()
+        .await?;
+    let status = out
+        .permission_set_provisioning_status()
+        .ok_or("no provisioning status")?;
+    let request = status.request_id().ok_or("no request id")?;
+    println!(
+        "\n   (the pipeline's ProvisionPermissionSet answered {}: it reports success)",
+        status.status().map_or("?", |s| s.as_str())
+    );
+    let event = w
+        .permission_set_event("sso.ProvisionPermissionSet-compliant.json", auditor)
+        .with("requestParameters.targetType", json!("AWS_ACCOUNT"))
+        .with("requestParameters.targetId", json!(missing_in))
+        .with(
+            "responseElements.permissionSetProvisioningStatus",
+            json!({"status": "IN_PROGRESS", "requestId": request, "permissionSetArn": auditor, "accountId": missing_in}),
+        )
+        .with("requestID", json!(request));
+    let what = "ReadOnlyAuditor (now referencing the customer managed policy audit-logs-read) provisioned to 444444444444, where that policy does not exist";
+    deliver(w, guard, what, &event, today).await?;
+    Ok(())
 }
 
 /// Prints what was published to the findings topic, in the text form; every message.

@@ -128,7 +128,7 @@ pub(super) fn decode_record(json: &str, prefix: &str) -> Result<Decoded, DecodeE
     } || ["List", "Get", "Describe"]
         .iter()
         .any(|p| record.event_name.starts_with(p));
-    let meta = EventMeta {
+    let mut meta = EventMeta {
         event_id: record.event_id,
         shared_event_id: record.shared_event_id,
         envelope_id: None,
@@ -140,9 +140,14 @@ pub(super) fn decode_record(json: &str, prefix: &str) -> Result<Decoded, DecodeE
         account: record.recipient_account_id.unwrap_or_default(),
         request_id: record.request_id,
         console,
+        operation: None,
     };
     let body = if let Some(error_code) = record.error_code {
-        Body::Failed { error_code }
+        // A SCIM call refused for its credentials is a signal (the sync is broken), not nothing.
+        match identity::scim_failure(source.as_ref(), &error_code) {
+            Some(kind) => Body::Change(kind),
+            None => Body::Failed { error_code },
+        }
     } else if read_only {
         Body::ReadOnly
     } else {
@@ -151,6 +156,9 @@ pub(super) fn decode_record(json: &str, prefix: &str) -> Result<Decoded, DecodeE
             response: record.response_elements,
             prefix,
         };
+        if source == Some(EventSource::SsoAdmin) {
+            meta.operation = sso_admin::started_operation(&meta.event_name, &params);
+        }
         let kind = match source {
             Some(EventSource::SsoAdmin) => sso_admin::sso_admin(&meta.event_name, &params),
             Some(EventSource::IdentityStore) => identity::identity_store(&meta.event_name, &params),

@@ -7,7 +7,8 @@ use serde_json::value::RawValue;
 use super::{Params, PsTarget, REDACTED};
 use crate::domain::{
     AbacAttribute, AbacOp, AccountId, Assignment, Boundary, ChangeKind, CustomerManagedPolicyRef, InlinePolicyText,
-    InstanceArn, PermissionSetArn, PermissionSetOp, PrincipalType, SessionDuration, Tag,
+    InstanceArn, OperationKind, OperationState, PermissionSetArn, PermissionSetOp, PrincipalType, SessionDuration,
+    StartedOperation, Tag,
 };
 use crate::event::DecodeError;
 
@@ -399,6 +400,64 @@ fn permission_set_op(name: &str, p: &Params<'_>) -> Result<Option<(PsTarget, Per
         }
         _ => return Ok(None),
     }))
+}
+
+/// The status object an asynchronous call's response holds (the same members in the three).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusElement {
+    request_id: Option<String>,
+    status: Option<String>,
+    failure_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StartedResponse {
+    account_assignment_creation_status: Option<StatusElement>,
+    account_assignment_deletion_status: Option<StatusElement>,
+    permission_set_provisioning_status: Option<StatusElement>,
+}
+
+/// The asynchronous operation a CreateAccountAssignment, DeleteAccountAssignment or
+/// ProvisionPermissionSet call started: the request id and state from its response
+/// (`responseElements.accountAssignmentCreationStatus` and so on; the record's own `requestID`
+/// has been seen to equal it, which is not relied on). `None` for other calls, and when the
+/// response does not say (the change itself is still judged; the reconciler's
+/// `provisioning-current` is the backstop for an operation nobody could follow).
+pub(super) fn started_operation(name: &str, p: &Params<'_>) -> Option<StartedOperation> {
+    let kind = match name {
+        "CreateAccountAssignment" => OperationKind::AssignmentCreation,
+        "DeleteAccountAssignment" => OperationKind::AssignmentDeletion,
+        "ProvisionPermissionSet" => OperationKind::Provisioning,
+        _ => return None,
+    };
+    let response: StartedResponse = match p.response() {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::warn!(error = %e, "the response of an asynchronous call does not decode: its operation is not followed");
+            return None;
+        }
+    };
+    let element = match kind {
+        OperationKind::AssignmentCreation => response.account_assignment_creation_status,
+        OperationKind::AssignmentDeletion => response.account_assignment_deletion_status,
+        OperationKind::Provisioning => response.permission_set_provisioning_status,
+    }?;
+    let request_id = element
+        .request_id
+        .filter(|id| !id.trim().is_empty() && id != REDACTED)?;
+    let state = element
+        .status
+        .as_deref()
+        .and_then(OperationState::parse)
+        .unwrap_or(OperationState::InProgress);
+    Some(StartedOperation {
+        kind,
+        request_id,
+        state,
+        failure_reason: element.failure_reason,
+    })
 }
 
 /// The inline policy as the event logs it: a string (the document's text), redacted, or the
