@@ -2010,8 +2010,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["apply-worker"]:
         return apply_worker(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time-scale", type=float, default=0.3,
-                        help="multiplies the provider's waiter durations (default 0.3; 1 is the provider's)")
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="multiplies the provider's waiter durations (default 1, the provider's own; "
+                             "0.3 compresses the apply until it saturates the budget by itself)")
     parser.add_argument("--parallelism", type=int, default=PARALLELISM)
     parser.add_argument("--rate", type=float, default=RATE)
     parser.add_argument("--burst", type=float, default=None)

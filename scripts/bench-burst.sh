@@ -16,7 +16,7 @@
 #
 #   scripts/bench-burst.sh --json bench-data/bench-burst.json
 #   scripts/bench-burst.sh --skip-before            # without and with only (no worktree build)
-#   scripts/bench-burst.sh --time-scale 1           # the provider's waiter delays unscaled (slower)
+#   scripts/bench-burst.sh --time-scale 0.3         # the apply compressed until it saturates the budget
 #
 # Exit status: 0 when everything was measured (a missed target prints FAIL), 2 on a harness error.
 set -euo pipefail

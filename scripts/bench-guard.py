@@ -279,7 +279,11 @@ class RuntimeApi:
                         ),
                     },
                 )
-                invocation.delivered_at = time.perf_counter()
+                # The function may answer (on another thread) before this line runs: then its
+                # answer's arrival stands for the delivery too.
+                delivered = time.perf_counter()
+                if invocation.delivered_at is None:
+                    invocation.delivered_at = delivered
 
             def do_POST(self) -> None:  # noqa: N802
                 arrived = time.perf_counter()
@@ -294,6 +298,8 @@ class RuntimeApi:
                     api.unexpected.append(f"POST {self.path}")
                     self._reply(404, b'{"errorMessage":"unknown request id"}')
                     return
+                if invocation.delivered_at is None:
+                    invocation.delivered_at = arrived
                 invocation.answered_at = arrived
                 invocation.outcome = m.group(2)
                 invocation.answer = body
