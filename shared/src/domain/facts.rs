@@ -231,30 +231,11 @@ impl Facts {
 impl Facts {
     /// The operation a change started, when its response already showed how it ended.
     fn operation_on_its_face(change: &Change) -> Option<Fact<OperationStatus>> {
-        let started = change.meta.operation.as_ref()?;
-        if started.state == OperationState::InProgress {
+        let state = change.meta.operation.as_ref()?.state;
+        if state == OperationState::InProgress {
             return None;
         }
-        let (account_id, permission_set_arn) = match &change.kind {
-            ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a) => {
-                (Some(a.account_id.clone()), Some(a.permission_set_arn.clone()))
-            }
-            ChangeKind::PermissionSet {
-                permission_set_arn,
-                op: PermissionSetOp::Provisioned { account_id },
-                ..
-            } => (account_id.clone(), Some(permission_set_arn.clone())),
-            _ => (None, None),
-        };
-        Some(Fact::Known(OperationStatus {
-            kind: started.kind,
-            request_id: started.request_id.clone(),
-            state: started.state,
-            failure_reason: started.failure_reason.clone(),
-            account_id,
-            permission_set_arn,
-            created: None,
-        }))
+        change.operation_status(state).map(Fact::Known)
     }
 }
 

@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::ids::{AccountId, PermissionSetArn};
+use super::model::{Change, ChangeKind, PermissionSetOp};
 
 /// Which kind of asynchronous operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -132,5 +133,34 @@ impl OperationStatus {
             text.push_str(&format!(" ({reason})"));
         }
         text
+    }
+}
+
+impl Change {
+    /// The status of the operation this change started, in `state`, with the account and the set
+    /// the change names (an assignment's; a provisioning's set, and its account unless it
+    /// targeted every provisioned account). `None` when it started none.
+    pub fn operation_status(&self, state: OperationState) -> Option<OperationStatus> {
+        let started = self.meta.operation.as_ref()?;
+        let (account_id, permission_set_arn) = match &self.kind {
+            ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a) => {
+                (Some(a.account_id.clone()), Some(a.permission_set_arn.clone()))
+            }
+            ChangeKind::PermissionSet {
+                permission_set_arn,
+                op: PermissionSetOp::Provisioned { account_id },
+                ..
+            } => (account_id.clone(), Some(permission_set_arn.clone())),
+            _ => (None, None),
+        };
+        Some(OperationStatus {
+            kind: started.kind,
+            request_id: started.request_id.clone(),
+            state,
+            failure_reason: started.failure_reason.clone(),
+            account_id,
+            permission_set_arn,
+            created: None,
+        })
     }
 }

@@ -18,10 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::Guard;
-use crate::domain::{
-    Change, ChangeKind, Fact, InstanceArn, OperationKind, OperationState, OperationStatus, PermissionSetOp,
-    StartedOperation,
-};
+use crate::domain::{Change, Fact, InstanceArn, OperationKind, OperationState, OperationStatus, StartedOperation};
 use crate::ports::{Gate, IdentityCenter, IdentityStore, Notifier};
 
 /// How long a batch waits for its operations still in progress before reporting them
@@ -37,31 +34,6 @@ const LONGEST_WAIT: Duration = Duration::from_secs(16);
 pub(super) fn followed(change: &Change) -> Option<(InstanceArn, StartedOperation)> {
     let started = change.meta.operation.clone()?;
     Some((change.kind.instance_arn()?.clone(), started))
-}
-
-/// The status an operation is known by when it is not described: its kind, id and state, and
-/// the account and set its change names.
-fn status_of(change: &Change, started: &StartedOperation, state: OperationState) -> OperationStatus {
-    let (account_id, permission_set_arn) = match &change.kind {
-        ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a) => {
-            (Some(a.account_id.clone()), Some(a.permission_set_arn.clone()))
-        }
-        ChangeKind::PermissionSet {
-            permission_set_arn,
-            op: PermissionSetOp::Provisioned { account_id },
-            ..
-        } => (account_id.clone(), Some(permission_set_arn.clone())),
-        _ => (None, None),
-    };
-    OperationStatus {
-        kind: started.kind,
-        request_id: started.request_id.clone(),
-        state,
-        failure_reason: started.failure_reason.clone(),
-        account_id,
-        permission_set_arn,
-        created: None,
-    }
 }
 
 impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G> {
@@ -96,13 +68,13 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 let (_, started) = followed(change)?;
                 if started.state != OperationState::InProgress {
                     // Its response already said how it ended.
-                    return Some(Fact::Known(status_of(change, &started, started.state)));
+                    return change.operation_status(started.state).map(Fact::Known);
                 }
-                let fact = ended.get(&(started.kind, started.request_id.clone()))?;
+                let fact = ended.get(&(started.kind, started.request_id))?;
                 Some(match fact {
                     // What the listings tell is completed with what the change names.
                     Fact::Known(s) if s.failure_reason.is_none() && s.account_id.is_none() => {
-                        Fact::Known(status_of(change, &started, s.state))
+                        change.operation_status(s.state).map_or(Fact::Unknown, Fact::Known)
                     }
                     other => other.clone(),
                 })

@@ -202,14 +202,14 @@ async fn violations(w: &World, guard: &DemoGuard, today: Date) -> Result<String,
     deliver(w, guard, what, &event, today).await?;
 
     failed_provisioning(w, guard, today).await?;
-    scim_burst(w, guard, today).await?;
+    scim_burst(guard, today).await?;
     near_duplicates(w).await?;
     Ok(first)
 }
 
 /// The IdP's SCIM token was replaced on the AWS side but not in the IdP: every sync call is
 /// refused (401). Six refused calls within the window: one finding, not six.
-async fn scim_burst(w: &World, guard: &DemoGuard, today: Date) -> Result<(), Error> {
+async fn scim_burst(guard: &DemoGuard, today: Date) -> Result<(), Error> {
     println!("\n-- the IdP's SCIM sync refused six times in a row (an expired or replaced bearer token)");
     let now = idc_guard::domain::time::utc(idc_guard::safety::Clock::now(&SystemClock));
     for n in 0..6_u32 {
