@@ -18,7 +18,7 @@ EMULATOR_CONSTRAINTS := tests/emulator/constraints.txt
 VENV_STAMP := $(VENV)/.installed-$(shell cat $(EMULATOR_REQUIREMENTS) $(EMULATOR_CONSTRAINTS) | sha256sum | cut -c1-16)
 
 
-.PHONY: help demo check-events test fmt-check clippy doc deny unit venv build bench clean validate-template bench-functions bench-burst
+.PHONY: help demo check-events test fmt-check clippy doc deny unit venv build bench clean validate-template bench-functions bench-burst bench-usage
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ bench: ## Benchmarks recorded in BENCHMARKS.md
 
 bench-functions: ## Zipped arm64 bootstrap size and init time of every function (BENCHMARKS.md section 5)
 	./scripts/bench-functions.sh
+
+bench-usage: ## idc-guard usage over 1,000,000 CloudTrail records, plain and gzipped, against a Python baseline (issue #17)
+	./scripts/bench-usage.sh
 
 bench-burst: ## Bulk change: a Terraform-like apply against the throttling emulator, without and with idc-guard (BENCHMARKS.md section 7)
 	./scripts/bench-burst.sh

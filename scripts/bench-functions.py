@@ -1,6 +1,6 @@
 """Size and init time of every function (BENCHMARKS.md section 5). Run by scripts/bench-functions.sh.
 
-    .venv/bin/python scripts/bench-functions.py [--cold-starts N] [--json FILE]
+    .venv/bin/python scripts/bench-functions.py [--cold-starts N] [--json FILE] [--only NAME...] [--init-only]
 
 Size: each `target/lambda/<function>/bootstrap` (cargo lambda build --release --arm64) zipped
 with deflate, as `sam deploy` packages it; the zip's size is judged against 6 MB (6,000,000 B).
@@ -10,7 +10,8 @@ after one unrecorded warm-up round) under the minimal Lambda Runtime API of
 scripts/bench-guard.py; init is the time from exec to the first `GET /runtime/invocation/next`,
 judged on the median against 20 ms. The guards get the environment the template gives them
 (policy file, state table, kill switch, limits, topic); slack-notifier gets its webhook
-secret, which it reads from the emulator's Secrets Manager during init (one GetSecretValue).
+secret, which it reads from the emulator's Secrets Manager during init (one GetSecretValue);
+usage-recorder gets the state table only.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def env_for(name: str, runtime: Any, endpoint: str, policy: Path, secret_arn: st
     if name == "slack-notifier":
         env = {k: v for k, v in env.items() if not k.startswith("IDC_GUARD_")}
         env["IDC_GUARD_SLACK_SECRET"] = secret_arn
+    elif name == "usage-recorder":
+        # The template gives it the state table only (config::variables_of(UsageRecorder)).
+        env = {k: v for k, v in env.items() if not k.startswith("IDC_GUARD_") or k == "IDC_GUARD_STATE_TABLE"}
     else:
         env["IDC_GUARD_TOPIC_ARN"] = topic_arn
     return env
@@ -111,11 +115,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold-starts", type=int, default=20)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="measure only these functions")
+    parser.add_argument(
+        "--init-only", action="store_true", help="skip the arm64 sizes (no cross-built bootstraps needed)"
+    )
     args = parser.parse_args()
     names = functions()
+    if args.only:
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            raise SystemExit(f"no such function: {', '.join(unknown)} (functions/*: {', '.join(names)})")
+        names = [n for n in names if n in args.only]
     with tempfile.TemporaryDirectory(prefix="bench-functions-") as tmp:
         workdir = Path(tmp)
-        size = sizes(names, workdir)
+        size = (
+            {n: {"bootstrap_bytes": 0, "zip_bytes": 0} for n in names} if args.init_only else sizes(names, workdir)
+        )
         emulator = bg.Emulator(workdir)
         try:
             import boto3
@@ -145,12 +160,12 @@ def main() -> int:
     for name in names:
         values = init[name]
         s = bg.summary(values)
-        size_ok = size[name]["zip_bytes"] < SIZE_TARGET_BYTES
+        size_ok = args.init_only or size[name]["zip_bytes"] < SIZE_TARGET_BYTES
         init_ok = s["median"] < INIT_TARGET_MS
         results[name] = {**size[name], "init_ms": s, "size_pass": size_ok, "init_pass": init_ok}
         print(
             f"{name:<22} {size[name]['bootstrap_bytes']:>12,} {size[name]['zip_bytes']:>11,} "
-            f"{'PASS' if size_ok else 'FAIL':>5}   {s['median']:>14.1f} {s['p90']:>6.1f} {s['min']:>6.1f} "
+            f"{'n/a' if args.init_only else 'PASS' if size_ok else 'FAIL':>5}   {s['median']:>14.1f} {s['p90']:>6.1f} {s['min']:>6.1f} "
             f"{s['max']:>6.1f} {'PASS' if init_ok else 'FAIL':>5}"
         )
     if args.json:

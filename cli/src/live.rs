@@ -14,6 +14,7 @@ use idc_guard::notify::LoggingNotifier;
 use idc_guard::policy::PolicyError;
 use idc_guard::ports::InstanceRef;
 use idc_guard::reconcile::{self, Desired, RunOptions};
+use idc_guard::usage::{self, UsageInput};
 use idc_guard::wiring::{self, Pacing, Publisher, Rails, Session, WithoutTable};
 
 use crate::{CliError, ExportFormat, Outcome, runtime};
@@ -103,6 +104,18 @@ pub(crate) async fn session(args: &LiveArgs) -> Result<Session, CliError> {
     ))
 }
 
+/// The usage data the functions' state table holds (issue #17: usage-recorder's last uses),
+/// when `IDC_GUARD_STATE_TABLE` names it; a failed read is reported in the output, never taken
+/// for "unused".
+pub(crate) async fn usage_data() -> Result<UsageInput, CliError> {
+    let config = Config::from_env(Kind::Cli).map_err(wiring::WiringError::from)?;
+    let Some(table) = config.state_table else {
+        return Ok(UsageInput::None);
+    };
+    let sdk = wiring::sdk_config().await;
+    Ok(usage::load(&wiring::state_table(&sdk, &table)).await)
+}
+
 /// The instance the command works on (`--instance-arn`, the policy's, or the only one).
 pub(crate) async fn instance(s: &Session, args: &LiveArgs) -> Result<InstanceRef, CliError> {
     Ok(s.instance(args.instance_arn.as_ref()).await?)
@@ -166,6 +179,7 @@ pub(crate) fn scan(args: &LiveArgs, apply: Apply, json: bool, assignments: Optio
         let mut options = RunOptions::now(apply == Apply::No);
         options.concurrency = args.concurrency;
         options.inventory = inventory_options(args, true);
+        options.usage = usage_data().await?;
         let progress = Progress::start(
             s.calls.clone(),
             if apply == Apply::No { "scan" } else { "scan --apply" },
@@ -209,8 +223,10 @@ pub(crate) fn export(
         let instance = instance(&s, args).await?;
         let progress = Progress::start(s.calls.clone(), "export");
         let file = load_desired(assignments);
+        let usage = usage_data().await?;
         let options = Options {
             owner_tags: routed_owners,
+            assigned_members: matches!(usage, UsageInput::Loaded(_)),
             ..inventory_options(args, false)
         };
         let survey = reconcile::survey(&s.guard, &s.directory, &s.organization, &instance, file, &options).await;
@@ -235,7 +251,16 @@ pub(crate) fn export(
             return Err(CliError::Reported("the export would be incomplete".to_owned()));
         }
         let routing = routed_owners.then_some(&s.guard.policy().owners);
-        let rows = desired::export_rows(&inv, &owners, routing);
+        let mut rows = desired::export_rows(&inv, &owners, routing);
+        // Last use and dormancy, when usage data is available (issue #17).
+        let now = idc_guard::safety::Clock::now(&idc_guard::safety::SystemClock);
+        let columns = usage::columns(s.guard.policy(), &inv, &usage, now);
+        for (row, assignment) in rows.iter_mut().zip(&inv.assignments) {
+            row.usage = columns.get(assignment).cloned();
+        }
+        if let UsageInput::Failed(e) = &usage {
+            eprintln!("idc-guard: usage data could not be read ({e}); exported without last use");
+        }
         let text = match format {
             ExportFormat::Csv => csv(&rows),
             ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
@@ -257,11 +282,18 @@ fn csv(rows: &[idc_guard::desired::ExportRow]) -> String {
             s.to_owned()
         }
     }
+    // The usage columns appear only when usage data was joined, so consumers of the plain
+    // export see the columns they always saw.
+    let with_usage = rows.iter().any(|r| r.usage.is_some());
     let mut out = String::from(
-        "principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner\n",
+        "principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner",
     );
+    if with_usage {
+        out.push_str(",last_use,last_user,users,dormancy,window_days");
+    }
+    out.push('\n');
     for r in rows {
-        let cells = [
+        let mut cells: Vec<String> = [
             &r.principal_type,
             &r.principal_name,
             &r.principal_id,
@@ -270,9 +302,24 @@ fn csv(rows: &[idc_guard::desired::ExportRow]) -> String {
             &r.account_id,
             &r.account_name,
             &r.owner,
-        ];
-        let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
-        out.push_str(&line.join(","));
+        ]
+        .iter()
+        .map(|c| field(c))
+        .collect();
+        if with_usage {
+            match &r.usage {
+                Some(u) => cells.extend([
+                    field(u.last_use.as_deref().unwrap_or_default()),
+                    field(u.last_user.as_deref().unwrap_or_default()),
+                    u.users.to_string(),
+                    u.dormancy.clone(),
+                    u.window_days.to_string(),
+                ]),
+                // Usage unknown for this one (a group's members unread).
+                None => cells.extend(["", "", "", "unknown", ""].map(str::to_owned)),
+            }
+        }
+        out.push_str(&cells.join(","));
         out.push('\n');
     }
     out

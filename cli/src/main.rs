@@ -1,6 +1,7 @@
 //! `idc-guard`: validate a policy, print its schema and rules, check CloudTrail events offline,
 //! inspect and reset the breaker; scan, export and diff the live instance (`live.rs`); report
-//! permission-set hygiene (`sets.rs`).
+//! permission-set hygiene (`sets.rs`); report the last use of access from CloudTrail logs
+//! (`usage.rs`).
 //!
 //! `main` calls [`run`], which returns one error type; [`exit_code`] maps results to exit
 //! statuses in one place: 0 nothing to report, 1 findings (violations, drift, an invalid policy),
@@ -9,6 +10,7 @@
 mod live;
 mod revoke;
 mod sets;
+mod usage;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -160,6 +162,17 @@ enum Command {
     /// Reads the instance like `scan`; changes nothing. Exit status: 0 nothing to report, 1
     /// findings, 2 usage or AWS errors, or nothing found but some checks could not be made.
     Sets(sets::SetsArgs),
+    /// Report who last used which access, from CloudTrail logs: the last successful
+    /// GetRoleCredentials (CLI, SDK) or Federate (console) per user, permission set and account.
+    ///
+    /// Reads FILEs as `check` does (EventBridge events, raw records, JSON Lines, arrays, CloudTrail
+    /// log files plain or gzipped, `-` for standard input); records of other events and failed
+    /// calls are skipped. With --live, one row per assignment of the live instance instead: its
+    /// last use (a GROUP's by any member), by whom, how many users, and its dormancy over the
+    /// policy's dormant-access window, observed over the files' own span. A summary goes to
+    /// stderr. Exit status: 0 done, 2 usage, input or AWS errors (each unreadable record reported
+    /// with its file and number; the others still counted), or --live could not read everything.
+    Usage(usage::UsageArgs),
     /// Inspect or reset the safety rails' breaker (AWS credentials and region from the
     /// environment, as for the AWS CLI).
     Breaker {
@@ -395,6 +408,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Breaker { command } => runtime()?.block_on(breaker(command)),
         Command::Revoke(args) => revoke::revoke(&args),
         Command::Sets(args) => sets::sets(&args),
+        Command::Usage(args) => usage::usage(&args),
     }
 }
 

@@ -19,6 +19,9 @@ pub enum Kind {
     SlackNotifier,
     /// drift-reconciler: the scheduled safety net.
     DriftReconciler,
+    /// usage-recorder: the last use per (user, permission set, account), from CloudTrail's
+    /// `GetRoleCredentials` and `Federate` records (issue #17).
+    UsageRecorder,
     /// The `idc-guard` CLI's live commands (`scan --apply` shares the functions' safety state).
     Cli,
 }
@@ -38,7 +41,7 @@ pub struct Variable {
 
 /// `IDC_GUARD_POLICY`: the policy file.
 pub const POLICY: &str = "IDC_GUARD_POLICY";
-/// `IDC_GUARD_STATE_TABLE`: the safety rails' DynamoDB table.
+/// `IDC_GUARD_STATE_TABLE`: the safety rails' DynamoDB table, which also holds the last uses.
 pub const STATE_TABLE: &str = "IDC_GUARD_STATE_TABLE";
 /// `IDC_GUARD_KILL_SWITCH`: the kill switch's SSM parameter.
 pub const KILL_SWITCH: &str = "IDC_GUARD_KILL_SWITCH";
@@ -67,6 +70,8 @@ pub const DEFAULT_POLICY_PATH: &str = "/opt/guardrail.toml";
 pub const DEFAULT_ASSIGNMENTS_PATH: &str = "/opt/assignments.toml";
 
 const RAILS: &[Kind] = &[Kind::Guard, Kind::DriftReconciler, Kind::Cli];
+/// Who reads the state table: the rails, and usage-recorder, which writes the last uses there.
+const STATE: &[Kind] = &[Kind::Guard, Kind::DriftReconciler, Kind::Cli, Kind::UsageRecorder];
 const FUNCTIONS_THAT_JUDGE: &[Kind] = &[Kind::Guard, Kind::DriftReconciler];
 
 /// Every variable idc-guard reads (besides the AWS SDK's own: region, endpoint, credentials, and
@@ -81,8 +86,8 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: STATE_TABLE,
         default: None,
-        meaning: "the safety rails' DynamoDB table; unset: every correction is withheld (detect only)",
-        read_by: RAILS,
+        meaning: "the safety rails' DynamoDB table, which also holds the last uses (issue #17); unset: every correction is withheld (detect only); usage-recorder requires it",
+        read_by: STATE,
     },
     Variable {
         name: KILL_SWITCH,
@@ -250,12 +255,9 @@ impl Config {
                 );
             }
         }
-        let slack_secret = var(SLACK_SECRET);
-        if kind == Kind::SlackNotifier && slack_secret.is_none() {
-            fail(
-                SLACK_SECRET,
-                "is unset: slack-notifier needs the webhooks' secret".to_owned(),
-            );
+        let (state_table, slack_secret) = (var(STATE_TABLE), var(SLACK_SECRET));
+        if let Some(missing) = required_but_unset(kind, state_table.is_some(), slack_secret.is_some()) {
+            fail(missing.variable, missing.message);
         }
         let assignments = match var(ASSIGNMENTS) {
             // Named explicitly: it must exist (a missing file then reads as invalid and refuses).
@@ -299,7 +301,7 @@ impl Config {
         let config = Self {
             kind,
             policy: var(POLICY).map_or_else(|| PathBuf::from(DEFAULT_POLICY_PATH), PathBuf::from),
-            state_table: var(STATE_TABLE),
+            state_table,
             safety,
             topic_arn: var(TOPIC_ARN),
             own_roles,
@@ -315,6 +317,25 @@ impl Config {
             Err(ConfigError { problems })
         }
     }
+}
+
+/// The variable `kind` cannot run without, when it is unset: slack-notifier's secret,
+/// usage-recorder's table (it has nowhere else to record).
+fn required_but_unset(kind: Kind, has_state_table: bool, has_slack_secret: bool) -> Option<VariableError> {
+    let (variable, message) = match kind {
+        Kind::SlackNotifier if !has_slack_secret => {
+            (SLACK_SECRET, "is unset: slack-notifier needs the webhooks' secret")
+        }
+        Kind::UsageRecorder if !has_state_table => (
+            STATE_TABLE,
+            "is unset: usage-recorder records the last uses in the state table",
+        ),
+        _ => return None,
+    };
+    Some(VariableError {
+        variable,
+        message: message.to_owned(),
+    })
 }
 
 /// A number within `range`, or the default when unset.
@@ -343,7 +364,13 @@ mod tests {
 
     #[test]
     fn each_kind_asks_for_exactly_its_declared_variables() {
-        for kind in [Kind::Guard, Kind::SlackNotifier, Kind::DriftReconciler, Kind::Cli] {
+        for kind in [
+            Kind::Guard,
+            Kind::SlackNotifier,
+            Kind::DriftReconciler,
+            Kind::UsageRecorder,
+            Kind::Cli,
+        ] {
             let asked = RefCell::new(BTreeSet::new());
             let _ = Config::from_lookup(kind, |name| {
                 asked.borrow_mut().insert(name.to_owned());
@@ -373,6 +400,12 @@ mod tests {
         assert_eq!(e.problems.len(), 2);
         let e = Config::from_lookup(Kind::SlackNotifier, |_| None).unwrap_err();
         assert_eq!(e.problems[0].variable, SLACK_SECRET);
+        // usage-recorder has nowhere to record without the table; it reads nothing else.
+        let e = Config::from_lookup(Kind::UsageRecorder, |_| None).unwrap_err();
+        assert_eq!(e.problems[0].variable, STATE_TABLE);
+        let c = Config::from_lookup(Kind::UsageRecorder, |name| Some(format!("{name}-value"))).unwrap();
+        assert_eq!(c.state_table.as_deref(), Some("IDC_GUARD_STATE_TABLE-value"));
+        assert_eq!(variables_of(Kind::UsageRecorder).collect::<Vec<_>>(), [STATE_TABLE]);
         // A guard does not read the reconciler's variables, whatever they say.
         let c = Config::from_lookup(Kind::Guard, |name| (name == RATE).then(|| "500".to_owned())).unwrap();
         assert_eq!(c.rate, 15);

@@ -10,6 +10,9 @@
 //! the messages to return to the queue (`batchItemFailures`: a retryable failure, or time running
 //! out), so one event's failure never repeats the others. A bare EventBridge envelope (a direct
 //! invocation) is still handled alone, as before.
+//!
+//! usage-recorder (issue #17) is fed the same way, by its own queue: each use is one conditional
+//! write ([`crate::usage::record`]); only a failed write returns its message.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,6 +27,7 @@ use crate::guard::{GuardError, GuardReport, Message};
 use crate::notify::webhook::{SlackPoster, Webhooks};
 use crate::reconcile::{RunOptions, RunReport};
 use crate::retry::RetryPolicy;
+use crate::usage::record::{Recorded, Recorder, Tally};
 use crate::wiring::{self, ErrorClass, LiveGuard, Pacing, Session, WiringError, WithoutTable};
 
 /// An invocation's (or the start-up's) error, as Lambda records it.
@@ -76,6 +80,7 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
         Kind::Guard => run_guard(&config).await,
         Kind::SlackNotifier => run_slack_notifier(&config).await,
         Kind::DriftReconciler => run_reconciler(&config).await,
+        Kind::UsageRecorder => run_usage_recorder(&config).await,
         Kind::Cli => Err(format!("{function}: the CLI is not a function").into()),
     }
 }
@@ -218,6 +223,75 @@ pub async fn handle(guard: &LiveGuard, payload: &str) -> Result<Option<GuardRepo
     }
 }
 
+/// usage-recorder: a DynamoDB client and nothing else (no policy, no Identity Center), then
+/// each invocation's uses recorded.
+async fn run_usage_recorder(config: &Config) -> Result<(), lambda_runtime::Error> {
+    let sdk = wiring::sdk_config().await;
+    let store = wiring::usage_store(config, &sdk).map_err(FunctionError::from)?;
+    let recorder = Recorder::new(store);
+    let recorder = &recorder;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        usage_invocation(recorder, event.payload.get(), unix_now()).await
+    }))
+    .await
+}
+
+/// The current time, Unix seconds.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// One usage-recorder invocation at `now`: an SQS batch answers the messages to return to the
+/// queue (those whose write failed); anything else is one event, answered with its counts, or an
+/// error (`Retryable` when its write failed and may succeed later).
+pub async fn usage_invocation<S: crate::ports::UsageStore>(
+    recorder: &Recorder<S>,
+    payload: &str,
+    now: u64,
+) -> Result<serde_json::Value, FunctionError> {
+    if let Some(batch) = sqs_batch(payload) {
+        let messages: Vec<Message<'_>> = batch
+            .records
+            .iter()
+            .map(|r| Message {
+                id: r.message_id.as_deref().unwrap_or_default(),
+                body: r.body.as_deref().unwrap_or_default(),
+            })
+            .collect();
+        let report = recorder.record_batch(&messages, now).await;
+        let mut response = SqsBatchResponse::default();
+        for id in report.returned {
+            response.add_failure(id);
+        }
+        return Ok(serde_json::to_value(response).unwrap_or_default());
+    }
+    let _ = recorder.start(now).await;
+    let recorded = recorder.record(payload).await;
+    let mut tally = Tally::default();
+    tally.add(&recorded);
+    match recorded {
+        Recorded::Failed(e) => {
+            tracing::error!(error = %e, "the use could not be recorded: the event will be retried");
+            Err(FunctionError::new(ErrorClass::of_remote(&e), &e))
+        }
+        Recorded::Malformed(e) => {
+            tracing::error!(error = %e, "malformed use: acknowledged, not recorded");
+            Ok(serde_json::to_value(tally).unwrap_or_default())
+        }
+        Recorded::Recorded | Recorded::NotLater | Recorded::Ignored => {
+            tracing::info!(
+                recorded = tally.recorded,
+                not_later = tally.not_later,
+                ignored = tally.ignored,
+                "usage event"
+            );
+            Ok(serde_json::to_value(tally).unwrap_or_default())
+        }
+    }
+}
+
 /// slack-notifier: reads the webhook secret once, then posts each SNS notification's finding to
 /// its owner's channel. Errors (5xx, timeouts, rate limits beyond the budget) are returned so
 /// Lambda retries and then parks the event; they never contain a webhook URL.
@@ -272,13 +346,16 @@ async fn run_reconciler(config: &Config) -> Result<(), lambda_runtime::Error> {
         publisher,
     );
     let session = &session;
+    // Last use per assignment (issue #17): what usage-recorder keeps in the state table.
+    let usage = config.state_table.as_deref().map(|t| wiring::state_table(&sdk, t));
+    let usage = usage.as_ref();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         // Boxed: the run's future is deep, and the runtime's would otherwise exceed the layout limit.
         Box::pin(async move {
             if wiring::is_sweep(&event.payload) {
                 sweep_once(session).await
             } else {
-                let report = reconcile_once(session, config, is_dry_run(&event.payload)).await?;
+                let report = reconcile_once(session, config, usage, is_dry_run(&event.payload)).await?;
                 Ok(serde_json::to_value(&report).unwrap_or_default())
             }
         })
@@ -309,10 +386,21 @@ async fn sweep_once(session: &Session) -> Result<serde_json::Value, FunctionErro
 }
 
 /// One invocation of drift-reconciler.
-async fn reconcile_once(session: &Session, config: &Config, dry_run: bool) -> Result<RunReport, FunctionError> {
+async fn reconcile_once(
+    session: &Session,
+    config: &Config,
+    usage: Option<&crate::adapters::DynamoState>,
+    dry_run: bool,
+) -> Result<RunReport, FunctionError> {
     let mut options = RunOptions::now(dry_run);
     options.concurrency = config.concurrency;
     options.inventory.concurrency = config.concurrency;
+    if let Some(store) = usage {
+        options.usage = crate::usage::load(store).await;
+        if let crate::usage::UsageInput::Failed(e) = &options.usage {
+            tracing::warn!(error = %e, "usage data could not be read: dormant-access is undetermined this run");
+        }
+    }
     let before = session.calls.by_operation();
     let instance = session.instance(None).await?;
     let file = config.assignments.as_deref().map(crate::desired::load);
@@ -327,6 +415,12 @@ async fn reconcile_once(session: &Session, config: &Config, dry_run: bool) -> Re
     .await
     .map_err(|e| FunctionError::new(ErrorClass::of_remote(&e.0), &e))?;
     report.set_api_calls(session.calls.since(&before));
+    // The assignments seen for the first time start their dormancy window now.
+    if let Some(store) = usage
+        && let Err(e) = report.sightings.write(store, options.now).await
+    {
+        tracing::warn!(error = %e, "the assignments first seen could not be noted; the next run notes them");
+    }
     // The run report: one JSON line in the function's log.
     println!("{}", serde_json::to_string(&report).unwrap_or_default());
     Ok(report)
@@ -335,6 +429,7 @@ async fn reconcile_once(session: &Session, config: &Config, dry_run: bool) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::UsageStore;
 
     #[test]
     fn only_an_explicit_dry_run_plans_only() {
@@ -373,6 +468,25 @@ mod tests {
         let by = start_by(SystemTime::now() + Duration::from_secs(20)).unwrap();
         assert!(by > now + Duration::from_secs(14) && by <= Instant::now() + Duration::from_secs(15));
         assert_eq!(start_by(SystemTime::now() - Duration::from_secs(1)), None);
+    }
+
+    #[tokio::test]
+    async fn usage_recorder_answers_a_batch_with_its_failures_and_an_envelope_with_its_counts() {
+        let recorder = Recorder::new(crate::safety::MemoryStore::new());
+        let fixture = include_str!("../../events/sso.GetRoleCredentials-service-event-ignored.json");
+        let batch = serde_json::json!({"Records": [
+            {"messageId": "m1", "body": fixture, "eventSource": "aws:sqs"},
+            {"messageId": "m2", "body": fixture, "eventSource": "aws:sqs"},
+        ]})
+        .to_string();
+        let answer = usage_invocation(&recorder, &batch, 1_800_000_000).await.unwrap();
+        assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+        let answer = usage_invocation(&recorder, fixture, 1_800_000_000).await.unwrap();
+        assert_eq!(answer["not_later"], 1, "{answer}");
+        let malformed = fixture.replace("\"333333333333\"", "\"3\"");
+        let answer = usage_invocation(&recorder, &malformed, 1_800_000_000).await.unwrap();
+        assert_eq!(answer["malformed"], 1, "{answer}");
+        assert_eq!(recorder.store().last_uses().await.unwrap().len(), 1);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) const LAYERS: &[&str] = &[
     "safety",
     "notify",
     "inventory",
+    "usage",
     "hygiene",
     "desired",
     "reconcile",

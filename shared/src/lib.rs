@@ -45,4 +45,5 @@ pub mod routing;
 pub mod rules;
 pub mod safety;
 pub mod spanned;
+pub mod usage;
 pub mod wiring;

@@ -4,13 +4,14 @@
 //! Every write that AWS performs asynchronously (assignment deletion, provisioning, ABAC
 //! creation) returns only once its status is SUCCEEDED, or with an error.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use crate::domain::{
     AbacAttribute, AccountId, Assignment, Boundary, Change, CustomerManagedPolicyRef, Decision, Finding,
-    IdentityStoreId, InlinePolicyText, InstanceArn, Notice, OperationKind, OperationState, OperationStatus, Outcome,
-    OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType, SessionDuration,
+    IdentityStoreId, InlinePolicyText, InstanceArn, LastUse, Notice, OperationKind, OperationState, OperationStatus,
+    Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType, SessionDuration,
 };
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
@@ -617,6 +618,37 @@ pub trait StateStore: Send + Sync {
 
     /// Every item of a partition, read strongly consistently, all pages (or an error).
     fn list(&self, partition: &str) -> impl Future<Output = Remote<Vec<(StateKey, StateRecord)>>> + Send;
+}
+
+/// Last use per (user, permission set, account), and when each assignment was first seen (issue
+/// #17): the usage recorder writes the uses, the reconciler the sightings, in the state table.
+/// Every list is read whole (all pages of every partition) or fails.
+pub trait UsageStore: Send + Sync {
+    /// Records `last` unless a use at the same time or later is already recorded for its key:
+    /// one conditional write, so a late, older record never moves last use backwards and a
+    /// duplicate changes nothing. The item may be forgotten after `expires_at` (Unix seconds).
+    /// `Ok(true)`: recorded; `Ok(false)`: not later than what is recorded.
+    fn record_use(&self, last: &LastUse, expires_at: u64) -> impl Future<Output = Remote<bool>> + Send;
+
+    /// Notes that usage recording began at `at`, unless an earlier start is noted (conditional).
+    fn start_recording(&self, at: u64) -> impl Future<Output = Remote<()>> + Send;
+
+    /// When usage recording began (`None`: it never did).
+    fn recording_since(&self) -> impl Future<Output = Remote<Option<u64>>> + Send;
+
+    /// Every last use recorded.
+    fn last_uses(&self) -> impl Future<Output = Remote<Vec<LastUse>>> + Send;
+
+    /// When each assignment was first seen, by [`crate::domain::Assignment`]'s usage key
+    /// (`crate::usage::assignment_key`).
+    fn first_seen(&self) -> impl Future<Output = Remote<BTreeMap<String, u64>>> + Send;
+
+    /// Notes assignments first seen at `at` (unconditional: a later time only makes a window
+    /// start later, which never makes anything dormant sooner).
+    fn note_first_seen(&self, keys: &[String], at: u64) -> impl Future<Output = Remote<()>> + Send;
+
+    /// Forgets the sightings of assignments that no longer exist.
+    fn forget_first_seen(&self, keys: &[String]) -> impl Future<Output = Remote<()>> + Send;
 }
 
 /// An Identity Center instance and its identity store (ListInstances).

@@ -12,10 +12,15 @@
 //! signals (issue #16): SCIM calls refused for their token ([`route_failure`]) and AWS Health's
 //! SCIM token expiry notice ([`route_health`]), which a guard's second rule delivers
 //! ([`SIGNAL_FUNCTIONS`]).
+//!
+//! Uses of access (issue #17: `GetRoleCredentials`, `Federate`) go to none of the guards but to
+//! [`USAGE_RECORDER`], through a rule of their own ([`route_usage`]): they are read-only events,
+//! which reach a rule only when its State is [`USAGE_RULE_STATE`].
 
 use crate::domain::EventSource;
 use crate::domain::scim::AUTH_ERROR_CODES;
-use crate::event::{HEALTH_EVENT_TYPES, handled_event_names};
+use crate::event::usage::{SERVICE_EVENT_DETAIL_TYPE, USAGE_EVENT_NAMES, USAGE_EVENT_SOURCES};
+use crate::event::{API_CALL_DETAIL_TYPE, HEALTH_EVENT_TYPES, handled_event_names};
 
 /// The guard function for account assignments.
 pub const ASSIGNMENT_GUARD: &str = "assignment-guard";
@@ -75,6 +80,44 @@ pub fn route_health(event_type_code: &str) -> Option<&'static str> {
 /// The guard functions that have a second rule, for the SCIM health signals.
 pub const SIGNAL_FUNCTIONS: &[&str] = &[IDENTITY_GUARD];
 
+// Issue #17: uses of access.
+/// The function that records each use: the last use per (user, permission set, account).
+pub const USAGE_RECORDER: &str = "usage-recorder";
+
+/// The EventBridge sources of the uses: `aws.sso` (`sso.amazonaws.com`) and `aws.signin`
+/// (`signin.amazonaws.com`, where a third-party fixture shows `Federate`), in the order of
+/// [`USAGE_EVENT_SOURCES`].
+pub const USAGE_SOURCES: &[&str] = &["aws.sso", "aws.signin"];
+
+/// The detail-types a use may arrive with: CloudTrail's service events (`GetRoleCredentials`
+/// and `Federate` are recorded with eventType `AwsServiceEvent`) and, should AWS record either as
+/// an API call, "AWS API Call via CloudTrail".
+pub const USAGE_DETAIL_TYPES: &[&str] = &[SERVICE_EVENT_DETAIL_TYPE, API_CALL_DETAIL_TYPE];
+
+/// The State the usage rules need: a rule that is merely `ENABLED` never sees read-only
+/// management events such as `GetRoleCredentials` (EventBridge user guide, "Receiving read-only
+/// management events from AWS services",
+/// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html>).
+pub const USAGE_RULE_STATE: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/// The function that receives a successful record (no `errorCode`) of `event_name` from
+/// `event_source` (CloudTrail's `eventSource`, e.g. `sso.amazonaws.com`) delivered with
+/// `detail_type`, when it is a use: [`USAGE_RECORDER`]; otherwise `None`.
+pub fn route_usage(detail_type: &str, event_source: &str, event_name: &str) -> Option<&'static str> {
+    let is_use = USAGE_DETAIL_TYPES.contains(&detail_type)
+        && USAGE_EVENT_SOURCES.contains(&event_source)
+        && USAGE_EVENT_NAMES.contains(&event_name);
+    is_use.then_some(USAGE_RECORDER)
+}
+
+/// The EventBridge source of a use's `eventSource` (`signin.amazonaws.com` → `aws.signin`).
+pub fn usage_source(event_source: &str) -> Option<&'static str> {
+    USAGE_EVENT_SOURCES
+        .iter()
+        .position(|s| *s == event_source)
+        .map(|i| USAGE_SOURCES[i])
+}
+
 /// Every (source, event name) pair routed to `function`, in [`SOURCES`] order.
 pub fn routes_of(function: &str) -> Vec<(EventSource, &'static str)> {
     SOURCES
@@ -112,6 +155,40 @@ mod tests {
         );
         assert_eq!(route(&EventSource::SsoAdmin, "TagResource"), Some(PERMISSION_SET_GUARD));
         assert_eq!(route(&EventSource::Scim, "PatchGroup"), Some(IDENTITY_GUARD));
+    }
+
+    #[test]
+    fn uses_go_to_the_usage_recorder_and_nothing_else_does() {
+        for detail_type in USAGE_DETAIL_TYPES {
+            for source in USAGE_EVENT_SOURCES {
+                for name in USAGE_EVENT_NAMES {
+                    assert_eq!(route_usage(detail_type, source, name), Some(USAGE_RECORDER));
+                }
+            }
+        }
+        assert_eq!(
+            route_usage(SERVICE_EVENT_DETAIL_TYPE, "sso.amazonaws.com", "ListAccountRoles"),
+            None
+        );
+        assert_eq!(
+            route_usage(SERVICE_EVENT_DETAIL_TYPE, "sts.amazonaws.com", "GetRoleCredentials"),
+            None
+        );
+        assert_eq!(
+            route_usage("AWS Health Event", "sso.amazonaws.com", "GetRoleCredentials"),
+            None
+        );
+        assert_eq!(usage_source("signin.amazonaws.com"), Some("aws.signin"));
+        assert_eq!(usage_source("sso.amazonaws.com"), Some("aws.sso"));
+        assert_eq!(usage_source("identitystore.amazonaws.com"), None);
+        assert_eq!(USAGE_SOURCES.len(), USAGE_EVENT_SOURCES.len());
+        // No use is a change a guard handles.
+        for source in SOURCES {
+            for name in USAGE_EVENT_NAMES {
+                assert_eq!(route(source, name), None);
+            }
+        }
+        assert!(!GUARD_FUNCTIONS.contains(&USAGE_RECORDER));
     }
 
     #[test]

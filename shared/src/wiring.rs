@@ -29,6 +29,7 @@ pub const FUNCTIONS: &[(&str, Kind)] = &[
     ("identity-guard", Kind::Guard),
     ("slack-notifier", Kind::SlackNotifier),
     ("drift-reconciler", Kind::DriftReconciler),
+    ("usage-recorder", Kind::UsageRecorder),
 ];
 
 /// Whether a reconciler invocation asks only for the sweep of expired revocations (the
@@ -82,12 +83,21 @@ const INVENTORY: &[&str] = &[
 /// the sets holding revocations.
 const SWEEP: &[&str] = &["dynamodb:Query"];
 
+/// Last use per assignment (issue #17), for the reconciler: the last uses and the assignments'
+/// first sightings read (Query of every usage partition, GetItem of the recording start, which
+/// the rails' actions hold), the sightings noted and forgotten 25 at a time.
+const USAGE_READS: &[&str] = &["dynamodb:Query", "dynamodb:BatchWriteItem"];
+
+/// usage-recorder: one conditional PutItem per use, and one per cold start (the recording
+/// start). Nothing else: it reads no policy, no Identity Center, no parameter.
+const USAGE_RECORDING: &[&str] = &["dynamodb:PutItem"];
+
 /// `idc-guard revoke`: the groups the user is in.
 const REVOKE: &[&str] = &["identitystore:ListGroupMembershipsForMember"];
 
 /// The AWS actions a function of `kind` needs: for the guards, every event rule's actions and
-/// the rails; for the reconciler, every rule's, the rails and the inventory; for slack-notifier,
-/// the webhook secret.
+/// the rails; for the reconciler, every rule's, the rails, the inventory and the usage reads; for
+/// slack-notifier, the webhook secret; for usage-recorder, its conditional writes.
 pub fn permissions(kind: Kind) -> BTreeSet<&'static str> {
     let rules = |reconciler: bool| {
         RULES
@@ -102,12 +112,15 @@ pub fn permissions(kind: Kind) -> BTreeSet<&'static str> {
             .chain(RAILS.iter().copied())
             .chain(INVENTORY.iter().copied())
             .chain(SWEEP.iter().copied())
+            .chain(USAGE_READS.iter().copied())
             .collect(),
         Kind::SlackNotifier => BTreeSet::from(["secretsmanager:GetSecretValue"]),
+        Kind::UsageRecorder => USAGE_RECORDING.iter().copied().collect(),
         Kind::Cli => rules(true)
             .chain(RAILS.iter().copied())
             .chain(INVENTORY.iter().copied())
             .chain(SWEEP.iter().copied())
+            .chain(USAGE_READS.iter().copied())
             .chain(REVOKE.iter().copied())
             .collect(),
     }
@@ -374,6 +387,26 @@ pub fn state_table(sdk: &aws_config::SdkConfig, table: &str) -> DynamoState {
     DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table, RetryPolicy::default())
 }
 
+/// usage-recorder's store: the state table, and only a DynamoDB client (no policy, no Identity
+/// Center, no parameter: its start-up stays a few milliseconds). A write is retried briefly: a
+/// message whose write keeps failing goes back to the queue, rather than holding the batch.
+pub fn usage_store(config: &Config, sdk: &aws_config::SdkConfig) -> Result<DynamoState, WiringError> {
+    let table = config.state_table.as_deref().ok_or_else(|| {
+        let problem = crate::config::VariableError {
+            variable: crate::config::STATE_TABLE,
+            message: "is unset: usage-recorder records the last uses in the state table".to_owned(),
+        };
+        WiringError::Config(crate::config::ConfigError {
+            problems: vec![problem],
+        })
+    })?;
+    let retry = RetryPolicy {
+        attempts: 3,
+        ..RetryPolicy::default()
+    };
+    Ok(DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table, retry))
+}
+
 /// The findings topic `topic_arn`, routing to the policy's owners.
 pub fn findings_topic(sdk: &aws_config::SdkConfig, topic_arn: &str, policy: &Policy) -> SnsNotifier {
     SnsNotifier::new(
@@ -493,8 +526,19 @@ pub const GUARD_QUEUE: QueueSettings = QueueSettings {
     visibility_timeout_factor: 6,
 };
 
-/// The SQS actions a guard needs on its own queue (the event source mapping uses the
-/// function's role).
+/// usage-recorder's queue settings (issue #17): a use is cheap to record (one conditional write)
+/// and nothing waits for it (dormancy is counted in days), so batches are large and gathered
+/// for longer than a guard's, which keeps invocations few however many credentials are fetched.
+pub const USAGE_QUEUE: QueueSettings = QueueSettings {
+    batch_size: 100,
+    batching_window_seconds: 30,
+    maximum_concurrency: 2,
+    max_receive_count: 5,
+    visibility_timeout_factor: 6,
+};
+
+/// The SQS actions a guard (or usage-recorder) needs on its own queue (the event source mapping
+/// uses the function's role).
 pub const QUEUE_CONSUMER: &[&str] = &[
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -624,6 +668,11 @@ mod tests {
         let reconciler = permissions(Kind::DriftReconciler);
         assert!(reconciler.contains("sso:CreateAccountAssignment"));
         assert!(reconciler.is_superset(&guard));
+        // The usage reads (issue #17) are the reconciler's; the recorder only writes uses.
+        assert!(reconciler.contains("dynamodb:BatchWriteItem") && reconciler.contains("dynamodb:Query"));
+        assert!(!guard.contains("dynamodb:BatchWriteItem"));
+        assert_eq!(permissions(Kind::UsageRecorder), BTreeSet::from(["dynamodb:PutItem"]));
+        assert_eq!(kind_of("usage-recorder"), Some(Kind::UsageRecorder));
         assert_eq!(kind_of("identity-guard"), Some(Kind::Guard));
         assert_eq!(kind_of("nope"), None);
     }

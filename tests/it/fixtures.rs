@@ -224,3 +224,62 @@ fn native_identity_store_notifications_are_ignored_with_the_reason() {
     assert_eq!(e.verdict.as_str(), "ignored");
     assert!(e.reason.unwrap().to_string().contains("User Created"));
 }
+
+/// The usage fixtures (issue #17): `sso.GetRoleCredentials-*` follows a real record's shape
+/// (a 2026-07 GetRoleCredentials quoted in `../shared/reference/peers-2026.md` §3.3:
+/// `AwsServiceEvent`, `readOnly`, `requestParameters` null, `serviceEventDetails.role_name` and
+/// `account_id`); the `Federate` fixtures are inferred from it: AWS documents no Federate record,
+/// and its source is either `sso.amazonaws.com` (the Identity Center user guide's portal events)
+/// or `signin.amazonaws.com` (a third-party fixture), so there is one of each. Each decodes,
+/// envelope and raw record alike, to the use its record shows, except the failed call.
+#[test]
+fn usage_fixtures_decode_to_the_use_their_record_shows() {
+    use idc_guard::event::usage::{USAGE_EVENT_NAMES, decode_use, may_be_use};
+    let mut seen = BTreeSet::new();
+    for path in fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let d = &raw["detail"];
+        let Some(name) = d["eventName"].as_str().filter(|n| USAGE_EVENT_NAMES.contains(n)) else {
+            continue;
+        };
+        seen.insert((d["eventSource"].as_str().unwrap().to_owned(), name.to_owned()));
+        for input in [text.clone(), d.to_string()] {
+            assert!(may_be_use(&input), "{}", path.display());
+            let decoded = decode_use(&input).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if d.get("errorCode").is_some() {
+                assert_eq!(decoded, None, "{}: a failed call is no use", path.display());
+                continue;
+            }
+            let u = decoded.unwrap_or_else(|| panic!("{}: no use", path.display()));
+            assert_eq!(
+                u.key.user_id,
+                d["userIdentity"]["onBehalfOf"]["userId"].as_str().unwrap()
+            );
+            assert_eq!(
+                u.key.permission_set,
+                d["serviceEventDetails"]["role_name"].as_str().unwrap()
+            );
+            assert_eq!(
+                u.key.account.as_str(),
+                d["serviceEventDetails"]["account_id"].as_str().unwrap()
+            );
+            assert_eq!(idc_guard::domain::time::utc(u.at), d["eventTime"].as_str().unwrap());
+            assert_eq!(u.event_id, d["eventID"].as_str().unwrap());
+            assert_eq!(u.channel.event_name(), name);
+            assert_eq!(
+                u.identity_store_id.as_deref(),
+                Some(idc_guard_tests::FIXTURE_IDENTITY_STORE)
+            );
+        }
+    }
+    let expected: BTreeSet<(String, String)> = [
+        ("signin.amazonaws.com", "Federate"),
+        ("sso.amazonaws.com", "Federate"),
+        ("sso.amazonaws.com", "GetRoleCredentials"),
+    ]
+    .iter()
+    .map(|(s, n)| ((*s).to_owned(), (*n).to_owned()))
+    .collect();
+    assert_eq!(seen, expected);
+}

@@ -123,7 +123,9 @@ fn watch(function: &str, env: &[(&str, String)]) -> Watch {
 /// POSTs an invocation the way `cargo lambda invoke` does, and returns the status and body.
 fn invoke(port: u16, function: &str, payload: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    // Generous: the first invocation waits for cargo lambda to compile the function, which a
+    // loaded 2-core machine can take minutes over.
+    stream.set_read_timeout(Some(Duration::from_secs(900))).unwrap();
     let request = format!(
         "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
@@ -613,4 +615,132 @@ async fn a_throttled_event_goes_back_to_the_queue_and_is_handled_when_delivered_
         json!({"batchItemFailures": []})
     );
     assert_eq!(w.count_assignments(ACCOUNT, ps).await, 0);
+}
+
+/// usage-recorder (issue #17) fed by its queue: a batch with a `GetRoleCredentials` use, the
+/// same record again, an older use of the same assignment, a malformed use and an unrelated
+/// event. One conditional write per use (and one for the recording start), the latest use kept,
+/// nothing returned to the queue (the malformed one is acknowledged: retrying cannot fix it).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_usage_recorder_binary_keeps_the_latest_use_from_a_batch_under_cargo_lambda() {
+    let w = World::builder().state_table().build().await;
+    let policy = w.policy_file("usage-recorder", |p| p);
+    let env = deployed_env("usage-recorder", &w, &[("StateTable", STATE_TABLE.to_owned())], &policy);
+    let watch = watch("usage-recorder", &as_refs(&env));
+
+    let fixture = Event::fixture("sso.GetRoleCredentials-service-event-ignored.json");
+    let newer = fixture
+        .clone()
+        .with("eventTime", json!("2026-03-04T10:00:00Z"))
+        .with("eventID", json!("5d0c5a8e-0000-4000-8000-0000000000e2"));
+    let older = fixture
+        .clone()
+        .with("eventTime", json!("2026-03-04T09:00:00Z"))
+        .with("eventID", json!("5d0c5a8e-0000-4000-8000-0000000000e1"));
+    let malformed = fixture.clone().with("serviceEventDetails.account_id", json!("12345"));
+    let unrelated = w.user_assignment_event(
+        "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef",
+        ACCOUNT,
+        USER,
+    );
+    let batch = sqs_batch(&[
+        ("m-newer", newer.to_string()),
+        ("m-duplicate", newer.to_string()),
+        ("m-older", older.to_string()),
+        ("m-malformed", malformed.to_string()),
+        ("m-unrelated", unrelated.to_string()),
+    ]);
+    let before = w.emulator.requests(0).last().map_or(0, |r| r["seq"].as_u64().unwrap());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (status, body) = invoke(watch.port, "usage-recorder", &batch);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"batchItemFailures": []}),
+        "{body}"
+    );
+    // One conditional write for the start and one per use, nothing for the others, no read.
+    let calls: Vec<String> = w
+        .emulator
+        .requests(before)
+        .into_iter()
+        .filter(|r| r["service"] == "dynamodb")
+        .map(|r| r["operation"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(calls, ["PutItem"; 4]);
+    the_newer_use_and_the_recording_start_are_stored(&w, &fixture, started).await;
+    the_batch_is_logged_with_its_counts(&watch);
+}
+
+/// What the table holds after the batch: the newer use of `fixture`'s assignment, and when
+/// recording began (not before `started`); nothing else.
+async fn the_newer_use_and_the_recording_start_are_stored(w: &World, fixture: &Event, started: u64) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let detail = &fixture.json()["detail"];
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let user = text(&detail["userIdentity"]["onBehalfOf"]["userId"]);
+    let set = text(&detail["serviceEventDetails"]["role_name"]);
+    let account = text(&detail["serviceEventDetails"]["account_id"]);
+    let get = |pk: String, sk: String| {
+        w.ddb
+            .get_item()
+            .table_name(STATE_TABLE)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .send()
+    };
+    let item = get(
+        idc_guard::safety::usage_partition(&user),
+        format!("{user}#{account}#{set}"),
+    )
+    .await
+    .unwrap()
+    .item
+    .expect("the use is recorded");
+    let s = |name: &str| item[name].as_s().unwrap().clone();
+    let n = |name: &str| item[name].as_n().unwrap().parse::<u64>().unwrap();
+    // 2026-03-04T10:00:00Z.
+    let at = 1_772_618_400;
+    assert_eq!(n("at"), at);
+    assert_eq!(s("event_id"), "5d0c5a8e-0000-4000-8000-0000000000e2");
+    assert_eq!((s("user_id"), s("account"), s("permission_set")), (user, account, set));
+    assert_eq!(s("channel"), "credentials");
+    assert_eq!(n("expires_at"), idc_guard::usage::expires_at(at));
+    let all = w.ddb.scan().table_name(STATE_TABLE).send().await.unwrap();
+    assert_eq!(all.count(), 2, "the use and the recording start: {:?}", all.items());
+    let since = get("usage#since".to_owned(), "since".to_owned())
+        .await
+        .unwrap()
+        .item
+        .expect("the recording start is noted");
+    let since: u64 = since["at"].as_n().unwrap().parse().unwrap();
+    assert!(since >= started, "{since} < {started}");
+}
+
+/// The batch in one log line, counted; the malformed use logged with its field.
+fn the_batch_is_logged_with_its_counts(watch: &Watch) {
+    let log = std::fs::read_to_string(&watch.log).unwrap();
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "usage batch")
+        .unwrap_or_else(|| panic!("no batch line: {log}"));
+    let counts = [
+        ("messages", 5),
+        ("recorded", 1),
+        ("not_later", 2),
+        ("ignored", 1),
+        ("malformed", 1),
+        ("returned", 0),
+    ];
+    for (field, want) in counts {
+        assert_eq!(line["fields"][field], want, "{field}: {line}");
+    }
+    assert!(
+        log.contains("malformed use: acknowledged, not recorded") && log.contains("serviceEventDetails.account_id"),
+        "{log}"
+    );
 }

@@ -45,9 +45,18 @@ mod reconcile;
 // Permission-set hygiene (issue #16): orphaned sets, sets provisioned without assignment,
 // near-duplicate clusters, through `idc-guard sets` and `scan`.
 mod hygiene;
+// Last use per assignment (issue #17): the usage store's conditional writes, partitions and
+// pages through the DynamoDB adapter against the emulator.
+mod usage_recorder;
 // SCIM health (issue #16): refused SCIM calls, the token's expiry notice, silence, mass removals,
 // with the guard's state in the emulator's DynamoDB.
 mod scim;
+// Dormant access (issue #17): usage recorded in the emulator's DynamoDB, joined onto the live
+// assignments by the reconciler; GROUP, USER and no-data cases; enforce through the gate.
+mod dormant;
+// `idc-guard usage` (issue #17): last use per user, permission set and account from CloudTrail
+// log files, with late, duplicate, failed and malformed records; `--live` against the emulator.
+mod usage_offline;
 // The deployment (template.yaml, the management-account forwarder) against the code: resources
 // per crate, environment, least-privilege roles, invocation permissions, and the rules' event
 // patterns, statically and through the emulator's event bus.

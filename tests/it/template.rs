@@ -16,7 +16,9 @@
 //! - which guard receives which event: `idc_guard::routing`;
 //! - how a guard's queue delivers its events, and what its role may do with the queue:
 //!   `idc_guard::wiring::GUARD_QUEUE` and `QUEUE_CONSUMER`; the guards' share of Identity
-//!   Center's budget: `idc_guard::wiring::DEFAULT_API_SHARE`.
+//!   Center's budget: `idc_guard::wiring::DEFAULT_API_SHARE`;
+//! - usage-recorder's queue and rule (issue #17): `idc_guard::wiring::USAGE_QUEUE`, and the
+//!   pattern and State of `idc_guard::routing`'s `USAGE_*`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -24,8 +26,11 @@ use std::sync::OnceLock;
 
 use idc_guard::config::{self, Kind};
 use idc_guard::domain::EventSource;
-use idc_guard::routing::{GUARD_FUNCTIONS, routes_of};
-use idc_guard::wiring::{DEFAULT_API_SHARE, FUNCTIONS, GUARD_QUEUE, IDENTITY_CENTER_RATE, QUEUE_CONSUMER, permissions};
+use idc_guard::routing::{GUARD_FUNCTIONS, USAGE_RECORDER, routes_of};
+use idc_guard::wiring::{
+    DEFAULT_API_SHARE, FUNCTIONS, GUARD_QUEUE, IDENTITY_CENTER_RATE, QUEUE_CONSUMER, QueueSettings, USAGE_QUEUE,
+    permissions,
+};
 use idc_guard_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -127,6 +132,24 @@ fn guards() -> Vec<&'static str> {
         .filter(|(_, kind)| *kind == Kind::Guard)
         .map(|(name, _)| *name)
         .collect()
+}
+
+/// The function crates fed by a queue of their own, and how `wiring` says the queue delivers:
+/// the guards (`GUARD_QUEUE`) and usage-recorder (`USAGE_QUEUE`).
+fn queue_fed() -> Vec<(&'static str, QueueSettings)> {
+    FUNCTIONS
+        .iter()
+        .filter_map(|(name, kind)| match kind {
+            Kind::Guard => Some((*name, GUARD_QUEUE)),
+            Kind::UsageRecorder => Some((*name, USAGE_QUEUE)),
+            Kind::SlackNotifier | Kind::DriftReconciler | Kind::Cli => None,
+        })
+        .collect()
+}
+
+/// Whether crate `krate` is fed by a queue of its own.
+fn is_queue_fed(krate: &str) -> bool {
+    queue_fed().iter().any(|(name, _)| *name == krate)
 }
 
 /// A number the template gives as a number or as a string (CloudFormation passes both).
@@ -232,6 +255,14 @@ fn queue_policies<'a>(t: &'a Value, queue: &str) -> Vec<(&'a str, &'a Value)> {
         .collect()
 }
 
+/// A value as deployed with every optional feature on: `!If [condition, value, …]`'s `value`.
+fn when_enabled(value: &Value) -> &Value {
+    match value["Fn::If"].as_array() {
+        Some(branches) if branches.len() == 3 => &branches[1],
+        _ => value,
+    }
+}
+
 /// The `aws:SourceArn`s the policies of `queue` let `service` send from.
 fn senders(t: &Value, queue: &str, service: &str) -> Vec<Value> {
     let mut arns = Vec::new();
@@ -241,8 +272,8 @@ fn senders(t: &Value, queue: &str, service: &str) -> Vec<Value> {
                 && strings(&statement["Action"]).contains(&"sqs:SendMessage")
             {
                 match &statement["Condition"]["ArnEquals"]["aws:SourceArn"] {
-                    Value::Array(items) => arns.extend(items.iter().cloned()),
-                    other => arns.push(other.clone()),
+                    Value::Array(items) => arns.extend(items.iter().map(when_enabled).cloned()),
+                    other => arns.push(when_enabled(other).clone()),
                 }
             }
         }
@@ -319,9 +350,10 @@ fn every_function_crate_has_its_template_resource_and_every_function_resource_it
             resources(t)[log_group]["Properties"]["RetentionInDays"].is_object(),
             "{id}: log retention"
         );
-        if guards().contains(&krate.as_str()) {
-            // A guard is invoked by its queue, synchronously: what fails returns to the queue and
-            // is redriven to the queue's own dead-letter queue; Lambda's would never be used.
+        if is_queue_fed(krate) {
+            // A guard (or usage-recorder) is invoked by its queue, synchronously: what fails
+            // returns to the queue and is redriven to the queue's own dead-letter queue; Lambda's
+            // would never be used.
             assert!(
                 p["DeadLetterQueue"].is_null(),
                 "{id}: an asynchronous dead-letter queue on a function its queue invokes"
@@ -558,7 +590,7 @@ fn function_roles_allow_exactly_the_declared_permissions_of_their_kind_and_never
             .filter(|action| !QUEUE_CONSUMER.contains(action))
             .collect();
         assert!(!needed.is_empty(), "{id}");
-        let own_queue = guards().contains(krate).then(|| guard_queue(t, krate).0);
+        let own_queue = is_queue_fed(krate).then(|| guard_queue(t, krate).0);
         let mut granted = BTreeSet::new();
         let mut consumes = BTreeSet::new();
         let mut extra = BTreeSet::new();
@@ -722,8 +754,8 @@ fn each_function_is_invoked_only_by_its_own_queue_rule_or_topic() {
     }
     for (krate, _) in FUNCTIONS {
         let id = format!("{}Function", pascal(krate));
-        if guards().contains(krate) {
-            // EventBridge delivers to the guard's queue; only the queue's mapping invokes it.
+        if is_queue_fed(krate) {
+            // EventBridge delivers to the function's queue; only the queue's mapping invokes it.
             assert_eq!(invokers.get(id.as_str()), None, "{id}: invoked other than by its queue");
             guard_queue(t, krate);
             continue;
@@ -769,33 +801,34 @@ fn each_function_is_invoked_only_by_its_own_queue_rule_or_topic() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The guards' queues: rule → queue → event source mapping, as wiring::GUARD_QUEUE declares
+// The guards' and usage-recorder's queues: rule → queue → event source mapping, as
+// wiring::GUARD_QUEUE and wiring::USAGE_QUEUE declare
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn each_guard_reads_its_own_queue_in_batches_as_wiring_declares() {
+fn each_queue_fed_function_reads_its_own_queue_in_batches_as_wiring_declares() {
     let t = template(TEMPLATE);
     let mut queues = BTreeSet::new();
-    for guard in guards() {
+    for (guard, settings) in queue_fed() {
         let (queue, source) = guard_queue(t, guard);
-        assert!(queues.insert(queue), "{queue}: read by two guards");
+        assert!(queues.insert(queue), "{queue}: read by two functions");
         let expect = |key: &str, value: &Value, want: u32| {
             assert_eq!(
                 number(value),
                 Some(u64::from(want)),
-                "{guard}: {key} vs idc_guard::wiring::GUARD_QUEUE"
+                "{guard}: {key} vs its idc_guard::wiring queue settings"
             );
         };
-        expect("BatchSize", &source["BatchSize"], GUARD_QUEUE.batch_size);
+        expect("BatchSize", &source["BatchSize"], settings.batch_size);
         expect(
             "MaximumBatchingWindowInSeconds",
             &source["MaximumBatchingWindowInSeconds"],
-            GUARD_QUEUE.batching_window_seconds,
+            settings.batching_window_seconds,
         );
         expect(
             "ScalingConfig.MaximumConcurrency",
             &source["ScalingConfig"]["MaximumConcurrency"],
-            GUARD_QUEUE.maximum_concurrency,
+            settings.maximum_concurrency,
         );
         // Without it Lambda deletes the whole batch on success, the items the guard returns too.
         assert_eq!(
@@ -809,12 +842,18 @@ fn each_guard_reads_its_own_queue_in_batches_as_wiring_declares() {
         );
         // A filter deletes the messages it does not match: events would be lost unhandled.
         assert!(source["FilterCriteria"].is_null(), "{guard}: FilterCriteria");
-        // Reserved concurrency below the mapping's maximum would throttle the mapping.
-        assert_eq!(
-            function_properties(t, guard)["ReservedConcurrentExecutions"],
-            json!({"Fn::If": ["ReservesConcurrency", GUARD_QUEUE.maximum_concurrency, {"Ref": "AWS::NoValue"}]}),
-            "{guard}: reserves its queue's maximum concurrency"
-        );
+        // Reserved concurrency below the mapping's maximum would throttle the mapping. The
+        // guards reserve theirs; usage-recorder reserves none (nothing it does is paced).
+        let reserved = &function_properties(t, guard)["ReservedConcurrentExecutions"];
+        if guards().contains(&guard) {
+            assert_eq!(
+                reserved,
+                &json!({"Fn::If": ["ReservesConcurrency", settings.maximum_concurrency, {"Ref": "AWS::NoValue"}]}),
+                "{guard}: reserves its queue's maximum concurrency"
+            );
+        } else {
+            assert!(reserved.is_null(), "{guard}: ReservedConcurrentExecutions {reserved}");
+        }
     }
     assert_eq!(
         resources(t)["DriftReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"],
@@ -828,7 +867,7 @@ fn each_guard_reads_its_own_queue_in_batches_as_wiring_declares() {
 }
 
 #[test]
-fn each_guard_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_queue() {
+fn each_function_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_queue() {
     let t = template(TEMPLATE);
     let encrypted = |id: &str| {
         let q = &resources(t)[id]["Properties"];
@@ -842,7 +881,7 @@ fn each_guard_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_qu
         );
     };
     let mut dead_letters = BTreeSet::new();
-    for guard in guards() {
+    for (guard, settings) in queue_fed() {
         let (queue, _) = guard_queue(t, guard);
         let q = &resources(t)[queue]["Properties"];
         encrypted(queue);
@@ -850,7 +889,7 @@ fn each_guard_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_qu
         // retries of a throttled one) still holds is delivered again.
         let timeout = function_properties(t, guard)["Timeout"].as_u64().unwrap();
         let visibility = number(&q["VisibilityTimeout"]).unwrap_or(30);
-        let factor = u64::from(GUARD_QUEUE.visibility_timeout_factor);
+        let factor = u64::from(settings.visibility_timeout_factor);
         assert!(
             visibility >= factor * timeout,
             "{queue}: VisibilityTimeout {visibility} s, less than {factor} x {guard}'s Timeout ({timeout} s)"
@@ -858,15 +897,18 @@ fn each_guard_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_qu
         let redrive = object(&q["RedrivePolicy"]);
         assert_eq!(
             number(&redrive["maxReceiveCount"]),
-            Some(u64::from(GUARD_QUEUE.max_receive_count)),
-            "{queue}: maxReceiveCount vs idc_guard::wiring::GUARD_QUEUE"
+            Some(u64::from(settings.max_receive_count)),
+            "{queue}: maxReceiveCount vs its idc_guard::wiring queue settings"
         );
         let dlq = dead_letters_of(t, queue);
         assert_ne!(
             dlq, "DeadLetterQueue",
             "{queue}: its own dead-letter queue, apart from what EventBridge and the other functions park"
         );
-        assert!(dead_letters.insert(dlq), "{dlq}: the dead-letter queue of two guards");
+        assert!(
+            dead_letters.insert(dlq),
+            "{dlq}: the dead-letter queue of two functions"
+        );
         encrypted(dlq);
         let d = &resources(t)[dlq]["Properties"];
         assert!(d["RedrivePolicy"].is_null(), "{dlq}: redrives further");
@@ -894,7 +936,7 @@ fn each_guard_queue_outlasts_its_function_and_redrives_to_its_own_dead_letter_qu
 }
 
 #[test]
-fn only_its_rule_may_send_to_a_guard_queue() {
+fn only_its_rules_may_send_to_a_function_queue() {
     let t = template(TEMPLATE);
     for (id, policy) in of_type(t, "AWS::SQS::QueuePolicy") {
         let queues = policy["Properties"]["Queues"].as_array().unwrap();
@@ -907,7 +949,7 @@ fn only_its_rule_may_send_to_a_guard_queue() {
             );
         }
     }
-    for guard in guards() {
+    for (guard, _) in queue_fed() {
         let (queue, _) = guard_queue(t, guard);
         let rules: Vec<Value> = rules_to(t, guard)
             .into_iter()
@@ -943,7 +985,7 @@ fn only_its_rule_may_send_to_a_guard_queue() {
 }
 
 #[test]
-fn alarms_watch_each_guard_queue_age_and_dead_letters() {
+fn alarms_watch_each_function_queue_age_and_dead_letters() {
     let t = template(TEMPLATE);
     let alarms = of_type(t, "AWS::CloudWatch::Alarm");
     let on = |queue: &str, metric: &str| -> Vec<(&str, &Value)> {
@@ -957,7 +999,7 @@ fn alarms_watch_each_guard_queue_age_and_dead_letters() {
             })
             .collect()
     };
-    for guard in guards() {
+    for (guard, settings) in queue_fed() {
         let (queue, _) = guard_queue(t, guard);
         let age = on(queue, "ApproximateAgeOfOldestMessage");
         assert_eq!(age.len(), 1, "{queue}: one alarm on the age of its oldest event");
@@ -967,7 +1009,7 @@ fn alarms_watch_each_guard_queue_age_and_dead_letters() {
         // At rest an event waits the batching window: an alarm below it would always sound.
         let threshold = number(&p["Threshold"]);
         assert!(
-            threshold.is_some_and(|s| s > u64::from(GUARD_QUEUE.batching_window_seconds)),
+            threshold.is_some_and(|s| s > u64::from(settings.batching_window_seconds)),
             "{id}: Threshold {threshold:?}"
         );
         let dlq = dead_letters_of(t, queue);
@@ -1071,9 +1113,43 @@ fn rules_to<'a>(t: &'a Value, guard: &str) -> Vec<(&'a str, &'a Value)> {
 }
 
 /// Whether a rule is a guard's rule of successful CloudTrail calls (its pattern excludes
-/// `errorCode`), rather than its SCIM health signals' rule.
+/// `errorCode`), rather than its SCIM health signals' rule or the usage rule.
 fn is_call_rule(rule: &Value) -> bool {
-    rule["Properties"]["EventPattern"]["detail"]["errorCode"] == json!([{"exists": false}])
+    rule["Properties"]["EventPattern"]["detail"]["errorCode"] == json!([{"exists": false}]) && !is_usage_rule(rule)
+}
+
+/// Whether a rule delivers uses of access (its pattern names exactly `routing`'s use events).
+fn is_usage_rule(rule: &Value) -> bool {
+    let names: BTreeSet<&str> = strings(&rule["Properties"]["EventPattern"]["detail"]["eventName"])
+        .into_iter()
+        .collect();
+    names == idc_guard::event::usage::USAGE_EVENT_NAMES.iter().copied().collect()
+}
+
+/// The uses' pattern `routing` declares for `account`: every detail-type, source, event source
+/// and event name a use may come with, failed calls excluded.
+fn usage_pattern(account: &Value) -> Value {
+    json!({
+        "source": idc_guard::routing::USAGE_SOURCES,
+        "detail-type": idc_guard::routing::USAGE_DETAIL_TYPES,
+        "account": account,
+        "detail": {
+            "eventSource": idc_guard::event::usage::USAGE_EVENT_SOURCES,
+            "eventName": idc_guard::event::usage::USAGE_EVENT_NAMES,
+            "errorCode": [{"exists": false}],
+        },
+    })
+}
+
+/// The rule that delivers the uses to usage-recorder's queue.
+pub(crate) fn usage_rule(t: &Value) -> (&str, &Value) {
+    let rules = rules_to(t, USAGE_RECORDER);
+    assert_eq!(
+        rules.len(),
+        1,
+        "{USAGE_RECORDER}: exactly one rule delivers to its queue"
+    );
+    rules[0]
 }
 
 /// The rule that delivers the successful calls routed to `guard` to its queue.
@@ -1153,7 +1229,7 @@ fn the_scim_health_signals_rule_admits_exactly_what_routing_sends_to_each_guard(
     let f = template(FORWARDER);
     let forwarded: Vec<_> = of_type(f, "AWS::Events::Rule")
         .into_values()
-        .filter(|r| !is_call_rule(r))
+        .filter(|r| !is_call_rule(r) && !is_usage_rule(r))
         .collect();
     assert_eq!(forwarded.len(), 1);
     assert_eq!(
@@ -1251,7 +1327,92 @@ fn the_forwarder_sends_every_routed_event_to_the_guardrail_bus_which_admits_only
             .map(|(s, _, _)| s.eventbridge_source().to_owned()),
     );
     expected.insert(idc_guard::event::HEALTH_SOURCE.to_owned());
+    expected.extend(idc_guard::routing::USAGE_SOURCES.iter().map(|s| (*s).to_owned()));
     assert_eq!(admitted, expected);
+}
+
+/// Uses of access (issue #17): one rule, in the State that lets read-only management events
+/// through, admitting exactly what `routing` sends to usage-recorder, into its queue; the
+/// forwarder's copy for the management account; all of it optional.
+#[test]
+fn the_usage_rule_admits_exactly_the_uses_routing_declares_in_the_state_that_lets_them_through() {
+    let t = template(TEMPLATE);
+    let (id, rule) = usage_rule(t);
+    let p = &rule["Properties"];
+    assert_eq!(p["State"], idc_guard::routing::USAGE_RULE_STATE, "{id}");
+    assert_eq!(
+        p["EventPattern"],
+        usage_pattern(&json!([{"Ref": "AWS::AccountId"}, {"Ref": "ManagementAccountId"}])),
+        "{id} vs idc_guard::routing"
+    );
+    let (queue, _) = guard_queue(t, USAGE_RECORDER);
+    let targets = p["Targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{id}");
+    assert_eq!(targets[0]["Arn"], json!({"Fn::GetAtt": [queue, "Arn"]}), "{id}");
+    assert!(targets[0]["RetryPolicy"].is_object(), "{id}");
+    assert_eq!(
+        referenced(&targets[0]["DeadLetterConfig"]["Arn"]),
+        Some("DeadLetterQueue")
+    );
+    assert!(
+        senders(t, "DeadLetterQueue", "events.amazonaws.com").contains(&json!({"Fn::GetAtt": [id, "Arn"]})),
+        "{id}: DeadLetterQueuePolicy does not let it send"
+    );
+    // Usage recording can be turned off: everything it needs goes with the one condition.
+    let condition = "RecordsUsage";
+    assert_eq!(
+        t["Conditions"][condition],
+        json!({"Fn::Equals": [{"Ref": "UsageRecording"}, "true"]})
+    );
+    assert_eq!(t["Parameters"]["UsageRecording"]["Default"], "true");
+    let function = format!("{}Function", pascal(USAGE_RECORDER));
+    let role = referenced(&resources(t)[&function]["Properties"]["Role"]).unwrap();
+    let log_group = referenced(&resources(t)[&function]["Properties"]["LoggingConfig"]["LogGroup"]).unwrap();
+    let dlq = dead_letters_of(t, queue);
+    let (policy, _) = queue_policies(t, queue)[0];
+    for resource in [id, function.as_str(), role, log_group, queue, dlq, policy] {
+        assert_eq!(resources(t)[resource]["Condition"], condition, "{resource}");
+    }
+    // Only the state table's usage items: its role's one DynamoDB statement is pinned to them.
+    let (at, statement) = role_statements(t, role)
+        .into_iter()
+        .find(|(_, s)| strings(&s["Action"]).iter().any(|a| a.starts_with("dynamodb:")))
+        .unwrap();
+    assert_eq!(referenced(&statement["Resource"]), Some("StateTable"), "{at}");
+    assert_eq!(
+        statement["Condition"],
+        json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["usage#*"]}}),
+        "{at}"
+    );
+
+    // The management account's forwarder sends the same uses, in the same State.
+    let f = template(FORWARDER);
+    let forwarded: Vec<(&str, &Value)> = of_type(f, "AWS::Events::Rule")
+        .into_iter()
+        .filter(|(_, r)| is_usage_rule(r))
+        .collect();
+    assert_eq!(forwarded.len(), 1, "{FORWARDER}: one usage rule");
+    let (fid, forwarder) = forwarded[0];
+    let p = &forwarder["Properties"];
+    assert_eq!(p["State"], idc_guard::routing::USAGE_RULE_STATE, "{fid}");
+    assert_eq!(
+        p["EventPattern"],
+        usage_pattern(&json!([{"Ref": "AWS::AccountId"}])),
+        "{fid}"
+    );
+    assert_eq!(
+        p["Targets"][0]["Arn"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${GuardrailAccountId}:event-bus/default"})
+    );
+    assert_eq!(
+        referenced(&p["Targets"][0]["DeadLetterConfig"]["Arn"]),
+        Some("ForwarderDeadLetterQueue")
+    );
+    assert!(
+        senders(f, "ForwarderDeadLetterQueue", "events.amazonaws.com").contains(&json!({"Fn::GetAtt": [fid, "Arn"]})),
+        "{fid}: the forwarder's dead-letter queue does not admit it"
+    );
+    assert_eq!(forwarder["Condition"], "ForwardsUsage", "{fid}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1267,12 +1428,15 @@ mod bus {
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
     use aws_smithy_types::config_bag::ConfigBag;
     use idc_guard::domain::EventSource;
-    use idc_guard::routing::{GUARD_FUNCTIONS, route, route_failure, route_health};
+    use idc_guard::event::usage::USAGE_EVENT_NAMES;
+    use idc_guard::routing::{
+        GUARD_FUNCTIONS, USAGE_RECORDER, route, route_failure, route_health, route_usage, usage_source,
+    };
     use idc_guard_tests::emulator::{Emulator, REGION};
     use idc_guard_tests::{fixtures, repo_root};
     use serde_json::{Value, json};
 
-    use super::{FORWARDER, TEMPLATE, resources, rule_of, signal_rule_of, template};
+    use super::{FORWARDER, TEMPLATE, resources, rule_of, signal_rule_of, template, usage_rule};
 
     const GUARDRAIL: &str = "222222222222";
     const MANAGEMENT: &str = "111111111111";
@@ -1461,9 +1625,18 @@ mod bus {
                 "{stem}: the fixtures are EventBridge envelopes"
             );
             let detail = &event["detail"];
+            let event_source = detail["eventSource"].as_str().unwrap_or_default();
+            let event_name = detail["eventName"].as_str().unwrap_or_default();
+            let usage_source = usage_source(event_source).filter(|_| USAGE_EVENT_NAMES.contains(&event_name));
             let expected = if event["detail-type"] == idc_guard::event::HEALTH_DETAIL_TYPE {
                 assert_eq!(event["source"], idc_guard::event::HEALTH_SOURCE, "{stem}");
                 route_health(detail["eventTypeCode"].as_str().unwrap())
+            } else if let Some(source) = usage_source {
+                // A use of access (issue #17): to usage-recorder, unless it failed.
+                assert_eq!(event["source"], source, "{stem}");
+                let detail_type = event["detail-type"].as_str().unwrap();
+                let failed = detail.get("errorCode").is_some_and(|c| !c.is_null());
+                route_usage(detail_type, event_source, event_name).filter(|_| !failed)
             } else {
                 let source = EventSource::from_event_source(detail["eventSource"].as_str().unwrap())
                     .unwrap_or_else(|| panic!("{stem}: unknown eventSource"));
@@ -1492,6 +1665,12 @@ mod bus {
             }
             queues.push((Some(*guard), urls));
         }
+        let (_, usage) = usage_rule(template(TEMPLATE));
+        let usage = resolve(
+            &usage["Properties"]["EventPattern"],
+            &BTreeMap::from([("AWS::AccountId", GUARDRAIL), ("ManagementAccountId", MANAGEMENT)]),
+        );
+        queues.push((Some(USAGE_RECORDER), vec![bus.rule(USAGE_RECORDER, &usage).await]));
         // The forwarder's rules, as they would run in the management account (their `account`
         // pin resolved to the bus's account).
         let mut urls = Vec::new();

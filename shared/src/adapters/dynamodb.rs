@@ -1,8 +1,11 @@
-//! [`StateStore`] over a DynamoDB table: the safety rails' state.
+//! [`StateStore`] over a DynamoDB table: the safety rails' state; and, in the same table,
+//! [`UsageStore`](crate::ports::UsageStore) (`usage.rs`: last uses, issue #17).
 //!
 //! The table has a string partition key `pk`, a string sort key `sk`, and TTL on the number
 //! attribute `expires_at`. Writes are conditional: `attribute_not_exists(pk)` for a new item,
 //! `version = :expected` for an update, so two concurrent writers cannot both succeed.
+
+mod usage;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,6 +40,8 @@ pub struct DynamoState {
     client: aws_sdk_dynamodb::Client,
     table: String,
     retry: RetryPolicy,
+    /// The `Limit` of the usage reads' Query pages (`None`: DynamoDB's 1 MB pages).
+    page_limit: Option<i32>,
 }
 
 impl DynamoState {
@@ -46,7 +51,16 @@ impl DynamoState {
             client,
             table: table.into(),
             retry,
+            page_limit: None,
         }
+    }
+
+    /// The same adapter, reading the usage items (issue #17) at most `items` per Query page
+    /// instead of DynamoDB's 1 MB pages: for tests that follow the pages of a small table.
+    #[must_use]
+    pub fn with_page_limit(mut self, items: i32) -> Self {
+        self.page_limit = Some(items);
+        self
     }
 
     /// The table's name.

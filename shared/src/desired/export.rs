@@ -28,6 +28,9 @@ pub struct ExportRow {
     pub account_name: String,
     /// The owner (from the desired file or the owner map; empty when none).
     pub owner: String,
+    /// Its last use and dormancy, when usage data is available (issue #17).
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub usage: Option<crate::usage::UsageColumns>,
 }
 
 /// Renders rows as a desired-assignments file: one entry per (principal, permission set,
@@ -98,6 +101,7 @@ pub fn export_rows(inv: &Inventory, named: &BTreeMap<Assignment, String>, routin
                         .to_owned()
                 })
             }),
+            usage: None,
         })
         .collect()
 }

@@ -128,6 +128,10 @@ pub struct Facts {
     /// SCIM provisioning's health: what the guard's or the reconciler's clock and state table
     /// know (offline checks know none of it).
     pub scim: super::scim::ScimFacts,
+    /// The assignment's use (issue #17): only the reconciler and `scan` supply it (`None`: the
+    /// `dormant-access` rule does not apply); `Some(Unknown)`: no usage data, or it could not
+    /// be joined (a group's members or the set's name unread).
+    pub usage: Option<Fact<super::usage::AssignmentUsage>>,
 }
 
 /// What the desired-assignments file says about one assignment.

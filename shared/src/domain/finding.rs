@@ -203,6 +203,9 @@ pub enum MissingFact {
     /// What the state table records about SCIM provisioning (failures, writes, removals) and
     /// the clock (only the guard and the reconciler know).
     ScimState,
+    /// Who used an assignment and when (no usage data, or a group's members could not be
+    /// read), or a window not yet observed whole.
+    Usage,
 }
 
 /// Why a record is not acted upon.

@@ -16,6 +16,7 @@ pub mod pattern;
 pub mod revocation;
 pub mod scim;
 pub mod time;
+pub mod usage;
 
 pub use action::{Action, Keep, ProvisionTarget, Removal};
 pub use facts::{DesiredFact, Fact, Facts, PermissionSetFacts, Scope};
@@ -34,3 +35,4 @@ pub use pattern::NamePattern;
 pub use revocation::{Loss, Revocation, RevocationReport, RevocationStatus};
 pub use scim::{GroupRemovals, ScimFacts, ScimSignal, ScimWindow};
 pub use time::Date;
+pub use usage::{AssignmentUsage, AssignmentUse, Channel, Dormancy, LastUse, Use, UseKey};

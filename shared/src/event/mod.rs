@@ -16,6 +16,7 @@ mod actor;
 mod cloudtrail;
 mod health;
 pub mod stream;
+pub mod usage;
 
 use std::fmt;
 

@@ -29,6 +29,19 @@ use crate::ports::{
 use crate::remediation::{self, Executed};
 use crate::revocation;
 
+/// The use of a planned correction's assignment as the run read it, and the run's time: what
+/// `dormant-access` judged, carried to the re-read before acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedUsage {
+    /// The assignment's use.
+    pub usage: Fact<crate::domain::AssignmentUsage>,
+    /// The run's time (Unix seconds).
+    pub as_of: u64,
+    /// The permission set's name as the run read it (names never change; the windows and the
+    /// uses are by name).
+    pub permission_set_name: Option<String>,
+}
+
 /// What became of one finding the reconciler planned ([`Guard::correct_planned`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlannedOutcome {
@@ -474,6 +487,7 @@ where
         change: &Change,
         finding: &Finding,
         desired: Option<&DesiredFact>,
+        usage: Option<&PlannedUsage>,
         today: Date,
     ) -> PlannedOutcome {
         let outcome = |kind, calls| Outcome {
@@ -496,7 +510,20 @@ where
             return PlannedOutcome::Done(Box::new(outcome(kind, Vec::new())));
         }
         let facts = match self.reread(change, finding, desired).await {
-            Ok(facts) => facts,
+            // An assignment's use is what the run read seconds ago, judged as of the run's time:
+            // only the reconciler reads it, and the re-read confirms the assignment still exists.
+            Ok(mut facts) => {
+                if let Some(planned) = usage {
+                    facts.usage = Some(planned.usage.clone());
+                    facts.as_of = Some(planned.as_of);
+                    if let (Some(ps), Some(name)) = (facts.permission_set.as_mut(), &planned.permission_set_name)
+                        && ps.name == Fact::Unknown
+                    {
+                        ps.name = Fact::Known(name.clone());
+                    }
+                }
+                facts
+            }
             Err(e) => {
                 let kind = OutcomeKind::Failed {
                     error: format!("the re-read before acting failed: {e}"),

@@ -62,6 +62,7 @@ impl Builder {
                 unknown: BTreeSet::new(),
                 strategy: Strategy::ByPrincipal,
                 provisioning: None,
+                group_members: BTreeMap::new(),
             },
         }
     }

@@ -65,6 +65,9 @@ pub struct Options {
     /// Read the members of every protected group: those the policy's `[groups] protected`
     /// names, and every group assigned a privileged permission set.
     pub memberships: bool,
+    /// Read the members of every group that holds an assignment, for per-assignment usage
+    /// (issue #17: a GROUP assignment's use is its members'); protected groups' reads are reused.
+    pub assigned_members: bool,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             strategy: Strategy::Auto,
             owner_tags: false,
             memberships: true,
+            assigned_members: false,
         }
     }
 }
@@ -197,6 +201,9 @@ pub struct Inventory {
     /// Where sets are behind and which operations failed (with the definitions, unless
     /// `provisioning-current` is off).
     pub provisioning: Option<ProvisioningState>,
+    /// The members (user ids) of every group holding an assignment (with
+    /// [`Options::assigned_members`]); `None` for a group whose read failed.
+    pub group_members: BTreeMap<String, Option<Vec<String>>>,
 }
 
 impl Inventory {

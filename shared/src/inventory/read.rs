@@ -82,6 +82,19 @@ where
     } else {
         BTreeMap::new()
     };
+    let group_members = if options.assigned_members {
+        assigned_members(
+            directory,
+            identity_store,
+            &assignments,
+            &protected_groups,
+            options.concurrency,
+            &mut unknown,
+        )
+        .await
+    } else {
+        BTreeMap::new()
+    };
     Ok(Inventory {
         instance: instance.clone(),
         identity_store: identity_store.clone(),
@@ -96,7 +109,59 @@ where
         unknown,
         strategy,
         provisioning,
+        group_members,
     })
+}
+
+/// The members of every group holding an assignment: the protected groups' lists are reused,
+/// the others read (one ListGroupMemberships listing each). A failed read is
+/// [`Unknown::GroupMembers`] and leaves the group's members `None`.
+async fn assigned_members<D: Directory>(
+    directory: &D,
+    identity_store: &IdentityStoreId,
+    assignments: &BTreeSet<Assignment>,
+    protected: &BTreeMap<String, ProtectedGroup>,
+    concurrency: usize,
+    unknown: &mut BTreeSet<Unknown>,
+) -> BTreeMap<String, Option<Vec<String>>> {
+    let mut out = BTreeMap::new();
+    let mut to_read = Vec::new();
+    let groups: BTreeSet<&String> = assignments
+        .iter()
+        .filter(|a| a.principal_type == PrincipalType::Group)
+        .map(|a| &a.principal_id)
+        .collect();
+    for id in groups {
+        match protected.get(id).and_then(|g| g.members.clone()) {
+            Some(members) => {
+                out.insert(id.clone(), Some(members));
+            }
+            None => to_read.push(id.clone()),
+        }
+    }
+    let read = futures_util::stream::iter(to_read)
+        .map(|id| async move {
+            let got = directory.group_members(identity_store, &id).await;
+            (id, got)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for (id, got) in read {
+        match got {
+            Ok(members) => {
+                out.insert(id, Some(members));
+            }
+            Err(e) => {
+                unknown.insert(Unknown::GroupMembers {
+                    group_id: id.clone(),
+                    reason: reason(&e),
+                });
+                out.insert(id, None);
+            }
+        }
+    }
+    out
 }
 
 /// Where the assigned sets are behind (one listing per assigned set) and the failed operations

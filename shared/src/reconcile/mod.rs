@@ -27,7 +27,7 @@ use crate::inventory::Inventory;
 use crate::policy::PolicyError;
 
 pub use plan::{Counts, Plan, PlanItem, plan};
-pub use report::{Member, ProtectedGroupReport, ReportedAction, RunReport};
+pub use report::{Member, ProtectedGroupReport, ReportedAction, RunReport, UsageSummary};
 pub use run::{RunOptions, run, survey};
 
 /// The `eventName` of the reconciler's synthetic changes.

@@ -17,6 +17,7 @@ use crate::inventory::{Inventory, Unknown};
 use crate::policy::Policy;
 use crate::rules::desired_assignments;
 use crate::safety::RECONCILER_SOURCE;
+use crate::usage::{UsageColumns, UsageInput};
 
 /// One planned correction.
 #[derive(Debug, Clone)]
@@ -29,6 +30,10 @@ pub struct PlanItem {
     pub desired: Option<DesiredFact>,
     /// The owner the desired file names for it.
     pub owner: Option<String>,
+    /// The assignment's last use and dormancy, when usage data was joined (assignment items).
+    pub usage: Option<UsageColumns>,
+    /// The use the rules judged, for the re-read before acting (assignment items).
+    pub planned_usage: Option<crate::guard::PlannedUsage>,
 }
 
 impl PlanItem {
@@ -106,7 +111,15 @@ pub(super) fn actor() -> Actor {
 }
 
 /// Plans a run: every rule on the live state, plus the desired diff; then the refusals.
-pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, run_id: &str, now: u64) -> Plan {
+pub fn plan(
+    policy: &Policy,
+    inv: &Inventory,
+    desired: &Desired,
+    usage: &UsageInput,
+    today: Date,
+    run_id: &str,
+    now: u64,
+) -> Plan {
     let resolved = match desired {
         Desired::Resolved(r) => Some(r),
         _ => None,
@@ -115,6 +128,7 @@ pub fn plan(policy: &Policy, inv: &Inventory, desired: &Desired, today: Date, ru
         policy,
         inv,
         resolved,
+        usage,
         today,
         meta: meta(run_id, now),
         now,
@@ -143,6 +157,7 @@ struct Planner<'a> {
     policy: &'a Policy,
     inv: &'a Inventory,
     resolved: Option<&'a Resolved>,
+    usage: &'a UsageInput,
     today: Date,
     meta: EventMeta,
     /// When the run started (Unix seconds).
@@ -158,12 +173,26 @@ impl Planner<'_> {
             kind,
         };
         let evaluation = evaluate(self.policy, change.clone(), facts, self.today);
+        let usage = match &facts.usage {
+            Some(Fact::Known(u)) => Some(UsageColumns::of(
+                u,
+                crate::usage::window_days(self.policy, facts.permission_set_name()),
+                self.now,
+            )),
+            _ => None,
+        };
         for finding in evaluation.findings {
             let item = PlanItem {
                 change: change.clone(),
                 finding,
                 desired: facts.desired.clone(),
                 owner: owner.map(str::to_owned),
+                usage: usage.clone(),
+                planned_usage: facts.usage.clone().map(|u| crate::guard::PlannedUsage {
+                    usage: u,
+                    as_of: self.now,
+                    permission_set_name: facts.permission_set_name().map(str::to_owned),
+                }),
             };
             self.candidates.push((item, unknown));
         }
@@ -206,6 +235,8 @@ impl Planner<'_> {
                         .map(str::to_owned),
                     line: want.map(|w| w.line),
                 }),
+                usage: Some(self.usage.fact(self.inv, key, self.now)),
+                as_of: Some(self.now),
                 ..Facts::default()
             };
             let owner = want.and_then(|w| w.owner.as_deref());

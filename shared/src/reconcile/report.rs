@@ -13,6 +13,7 @@ use crate::domain::{
 };
 use crate::inventory::{Inventory, Strategy, Unknown};
 use crate::rules::desired_assignments;
+use crate::usage::UsageColumns;
 
 /// One planned correction, as reported.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +41,63 @@ pub struct ReportedAction {
     /// The mutating calls made for it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<&'static str>,
+    /// An assignment's last use and dormancy, when usage data was joined.
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub usage: Option<UsageColumns>,
+}
+
+/// What a run knew of usage (issue #17), with the count of assignments by dormancy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UsageSummary {
+    /// `used`, `none` (no usage data: every dormancy undetermined) or `unavailable` (the read
+    /// failed).
+    pub data: &'static str,
+    /// Why the read failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When usage recording began (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_since: Option<String>,
+    /// Assignments used within their window.
+    pub active: usize,
+    /// Assignments unused for their whole window.
+    pub dormant: usize,
+    /// Assignments whose window has not been observed whole yet.
+    pub not_yet_observed: usize,
+    /// Assignments whose use could not be joined (a group's members or the set's name unread).
+    pub unknown: usize,
+}
+
+impl UsageSummary {
+    /// Every assignment of the inventory, counted by dormancy.
+    pub(super) fn of(
+        policy: &crate::policy::Policy,
+        inv: &Inventory,
+        usage: &crate::usage::UsageInput,
+        now: u64,
+    ) -> Self {
+        let mut summary = Self::default();
+        match usage {
+            crate::usage::UsageInput::None => summary.data = "none",
+            crate::usage::UsageInput::Failed(e) => {
+                summary.data = "unavailable";
+                summary.error = Some(e.clone());
+            }
+            crate::usage::UsageInput::Loaded(u) => {
+                summary.data = "used";
+                summary.recording_since = Some(crate::domain::time::utc(u.observation.since));
+                for row in crate::usage::per_assignment(policy, inv, &u.index, &u.observation, now) {
+                    match row.dormancy {
+                        Some(crate::domain::Dormancy::Active) => summary.active += 1,
+                        Some(crate::domain::Dormancy::Dormant) => summary.dormant += 1,
+                        Some(crate::domain::Dormancy::NotYetObserved) => summary.not_yet_observed += 1,
+                        None => summary.unknown += 1,
+                    }
+                }
+            }
+        }
+        summary
+    }
 }
 
 impl ReportedAction {
@@ -55,6 +113,7 @@ impl ReportedAction {
             owner: item.owner.clone(),
             outcome: None,
             calls: Vec::new(),
+            usage: item.usage.clone(),
         }
     }
 }
@@ -141,6 +200,12 @@ pub struct RunReport {
     /// sessions this run's removals revoked (each set edited once).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revocations: Vec<crate::domain::RevocationReport>,
+    /// What the run knew of usage, and the assignments by dormancy.
+    pub usage: UsageSummary,
+    /// The assignments to note as first seen and to forget (written by the caller that holds
+    /// the state table, after the run; empty in a dry run or without usage data).
+    #[serde(skip)]
+    pub sightings: crate::usage::Sightings,
 }
 
 impl RunReport {

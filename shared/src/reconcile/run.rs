@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub today: Date,
     /// Now, in Unix seconds.
     pub now: u64,
+    /// The usage data the `dormant-access` rule and the report join (issue #17).
+    pub usage: crate::usage::UsageInput,
 }
 
 impl RunOptions {
@@ -44,6 +46,7 @@ impl RunOptions {
             run_id: format!("reconcile-{now}-{}", std::process::id()),
             today: Date::today_utc(),
             now,
+            usage: crate::usage::UsageInput::None,
         }
     }
 }
@@ -102,7 +105,14 @@ where
     O: Organization,
 {
     let started = Instant::now();
-    let (inv, desired) = survey(guard, directory, organization, instance, file, &options.inventory).await?;
+    // A GROUP assignment's use is its members': with usage data, every assigned group's members
+    // are read.
+    let inventory = crate::inventory::Options {
+        assigned_members: options.inventory.assigned_members
+            || matches!(options.usage, crate::usage::UsageInput::Loaded(_)),
+        ..options.inventory.clone()
+    };
+    let (inv, desired) = survey(guard, directory, organization, instance, file, &inventory).await?;
     // Revocations whose sessions have expired go first (noted ones, and any the read found).
     let revocations = if options.dry_run {
         Vec::new()
@@ -119,6 +129,7 @@ where
         guard.policy(),
         &inv,
         &desired,
+        &options.usage,
         options.today,
         &options.run_id,
         options.now,
@@ -143,6 +154,13 @@ where
         api_calls: BTreeMap::new(),
         api_calls_total: 0,
         revocations,
+        usage: super::report::UsageSummary::of(guard.policy(), &inv, &options.usage, options.now),
+        sightings: match &options.usage {
+            crate::usage::UsageInput::Loaded(u) if !options.dry_run => {
+                crate::usage::Sightings::of(&inv, &u.observation.first_seen)
+            }
+            _ => crate::usage::Sightings::default(),
+        },
     };
     if plan.refusal.is_none() && !options.dry_run {
         execute(guard, &plan, options, &mut report).await;
@@ -214,7 +232,13 @@ where
                 for i in indexes {
                     let item = &plan.items[i];
                     let outcome = guard
-                        .correct_planned(&item.change, &item.finding, item.desired.as_ref(), options.today)
+                        .correct_planned(
+                            &item.change,
+                            &item.finding,
+                            item.desired.as_ref(),
+                            item.planned_usage.as_ref(),
+                            options.today,
+                        )
                         .await;
                     done.push((i, outcome));
                 }

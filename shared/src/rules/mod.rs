@@ -15,6 +15,7 @@
 pub mod abac_attributes_required;
 pub mod assignment_principal_type;
 pub mod desired_assignments;
+pub mod dormant_access;
 mod exempt;
 pub mod identity_store_scim_only;
 pub mod inline_policy_forbidden_actions;
@@ -66,6 +67,7 @@ pub static RULES: &[&dyn AnyRule] = &[
     &scim_sync_failing::ScimSyncFailing,
     &scim_silent::ScimSilent,
     &scim_mass_removal::ScimMassRemoval,
+    &dormant_access::DormantAccess,
 ];
 
 /// The rule with this id.

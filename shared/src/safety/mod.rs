@@ -45,6 +45,9 @@
 //! | own call | `own#<resource>` | `<operation>` | `times` of idc-guard's calls, `expires_at` (1 h) |
 //! | SCIM series | `scim#failures`, `scim#removals#<group>` | `window` | `times` recorded (a day, at most 1,000), `since` (the event of the last finding), `expires_at` (1 day) |
 //! | SCIM last write | `scim#last-write` | `write` | `since` (the last successful SCIM write, or when watching began: `status` `watching`), `expires_at` (90 days) |
+//! | last use (issue #17) | `usage#NN` ([`shard`] of the user id) | `<user_id>#<account>#<set name>` | `user_id`, `account`, `permission_set`, `at`, `event_id`, `channel`, `expires_at` (400 days after the use) |
+//! | usage recording start | `usage#since` | `since` | `at` (the first start, kept) |
+//! | first sighting of an assignment | `seen#NN` ([`shard`] of the assignment key) | the assignment key | `at` |
 //!
 //! The own-call journal tells idc-guard's echoes (its own calls coming back as events) from
 //! someone else using its role: each mutating call is recorded just before it is made; a change
@@ -54,7 +57,11 @@
 //! ([`Gate::first_report`](crate::ports::Gate::first_report)): taken before publishing, released when publishing fails; when the
 //! table cannot be used the outcome is published anyway (a duplicate rather than a loss).
 //!
-//! Every item also has a `version`, incremented by each conditional write.
+//! Every item of the rails also has a `version`, incremented by each conditional write. The
+//! usage items (issue #17, see [`crate::ports::UsageStore`]) have none: a last use is written
+//! only when it is later than the stored one (`attribute_not_exists(pk) OR at < :at`), the
+//! recording start only when there is none, and the last uses and sightings spread over
+//! [`USAGE_SHARDS`] partitions each so that they can be read whole.
 
 mod breaker;
 mod clock;
@@ -70,7 +77,11 @@ use std::time::Duration;
 pub use breaker::reset_breaker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use gate::{RECONCILER_SOURCE, SafetyGate};
-pub use keys::{breaker_key, claim_key, flap_key, notice_key, own_key, scim_key, scim_write_key};
+pub use keys::{
+    USAGE_SHARDS, USAGE_SINCE_ITEM, USAGE_SINCE_PARTITION, breaker_key, claim_key, flap_key, notice_key, own_key,
+    scim_key, scim_write_key, seen_key, seen_partition, seen_partitions, shard, usage_item, usage_key, usage_partition,
+    usage_partitions,
+};
 pub use kill_switch::{KillSwitch, MAX_KILL_SWITCH_TTL, Switch};
 pub use limits::{Limit, LimitError};
 pub use memory::{MemoryParameters, MemoryStore};
