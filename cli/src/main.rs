@@ -7,7 +7,9 @@
 //! statuses in one place: 0 nothing to report, 1 findings (violations, drift, an invalid policy),
 //! 2 usage or input errors.
 
+mod doctor;
 mod live;
+mod report;
 mod revoke;
 mod sets;
 mod usage;
@@ -173,6 +175,21 @@ enum Command {
     /// stderr. Exit status: 0 done, 2 usage, input or AWS errors (each unreadable record reported
     /// with its file and number; the others still counted), or --live could not read everything.
     Usage(usage::UsageArgs),
+    /// Check the deployment and the instance against the deployment guide's Verify checklist:
+    /// the instance, its identity source and SCIM groups, provisioning, ABAC; and, with
+    /// --stack, the deployment's state table, kill switch, breaker, findings topic, EventBridge
+    /// rules, the reconciler's last run and the dead-letter queues. Each check passes, fails or
+    /// warns, with the fix in one line. Changes nothing.
+    ///
+    /// Exit status: 0 every check passes (warnings allowed), 1 a check fails, 2 usage errors.
+    Doctor(doctor::DoctorArgs),
+    /// Write the access review: the access matrix (accounts × permission sets), privileged
+    /// access, findings, drift, exceptions, dormant assignments and a recertification CSV per
+    /// owner, as one self-contained HTML page (--html FILE) or JSON.
+    ///
+    /// Reads the instance like `scan` (a dry run); changes nothing. Exit status: 0 written, 2
+    /// usage or AWS errors.
+    Report(report::ReportArgs),
     /// Inspect or reset the safety rails' breaker (AWS credentials and region from the
     /// environment, as for the AWS CLI).
     Breaker {
@@ -409,6 +426,8 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Revoke(args) => revoke::revoke(&args),
         Command::Sets(args) => sets::sets(&args),
         Command::Usage(args) => usage::usage(&args),
+        Command::Doctor(args) => doctor::doctor(&args),
+        Command::Report(args) => report::report(&args),
     }
 }
 
