@@ -10,7 +10,6 @@ use idc_guard::config::{self, Config, Kind};
 use idc_guard::desired::{self, DesiredFile};
 use idc_guard::domain::InstanceArn;
 use idc_guard::inventory::{Options, Strategy};
-use idc_guard::notify::LoggingNotifier;
 use idc_guard::policy::PolicyError;
 use idc_guard::ports::InstanceRef;
 use idc_guard::reconcile::{self, Desired, RunOptions};
@@ -37,6 +36,18 @@ pub(crate) struct LiveArgs {
     /// How to list assignments: auto (the cheaper), by-principal or by-account.
     #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
     strategy: StrategyArg,
+}
+
+impl LiveArgs {
+    /// `--concurrency`.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// `--instance-arn`.
+    pub(crate) fn instance_arn(&self) -> Option<&InstanceArn> {
+        self.instance_arn.as_ref()
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -100,7 +111,7 @@ pub(crate) async fn session(args: &LiveArgs) -> Result<Session, CliError> {
         &sdk,
         Pacing::Configured,
         WithoutTable::Modes,
-        Publisher::Log(LoggingNotifier),
+        Publisher::log_only(),
     ))
 }
 

@@ -51,6 +51,8 @@ pub const FLAP_LIMIT: &str = "IDC_GUARD_FLAP_LIMIT";
 pub const BREAKER_LIMIT: &str = "IDC_GUARD_BREAKER_LIMIT";
 /// `IDC_GUARD_TOPIC_ARN`: the findings topic.
 pub const TOPIC_ARN: &str = "IDC_GUARD_TOPIC_ARN";
+/// `IDC_GUARD_SECURITY_HUB_PRODUCT_ARN`: the Security Hub product findings are imported under.
+pub const SECURITY_HUB_PRODUCT_ARN: &str = "IDC_GUARD_SECURITY_HUB_PRODUCT_ARN";
 /// `IDC_GUARD_SLACK_SECRET`: the Slack webhooks' secret.
 pub const SLACK_SECRET: &str = "IDC_GUARD_SLACK_SECRET";
 /// `IDC_GUARD_ASSIGNMENTS`: the desired-assignments file.
@@ -111,6 +113,12 @@ pub const VARIABLES: &[Variable] = &[
         name: TOPIC_ARN,
         default: None,
         meaning: "the findings SNS topic; unset: outcomes are only logged",
+        read_by: FUNCTIONS_THAT_JUDGE,
+    },
+    Variable {
+        name: SECURITY_HUB_PRODUCT_ARN,
+        default: None,
+        meaning: "the Security Hub product every finding is also imported under in ASFF (the account's default product, arn:<partition>:securityhub:<region>:<account>:product/<account>/default); unset: no Security Hub publication",
         read_by: FUNCTIONS_THAT_JUDGE,
     },
     Variable {
@@ -196,6 +204,8 @@ pub struct Config {
     pub safety: SafetyConfig,
     /// The findings topic (`None`: log only).
     pub topic_arn: Option<String>,
+    /// The Security Hub product findings are also imported under (`None`: none).
+    pub security_hub: Option<crate::notify::asff::Product>,
     /// The deployment's own role ARNs.
     pub own_roles: Vec<String>,
     /// The Slack webhooks' secret.
@@ -255,6 +265,7 @@ impl Config {
                 );
             }
         }
+        let security_hub = security_hub_product(var(SECURITY_HUB_PRODUCT_ARN), &mut fail);
         let (state_table, slack_secret) = (var(STATE_TABLE), var(SLACK_SECRET));
         if let Some(missing) = required_but_unset(kind, state_table.is_some(), slack_secret.is_some()) {
             fail(missing.variable, missing.message);
@@ -304,6 +315,7 @@ impl Config {
             state_table,
             safety,
             topic_arn: var(TOPIC_ARN),
+            security_hub,
             own_roles,
             slack_secret,
             assignments,
@@ -317,6 +329,24 @@ impl Config {
             Err(ConfigError { problems })
         }
     }
+}
+
+/// The Security Hub product `IDC_GUARD_SECURITY_HUB_PRODUCT_ARN` names, if set; a value that is
+/// not one is a problem, told to `fail`.
+fn security_hub_product(
+    arn: Option<String>,
+    fail: &mut impl FnMut(&'static str, String),
+) -> Option<crate::notify::asff::Product> {
+    let arn = arn?;
+    let product = crate::notify::asff::Product::parse(arn.trim());
+    if product.is_none() {
+        let expected = "arn:<partition>:securityhub:<region>:<account>:product/<account>/default";
+        fail(
+            SECURITY_HUB_PRODUCT_ARN,
+            format!("{arn:?} is not a Security Hub product ARN ({expected})"),
+        );
+    }
+    product
 }
 
 /// The variable `kind` cannot run without, when it is unset: slack-notifier's secret,
@@ -409,5 +439,33 @@ mod tests {
         // A guard does not read the reconciler's variables, whatever they say.
         let c = Config::from_lookup(Kind::Guard, |name| (name == RATE).then(|| "500".to_owned())).unwrap();
         assert_eq!(c.rate, 15);
+    }
+
+    #[test]
+    fn the_security_hub_product_is_parsed_and_a_bad_one_named() {
+        let arn = "arn:aws:securityhub:eu-west-1:111111111111:product/111111111111/default";
+        let c = Config::from_lookup(Kind::Guard, |name| {
+            (name == SECURITY_HUB_PRODUCT_ARN).then(|| arn.to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.security_hub.map(|p| p.account), Some("111111111111".to_owned()));
+        assert_eq!(
+            Config::from_lookup(Kind::DriftReconciler, |_| None)
+                .unwrap()
+                .security_hub,
+            None
+        );
+        // Only the functions that judge read it.
+        let c = Config::from_lookup(Kind::Cli, |name| {
+            (name == SECURITY_HUB_PRODUCT_ARN).then(|| arn.to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.security_hub, None);
+        let e = Config::from_lookup(Kind::Guard, |name| {
+            (name == SECURITY_HUB_PRODUCT_ARN)
+                .then(|| "arn:aws:securityhub:eu-west-1:111111111111:hub/default".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(e.problems[0].variable, SECURITY_HUB_PRODUCT_ARN);
     }
 }

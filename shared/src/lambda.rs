@@ -13,7 +13,12 @@
 //!
 //! usage-recorder (issue #17) is fed the same way, by its own queue: each use is one conditional
 //! write ([`crate::usage::record`]); only a failed write returns its message.
+//!
+//! Metrics (issue #18) are log lines: after each guard invocation and each reconciler run, what
+//! it reported is counted ([`crate::metrics`]) and written to standard output in CloudWatch's
+//! embedded metric format, with the throttling answers the adapters saw meanwhile.
 
+use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
@@ -24,6 +29,7 @@ use crate::adapters::SecretsManager;
 use crate::config::{Config, Kind};
 use crate::domain::Date;
 use crate::guard::{GuardError, GuardReport, Message};
+use crate::metrics::{self, Datapoints};
 use crate::notify::webhook::{SlackPoster, Webhooks};
 use crate::reconcile::{RunOptions, RunReport};
 use crate::retry::RetryPolicy;
@@ -77,7 +83,7 @@ pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
         .map_err(WiringError::from)
         .map_err(FunctionError::from)?;
     match kind {
-        Kind::Guard => run_guard(&config).await,
+        Kind::Guard => run_guard(&config, function).await,
         Kind::SlackNotifier => run_slack_notifier(&config).await,
         Kind::DriftReconciler => run_reconciler(&config).await,
         Kind::UsageRecorder => run_usage_recorder(&config).await,
@@ -105,7 +111,7 @@ pub fn init_telemetry() {
 
 /// An event guard: every sso-admin and identity store request paced at this process's part of
 /// the configured share (`IDC_GUARD_API_SHARE`).
-async fn run_guard(config: &Config) -> Result<(), lambda_runtime::Error> {
+async fn run_guard(config: &Config, function: &str) -> Result<(), lambda_runtime::Error> {
     let policy = wiring::load_policy(config).map_err(FunctionError::from)?;
     let sdk = wiring::sdk_config().await;
     let publisher = wiring::publisher(config, &sdk, &policy);
@@ -118,7 +124,7 @@ async fn run_guard(config: &Config) -> Result<(), lambda_runtime::Error> {
     let guard = &session.guard;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let deadline = start_by(event.context.deadline());
-        invocation(guard, event.payload.get(), deadline).await
+        invocation(guard, function, event.payload.get(), deadline, &mut std::io::stdout()).await
     }))
     .await
 }
@@ -138,23 +144,52 @@ fn start_by(deadline: SystemTime) -> Option<Instant> {
     Some(Instant::now() + left.saturating_sub(BATCH_MARGIN.min(left / 4)))
 }
 
-/// One guard invocation: an SQS batch answers the messages to return to the queue; anything
-/// else is one event, answered with its report (or `null` for a malformed one).
+/// One invocation of the guard `function`: an SQS batch answers the messages to return to the
+/// queue; anything else is one event, answered with its report (or `null` for a malformed one).
+/// Its metrics go to `metrics` (standard output in Lambda) as EMF lines.
 pub async fn invocation(
     guard: &LiveGuard,
+    function: &str,
     payload: &str,
     deadline: Option<Instant>,
+    metrics: &mut (dyn Write + Send),
 ) -> Result<serde_json::Value, FunctionError> {
-    match sqs_batch(payload) {
+    let throttled = crate::adapters::throttles();
+    let (answer, mut points) = match sqs_batch(payload) {
         Some(batch) => {
-            let response = handle_sqs(guard, &batch, deadline).await;
-            Ok(serde_json::to_value(response).unwrap_or_default())
+            let (response, points) = handle_sqs(guard, function, &batch, deadline).await;
+            (Ok(serde_json::to_value(response).unwrap_or_default()), points)
         }
         None => {
-            let report = handle(guard, payload).await?;
-            Ok(serde_json::to_value(report).unwrap_or_default())
+            let handled = handle(guard, payload).await;
+            let points = match &handled {
+                Ok(Some(report)) => metrics::of_guard(function, [report], unix_ms()),
+                _ => Datapoints::default(),
+            };
+            (handled.map(|r| serde_json::to_value(r).unwrap_or_default()), points)
         }
+    };
+    points.extend(&metrics::of_throttles(&throttled, &crate::adapters::throttles()));
+    emit(&points, metrics);
+    answer
+}
+
+/// Writes `points` to `out` as EMF lines; a failed write is logged (metrics never fail an
+/// invocation).
+pub fn emit(points: &Datapoints, out: &mut dyn Write) {
+    if points.is_empty() {
+        return;
     }
+    if let Err(e) = points.write_to(out, unix_ms()) {
+        tracing::warn!(error = %e, "the metrics could not be written");
+    }
+}
+
+/// The current time, milliseconds since the epoch (EMF's `Timestamp`).
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The payload as an SQS batch, when it is one (every record from `aws:sqs`).
@@ -168,9 +203,15 @@ pub fn sqs_batch(payload: &str) -> Option<SqsEvent> {
     from_sqs.then_some(batch)
 }
 
-/// Handles an SQS batch; the answer lists the messages to return to the queue. A malformed
-/// message is logged and acknowledged (retrying cannot fix it).
-pub async fn handle_sqs(guard: &LiveGuard, batch: &SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+/// Handles an SQS batch for the guard `function`; the answer lists the messages to return to the
+/// queue, with the batch's metrics. A malformed message is logged and acknowledged (retrying
+/// cannot fix it).
+pub async fn handle_sqs(
+    guard: &LiveGuard,
+    function: &str,
+    batch: &SqsEvent,
+    deadline: Option<Instant>,
+) -> (SqsBatchResponse, Datapoints) {
     let messages: Vec<Message<'_>> = batch
         .records
         .iter()
@@ -186,7 +227,7 @@ pub async fn handle_sqs(guard: &LiveGuard, batch: &SqsEvent, deadline: Option<In
     );
     let handled = Box::pin(guard.handle_batch(&messages, Date::today_utc(), deadline)).await;
     let mut response = SqsBatchResponse::default();
-    for h in handled {
+    for h in &handled {
         match &h.result {
             Ok(report) => {
                 tracing::info!(message_id = %h.id, event_id = %report.event_id, verdict = ?report.verdict, outcomes = report.outcomes.len(), triaged = report.triaged, coalesced_with = report.coalesced_with.as_deref(), "handled");
@@ -196,11 +237,18 @@ pub async fn handle_sqs(guard: &LiveGuard, batch: &SqsEvent, deadline: Option<In
             }
             Err(e) => tracing::warn!(message_id = %h.id, error = %e, "returned to the queue"),
         }
+    }
+    let points = metrics::of_guard(
+        function,
+        handled.iter().filter_map(|h| h.result.as_ref().ok()),
+        unix_ms(),
+    );
+    for h in handled {
         if h.returns_to_queue() {
             response.add_failure(h.id);
         }
     }
-    response
+    (response, points)
 }
 
 /// Handles one invocation: bad input is logged and acknowledged (retrying cannot fix it);
@@ -231,7 +279,13 @@ async fn run_usage_recorder(config: &Config) -> Result<(), lambda_runtime::Error
     let recorder = Recorder::new(store);
     let recorder = &recorder;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        usage_invocation(recorder, event.payload.get(), unix_now()).await
+        let throttled = crate::adapters::throttles();
+        let answer = usage_invocation(recorder, event.payload.get(), unix_now()).await;
+        emit(
+            &metrics::of_throttles(&throttled, &crate::adapters::throttles()),
+            &mut std::io::stdout(),
+        );
+        answer
     }))
     .await
 }
@@ -330,7 +384,8 @@ async fn run_slack_notifier(config: &Config) -> Result<(), lambda_runtime::Error
 
 /// drift-reconciler: builds everything once, then runs one reconciliation per invocation
 /// (scheduled, default hourly; `{"dry_run": true}` plans only). The run report is printed as one
-/// JSON line and returned; drift is published as one finding through the publisher. The
+/// JSON line and returned, its metrics as EMF lines; drift is published as one finding through
+/// the publisher. The
 /// frequent sweep (`{"task": "expire-revocations"}`, every 15 minutes) only removes the
 /// revocation statements whose sessions have expired.
 async fn run_reconciler(config: &Config) -> Result<(), lambda_runtime::Error> {
@@ -355,8 +410,13 @@ async fn run_reconciler(config: &Config) -> Result<(), lambda_runtime::Error> {
             if wiring::is_sweep(&event.payload) {
                 sweep_once(session).await
             } else {
-                let report = reconcile_once(session, config, usage, is_dry_run(&event.payload)).await?;
-                Ok(serde_json::to_value(&report).unwrap_or_default())
+                let throttled = crate::adapters::throttles();
+                let run = reconcile_and_note(session, config, usage, is_dry_run(&event.payload)).await;
+                // The run's metrics (issue #18), as EMF lines next to its report.
+                let mut points = run.as_ref().map(metrics::of_run).unwrap_or_default();
+                points.extend(&metrics::of_throttles(&throttled, &crate::adapters::throttles()));
+                emit(&points, &mut std::io::stdout());
+                Ok(serde_json::to_value(&run?).unwrap_or_default())
             }
         })
     }))
@@ -383,6 +443,39 @@ async fn sweep_once(session: &Session) -> Result<serde_json::Value, FunctionErro
         Some(e) => Err(FunctionError::new(ErrorClass::of_remote(&e), &e)),
         None => Ok(out),
     }
+}
+
+/// One invocation of drift-reconciler, whose end is noted in the state table (issue #18:
+/// `idc-guard doctor` reports the last run and how it ended). A failed note is logged: the run
+/// itself stands.
+async fn reconcile_and_note(
+    session: &Session,
+    config: &Config,
+    table: Option<&crate::adapters::DynamoState>,
+    dry_run: bool,
+) -> Result<RunReport, FunctionError> {
+    let started = unix_now();
+    let result = reconcile_once(session, config, table, dry_run).await;
+    if let Some(table) = table {
+        let outcome = match &result {
+            Ok(report) => crate::safety::RunOutcome::Completed {
+                dry_run,
+                planned: report.plan.len(),
+                unknown: report.unknown.len(),
+                refused: report.refused.clone(),
+            },
+            Err(e) => crate::safety::RunOutcome::Failed { error: e.to_string() },
+        };
+        let run = crate::safety::LastRun {
+            started,
+            finished: unix_now(),
+            outcome,
+        };
+        if let Err(e) = crate::safety::note_run(table, &run).await {
+            tracing::warn!(error = %e, "the reconciler's last run could not be noted");
+        }
+    }
+    result
 }
 
 /// One invocation of drift-reconciler.

@@ -31,10 +31,13 @@ pub(crate) const LAYERS: &[&str] = &[
     "hygiene",
     "desired",
     "reconcile",
+    "review",
+    "metrics",
     "routing",
     "adapters",
     "config",
     "wiring",
+    "doctor",
     "lambda",
 ];
 

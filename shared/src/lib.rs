@@ -11,7 +11,7 @@
 //! The modules form layers, each using only those below it (ARCHITECTURE.md lists the order, and
 //! a test checks every `use crate::…`): domain, iam, spanned, rules, policy, event, engine,
 //! report, ports, retry, pace, remediation, guard, safety, notify, inventory, hygiene, desired,
-//! reconcile, routing, adapters, config, wiring, lambda.
+//! reconcile, review, metrics, routing, adapters, config, wiring, doctor, lambda.
 //!
 //! Invariants (see ARCHITECTURE.md): rules do no I/O and cannot fail (a missing fact is a skip,
 //! never an error); only [`event`] reads CloudTrail JSON; only [`adapters`] name AWS SDK types.
@@ -20,6 +20,7 @@
 pub mod adapters;
 pub mod config;
 pub mod desired;
+pub mod doctor;
 pub mod domain;
 pub mod engine;
 pub mod event;
@@ -32,6 +33,7 @@ pub mod lambda;
 
 #[cfg(test)]
 mod layering;
+pub mod metrics;
 pub mod notify;
 pub mod pace;
 pub mod policy;
@@ -40,6 +42,7 @@ pub mod reconcile;
 pub mod remediation;
 pub mod report;
 pub mod retry;
+pub mod review;
 pub mod revocation;
 pub mod routing;
 pub mod rules;

@@ -319,7 +319,8 @@ pub trait IdentityStore: Send + Sync {
     }
 }
 
-/// Where findings and their outcomes go (SNS and Slack later; logs for now).
+/// Where findings and their outcomes go: the findings topic (and from it Slack), Security Hub,
+/// the log.
 pub trait Notifier: Send + Sync {
     /// Publishes one outcome.
     fn publish(&self, outcome: &Outcome) -> impl Future<Output = Remote<()>> + Send;
@@ -335,6 +336,15 @@ pub trait Notifier: Send + Sync {
     /// set's owner tag before publishing (one more read per published outcome). Default: no.
     fn routes_by_owner(&self) -> bool {
         false
+    }
+
+    /// Records the outcomes of a reconciler run's planned findings, one per finding, in the
+    /// stores that keep one finding per (rule, resource) for machines (Security Hub, issue #18);
+    /// people get the run's one summary through [`Notifier::publish`] instead of a message each.
+    /// The default records nothing.
+    fn record(&self, outcomes: &[Outcome]) -> impl Future<Output = Remote<()>> + Send {
+        let _ = outcomes;
+        async { Ok(()) }
     }
 }
 
@@ -733,4 +743,20 @@ pub trait Organization: Send + Sync {
     /// ListAccountsForParent and ListOrganizationalUnitsForParent: the accounts directly under a
     /// root or OU, and its child OUs. `NotFound` when the parent does not exist.
     fn children(&self, parent: &str) -> impl Future<Output = Remote<(Vec<AccountId>, Vec<String>)>> + Send;
+}
+
+/// The deployment's own resources, read by `idc-guard doctor` (issue #18): its EventBridge
+/// rules, its findings topic and its queues. Read only; a failed read is an error (the check is
+/// then unknown), never "absent".
+pub trait DeploymentResources: Send + Sync {
+    /// ListRules on the default bus with a name prefix: each rule's name and state as
+    /// EventBridge spells it (`ENABLED`, `DISABLED`, `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`).
+    fn rules(&self, prefix: &str) -> impl Future<Output = Remote<Vec<(String, String)>>> + Send;
+
+    /// ListTopics: the ARN of the topic named `name`; `None` when there is none.
+    fn topic(&self, name: &str) -> impl Future<Output = Remote<Option<String>>> + Send;
+
+    /// GetQueueUrl and GetQueueAttributes: the messages available in the queue named `name`
+    /// (`ApproximateNumberOfMessages`); `None` when there is no such queue.
+    fn queue_depth(&self, name: &str) -> impl Future<Output = Remote<Option<u64>>> + Send;
 }

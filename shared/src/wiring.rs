@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::adapters::{
-    CallCounter, DynamoState, IdentityStoreApi, Organizations, SnsNotifier, SsmParameters, SsoAdmin,
+    CallCounter, DynamoState, IdentityStoreApi, Organizations, SecurityHub, SnsNotifier, SsmParameters, SsoAdmin,
 };
 use crate::config::{Config, Kind};
 use crate::domain::{Change, Decision, Finding, InstanceArn, Notice, Outcome, OutcomeKind};
@@ -58,6 +58,12 @@ const RAILS: &[&str] = &[
     "sso:DescribePermissionSet",
 ];
 
+/// Security Hub publication (optional, `IDC_GUARD_SECURITY_HUB_PRODUCT_ARN`): each finding
+/// imported under the account's default product, and a reverted one marked `RESOLVED` (which
+/// an import cannot do to an existing finding). The template grants them only when
+/// `SecurityHubPublication` is `Enabled`, on the product and the hub.
+pub const SECURITY_HUB: &[&str] = &["securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"];
+
 /// The reconciler's whole-instance reads (the inventory).
 const INVENTORY: &[&str] = &[
     "sso:ListInstances",
@@ -95,6 +101,15 @@ const USAGE_RECORDING: &[&str] = &["dynamodb:PutItem"];
 /// `idc-guard revoke`: the groups the user is in.
 const REVOKE: &[&str] = &["identitystore:ListGroupMembershipsForMember"];
 
+/// `idc-guard doctor` (issue #18): the deployment's rules, topic and dead-letter queues (the
+/// table, the kill switch and the instance are read with the actions above).
+const DOCTOR: &[&str] = &[
+    "events:ListRules",
+    "sns:ListTopics",
+    "sqs:GetQueueUrl",
+    "sqs:GetQueueAttributes",
+];
+
 /// The AWS actions a function of `kind` needs: for the guards, every event rule's actions and
 /// the rails; for the reconciler, every rule's, the rails, the inventory and the usage reads; for
 /// slack-notifier, the webhook secret; for usage-recorder, its conditional writes.
@@ -107,9 +122,13 @@ pub fn permissions(kind: Kind) -> BTreeSet<&'static str> {
             .flat_map(|d| d.actions().collect::<Vec<_>>())
     };
     match kind {
-        Kind::Guard => rules(false).chain(RAILS.iter().copied()).collect(),
+        Kind::Guard => rules(false)
+            .chain(RAILS.iter().copied())
+            .chain(SECURITY_HUB.iter().copied())
+            .collect(),
         Kind::DriftReconciler => rules(true)
             .chain(RAILS.iter().copied())
+            .chain(SECURITY_HUB.iter().copied())
             .chain(INVENTORY.iter().copied())
             .chain(SWEEP.iter().copied())
             .chain(USAGE_READS.iter().copied())
@@ -122,6 +141,7 @@ pub fn permissions(kind: Kind) -> BTreeSet<&'static str> {
             .chain(SWEEP.iter().copied())
             .chain(USAGE_READS.iter().copied())
             .chain(REVOKE.iter().copied())
+            .chain(DOCTOR.iter().copied())
             .collect(),
     }
 }
@@ -417,56 +437,118 @@ pub fn findings_topic(sdk: &aws_config::SdkConfig, topic_arn: &str, policy: &Pol
     )
 }
 
-/// Where outcomes go: the findings topic (and the log), or the log only.
+/// Security Hub's default product of the account, `product`, naming the policy's owners.
+pub fn security_hub(
+    sdk: &aws_config::SdkConfig,
+    product: &crate::notify::asff::Product,
+    policy: &Policy,
+) -> SecurityHub {
+    SecurityHub::new(
+        aws_sdk_securityhub::Client::new(sdk),
+        product.clone(),
+        policy.owners.clone(),
+        RetryPolicy::default(),
+    )
+}
+
+/// Where outcomes go: the log always, the findings topic and Security Hub when configured.
+/// Each sink is tried whatever the others did: a failed import never loses the topic's message.
 #[derive(Debug)]
-pub enum Publisher {
-    /// The findings topic.
-    Sns(Box<SnsNotifier>),
+pub struct Publisher {
+    topic: Option<Box<SnsNotifier>>,
+    security_hub: Option<Box<SecurityHub>>,
+}
+
+impl Publisher {
+    /// Publishes to `topic` and `security_hub`, those given, and to the log.
+    pub fn new(topic: Option<SnsNotifier>, security_hub: Option<SecurityHub>) -> Self {
+        Self {
+            topic: topic.map(Box::new),
+            security_hub: security_hub.map(Box::new),
+        }
+    }
+
     /// Structured logs only.
-    Log(LoggingNotifier),
+    pub fn log_only() -> Self {
+        Self::new(None, None)
+    }
+
+    /// Whether outcomes go to the findings topic.
+    pub fn publishes_to_topic(&self) -> bool {
+        self.topic.is_some()
+    }
+
+    /// Whether outcomes are imported into Security Hub.
+    pub fn publishes_to_security_hub(&self) -> bool {
+        self.security_hub.is_some()
+    }
 }
 
 impl Notifier for Publisher {
+    /// The topic first, then the log line (so an outcome is visible even if publishing fails),
+    /// then Security Hub. The topic's error is returned, else Security Hub's: either makes the
+    /// guard forget that it published, so a redelivered event publishes again (a duplicate
+    /// message is better than a lost one; a repeated import updates the same finding).
     async fn publish(&self, outcome: &Outcome) -> Remote<()> {
-        match self {
-            Self::Sns(sns) => {
-                let sent = sns.publish(outcome).await;
-                // The log line stays, so an outcome is visible even if publishing fails.
-                let _ = LoggingNotifier.publish(outcome).await;
-                sent
-            }
-            Self::Log(log) => log.publish(outcome).await,
-        }
+        let sent = match &self.topic {
+            Some(sns) => sns.publish(outcome).await,
+            None => Ok(()),
+        };
+        let _ = LoggingNotifier.publish(outcome).await;
+        let imported = match &self.security_hub {
+            // Boxed: the guard's future, which holds this one, stays the size it was.
+            Some(hub) => Box::pin(hub.publish(outcome)).await.inspect_err(|e| {
+                tracing::error!(error = %e, event_id = %outcome.event.event_id, rule = %outcome.finding.rule, "could not import the finding into Security Hub");
+            }),
+            None => Ok(()),
+        };
+        sent.and(imported)
     }
 
+    /// Notices go to the topic (else the log); they are not findings, so not to Security Hub.
     async fn announce(&self, notice: &Notice) -> Remote<()> {
-        match self {
-            Self::Sns(sns) => sns.announce(notice).await,
-            Self::Log(log) => log.announce(notice).await,
+        match &self.topic {
+            Some(sns) => sns.announce(notice).await,
+            None => LoggingNotifier.announce(notice).await,
         }
     }
 
+    /// A reconciler run's findings, each its own Security Hub finding (the topic gets the run's
+    /// summary through `publish`).
+    async fn record(&self, outcomes: &[Outcome]) -> Remote<()> {
+        match &self.security_hub {
+            Some(hub) => Box::pin(hub.record(outcomes)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Both the topic's routing and Security Hub's `idc-guard/Owner` field name the owner.
     fn routes_by_owner(&self) -> bool {
-        matches!(self, Self::Sns(_))
+        self.topic.is_some() || self.security_hub.is_some()
     }
 }
 
 /// The publisher the configuration describes.
 pub fn publisher(config: &Config, sdk: &aws_config::SdkConfig, policy: &Policy) -> Publisher {
-    match &config.topic_arn {
+    let topic = match &config.topic_arn {
         Some(topic) => {
             let owners = &policy.owners;
             tracing::info!(%topic, default_owner = %owners.default_owner, owner_tag = %owners.tag_key, "findings topic");
-            Publisher::Sns(Box::new(findings_topic(sdk, topic, policy)))
+            Some(findings_topic(sdk, topic, policy))
         }
         None => {
             tracing::warn!(
                 "no findings topic is configured ({} is unset): outcomes are only logged",
                 crate::config::TOPIC_ARN
             );
-            Publisher::Log(LoggingNotifier)
+            None
         }
-    }
+    };
+    let hub = config.security_hub.as_ref().map(|product| {
+        tracing::info!(product = %product.arn, "findings are also imported into Security Hub");
+        security_hub(sdk, product, policy)
+    });
+    Publisher::new(topic, hub)
 }
 
 /// The guard every function and the CLI run.
@@ -632,6 +714,16 @@ pub async fn resolve_instance<C: InstanceInventory>(
             instances.len()
         ))),
     }
+}
+
+/// The SSM parameters (the kill switch), read with the default retries.
+pub fn parameters(sdk: &aws_config::SdkConfig) -> SsmParameters {
+    SsmParameters::new(aws_sdk_ssm::Client::new(sdk), RetryPolicy::default())
+}
+
+/// The deployment's rules, topic and queues (`idc-guard doctor`).
+pub fn deployment(sdk: &aws_config::SdkConfig) -> crate::adapters::Deployment {
+    crate::adapters::Deployment::new(sdk, RetryPolicy::default())
 }
 
 /// A failed call's error, for code that has no [`RemoteError`] of its own to return.

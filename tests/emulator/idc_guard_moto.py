@@ -56,6 +56,10 @@ An ALL_PROVISIONED_ACCOUNTS request updates the accounts that hold the policies 
 with the first failing account's reason, if any account does not: the API reference does not
 say how AWS reports a partial failure, and one FAILED request is what a caller must notice.
 Unregistered accounts hold every policy.
+
+Security Hub (issue #18, the section at the end, `apply_securityhub`): BatchImportFindings keeps
+an existing finding's Workflow, Note, VerificationState and UserDefinedFields and resets the
+workflow as AWS does; BatchUpdateFindings is added.
 """
 
 from __future__ import annotations
@@ -1205,3 +1209,146 @@ def apply(
     for name, method in response_methods.items():
         method.__name__ = name
         setattr(SSOAdminResponse, name, method)
+    apply_securityhub()
+
+
+# =============================================================================================
+# Security Hub (issue #18): BatchImportFindings as AWS treats an update, and BatchUpdateFindings
+# =============================================================================================
+#
+# moto's BatchImportFindings replaces an existing finding's attributes wholesale, and moto has no
+# BatchUpdateFindings. Following the Security Hub API reference and user guide:
+#   - "After a finding is created, BatchImportFindings cannot be used to update the following
+#     finding fields and objects […] Note, UserDefinedFields, VerificationState, Workflow"
+#     (API reference, BatchImportFindings): an update keeps the finding's own values of those;
+#   - Security Hub resets Workflow.Status from NOTIFIED or RESOLVED to NEW when RecordState
+#     changes from ARCHIVED to ACTIVE, or Compliance.Status from PASSED to FAILED, WARNING or
+#     NOT_AVAILABLE (user guide, "Setting the workflow status of findings"); a new finding
+#     without a Workflow is NEW; RecordState defaults to ACTIVE;
+#   - a request holds 1 to 100 findings; the finding's required attributes, and Title (256),
+#     Description (1024) and Id (512) within their lengths, else the finding is listed in
+#     FailedFindings (the emulator's ErrorCode is InvalidInput);
+#   - with an account's default product ARN, the finding's AwsAccountId must be the calling
+#     account (API reference), and the product must be the caller's own; the emulator answers
+#     AccessDeniedException in FailedFindings;
+#   - BatchUpdateFindings (PATCH /findings/batchupdate): 1 to 100 FindingIdentifiers (Id and
+#     ProductArn); Workflow, Note, VerificationState and UserDefinedFields set; UpdatedAt left as it
+#     is ("your updates don't affect existing values for the UpdatedAt field", user guide,
+#     "BatchUpdateFindings for customers"); an unknown finding is in UnprocessedFindings.
+
+_SH_REQUIRED = (
+    "AwsAccountId",
+    "CreatedAt",
+    "Description",
+    "GeneratorId",
+    "Id",
+    "ProductArn",
+    "Resources",
+    "SchemaVersion",
+    "Severity",
+    "Title",
+    "Types",
+    "UpdatedAt",
+)
+_SH_MAX_LENGTHS = {"Title": 256, "Description": 1024, "Id": 512}
+_SH_CUSTOMER_FIELDS = ("Note", "UserDefinedFields", "VerificationState", "Workflow")
+
+
+class _SecurityHubInvalidInput(JsonRESTError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidInputException", message)
+
+
+def _sh_problem(backend: Any, finding: dict[str, Any]) -> tuple[str, str] | None:
+    """Why Security Hub would refuse `finding`: (ErrorCode, ErrorMessage), or None."""
+    missing = [name for name in _SH_REQUIRED if finding.get(name) in (None, "", [])]
+    if missing:
+        return "InvalidInput", f"Finding is missing required attributes: {', '.join(missing)}"
+    for name, limit in _SH_MAX_LENGTHS.items():
+        if len(str(finding[name])) > limit:
+            return "InvalidInput", f"{name} must be at most {limit} characters"
+    default_product = re.search(r":product/(\d{12})/default$", str(finding["ProductArn"]))
+    caller = backend.account_id
+    if default_product and (default_product.group(1), finding["AwsAccountId"]) != (caller, caller):
+        return "AccessDeniedException", "a default product's findings are imported by its own account, for itself"
+    return None
+
+
+def _sh_find(backend: Any, product_arn: str, finding_id: str) -> Any:
+    return next(
+        (f for f in backend.findings if f.id == finding_id and f.data.get("ProductArn") == product_arn),
+        None,
+    )
+
+
+def _sh_batch_import_findings(self: Any, findings: list[dict[str, Any]]) -> tuple[int, int, list[dict[str, Any]]]:
+    from moto.securityhub.models import Finding
+
+    if not isinstance(findings, list) or not 1 <= len(findings) <= 100:
+        raise _SecurityHubInvalidInput("Findings must hold 1 to 100 findings")
+    failed: list[dict[str, Any]] = []
+    for finding in findings:
+        problem = _sh_problem(self, finding)
+        if problem is not None:
+            failed.append({"Id": finding.get("Id", ""), "ErrorCode": problem[0], "ErrorMessage": problem[1]})
+            continue
+        existing = _sh_find(self, finding["ProductArn"], finding["Id"])
+        data = dict(finding)
+        data.setdefault("RecordState", "ACTIVE")
+        if existing is None:
+            data.setdefault("Workflow", {"Status": "NEW"})
+            self.findings.append(Finding(finding["Id"], data))
+            continue
+        before = existing.data
+        for name in _SH_CUSTOMER_FIELDS:
+            data.pop(name, None)
+            if name in before:
+                data[name] = before[name]
+        workflow = dict(data.get("Workflow") or {"Status": "NEW"})
+        reopened = before.get("RecordState") == "ARCHIVED" and data["RecordState"] == "ACTIVE"
+        regressed = (before.get("Compliance") or {}).get("Status") == "PASSED" and (
+            (data.get("Compliance") or {}).get("Status") in ("FAILED", "WARNING", "NOT_AVAILABLE")
+        )
+        if workflow.get("Status") in ("NOTIFIED", "RESOLVED") and (reopened or regressed):
+            workflow["Status"] = "NEW"
+        data["Workflow"] = workflow
+        existing.data = data
+    return len(failed), len(findings) - len(failed), failed
+
+
+def _sh_batch_update_findings(self: Any, params: dict[str, Any]) -> dict[str, Any]:
+    identifiers = params.get("FindingIdentifiers")
+    if not isinstance(identifiers, list) or not 1 <= len(identifiers) <= 100:
+        raise _SecurityHubInvalidInput("FindingIdentifiers must hold 1 to 100 identifiers")
+    processed, unprocessed = [], []
+    for identifier in identifiers:
+        finding = _sh_find(self, identifier.get("ProductArn", ""), identifier.get("Id", ""))
+        if finding is None:
+            unprocessed.append(
+                {"FindingIdentifier": identifier, "ErrorCode": "FindingNotFound", "ErrorMessage": "Finding not found"}
+            )
+            continue
+        if "Workflow" in params:
+            finding.data["Workflow"] = {**(finding.data.get("Workflow") or {}), **params["Workflow"]}
+        for name in ("Note", "VerificationState", "UserDefinedFields"):
+            if name in params:
+                finding.data[name] = params[name]
+        processed.append(identifier)
+    return {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
+
+
+def _sh_r_batch_update_findings(self: Any) -> str:
+    body = self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body
+    return json.dumps(_sh_batch_update_findings(self.securityhub_backend, json.loads(body or "{}")))
+
+
+def apply_securityhub() -> None:
+    """Patch moto's Security Hub backend, response class and routes (called by `apply`)."""
+    from moto.securityhub import urls as securityhub_urls
+    from moto.securityhub.models import SecurityHubBackend
+    from moto.securityhub.responses import SecurityHubResponse
+
+    SecurityHubBackend.batch_import_findings = _sh_batch_import_findings  # type: ignore[method-assign]
+    _sh_r_batch_update_findings.__name__ = "batch_update_findings"
+    SecurityHubResponse.batch_update_findings = _sh_r_batch_update_findings  # type: ignore[attr-defined]
+    securityhub_urls.url_paths["{0}/findings/batchupdate$"] = SecurityHubResponse.dispatch

@@ -189,7 +189,7 @@ async fn the_assignment_guard_binary_reverts_a_user_assignment_under_cargo_lambd
     let event = w.user_assignment_event(ps, ACCOUNT, USER);
     a_user_assignment_is_reverted_and_published(&w, &watch, &event, ps).await;
     malformed_input_is_acknowledged_and_logged(&watch);
-    the_breaker_opens_once_in_the_alarms_log_format(&w, &watch, event, ps).await;
+    the_breaker_opens_once_in_the_alarms_metric(&w, &watch, event, ps).await;
 }
 
 async fn a_user_assignment_is_reverted_and_published(w: &World, watch: &Watch, event: &Event, ps: &str) {
@@ -215,6 +215,46 @@ async fn a_user_assignment_is_reverted_and_published(w: &World, watch: &Watch, e
         published[0]["Subject"],
         "[idc-guard] REVERTED assignment-principal-type on DataEngineer"
     );
+    // Its metrics, as EMF lines on the function's standard output (issue #18).
+    let rule = ("Rule", "assignment-principal-type");
+    let lines = emf_lines(watch);
+    assert_eq!(emf(&lines, "Findings", &[rule, ("Outcome", "remediated")]), [json!(1)]);
+    assert_eq!(emf(&lines, "Remediations", &[rule]), [json!(1)]);
+    let latency = emf(&lines, "Latency", &[("Function", "assignment-guard")]);
+    assert!(latency.len() == 1 && latency[0].as_u64().is_some(), "{latency:?}");
+}
+
+/// The EMF lines in a function's log: the JSON objects with an `_aws` member, each checked
+/// against the catalogue (`metrics::METRICS`: a known name, its unit and exactly its dimensions).
+fn emf_lines(watch: &Watch) -> Vec<Value> {
+    let log = std::fs::read_to_string(&watch.log).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    for l in &lines {
+        let directive = &l["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], idc_guard::metrics::NAMESPACE, "{l}");
+        let name = directive["Metrics"][0]["Name"].as_str().unwrap();
+        let declared = idc_guard::metrics::METRICS
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} is not declared: {l}"));
+        assert_eq!(directive["Metrics"][0]["Unit"], declared.unit.as_str(), "{l}");
+        assert_eq!(directive["Dimensions"], json!([declared.dimensions]), "{l}");
+    }
+    lines
+}
+
+/// The values of `name` on the EMF lines with these dimension values, in log order.
+fn emf(lines: &[Value], name: &str, dims: &[(&str, &str)]) -> Vec<Value> {
+    lines
+        .iter()
+        .filter(|l| l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == name)
+        .filter(|l| dims.iter().all(|(d, v)| l[*d] == *v))
+        .map(|l| l[name].clone())
+        .collect()
 }
 
 /// The users the revocation statements in `set`'s inline policy name.
@@ -241,9 +281,9 @@ fn malformed_input_is_acknowledged_and_logged(watch: &Watch) {
 }
 
 /// The breaker: a second USER assignment would be the second remediation within the window
-/// (limit 1): withheld, and the opening logged once, in the form the template's log metric
-/// filter (and so the BreakerOpened alarm) matches.
-async fn the_breaker_opens_once_in_the_alarms_log_format(w: &World, watch: &Watch, event: Event, ps: &str) {
+/// (limit 1): withheld, and the opening published once as the `BreakerOpened` metric the
+/// template's alarm watches (an EMF line without dimensions).
+async fn the_breaker_opens_once_in_the_alarms_metric(w: &World, watch: &Watch, event: Event, ps: &str) {
     let second = "94887428-4081-7042-c3c6-928d413009e8";
     w.assign(ACCOUNT, ps, PrincipalType::User, second).await;
     let event = event
@@ -252,26 +292,28 @@ async fn the_breaker_opens_once_in_the_alarms_log_format(w: &World, watch: &Watc
     let (status, body) = invoke(watch.port, "assignment-guard", &event.to_string());
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("breaker opened at"), "{body}");
-    let filter =
-        crate::template::template(crate::template::TEMPLATE)["Resources"]["AssignmentGuardBreakerFilter"]["Properties"]
-            ["FilterPattern"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    // `{ $.a.b = "value" }`: the one form the template uses.
-    let (path, value) = filter
-        .trim_matches(|c| c == '{' || c == '}' || c == ' ')
-        .strip_prefix("$.")
-        .and_then(|f| f.split_once(" = "))
-        .unwrap_or_else(|| panic!("unexpected filter pattern {filter}"));
-    let value = value.trim_matches('"');
-    let log = std::fs::read_to_string(&watch.log).unwrap();
-    let matching = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|line| path.split('.').fold(line, |node, key| &node[key]) == value)
-        .count();
-    assert_eq!(matching, 1, "one log line matches {filter}: {log}");
+    let alarm = &crate::template::template(crate::template::TEMPLATE)["Resources"]["BreakerOpenedAlarm"]["Properties"];
+    let lines = emf_lines(watch);
+    let name = alarm["MetricName"].as_str().unwrap();
+    assert_eq!(emf(&lines, name, &[]), [json!(1)], "one opening: {lines:?}");
+    let line = lines
+        .iter()
+        .find(|l| l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == name)
+        .unwrap();
+    assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], alarm["Namespace"]);
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([[]]),
+        "as the alarm watches it"
+    );
+    assert_eq!(
+        emf(
+            &lines,
+            "Withheld",
+            &[("Rule", "assignment-principal-type"), ("Reason", "breaker")]
+        ),
+        [json!(1)]
+    );
 }
 
 /// The environment `template.yaml` gives `function`: every variable it names, with `!Ref`s to
@@ -305,10 +347,22 @@ fn deployed_env(function: &str, w: &World, resources: &[(&str, String)], policy:
 /// A template value as the deployment would give it: a string; a `!Ref` to a parameter (its
 /// default) or to a resource (its stand-in in `resources`); a role's `!GetAtt …Arn` (the role
 /// in the fixtures' delegated-admin account, so the fixtures' own-role ARNs name it); a
-/// `!Join` of those.
+/// `!Join` of those; an `!If` on a condition over parameters (`AWS::NoValue`: unset).
 fn resolve(template: &Value, id: &str, name: &str, value: &Value, resources: &[(&str, String)]) -> String {
     if let Some(text) = value.as_str() {
         return text.to_owned();
+    }
+    if let Some([condition, then, otherwise]) = value["Fn::If"].as_array().map(Vec::as_slice) {
+        let condition = &template["Conditions"][condition.as_str().unwrap_or_default()];
+        let chosen = if holds(template, id, condition, resources) {
+            then
+        } else {
+            otherwise
+        };
+        return resolve(template, id, name, chosen, resources);
+    }
+    if value["Ref"] == "AWS::NoValue" {
+        return String::new();
     }
     if let Some(target) = value["Ref"].as_str() {
         return match resources.iter().find(|(k, _)| *k == target) {
@@ -335,6 +389,29 @@ fn resolve(template: &Value, id: &str, name: &str, value: &Value, resources: &[(
             .join(separator);
     }
     panic!("{id}: {name} is {value}")
+}
+
+/// A template condition, with parameters at their defaults (or at `resources`' values).
+fn holds(template: &Value, id: &str, condition: &Value, resources: &[(&str, String)]) -> bool {
+    let terms = |f: &str| condition[f].as_array().map(Vec::as_slice).unwrap_or_default();
+    match condition.as_object().and_then(|o| o.keys().next()).map(String::as_str) {
+        Some("Fn::Equals") => {
+            let [a, b] = terms("Fn::Equals") else {
+                panic!("{id}: {condition}")
+            };
+            resolve(template, id, "a condition", a, resources) == resolve(template, id, "a condition", b, resources)
+        }
+        Some("Fn::Not") => !terms("Fn::Not").iter().all(|c| holds(template, id, c, resources)),
+        Some("Fn::And") => terms("Fn::And").iter().all(|c| holds(template, id, c, resources)),
+        Some("Fn::Or") => terms("Fn::Or").iter().any(|c| holds(template, id, c, resources)),
+        Some("Condition") => holds(
+            template,
+            id,
+            &template["Conditions"][condition["Condition"].as_str().unwrap_or_default()],
+            resources,
+        ),
+        _ => panic!("{id}: an unexpected condition {condition}"),
+    }
 }
 
 fn as_refs(env: &[(String, String)]) -> Vec<(&str, String)> {
@@ -554,6 +631,11 @@ async fn the_assignment_guard_binary_takes_a_batch_from_its_queue() {
     }
     assert!(log.contains("\"triaged\":true"), "{log}");
     assert!(log.contains("malformed event: ignored, no call made"), "{log}");
+    // The batch's metrics (issue #18): the USER assignment's correction, the GROUP one's none.
+    let lines = emf_lines(&watch);
+    let rule = ("Rule", "assignment-principal-type");
+    assert_eq!(emf(&lines, "Remediations", &[rule]), [json!(1)], "{lines:?}");
+    assert_eq!(emf(&lines, "Latency", &[("Function", "assignment-guard")]).len(), 1);
     a_throttled_event_goes_back_to_the_queue_and_is_handled_when_delivered_again(&w, &watch, ps).await;
 }
 
@@ -607,6 +689,17 @@ async fn a_throttled_event_goes_back_to_the_queue_and_is_handled_when_delivered_
         guard_requests.iter().all(|r| r["throttled"] == true),
         "{guard_requests:?}"
     );
+    // Every throttling answer counted, by service, on the invocation's EMF lines.
+    let lines = emf_lines(watch);
+    let counted = |service: &str| -> u64 {
+        emf(&lines, "Throttles", &[("Service", service)])
+            .iter()
+            .filter_map(Value::as_u64)
+            .sum()
+    };
+    let sent = |service: &str| guard_requests.iter().filter(|r| r["service"] == service).count() as u64;
+    assert_eq!(counted("ssoadmin"), sent("sso-admin"), "{lines:?}");
+    assert_eq!(counted("identitystore"), sent("identitystore"), "{lines:?}");
     // Delivered again: handled, nothing returned.
     let (status, body) = invoke(watch.port, "assignment-guard", &batch);
     assert_eq!(status, 200, "{body}");
@@ -743,4 +836,56 @@ fn the_batch_is_logged_with_its_counts(watch: &Watch) {
         log.contains("malformed use: acknowledged, not recorded") && log.contains("serviceEventDetails.account_id"),
         "{log}"
     );
+}
+
+/// drift-reconciler under cargo lambda (issue #18): every run, a failed one included, notes in
+/// the state table when it ran and how it ended, which `idc-guard doctor` reports.
+#[tokio::test]
+async fn the_drift_reconciler_binary_notes_each_run_for_doctor() {
+    use idc_guard::safety::{RunOutcome, last_run};
+    let w = deployed().organization(["acct-0"]).group("platform").build().await;
+    let table = idc_guard::wiring::state_table(&w.sdk, STATE_TABLE);
+    let resources = guard_resources(&w);
+    assert_eq!(last_run(&table).await.unwrap(), None);
+
+    // A policy naming an instance that does not exist: the run fails, and says so.
+    let absent = "arn:aws:sso:::instance/ssoins-00000000deadbeef";
+    let wrong = w.policy_file("reconciler-wrong", |p| p.replace(&w.instance, absent));
+    let failing = watch(
+        "drift-reconciler",
+        &as_refs(&deployed_env("drift-reconciler", &w, &resources, &wrong)),
+    );
+    let (_, body) = invoke(failing.port, "drift-reconciler", r#"{"dry_run": true}"#);
+    drop(failing);
+    let run = last_run(&table)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no run noted: {body}"));
+    match &run.outcome {
+        RunOutcome::Failed { error } => assert!(error.contains(absent), "{error}"),
+        other @ RunOutcome::Completed { .. } => panic!("{other:?}: {body}"),
+    }
+    assert!(run.started <= run.finished);
+
+    // The right instance: a dry run that completes replaces the failed one.
+    let right = w.policy_file("reconciler-right", |p| p);
+    let working = watch(
+        "drift-reconciler",
+        &as_refs(&deployed_env("drift-reconciler", &w, &resources, &right)),
+    );
+    let (status, body) = invoke(working.port, "drift-reconciler", r#"{"dry_run": true}"#);
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    let noted = last_run(&table).await.unwrap().unwrap();
+    assert_eq!(
+        noted.outcome,
+        RunOutcome::Completed {
+            dry_run: true,
+            planned: report["plan"].as_array().unwrap().len(),
+            unknown: report["unknown"].as_array().unwrap().len(),
+            refused: None,
+        },
+        "{body}"
+    );
+    assert!(noted.finished >= run.finished);
 }

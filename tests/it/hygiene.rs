@@ -4,7 +4,7 @@
 //! and `scan` reporting the three rules.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_ssoadmin::types::{PrincipalType, ProvisionTargetType};
 use idc_guard_tests::world::{PermissionSet, World};
@@ -73,27 +73,11 @@ async fn world() -> World {
 }
 
 fn idc_guard(w: &World, dir: &Path, args: &[&str]) -> Output {
-    let policy = dir.join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    Command::new(idc_guard_tests::idc_guard_bin())
-        .args(args)
-        .current_dir(dir)
-        .envs(w.aws_env())
-        .env("IDC_GUARD_POLICY", &policy)
-        .env_remove("IDC_GUARD_STATE_TABLE")
-        .env_remove("IDC_GUARD_ASSIGNMENTS")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap()
+    w.idc_guard(dir, POLICY, args, &[])
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    idc_guard_tests::shown(o)
 }
 
 fn scratch(w: &World) -> PathBuf {

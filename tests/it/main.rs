@@ -54,10 +54,23 @@ mod scim;
 // Dormant access (issue #17): usage recorded in the emulator's DynamoDB, joined onto the live
 // assignments by the reconciler; GROUP, USER and no-data cases; enforce through the gate.
 mod dormant;
+// The access-review page (issue #18): `idc-guard report --html` against the emulator, its DOM
+// and a screenshot in headless Chromium, hostile names from the identity provider.
+mod report_html;
 // `idc-guard usage` (issue #17): last use per user, permission set and account from CloudTrail
 // log files, with late, duplicate, failed and malformed records; `--live` against the emulator.
 mod usage_offline;
+// `idc-guard doctor` (issue #18): a healthy and a broken deployment in the emulator, usage
+// errors, and the template's names.
+mod doctor;
 // The deployment (template.yaml, the management-account forwarder) against the code: resources
 // per crate, environment, least-privilege roles, invocation permissions, and the rules' event
 // patterns, statically and through the emulator's event bus.
 mod template;
+// Metrics and the dashboard (issue #18): the dashboard against metrics::METRICS and the stack's
+// queues, and the EMF lines of a guard's corrections and withholdings against the emulator.
+mod dashboard;
+// Security Hub (issue #18): every finding in ASFF through the emulator's Security Hub, read back
+// with GetFindings: statuses per outcome, one finding per (rule, resource), publication off by
+// default, refused findings, batches of 100, and the template's conditional grant.
+mod securityhub;

@@ -1074,35 +1074,18 @@ mod failing_page {
 mod cli {
     use super::*;
     use std::path::Path;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     fn idc_guard(w: &World, dir: &Path, args: &[&str]) -> Output {
         idc_guard_with(w, dir, args, &[])
     }
 
     fn idc_guard_with(w: &World, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let policy = dir.join("policy.toml");
-        std::fs::write(&policy, POLICY).unwrap();
-        Command::new(idc_guard_tests::idc_guard_bin())
-            .args(args)
-            .current_dir(dir)
-            .envs(w.aws_env())
-            .env("IDC_GUARD_POLICY", &policy)
-            .env_remove("IDC_GUARD_STATE_TABLE")
-            .env_remove("IDC_GUARD_ASSIGNMENTS")
-            .env_remove("AWS_PROFILE")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap()
+        w.idc_guard(dir, POLICY, args, env)
     }
 
     fn text(o: &Output) -> String {
-        format!(
-            "status {:?}\nstdout:\n{}\nstderr:\n{}",
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
+        idc_guard_tests::shown(o)
     }
 
     #[tokio::test]

@@ -474,12 +474,15 @@ fn runtime_action(action: &str) -> Option<&'static str> {
     })
 }
 
-/// A policy document's statements (IAM also accepts a single statement, not in a list).
+/// A policy document's statements (IAM also accepts a single statement, not in a list), as
+/// deployed with every optional feature on: a conditional statement (`!If [condition, statement,
+/// !Ref AWS::NoValue]`, e.g. Security Hub's) counts as its statement.
 fn statements(document: &Value) -> Vec<&Value> {
-    match &document["Statement"] {
+    let all = match &document["Statement"] {
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
-    }
+    };
+    all.into_iter().map(when_enabled).collect()
 }
 
 /// Every statement that grants `role_id` something, named `<policy>/<Sid>`: its inline

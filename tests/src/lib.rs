@@ -107,3 +107,13 @@ pub mod emulator;
 pub mod proxy;
 pub mod webhook;
 pub mod world;
+
+/// A finished command's exit status, standard output and standard error, for assertion messages.
+pub fn shown(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -130,7 +130,11 @@ fn serve(stream: TcpStream, upstream: u16, calls: &CallRecorder, stopping: &Atom
         let body = read_body(&mut reader, &head)?;
         let mut parts = head.start.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        calls.record(head.header("x-amz-target"), &format!("{method} {path}"));
+        // The query protocol (SNS) names its operation in the form body (`Action=ListTopics`),
+        // not in a target header: recorded as if it were one, so it is classified like the rest.
+        let action = query_action(&head, &body);
+        let target = head.header("x-amz-target").or(action.as_deref());
+        calls.record(target, &format!("{method} {path}"));
         let response = forward(upstream, method, path, &head, &body).unwrap_or_else(|e| {
             let text = e.to_string();
             format!(
@@ -247,4 +251,19 @@ fn forward(upstream: u16, method: &str, path: &str, head: &Head, body: &[u8]) ->
     .into_bytes();
     out.extend_from_slice(&payload);
     Ok(out)
+}
+
+/// The `Action` of a query-protocol request (`application/x-www-form-urlencoded` body).
+fn query_action(head: &Head, body: &[u8]) -> Option<String> {
+    let form = head
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return None;
+    }
+    std::str::from_utf8(body)
+        .ok()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+        .map(str::to_owned)
 }

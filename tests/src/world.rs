@@ -607,6 +607,28 @@ impl World {
         PolicyFile::scoped(tag, &self.instance, &self.store, edit)
     }
 
+    /// Runs the `idc-guard` binary against this world, as an operator would: from `dir`, with
+    /// `policy` (the file's text) as its policy, `env` added, and neither a state table nor a
+    /// desired file taken from the caller's environment.
+    ///
+    /// # Panics
+    /// If the policy cannot be written or the binary cannot be started.
+    pub fn idc_guard(&self, dir: &Path, policy: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let file = dir.join("policy.toml");
+        std::fs::write(&file, policy).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        std::process::Command::new(crate::idc_guard_bin())
+            .args(args)
+            .current_dir(dir)
+            .envs(self.aws_env())
+            .env("IDC_GUARD_POLICY", &file)
+            .env_remove("IDC_GUARD_STATE_TABLE")
+            .env_remove("IDC_GUARD_ASSIGNMENTS")
+            .env_remove("AWS_PROFILE")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run idc-guard: {e}"))
+    }
+
     /// The environment that points an AWS SDK (the CLI, a function) at the emulator, through the
     /// counting proxy if there is one.
     pub fn aws_env(&self) -> Vec<(&'static str, String)> {

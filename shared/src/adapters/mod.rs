@@ -11,19 +11,23 @@
 //! with `RetryConfig::disabled()` (as [`crate::wiring::sdk_config`] does) to let the policy alone
 //! decide.
 
+pub mod deployment;
 pub mod dynamodb;
 mod identity_store;
 mod operations;
 pub mod organizations;
 pub mod secrets;
+pub mod securityhub;
 pub mod sns;
 pub mod ssm;
 mod sso_admin;
 
+pub use deployment::Deployment;
 pub use dynamodb::DynamoState;
 pub use identity_store::IdentityStoreApi;
 pub use organizations::Organizations;
 pub use secrets::SecretsManager;
+pub use securityhub::SecurityHub;
 pub use sns::SnsNotifier;
 pub use ssm::SsmParameters;
 pub use sso_admin::SsoAdmin;
@@ -87,6 +91,47 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
         }
         Ok(())
     }
+}
+
+/// The error codes AWS answers a throttled request with (a request over a rate or a quota of
+/// concurrent requests). Counted by service ([`throttles`]) and classified as
+/// [`FailureKind::Throttled`].
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+];
+
+/// Throttling answers seen by this process, by service: every attempt, retried or not.
+static THROTTLES: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The throttling answers this process has seen so far, by service (`ssoadmin`,
+/// `identitystore`, `dynamodb`, ...): a function publishes what a batch added (the `Throttles`
+/// metric, [`crate::metrics::THROTTLES`]).
+pub fn throttles() -> std::collections::BTreeMap<String, u64> {
+    THROTTLES
+        .lock()
+        .map(|m| m.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+        .unwrap_or_default()
+}
+
+/// Counts one answer of `service` if it is a throttling one (its code, else HTTP 429).
+fn count_throttle(service: &'static str, code: Option<&str>, status: u16) {
+    let throttled = code.map_or(status == 429, |c| THROTTLING_CODES.contains(&c));
+    if throttled && let Ok(mut map) = THROTTLES.lock() {
+        *map.entry(service).or_default() += 1;
+    }
+}
+
+/// The service of an SDK crate's error type, by the crate's name: `aws_sdk_ssoadmin::…` is
+/// `ssoadmin`.
+fn service_of<S>() -> &'static str {
+    let path = std::any::type_name::<S>();
+    let name = path.split("::").next().unwrap_or(path);
+    name.strip_prefix("aws_sdk_").unwrap_or(name)
 }
 
 /// How one service classifies its modeled errors (`S` is its service-wide error enum): the only
@@ -193,6 +238,7 @@ where
     };
     let status = context.raw().status().as_u16();
     let service: S = context.into_err().into();
+    count_throttle(service_of::<S>(), service.code(), status);
     let kind = modeled(&service).unwrap_or_else(|| kind_from_code(service.code(), status));
     let message = match (service.code(), service.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
@@ -205,9 +251,7 @@ where
 /// The kind of an error the service model does not describe, by its code and HTTP status.
 fn kind_from_code(code: Option<&str>, status: u16) -> FailureKind {
     match code {
-        Some("ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded") => {
-            FailureKind::Throttled
-        }
+        Some(code) if THROTTLING_CODES.contains(&code) => FailureKind::Throttled,
         Some("InternalServerException" | "InternalFailure" | "ServiceUnavailable") => FailureKind::Throttled,
         Some("ConflictException") => FailureKind::Conflict,
         Some("ResourceNotFoundException") => FailureKind::NotFound,
@@ -241,4 +285,24 @@ fn unexpected(operation: &'static str, what: &str) -> RemoteError {
 /// A request the adapter cannot build from the domain values given.
 fn rejected(operation: &'static str, what: impl std::fmt::Display) -> RemoteError {
     RemoteError::new(operation, FailureKind::Rejected, what.to_string())
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn throttling_answers_are_counted_by_service_and_nothing_else_is() {
+        let before = throttles().get("test-service").copied().unwrap_or(0);
+        count_throttle("test-service", Some("ThrottlingException"), 400);
+        count_throttle("test-service", Some("TooManyRequestsException"), 400);
+        count_throttle("test-service", None, 429);
+        count_throttle("test-service", Some("ConflictException"), 409);
+        count_throttle("test-service", Some("InternalServerException"), 500);
+        count_throttle("test-service", None, 503);
+        assert_eq!(throttles()["test-service"] - before, 3);
+        assert_eq!(service_of::<aws_sdk_ssoadmin::Error>(), "ssoadmin");
+        assert_eq!(service_of::<aws_sdk_identitystore::Error>(), "identitystore");
+        assert_eq!(service_of::<aws_sdk_dynamodb::Error>(), "dynamodb");
+    }
 }

@@ -12,6 +12,7 @@ use crate::domain::time::utc;
 use crate::domain::{Notice, Outcome, OutcomeKind, RuleId};
 use crate::ports::{Notifier, Remote};
 
+pub mod asff;
 pub mod slack;
 pub mod webhook;
 

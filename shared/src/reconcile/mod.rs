@@ -28,7 +28,7 @@ use crate::policy::PolicyError;
 
 pub use plan::{Counts, Plan, PlanItem, plan};
 pub use report::{Member, ProtectedGroupReport, ReportedAction, RunReport, UsageSummary};
-pub use run::{RunOptions, run, survey};
+pub use run::{RunOptions, run, run_surveyed, survey};
 
 /// The `eventName` of the reconciler's synthetic changes.
 pub const EVENT_NAME: &str = "Reconcile";

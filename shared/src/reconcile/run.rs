@@ -104,6 +104,29 @@ where
     D: Directory,
     O: Organization,
 {
+    Box::pin(run_surveyed(guard, directory, organization, instance, file, options))
+        .await
+        .map(|(report, _, _)| report)
+}
+
+/// [`run`], also answering what the run read: the inventory and the desired file as resolved
+/// (the access review, `idc-guard report`, shows them beside the report).
+pub async fn run_surveyed<I, S, N, G, D, O>(
+    guard: &Guard<I, S, N, G>,
+    directory: &D,
+    organization: &O,
+    instance: &crate::ports::InstanceRef,
+    file: Option<Result<DesiredFile, PolicyError>>,
+    options: &RunOptions,
+) -> Result<(RunReport, Inventory, Desired), InventoryError>
+where
+    I: IdentityCenter + InstanceInventory,
+    S: IdentityStore + Directory,
+    N: Notifier,
+    G: Gate,
+    D: Directory,
+    O: Organization,
+{
     let started = Instant::now();
     // A GROUP assignment's use is its members': with usage data, every assigned group's members
     // are read.
@@ -173,7 +196,7 @@ where
         }
     }
     check_scim_silence(guard, options).await;
-    Ok(report)
+    Ok((report, inv, desired))
 }
 
 /// `scim-silent` (track C): how long since the identity guard last recorded a successful SCIM
@@ -250,6 +273,18 @@ where
         results.extend(done);
     }
     let results: Vec<(usize, PlannedOutcome)> = results.into_iter().flatten().collect();
+    // Every planned finding's outcome, for the stores that keep one finding per (rule, resource)
+    // (Security Hub): people get the run's one summary, machines every finding.
+    let outcomes: Vec<crate::domain::Outcome> = results
+        .iter()
+        .filter_map(|(_, o)| match o {
+            PlannedOutcome::Done(o) => Some((**o).clone()),
+            _ => None,
+        })
+        .collect();
+    if let Err(e) = guard.notifier().record(&outcomes).await {
+        tracing::error!(error = %e, run_id = %report.run_id, "could not record the run's findings");
+    }
     // The live sessions the removals leave behind are revoked once every removal is done: each
     // set is edited once for the whole run (issue #14), not once per removal.
     let mut removals: BTreeMap<crate::domain::Mode, Vec<(Option<&InstanceArn>, &Removal)>> = BTreeMap::new();

@@ -194,7 +194,8 @@ impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
             })
             .await;
         // One line per opening (only the delivery whose write opened it gets `OpenBreaker`), with
-        // a field of its own: the deployment's log metric filter and alarm match `breaker`.
+        // a field of its own for people searching the logs; the alarm watches the `BreakerOpened`
+        // metric, counted from the outcome this decision becomes (`metrics`).
         if let Ok(Some(Decision::OpenBreaker(reason))) = &counted {
             tracing::error!(breaker = "opened", limit = %limit, "{reason}");
         }

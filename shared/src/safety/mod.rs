@@ -48,6 +48,7 @@
 //! | last use (issue #17) | `usage#NN` ([`shard`] of the user id) | `<user_id>#<account>#<set name>` | `user_id`, `account`, `permission_set`, `at`, `event_id`, `channel`, `expires_at` (400 days after the use) |
 //! | usage recording start | `usage#since` | `since` | `at` (the first start, kept) |
 //! | first sighting of an assignment | `seen#NN` ([`shard`] of the assignment key) | the assignment key | `at` |
+//! | the reconciler's last run (issue #18) | `reconciler` | `last-run` | `since` (its start), `until` (its end), `status` (how it ended, as JSON: [`RunOutcome`]) |
 //!
 //! The own-call journal tells idc-guard's echoes (its own calls coming back as events) from
 //! someone else using its role: each mutating call is recorded just before it is made; a change
@@ -70,7 +71,9 @@ mod keys;
 mod kill_switch;
 mod limits;
 mod memory;
+mod runs;
 mod scim;
+pub use scim::WATCHING as SCIM_WATCHING;
 
 use std::time::Duration;
 
@@ -85,6 +88,7 @@ pub use keys::{
 pub use kill_switch::{KillSwitch, MAX_KILL_SWITCH_TTL, Switch};
 pub use limits::{Limit, LimitError};
 pub use memory::{MemoryParameters, MemoryStore};
+pub use runs::{LastRun, RunOutcome, last_run, last_run_key, note_run};
 
 /// The safety rails' settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

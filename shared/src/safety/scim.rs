@@ -24,7 +24,7 @@ const WRITE_EVERY_SECS: u64 = 3600;
 /// How long the last write is kept without a newer one (longer than any `days` setting's use).
 const WRITE_KEPT_SECS: u64 = 90 * 24 * 3600;
 /// The last-write item's status when no write was seen yet: it holds when watching began.
-const WATCHING: &str = "watching";
+pub const WATCHING: &str = "watching";
 
 impl<P: Parameters, S: StateStore, C: Clock> SafetyGate<P, S, C> {
     /// See [`crate::ports::Gate::scim_record`].
