@@ -76,27 +76,11 @@ async fn world() -> World {
 }
 
 fn idc_guard(w: &World, dir: &Path, args: &[&str]) -> Output {
-    let policy = dir.join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    Command::new(idc_guard_tests::idc_guard_bin())
-        .args(args)
-        .current_dir(dir)
-        .envs(w.aws_env())
-        .env("IDC_GUARD_POLICY", &policy)
-        .env_remove("IDC_GUARD_STATE_TABLE")
-        .env_remove("IDC_GUARD_ASSIGNMENTS")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap()
+    w.idc_guard(dir, POLICY, args, &[])
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    idc_guard_tests::shown(o)
 }
 
 /// The scratch directory, under Cargo's target tmp dir (the screenshot is kept there).
