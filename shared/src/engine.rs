@@ -40,6 +40,14 @@ fn out_of_scope(kind: &ChangeKind, policy: &Policy) -> Option<IgnoreReason> {
             instance_arn: have.to_string(),
         });
     }
+    // An application's ARN names its instance by id only.
+    if let (Some(want), ChangeKind::AccessScope { application_arn, .. }) = (&policy.instance_arn, kind)
+        && !application_arn.belongs_to(want)
+    {
+        return Some(IgnoreReason::OtherInstance {
+            instance_arn: format!("the instance {}", application_arn.instance_id()),
+        });
+    }
     if let (
         Some(want),
         ChangeKind::Identity {
@@ -129,7 +137,7 @@ pub fn evaluate(policy: &Policy, change: Change, facts: &Facts, today: Date) -> 
                 fact: missing.fact,
                 detail: missing.detail,
             }),
-            Verdict::Fail(v) => match apply_exceptions(policy, rule, mode, v, today) {
+            Verdict::Fail(v) => match apply_exceptions(policy, rule, config.rule.shares_exceptions_of(), mode, v, today) {
                 Judged::Finding(f) => findings.push(*f),
                 Judged::Excepted(x) => excepted.push(x),
                 Judged::Undetermined(u) => undetermined.push(u),
@@ -164,11 +172,19 @@ enum Judged {
 /// Applies the rule's exceptions to a violation: a live exception covering it excepts it, one
 /// that may cover it (by a name not known) leaves it undetermined, and an expired one is named
 /// on the finding.
-fn apply_exceptions(policy: &Policy, rule: RuleId, mode: Mode, v: Violation, today: Date) -> Judged {
+fn apply_exceptions(
+    policy: &Policy,
+    rule: RuleId,
+    shared: &[RuleId],
+    mode: Mode,
+    v: Violation,
+    today: Date,
+) -> Judged {
+    let applies = |e: &Exception| e.rule == rule || shared.contains(&e.rule);
     let live: Vec<&Exception> = policy
         .exceptions
         .iter()
-        .filter(|e| e.rule == rule && !e.is_expired(today))
+        .filter(|e| applies(e) && !e.is_expired(today))
         .collect();
     if let Some(e) = live.iter().find(|e| covers(e, &v.resource) == Cover::Yes) {
         return Judged::Excepted(Excepted {
@@ -192,7 +208,7 @@ fn apply_exceptions(policy: &Policy, rule: RuleId, mode: Mode, v: Violation, tod
     let expired_exception = policy
         .exceptions
         .iter()
-        .filter(|e| e.rule == rule && e.is_expired(today))
+        .filter(|e| applies(e) && e.is_expired(today))
         .find(|e| covers(e, &v.resource) != Cover::No)
         .map(|e| ExpiredException {
             owner: e.owner.clone(),

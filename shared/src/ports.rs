@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Boundary, Change, CustomerManagedPolicyRef, Decision, Finding,
+    AbacAttribute, AccessApplicationArn, ApplicationArn, Entitlement, EntitlementId, AccountId, Assignment, Boundary, Change, CustomerManagedPolicyRef, Decision, Finding,
     IdentityStoreId, InlinePolicyText, InstanceArn, LastUse, Notice, OperationKind, OperationState, OperationStatus,
     Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType, SessionDuration,
 };
@@ -268,6 +268,69 @@ pub trait IdentityCenter: Send + Sync {
     ) -> impl Future<Output = Remote<OperationStatus>> + Send {
         let _ = (instance, request_id);
         async move { Err(not_supported(kind.call())) }
+    }
+
+    // Issue #19: the access paths outside permission sets. Account access manager's calls go
+    // to its own service (`account-access`); an implementation without it answers `Rejected`
+    // (never "none"), so what it cannot see stays unknown.
+
+    /// GetEntitlement: the entitlement as it is now, with its id (`None`: it no longer exists).
+    fn entitlement(
+        &self,
+        application: &AccessApplicationArn,
+        id: &EntitlementId,
+    ) -> impl Future<Output = Remote<Option<Entitlement>>> + Send {
+        let _ = (application, id);
+        async { Err(not_supported("GetEntitlement")) }
+    }
+
+    /// ListEntitlements of `application`, all pages; with `grant`, only those of its principal,
+    /// role and account (the filter's criteria must all match), each with its id.
+    fn entitlements(
+        &self,
+        application: &AccessApplicationArn,
+        grant: Option<&Entitlement>,
+    ) -> impl Future<Output = Remote<Vec<Entitlement>>> + Send {
+        let _ = (application, grant);
+        async { Err(not_supported("ListEntitlements")) }
+    }
+
+    /// ListApplications of account access manager, all pages.
+    fn access_applications(&self) -> impl Future<Output = Remote<Vec<AccessApplicationArn>>> + Send {
+        async { Err(not_supported("ListApplications")) }
+    }
+
+    /// DeleteEntitlement.
+    fn delete_entitlement(
+        &self,
+        application: &AccessApplicationArn,
+        id: &EntitlementId,
+    ) -> impl Future<Output = Remote<()>> + Send {
+        let _ = (application, id);
+        async { Err(not_supported("DeleteEntitlement")) }
+    }
+
+    /// GetApplicationAccessScope: the scope's authorised targets (`None`: the application does
+    /// not hold the scope, or is gone).
+    fn access_scope(
+        &self,
+        application: &ApplicationArn,
+        scope: &str,
+    ) -> impl Future<Output = Remote<Option<Vec<String>>>> + Send {
+        let _ = (application, scope);
+        async { Err(not_supported("GetApplicationAccessScope")) }
+    }
+
+    /// DescribeApplication: the application's name (`None`: it has none, or it is gone).
+    fn application_name(&self, application: &ApplicationArn) -> impl Future<Output = Remote<Option<String>>> + Send {
+        let _ = application;
+        async { Err(not_supported("DescribeApplication")) }
+    }
+
+    /// DeleteApplicationAccessScope.
+    fn delete_access_scope(&self, application: &ApplicationArn, scope: &str) -> impl Future<Output = Remote<()>> + Send {
+        let _ = (application, scope);
+        async { Err(not_supported("DeleteApplicationAccessScope")) }
     }
 }
 

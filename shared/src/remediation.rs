@@ -91,6 +91,25 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore, G: Gate>(
                 .await?;
             gone_is_done(ic.delete_assignment(assignment).await)
         }
+        Action::DeleteEntitlement(entitlement) => {
+            let Some(id) = &entitlement.entitlement_id else {
+                return Err(RemoteError::new(
+                    "plan",
+                    FailureKind::Rejected,
+                    "the planned deletion names no entitlement id",
+                ));
+            };
+            ports
+                .journal(calls, "DeleteEntitlement", &entitlement.resource_id())
+                .await?;
+            gone_is_done(ic.delete_entitlement(&entitlement.application_arn, id).await)
+        }
+        Action::DeleteAccessScope { application_arn, scope } => {
+            ports
+                .journal(calls, "DeleteApplicationAccessScope", &format!("{application_arn}#{scope}"))
+                .await?;
+            gone_is_done(ic.delete_access_scope(application_arn, scope).await)
+        }
         Action::CreateAccountAssignment(assignment) => {
             ports
                 .journal(calls, "CreateAccountAssignment", &assignment.resource_id())
@@ -256,6 +275,8 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
         | Action::CreateAccountAssignment(_)
         | Action::RestoreAccessControlAttributes { .. }
         | Action::DeleteGroupMembership { .. }
+        | Action::DeleteEntitlement(_)
+        | Action::DeleteAccessScope { .. }
         | Action::RevokeSessions { .. } => Ok(()),
     }
 }

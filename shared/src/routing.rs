@@ -42,7 +42,13 @@ pub const SOURCES: &[EventSource] = &[
 
 /// The sso-admin event names assignment-guard receives; every other handled sso-admin name goes
 /// to permission-set-guard.
-pub const ASSIGNMENT_EVENTS: &[&str] = &["CreateAccountAssignment", "DeleteAccountAssignment"];
+pub const ASSIGNMENT_EVENTS: &[&str] = &[
+    "CreateAccountAssignment",
+    "DeleteAccountAssignment",
+    // Issue #19: a customer managed application's account access is access to accounts.
+    "PutApplicationAccessScope",
+    "DeleteApplicationAccessScope",
+];
 
 /// The guard function that receives a successful call of `event_name` from `source`, or `None`
 /// when idc-guard does not handle that name.
@@ -54,6 +60,9 @@ pub fn route(source: &EventSource, event_name: &str) -> Option<&'static str> {
         EventSource::SsoAdmin if ASSIGNMENT_EVENTS.contains(&event_name) => ASSIGNMENT_GUARD,
         EventSource::SsoAdmin => PERMISSION_SET_GUARD,
         EventSource::IdentityStore | EventSource::SsoDirectory | EventSource::Scim => IDENTITY_GUARD,
+        // Issue #19: an entitlement is a grant of an account to a principal, like an assignment;
+        // assignment-guard judges both, with the same principal-type answer.
+        EventSource::AccountAccess => ASSIGNMENT_GUARD,
     })
 }
 

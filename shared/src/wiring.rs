@@ -662,7 +662,12 @@ impl Session {
                 .interceptor(calls.clone())
                 .build(),
         );
-        let mut sso = SsoAdmin::new(sso, RetryPolicy::default());
+        let account_access = aws_sdk_accountaccess::Client::from_conf(
+            aws_sdk_accountaccess::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let mut sso = SsoAdmin::new(sso, RetryPolicy::default()).with_account_access(account_access);
         let mut directory = IdentityStoreApi::new(ids, RetryPolicy::default());
         match pacing {
             Pacing::None => {}

@@ -20,6 +20,8 @@ const SERVICES: &[(&str, &str)] = &[
     ("DynamoDB_20120810", "dynamodb"),
     ("AmazonSSM", "ssm"),
     ("AWSOrganizationsV20161128", "organizations"),
+    // restJson1 has no X-Amz-Target: the recorder names these by the SDK's operation metadata.
+    ("AccountAccess", "account-access"),
 ];
 
 /// One request: its `X-Amz-Target` (every AWS JSON protocol request has one), else the request
@@ -117,11 +119,17 @@ impl Intercept for CallRecorder {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let request = context.request();
+        // A REST protocol (account access manager's restJson1) has no target header: its
+        // operation is the SDK's own metadata, under the service's target-like prefix.
+        let rest = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .filter(|m| m.service() == "Account Access")
+            .map(|m| format!("AccountAccess.{}", m.name()));
         self.record(
-            request.headers().get("x-amz-target"),
+            request.headers().get("x-amz-target").or(rest.as_deref()),
             &format!("{} {}", request.method(), request.uri()),
         );
         Ok(())

@@ -532,6 +532,15 @@ impl World {
         )
     }
 
+    /// An account access manager client whose requests [`World::calls`] records.
+    pub fn recorded_account_access(&self) -> aws_sdk_accountaccess::Client {
+        aws_sdk_accountaccess::Client::from_conf(
+            aws_sdk_accountaccess::config::Builder::from(&self.sdk)
+                .interceptor(self.calls.clone())
+                .build(),
+        )
+    }
+
     /// An identitystore client whose requests [`World::calls`] records.
     pub fn recorded_ids(&self) -> aws_sdk_identitystore::Client {
         aws_sdk_identitystore::Client::from_conf(
@@ -575,7 +584,7 @@ impl World {
     }
 
     fn sso_port(&self) -> SsoAdmin {
-        SsoAdmin::new(self.recorded_sso(), RetryPolicy::immediate())
+        SsoAdmin::new(self.recorded_sso(), RetryPolicy::immediate()).with_account_access(self.recorded_account_access())
     }
 
     fn ids_port(&self) -> IdentityStoreApi {

@@ -20,6 +20,7 @@ pub mod secrets;
 pub mod securityhub;
 pub mod sns;
 pub mod ssm;
+mod account_access;
 mod sso_admin;
 
 pub use deployment::Deployment;
@@ -82,10 +83,16 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
         &self,
         context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
-        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        // REST protocols (account access manager) send no target header: the SDK's metadata
+        // names the operation.
+        let operation = match context.request().headers().get("x-amz-target") {
+            Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
+            None => cfg
+                .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+                .map_or_else(|| "unknown".to_owned(), |m| m.name().to_owned()),
+        };
         if let Ok(mut map) = self.0.lock() {
             *map.entry(operation).or_default() += 1;
         }

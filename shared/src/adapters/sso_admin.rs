@@ -25,6 +25,9 @@ pub struct SsoAdmin {
     pacer: Option<std::sync::Arc<crate::pace::Pacer>>,
     /// The instances, once listed (they do not change while a process runs).
     instances: std::sync::Arc<tokio::sync::OnceCell<Vec<InstanceRef>>>,
+    /// Account access manager's client (issue #19): its entitlements are part of Identity
+    /// Center's access, so this adapter speaks for both services.
+    account_access: Option<aws_sdk_accountaccess::Client>,
 }
 
 impl SsoAdmin {
@@ -50,7 +53,22 @@ impl SsoAdmin {
             retry,
             pacer: None,
             instances: std::sync::Arc::default(),
+            account_access: None,
         }
+    }
+
+    /// The same adapter, with account access manager's client. Its requests are retried like
+    /// sso-admin's and take tokens from the same pacer: conservative, since account access
+    /// manager has a collective 20 requests per second of its own (IAM user guide, `aam-quotas`).
+    #[must_use]
+    pub fn with_account_access(mut self, client: aws_sdk_accountaccess::Client) -> Self {
+        self.account_access = Some(client);
+        self
+    }
+
+    /// Account access manager's client, if it was given one.
+    pub(super) fn account_access_client(&self) -> Option<&aws_sdk_accountaccess::Client> {
+        self.account_access.as_ref()
     }
 
     /// The same adapter, every request (attempts, pages and status polls) paced by `pacer`.
@@ -740,6 +758,46 @@ impl IdentityCenter for SsoAdmin {
             self.creation_status(&assignment.instance_arn, &request_id)
         })
         .await
+    }
+
+    async fn entitlement(
+        &self,
+        application: &crate::domain::AccessApplicationArn,
+        id: &crate::domain::EntitlementId,
+    ) -> Remote<Option<crate::domain::Entitlement>> {
+        self.get_entitlement(application, id).await
+    }
+
+    async fn entitlements(
+        &self,
+        application: &crate::domain::AccessApplicationArn,
+        grant: Option<&crate::domain::Entitlement>,
+    ) -> Remote<Vec<crate::domain::Entitlement>> {
+        self.list_entitlements(application, grant).await
+    }
+
+    async fn access_applications(&self) -> Remote<Vec<crate::domain::AccessApplicationArn>> {
+        self.list_access_applications().await
+    }
+
+    async fn delete_entitlement(
+        &self,
+        application: &crate::domain::AccessApplicationArn,
+        id: &crate::domain::EntitlementId,
+    ) -> Remote<()> {
+        self.remove_entitlement(application, id).await
+    }
+
+    async fn access_scope(&self, application: &crate::domain::ApplicationArn, scope: &str) -> Remote<Option<Vec<String>>> {
+        self.get_access_scope(application, scope).await
+    }
+
+    async fn application_name(&self, application: &crate::domain::ApplicationArn) -> Remote<Option<String>> {
+        self.describe_application_name(application).await
+    }
+
+    async fn delete_access_scope(&self, application: &crate::domain::ApplicationArn, scope: &str) -> Remote<()> {
+        self.remove_access_scope(application, scope).await
     }
 }
 

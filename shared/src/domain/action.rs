@@ -5,7 +5,8 @@
 use serde::Serialize;
 
 use super::finding::Mode;
-use super::ids::{AccountId, IdentityStoreId, InstanceArn, PermissionSetArn};
+use super::entitlement::Entitlement;
+use super::ids::{AccountId, ApplicationArn, IdentityStoreId, InstanceArn, PermissionSetArn};
 use super::model::{AbacAttribute, Assignment, Boundary, SessionDuration};
 
 /// What was removed, whose live sessions [`Action::RevokeSessions`] ends.
@@ -49,6 +50,16 @@ pub enum ProvisionTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
+    /// DeleteEntitlement (account access manager, issue #19), then read back. The entitlement
+    /// carries its id (a rule plans the deletion only once the id is known).
+    DeleteEntitlement(Entitlement),
+    /// DeleteApplicationAccessScope (issue #19), then read back.
+    DeleteAccessScope {
+        /// The customer managed application.
+        application_arn: ApplicationArn,
+        /// The scope to remove.
+        scope: String,
+    },
     /// DeleteAccountAssignment, then poll its status and read back.
     DeleteAccountAssignment(Assignment),
     /// CreateAccountAssignment, then poll its status to SUCCEEDED and read back.
@@ -186,6 +197,8 @@ impl Action {
             Self::ProvisionPermissionSet { .. } => "provision_permission_set",
             Self::DeleteGroupMembership { .. } => "delete_group_membership",
             Self::RevokeSessions { .. } => "revoke_sessions",
+            Self::DeleteEntitlement(_) => "delete_entitlement",
+            Self::DeleteAccessScope { .. } => "delete_access_scope",
         }
     }
 }

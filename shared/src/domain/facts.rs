@@ -132,6 +132,14 @@ pub struct Facts {
     /// `dormant-access` rule does not apply); `Some(Unknown)`: no usage data, or it could not
     /// be joined (a group's members or the set's name unread).
     pub usage: Option<Fact<super::usage::AssignmentUsage>>,
+    /// The entitlement a change names, as it is now (`None`: it no longer exists), with its id
+    /// (issue #19).
+    pub entitlement: Fact<Option<super::entitlement::Entitlement>>,
+    /// The authorised targets of the application's access scope a change names, as they are now
+    /// (`None`: the application does not hold the scope) (issue #19).
+    pub access_scope: Fact<Option<Vec<String>>>,
+    /// The name of the application a change names (`None`: it has none, or it is gone).
+    pub application_name: Fact<Option<String>>,
 }
 
 /// What the desired-assignments file says about one assignment.
@@ -217,6 +225,15 @@ impl Facts {
                     AbacOp::Deleted => Fact::Known(None),
                     AbacOp::Unreadable { .. } => Fact::Unknown,
                 };
+            }
+            // The event's face: what it created exists, what it deleted does not.
+            ChangeKind::EntitlementCreated(e) => facts.entitlement = Fact::Known(Some(e.clone())),
+            ChangeKind::EntitlementDeleted { .. } => facts.entitlement = Fact::Known(None),
+            ChangeKind::AccessScope { op, .. } => {
+                facts.access_scope = Fact::Known(match op {
+                    super::entitlement::AccessScopeOp::Put { authorized_targets } => Some(authorized_targets.clone()),
+                    super::entitlement::AccessScopeOp::Deleted => None,
+                });
             }
             ChangeKind::Tags { .. } | ChangeKind::Identity { .. } | ChangeKind::Scim(_) => {}
         }

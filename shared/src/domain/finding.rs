@@ -126,6 +126,10 @@ pub enum ResourceKind {
     Instance,
     /// The identity store.
     IdentityStore,
+    /// An entitlement of account access manager (issue #19).
+    Entitlement,
+    /// An Identity Center application (its access scopes, issue #19).
+    Application,
 }
 
 /// The resource a finding is about, with what is known to identify it.
@@ -150,6 +154,9 @@ pub struct Resource {
     /// How people know the principal (user name and display name, or group name), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_name: Option<String>,
+    /// The IAM role an entitlement lets its principal assume (issue #19).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
 }
 
 impl Resource {
@@ -163,6 +170,7 @@ impl Resource {
             account_id: None,
             principal_id: None,
             principal_name: None,
+            role_arn: None,
         }
     }
 }
@@ -206,6 +214,10 @@ pub enum MissingFact {
     /// Who used an assignment and when (no usage data, or a group's members could not be
     /// read), or a window not yet observed whole.
     Usage,
+    /// Whether an entitlement exists now, and its id (issue #19).
+    EntitlementState,
+    /// Whether an application holds an access scope now, and its name (issue #19).
+    AccessScopeState,
 }
 
 /// Why a record is not acted upon.

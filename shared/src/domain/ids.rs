@@ -85,6 +85,26 @@ string_id!(
     IdentityStoreId
 );
 
+string_id!(
+    /// An account access manager application (issue #19; one per instance, regional):
+    /// `arn:aws:account-access:us-east-1:123456789012:application/aam-0123456789abcdef`.
+    AccessApplicationArn
+);
+string_id!(
+    /// An entitlement of account access manager: opaque (its format is not documented; it has
+    /// no ARN and is addressed with its application's ARN).
+    EntitlementId
+);
+string_id!(
+    /// An Identity Center application (customer managed or AWS managed):
+    /// `arn:aws:sso::123456789012:application/ssoins-0123456789abcdef/apl-0123456789abcdef`.
+    ApplicationArn
+);
+string_id!(
+    /// An IAM role: `arn:aws:iam::123456789012:role/path/Name`.
+    RoleArn
+);
+
 impl InstanceArn {
     /// Validates an instance ARN.
     pub fn parse(value: &str) -> Result<Self, IdError> {
@@ -166,6 +186,122 @@ impl IdentityStoreId {
     pub fn from_arn(arn: &str) -> Option<Self> {
         let id = arn.rsplit_once(":identitystore/")?.1;
         Self::parse(id).ok()
+    }
+}
+
+impl AccessApplicationArn {
+    /// Validates an account access manager application ARN (the API reference's pattern:
+    /// `arn:[a-z0-9-]+:account-access:[a-z0-9]+(-[a-z0-9]+)*:[0-9]{12}:application/[a-zA-Z0-9-]+`).
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let ok = (|| {
+            let rest = value.strip_prefix("arn:")?;
+            let (partition, rest) = rest.split_once(':')?;
+            let rest = rest.strip_prefix("account-access:")?;
+            let (region, rest) = rest.split_once(':')?;
+            let (account, rest) = rest.split_once(':')?;
+            let id = rest.strip_prefix("application/")?;
+            let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            Some(
+                lower(partition)
+                    && lower(region)
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && !id.is_empty()
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            )
+        })();
+        if ok == Some(true) && (49..=2048).contains(&value.len()) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(err(value, "an account access manager application ARN"))
+        }
+    }
+
+    /// The Region in the ARN.
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).unwrap_or_default()
+    }
+}
+
+impl EntitlementId {
+    /// Accepts any non-empty id without whitespace (the format is not documented).
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        if !value.is_empty() && value.len() <= 2048 && !value.chars().any(char::is_whitespace) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(err(value, "an entitlement id"))
+        }
+    }
+}
+
+impl ApplicationArn {
+    /// Validates an Identity Center application ARN (sso-admin's `ApplicationArn` pattern:
+    /// `arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}`).
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let ok = (|| {
+            let rest = value.strip_prefix("arn:")?;
+            let (partition, rest) = rest.split_once(':')?;
+            let rest = rest.strip_prefix("sso::")?;
+            let (account, rest) = rest.split_once(':')?;
+            let (instance, app) = rest.strip_prefix("application/")?.split_once('/')?;
+            let app = app.strip_prefix("apl-")?;
+            Some(
+                partition.starts_with("aws")
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && is_instance_id(instance)
+                    && app.len() == 16
+                    && app.bytes().all(|b| b.is_ascii_alphanumeric()),
+            )
+        })();
+        if ok == Some(true) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(err(value, "an Identity Center application ARN"))
+        }
+    }
+
+    /// The id of the instance the application belongs to (`ssoins-…`).
+    pub fn instance_id(&self) -> &str {
+        self.0
+            .split_once(":application/")
+            .and_then(|(_, r)| r.split_once('/'))
+            .map_or("", |(instance, _)| instance)
+    }
+
+    /// Whether the application belongs to `instance`.
+    pub fn belongs_to(&self, instance: &InstanceArn) -> bool {
+        self.instance_id() == instance.instance_id()
+    }
+}
+
+impl RoleArn {
+    /// Validates an IAM role ARN, in any partition.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        match role_arn_parts(value) {
+            Some((_, role)) if role.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b)) => {
+                Ok(Self(value.to_owned()))
+            }
+            _ => Err(err(value, "an IAM role ARN")),
+        }
+    }
+
+    /// The account the role is in.
+    pub fn account(&self) -> &str {
+        role_arn_parts(&self.0).map_or("", |(account, _)| account)
+    }
+
+    /// The role's name (after its path).
+    pub fn name(&self) -> &str {
+        let role = role_arn_parts(&self.0).map_or("", |(_, role)| role);
+        role.rsplit_once('/').map_or(role, |(_, name)| name)
+    }
+
+    /// The role's path and name, as IAM writes them: `/` for the root path
+    /// (`/service-role/Name`, `/Name`).
+    pub fn path_and_name(&self) -> String {
+        let role = role_arn_parts(&self.0).map_or("", |(_, role)| role);
+        format!("/{role}")
     }
 }
 

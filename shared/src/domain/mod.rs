@@ -6,6 +6,7 @@
 //! no I/O, and knows neither AWS wire formats nor the policy file.
 
 pub mod action;
+pub mod entitlement;
 pub mod facts;
 pub mod finding;
 pub mod ids;
@@ -19,12 +20,16 @@ pub mod time;
 pub mod usage;
 
 pub use action::{Action, Keep, ProvisionTarget, Removal};
+pub use entitlement::{ACCOUNT_ACCESS_SCOPE, AccessScopeOp, Entitlement};
 pub use facts::{DesiredFact, Fact, Facts, PermissionSetFacts, Scope};
 pub use finding::{
     Evaluation, EventVerdict, Excepted, ExpiredException, Finding, IgnoreReason, MissingFact, Mode, Resource,
     ResourceKind, RuleId, Severity, Undetermined,
 };
-pub use ids::{AccountId, IdError, IdentityStoreId, InstanceArn, PermissionSetArn};
+pub use ids::{
+    AccessApplicationArn, AccountId, ApplicationArn, EntitlementId, IdError, IdentityStoreId, InstanceArn,
+    PermissionSetArn, RoleArn,
+};
 pub use model::{
     AbacAttribute, AbacOp, Actor, Assignment, Boundary, Change, ChangeKind, CustomerManagedPolicyRef, EventMeta,
     EventSource, IdentityOp, InlinePolicyText, PermissionSetOp, PrincipalNames, PrincipalType, SessionDuration, Tag,

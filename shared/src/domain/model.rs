@@ -22,6 +22,11 @@ pub enum EventSource {
     SsoDirectory,
     /// `identitystore-scim.amazonaws.com`: SCIM provisioning from the IdP.
     Scim,
+    /// `account-access.amazonaws.com`: account access manager's entitlements (issue #19). The
+    /// name follows AWS's `<signing name>.amazonaws.com` convention; no AWS page confirms it
+    /// (docs/reference/access-paths.md §1.8), so the deployment's patterns match the prefix
+    /// `account-access` and no EventBridge `source`.
+    AccountAccess,
 }
 
 impl EventSource {
@@ -32,6 +37,7 @@ impl EventSource {
             "identitystore.amazonaws.com" => Self::IdentityStore,
             "sso-directory.amazonaws.com" => Self::SsoDirectory,
             "identitystore-scim.amazonaws.com" => Self::Scim,
+            "account-access.amazonaws.com" => Self::AccountAccess,
             _ => return None,
         })
     }
@@ -43,6 +49,7 @@ impl EventSource {
             Self::IdentityStore => "identitystore.amazonaws.com",
             Self::SsoDirectory => "sso-directory.amazonaws.com",
             Self::Scim => "identitystore-scim.amazonaws.com",
+            Self::AccountAccess => "account-access.amazonaws.com",
         }
     }
 
@@ -53,6 +60,8 @@ impl EventSource {
             Self::IdentityStore => "aws.identitystore",
             Self::SsoDirectory => "aws.sso-directory",
             Self::Scim => "aws.identitystore-scim",
+            // Unconfirmed, like the eventSource: the patterns do not name it.
+            Self::AccountAccess => "aws.account-access",
         }
     }
 }
@@ -726,6 +735,25 @@ pub enum ChangeKind {
     /// A signal about SCIM provisioning's health (an AWS Health notice, a SCIM call refused for
     /// its credentials, the reconciler's check): not a write (track C).
     Scim(super::scim::ScimSignal),
+    /// CreateEntitlement (account access manager, issue #19).
+    EntitlementCreated(super::entitlement::Entitlement),
+    /// DeleteEntitlement.
+    EntitlementDeleted {
+        /// The application that held it.
+        application_arn: super::ids::AccessApplicationArn,
+        /// The entitlement.
+        entitlement_id: super::ids::EntitlementId,
+    },
+    /// PutApplicationAccessScope or DeleteApplicationAccessScope (issue #19).
+    AccessScope {
+        /// The customer managed application.
+        application_arn: super::ids::ApplicationArn,
+        /// The scope, e.g. `sso:account:access`.
+        scope: String,
+        /// What happened.
+        #[serde(flatten)]
+        op: super::entitlement::AccessScopeOp,
+    },
 }
 
 impl ChangeKind {
@@ -736,7 +764,13 @@ impl ChangeKind {
             Self::PermissionSet { instance_arn, .. }
             | Self::AccessControlAttributes { instance_arn, .. }
             | Self::Tags { instance_arn, .. } => Some(instance_arn),
-            Self::Identity { .. } | Self::Scim(_) => None,
+            // Account access manager's applications name no instance; an access scope's
+            // application names its instance by id only (`engine` compares it).
+            Self::Identity { .. }
+            | Self::Scim(_)
+            | Self::EntitlementCreated(_)
+            | Self::EntitlementDeleted { .. }
+            | Self::AccessScope { .. } => None,
         }
     }
 
@@ -766,6 +800,17 @@ impl ChangeKind {
                     .map_or_else(|| "unknown".to_owned(), ToString::to_string),
             ),
             Self::Scim(_) => Resource::new(ResourceKind::IdentityStore, "scim-provisioning"),
+            Self::EntitlementCreated(e) => e.resource(),
+            Self::EntitlementDeleted {
+                application_arn,
+                entitlement_id,
+            } => Resource::new(
+                ResourceKind::Entitlement,
+                format!("{application_arn}/entitlement/{entitlement_id}"),
+            ),
+            Self::AccessScope {
+                application_arn, scope, ..
+            } => Resource::new(ResourceKind::Application, format!("{application_arn}#{scope}")),
         }
     }
 
@@ -785,6 +830,14 @@ impl ChangeKind {
                     },
                 ..
             } => Some(id.clone()),
+            Self::EntitlementCreated(e) => Some(e.resource_id()),
+            Self::EntitlementDeleted {
+                application_arn,
+                entitlement_id,
+            } => Some(format!("{application_arn}/entitlement/{entitlement_id}")),
+            Self::AccessScope {
+                application_arn, scope, ..
+            } => Some(format!("{application_arn}#{scope}")),
             Self::Identity { .. } | Self::Tags { .. } | Self::Scim(_) => None,
         }
     }

@@ -39,6 +39,7 @@ pub fn handled_event_names(source: &EventSource) -> &'static [&'static str] {
         EventSource::IdentityStore => cloudtrail::IDENTITY_STORE_EVENTS,
         EventSource::SsoDirectory => cloudtrail::SSO_DIRECTORY_EVENTS,
         EventSource::Scim => cloudtrail::SCIM_EVENTS,
+        EventSource::AccountAccess => cloudtrail::ACCOUNT_ACCESS_EVENTS,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{Guard, GuardError};
 use crate::domain::{
-    Change, ChangeKind, Fact, Facts, Finding, IdentityOp, PermissionSetArn, PermissionSetFacts, RuleId, Scope,
+    Change, ChangeKind, Entitlement, Fact, Facts, Finding, IdentityOp, PermissionSetArn, PermissionSetFacts, RuleId, Scope,
 };
 use crate::ports::{Gate, IdentityCenter, IdentityStore, MembershipRef, Notifier, RemoteError};
 
@@ -116,8 +116,21 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 };
                 facts.membership = retryable_or_unknown(self.identity_store.membership_id(&membership).await)?;
             }
+            ChangeKind::EntitlementCreated(created) => {
+                facts.entitlement = retryable_or_unknown(self.live_entitlement(created).await)?;
+            }
+            ChangeKind::AccessScope {
+                application_arn, scope, ..
+            } => {
+                facts.access_scope = retryable_or_unknown(ic.access_scope(application_arn, scope).await)?;
+                // The name only matters (for the allow-list and the message) while the scope is held.
+                if matches!(facts.access_scope, Fact::Known(Some(_))) {
+                    facts.application_name = retryable_or_unknown(ic.application_name(application_arn).await)?;
+                }
+            }
             // SCIM health signals are judged on what the state records (`scim.rs`), not read here.
-            ChangeKind::AssignmentDeleted(_)
+            ChangeKind::EntitlementDeleted { .. }
+            | ChangeKind::AssignmentDeleted(_)
             | ChangeKind::Tags { .. }
             | ChangeKind::Identity { .. }
             | ChangeKind::Scim(_) => {}
@@ -164,6 +177,21 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
             }
         }
         added
+    }
+
+    /// The entitlement a creation made, as it is now: by its id when the record carried one,
+    /// else the one entitlement granting the same principal, role and account (entitlements
+    /// are immutable, and CreateEntitlement is idempotent: there is at most one).
+    async fn live_entitlement(&self, created: &Entitlement) -> Result<Option<Entitlement>, RemoteError> {
+        let ic = &self.identity_center;
+        match &created.entitlement_id {
+            Some(id) => ic.entitlement(&created.application_arn, id).await,
+            None => Ok(ic
+                .entitlements(&created.application_arn, Some(created))
+                .await?
+                .into_iter()
+                .find(|e| e.same_grant(created))),
+        }
     }
 
     fn name_matters(&self, rule: RuleId) -> bool {

@@ -330,6 +330,8 @@ fn resource_kind(kind: ResourceKind) -> &'static str {
         ResourceKind::PermissionSet => "permission-set",
         ResourceKind::Instance => "instance",
         ResourceKind::IdentityStore => "identity-store",
+        ResourceKind::Entitlement => "entitlement",
+        ResourceKind::Application => "application",
     }
 }
 

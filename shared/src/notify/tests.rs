@@ -42,6 +42,7 @@ fn outcome(kind: OutcomeKind) -> Outcome {
                 account_id: None,
                 principal_id: None,
                 principal_name: None,
+                role_arn: None,
             },
             remediation: Vec::new(),
             expired_exception: None,

@@ -383,6 +383,10 @@ impl Policy {
         Baseline {
             privileged: &self.privileged,
             revocation: self.revocation.mode.min(self.mode),
+            assignable: self
+                .rules
+                .settings::<crate::rules::assignment_principal_type::AssignmentPrincipalType>()
+                .map_or(&[crate::domain::PrincipalType::Group][..], |s| &s.allowed[..]),
         }
     }
 

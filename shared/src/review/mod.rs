@@ -582,6 +582,8 @@ fn describe_resource(inv: &Inventory, r: &crate::domain::Resource) -> String {
             crate::domain::ResourceKind::PermissionSet => "permission set",
             crate::domain::ResourceKind::Instance => "instance",
             crate::domain::ResourceKind::IdentityStore => "identity store",
+            crate::domain::ResourceKind::Entitlement => "entitlement",
+            crate::domain::ResourceKind::Application => "application",
         };
         parts.push(format!("{kind} {}", r.id));
     }

@@ -120,6 +120,7 @@ fn report(inv: &Inventory) -> RunReport {
                 account_id: Some(account(1).to_string()),
                 principal_id: Some("u-carol".to_owned()),
                 principal_name: None,
+                role_arn: None,
             },
             reason: "assigned to a user directly".to_owned(),
             actions: Vec::new(),

@@ -13,9 +13,12 @@
 //! concern the change answers [`Verdict::NotApplicable`].
 
 pub mod abac_attributes_required;
+pub mod application_account_access;
 pub mod assignment_principal_type;
 pub mod desired_assignments;
 pub mod dormant_access;
+pub mod entitlement_principal_type;
+pub mod entitlement_role_allowed;
 mod exempt;
 pub mod identity_store_scim_only;
 pub mod inline_policy_forbidden_actions;
@@ -68,6 +71,9 @@ pub static RULES: &[&dyn AnyRule] = &[
     &scim_silent::ScimSilent,
     &scim_mass_removal::ScimMassRemoval,
     &dormant_access::DormantAccess,
+    &entitlement_principal_type::EntitlementPrincipalType,
+    &entitlement_role_allowed::EntitlementRoleAllowed,
+    &application_account_access::ApplicationAccountAccess,
 ];
 
 /// The rule with this id.
@@ -162,6 +168,9 @@ pub struct Baseline<'a> {
     ///
     /// [`Action::RevokeSessions`]: crate::domain::Action::RevokeSessions
     pub revocation: Mode,
+    /// The principal types access may be granted to: `assignment-principal-type`'s `allowed`,
+    /// which `entitlement-principal-type` shares (issue #19: one answer to "groups, never users").
+    pub assignable: &'a [crate::domain::PrincipalType],
 }
 
 impl Baseline<'_> {
@@ -253,6 +262,10 @@ pub trait Rule: Send + Sync + 'static {
     /// lists exactly [`Rule::KEYS`]).
     const SCHEMA: &'static str = "{}";
 
+    /// Other rules whose `[[exceptions]]` also except this rule's findings (an exception for a
+    /// user's direct assignment covers the same user's entitlement, issue #19).
+    const SHARES_EXCEPTIONS_OF: &'static [RuleId] = &[];
+
     /// The settings when the policy file says nothing (the seed guide's baseline).
     fn defaults(&self) -> Self::Settings;
 
@@ -296,6 +309,8 @@ pub trait AnyRule: Send + Sync {
     fn keys(&self) -> &'static [&'static str];
     /// Its JSON Schema fragment (JSON text).
     fn schema(&self) -> &'static str;
+    /// The rules whose exceptions also apply to it ([`Rule::SHARES_EXCEPTIONS_OF`]).
+    fn shares_exceptions_of(&self) -> &'static [RuleId];
     /// Its default settings.
     fn default_settings(&self) -> Box<dyn Settings>;
     /// Reads its settings; `defaults` must be its own (else its built-in defaults are used).
@@ -329,6 +344,10 @@ impl<R: Rule> AnyRule for R {
 
     fn schema(&self) -> &'static str {
         R::SCHEMA
+    }
+
+    fn shares_exceptions_of(&self) -> &'static [RuleId] {
+        R::SHARES_EXCEPTIONS_OF
     }
 
     fn default_settings(&self) -> Box<dyn Settings> {

@@ -249,3 +249,43 @@ pub(super) fn scim_patch_group(removed: usize) -> Change {
         },
     )
 }
+
+/// The account access manager application of the entitlement builders.
+pub(super) const ACCESS_APPLICATION: &str = "arn:aws:account-access:eu-west-1:222222222222:application/aam-0123456789abcdef";
+/// The customer managed application of the access-scope builders.
+pub(super) const APPLICATION: &str = "arn:aws:sso::222222222222:application/ssoins-7223b1c4d5e6f708/apl-0123456789abcdef";
+
+/// A CreateEntitlement giving a principal of type `p` the role `role` (its path and name) in
+/// account 111111111111.
+pub(super) fn entitlement_created(p: PrincipalType, role: &str) -> Change {
+    let entitlement = crate::domain::Entitlement {
+        application_arn: crate::domain::AccessApplicationArn::parse(ACCESS_APPLICATION).unwrap(),
+        entitlement_id: Some(crate::domain::EntitlementId::parse("ent-0123456789").unwrap()),
+        principal_type: p,
+        principal_id: "906771a3e2-0000-0000-0000-000000000001".into(),
+        role_arn: crate::domain::RoleArn::parse(&format!("arn:aws:iam::111111111111:role/{role}")).unwrap(),
+        account_id: AccountId::parse("111111111111").unwrap(),
+    };
+    change(
+        EventSource::AccountAccess,
+        "CreateEntitlement",
+        pipeline(),
+        ChangeKind::EntitlementCreated(entitlement),
+    )
+}
+
+/// A PutApplicationAccessScope of `scope` on [`APPLICATION`].
+pub(super) fn access_scope_put(scope: &str) -> Change {
+    change(
+        EventSource::SsoAdmin,
+        "PutApplicationAccessScope",
+        pipeline(),
+        ChangeKind::AccessScope {
+            application_arn: crate::domain::ApplicationArn::parse(APPLICATION).unwrap(),
+            scope: scope.into(),
+            op: crate::domain::AccessScopeOp::Put {
+                authorized_targets: Vec::new(),
+            },
+        },
+    )
+}

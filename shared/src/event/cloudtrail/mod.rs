@@ -14,6 +14,7 @@ use super::{Body, DecodeError, Decoded, parse};
 use crate::domain::{EventMeta, EventSource};
 use crate::domain::{IdError, InstanceArn, PermissionSetArn};
 
+mod account_access;
 mod identity;
 mod sso_admin;
 
@@ -37,7 +38,12 @@ pub(super) const SSO_ADMIN_EVENTS: &[&str] = &[
     "DeleteInstanceAccessControlAttributeConfiguration",
     "TagResource",
     "UntagResource",
+    "PutApplicationAccessScope",
+    "DeleteApplicationAccessScope",
 ];
+/// Account access manager (issue #19): entitlements. Applications (CreateApplication, …) are
+/// the frame, not a grant: not handled.
+pub(super) const ACCOUNT_ACCESS_EVENTS: &[&str] = &["CreateEntitlement", "DeleteEntitlement"];
 pub(super) const IDENTITY_STORE_EVENTS: &[&str] = &[
     "CreateUser",
     "UpdateUser",
@@ -164,6 +170,7 @@ pub(super) fn decode_record(json: &str, prefix: &str) -> Result<Decoded, DecodeE
             Some(EventSource::IdentityStore) => identity::identity_store(&meta.event_name, &params),
             Some(EventSource::SsoDirectory) => identity::sso_directory(&meta.event_name, &params),
             Some(EventSource::Scim) => identity::scim(&meta.event_name, &params),
+            Some(EventSource::AccountAccess) => account_access::account_access(&meta.event_name, &params),
             None => Ok(None),
         };
         match kind {

@@ -199,6 +199,7 @@ pub(super) fn sso_admin(name: &str, p: &Params<'_>) -> Result<Option<ChangeKind>
     let kind = match name {
         "CreateAccountAssignment" | "DeleteAccountAssignment" => assignment(name, p)?,
         "CreatePermissionSet" => created(p)?,
+        "PutApplicationAccessScope" | "DeleteApplicationAccessScope" => super::account_access::access_scope(name, p)?,
         "CreateInstanceAccessControlAttributeConfiguration" | "UpdateInstanceAccessControlAttributeConfiguration" => {
             abac_configured(name, p)?
         }
