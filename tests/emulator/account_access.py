@@ -24,6 +24,11 @@ else the body's `code`/`__type`; the message from `message`), with the model's s
 ValidationException 400, AccessDeniedException 403, ResourceNotFoundException 404,
 ConflictException 409, ServiceQuotaExceededException 402, ThrottlingException 429,
 InternalServerException 500; AlreadyCreatedException has no status in the model (400 here).
+Answered: ValidationException, ResourceNotFoundException, ConflictException,
+ServiceQuotaExceededException (below). Never answered: AccessDeniedException (no IAM here),
+ThrottlingException (the service's own 20 TPS quota is not emulated), InternalServerException, and
+AlreadyCreatedException, which the model lists for CreateApplication only: the documented
+idempotency answers the existing application instead, and when AWS raises it is unconfirmed.
 
 Behaviour, with its source (the model's documentation strings unless said otherwise):
   - One application per Identity Center instance (and Region). CreateApplication "is idempotent;

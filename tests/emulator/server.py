@@ -1,4 +1,5 @@
-"""The local AWS for idc-guard's integration tests: moto's server, with idc-guard's sso-admin extension.
+"""The local AWS for idc-guard's integration tests: moto's server, with idc-guard's sso-admin extension
+and account access manager (account_access.py, answered by the gateway: moto has no such service).
 
     .venv/bin/python tests/emulator/server.py --port N [--limits] [--rate R] [--burst B]
         [--outstanding N] [--async-seconds S] [--cloudtrail] [--principal AKID=ROLE_ARN ...]
