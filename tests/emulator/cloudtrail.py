@@ -1,4 +1,5 @@
-"""CloudTrail records of the Identity Center writes the emulator serves (moto emits none).
+"""CloudTrail records of the Identity Center and account access manager writes the emulator
+serves (moto emits none).
 
 Each record is shaped like the `detail` of the fixtures in events/ and what
 ../shared/reference/identity-center-events.md sources: request and response members in
@@ -32,6 +33,13 @@ HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 SERVICES = {
     "sso-admin": ("sso-admin", "sso.amazonaws.com"),
     "identitystore": ("identitystore", "identitystore.amazonaws.com"),
+    # UNCONFIRMED eventSource: no AWS page documents account access manager's CloudTrail events;
+    # `account-access.amazonaws.com` follows the `<signing name>.amazonaws.com` convention
+    # (docs/reference/access-paths.md §1.8). botocore 1.43.127 has the service's model
+    # (`account-access/2018-05-10`), whose members are already lowerCamelCase (restJson1), so the
+    # records carry the wire names; URI and query members (applicationArn, entitlementId,
+    # resourceArn, tagKeys) are in requestParameters too, as the gateway hands them over.
+    "account-access": ("account-access", "account-access.amazonaws.com"),
 }
 
 # The calls recorded: every write. Reads (List*, Get*, Describe*, IsMemberInGroups) are
@@ -123,9 +131,9 @@ def parse_principal(option: str) -> tuple[str, Principal]:
 
 @dataclass
 class Call:
-    """What the gateway knows of one Identity Center request and its answer."""
+    """What the gateway knows of one recorded request and its answer."""
 
-    service: str  # "sso-admin" or "identitystore"
+    service: str  # a key of SERVICES
     operation: str
     access_key: str
     region: str

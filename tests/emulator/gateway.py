@@ -1,9 +1,19 @@
-"""A WSGI layer in front of moto: the limits mode, the request log, CloudTrail records.
+"""A WSGI layer in front of moto: the limits mode, the request log, CloudTrail records, and the
+services moto does not have.
 
 Every request passes through `Gateway` before moto's DomainDispatcherApplication sees it. For
 sso-admin and identitystore (awsJson1_1: the operation is in `X-Amz-Target`) it applies the
 limits mode (limits.py) and records CloudTrail records (cloudtrail.py); every request to any
 service is logged. Throttled or refused requests never reach moto, so they change nothing.
+
+Account access manager (`account-access`, account_access.py) is answered here and never reaches
+moto. The request is recognised by its SigV4 credential scope (`Credential=<key>/<date>/<region>/
+account-access/aws4_request`, the model's signingName): against the emulator's one endpoint the
+host name says nothing, and moto's dispatcher, which picks a backend by host and URL, has no
+backend for it and would route `/applications` or `/tags/...` to another service's. Intercepting
+here rather than registering a moto backend keeps the service out of moto's URL tables, and lets
+it share the request log, the CloudTrail recorder and the reset with the rest. The limits mode
+does not apply to it (its own 20 TPS quota is not emulated).
 
 Runtime control, JSON over HTTP on the emulator's port:
   GET|POST /idc-guard/limits    the settings; POST takes any subset of
@@ -36,9 +46,11 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
+import account_access
 import cloudtrail
 from limits import RATE_EXCEEDED, AssignmentOperations, Settings, SettingsError, TokenBucket
 from member_policies import MemberPolicies
@@ -50,6 +62,8 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _TARGETS = {"SWBExternalService": "sso-admin", "AWSIdentityStore": "identitystore"}
 # The services the limits mode and the CloudTrail recording apply to.
 IDENTITY_CENTER = ("sso-admin", "identitystore")
+# Account access manager's signing name: answered by account_access.py, not moto.
+ACCOUNT_ACCESS = "account-access"
 # The SigV4 credential scope: Credential=<key>/<date>/<region>/<service>/aws4_request.
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]*)/[^/]*/([^/]*)/([^/]*)/aws4_request")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -215,6 +229,7 @@ class Gateway:
         self.requests: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.sessions: dict[str, str] = {}  # access key -> its session's creationDate
+        self.account_access = account_access.AccountAccess(self.account, account_access.moto_instance_exists)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -225,10 +240,13 @@ class Gateway:
                 with self.lock:
                     self.operations.clear()
                 self.member_policies.clear()
+                self.account_access.clear()
             return self.app(environ, start_response)
         request = _Request.read(environ)
         if request.service in IDENTITY_CENTER:
             return self._respond(self._identity_center(request, environ), start_response)
+        if request.service == ACCOUNT_ACCESS:
+            return self._respond(self._account_access(request, environ), start_response)
         return self._pass_through(request, environ, start_response)
 
     # --- services ----------------------------------------------------------------------------
@@ -268,6 +286,29 @@ class Gateway:
         self._log(request, answer.code(), throttled=refusal is not None)
         if settings.cloudtrail and cloudtrail.is_recorded(request.service, request.operation):
             self._record(request, params, answer)
+        return answer
+
+    def _account_access(self, request: _Request, environ: dict[str, Any]) -> _Answer:
+        """Account access manager (restJson1): answered by account_access.py, logged, and
+        recorded in CloudTrail when the recording is on."""
+        call = account_access.Call(
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=environ.get("PATH_INFO", ""),
+            query=environ.get("QUERY_STRING", ""),
+            body=_read_body(environ),
+            region=request.region or "us-east-1",
+        )
+        handled = self.account_access.handle(call)
+        reply = handled.reply
+        payload = reply.payload()
+        headers = reply.headers(str(uuid.uuid4())) + [("Content-Length", str(len(payload)))]
+        answer = _Answer(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers, payload)
+        request = replace(request, operation=handled.operation)
+        self._log(request, reply.status, throttled=False)
+        with self.lock:
+            recording = self.settings.cloudtrail
+        if recording and cloudtrail.is_recorded(request.service, request.operation):
+            self._record(request, handled.params, answer)
         return answer
 
     def _admit(self, request: _Request, instance: str, settings: Settings) -> str | None:

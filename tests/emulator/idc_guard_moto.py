@@ -9,6 +9,10 @@ response class) and its state lives in the ordinary per-account, per-region back
 `POST /moto-api/reset` wipes like any other.
 
 Added (moto raises NotImplementedError for them):
+  CreateApplication, DescribeApplication, ListApplications, DeleteApplication,
+    Put/Get/DeleteApplicationAccessScope, ListApplicationAccessScopes: customer managed
+    applications and their access scopes (issue #19; the section "customer managed
+    applications" says what the model says and what is unconfirmed)
   Put/Get/DeletePermissionsBoundary{To,For,From}PermissionSet
   Create/Describe/Update/DeleteInstanceAccessControlAttributeConfiguration
   TagResource, UntagResource, ListTagsForResource (permission sets and the instance; the tags
@@ -87,6 +91,10 @@ DUPLICATE_ASSIGNMENT_IS_CONFLICT = True
 
 # ListTagsForResource has no MaxResults member; this is the page size the emulator uses.
 TAGS_PAGE_SIZE = 50
+# ApplicationList and Scopes (sso-admin model): the most one page of ListApplications and of
+# ListApplicationAccessScopes holds.
+APPLICATIONS_PAGE_MAX = 50
+SCOPES_PAGE_MAX = 10
 
 _APPLIED = False
 # What member accounts hold; apply() installs the server's registry (the gateway fills it).
@@ -267,6 +275,18 @@ _PAGINATION_MODEL = {
         "limit_default": 100,
         "unique_attribute": "RequestId",
     },
+    "idc_list_applications": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": APPLICATIONS_PAGE_MAX,
+        "unique_attribute": "ApplicationArn",
+    },
+    "idc_list_application_access_scopes": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": SCOPES_PAGE_MAX,
+        "unique_attribute": "Scope",
+    },
 }
 
 
@@ -296,6 +316,13 @@ class _IdcState:
         self.deletion_requests: dict[tuple[str, str], dict[str, Any]] = {}
         # permission set ARN -> {account id: revision provisioned there}, insertion-ordered
         self.provisioned: dict[str, dict[str, int]] = {}
+        # Customer managed applications: ARN -> the Application members, in creation order;
+        # their tags; their access scopes (scope -> AuthorizedTargets or None, in the order
+        # added); ClientToken -> (ARN, the request's members).
+        self.applications: dict[str, dict[str, Any]] = {}
+        self.application_tags: dict[str, list[dict[str, str]]] = {}
+        self.access_scopes: dict[str, dict[str, list[str] | None]] = {}
+        self.application_tokens: dict[str, tuple[str, list[Any]]] = {}
 
 
 def _state(backend: SSOAdminBackend) -> _IdcState:
@@ -509,6 +536,11 @@ def _tags_of(self: SSOAdminBackend, instance_arn: str | None, resource_arn: Any)
         if not isinstance(permission_set.tags, list):
             permission_set.tags = []
         return permission_set.tags
+    if ":application/" in resource_arn:
+        application = _find_application(self, resource_arn)
+        if instance_arn is not None and application["InstanceArn"] != instance_arn:
+            raise ResourceNotFoundException(f"Application {resource_arn} not found")
+        return _state(self).application_tags.setdefault(resource_arn, [])
     if ":instance/" in resource_arn:
         if instance_arn is not None and instance_arn != resource_arn:
             raise ResourceNotFoundException(f"Could not find Instance with arn {resource_arn}")
@@ -747,6 +779,267 @@ def idc_list_permission_sets_provisioned_to_account(
         if ps.instance_arn == instance_arn
         and account_id in _provisioned_accounts(self, ps, provisioning_status)
     ]
+
+
+# --- customer managed applications and their access scopes ------------------------------------
+#
+# moto 5.2.5 has none of these operations. Members, constraints and errors from aws-sdk-ssoadmin
+# 1.125.0 (src/operation/{create,describe,delete,list}_application*, src/operation/
+# {put,get,delete}_application_access_scope, list_application_access_scopes, src/types/
+# _application.rs, _scope_details.rs, _portal_options.rs), which agrees with botocore 1.43.127's
+# sso-admin 2020-07-20 model (shapes Application, ScopeDetails, Scope, ScopeTarget, ...).
+#   - CreateApplication makes an OAuth 2.0 customer managed application: the model's documentation
+#     says the API creates neither SAML 2.0 nor AWS managed applications, so the provider must be
+#     arn:<partition>:sso::aws:applicationProvider/custom (the example in Pulumi's
+#     aws.ssoadmin.ApplicationAccessScope, docs/reference/access-paths.md §2); another provider is
+#     a ValidationException (unconfirmed: AWS may answer ResourceNotFoundException). The instance
+#     must exist (ResourceNotFoundException). A ClientToken seen before with the same members
+#     answers the same application; with other members it is a ConflictException (the usual AWS
+#     idempotency-token contract; not documented for this operation).
+#   - ARN arn:<partition>:sso::<account>:application/<ssoins-…>/apl-<16 hex> (ApplicationArn);
+#     ApplicationAccount the caller's account, CreatedFrom the Region called, Status ENABLED
+#     unless given, IdentityStoreArn arn:<partition>:identitystore::<account>:identitystore/<d-…>.
+#   - ListApplications: InstanceArn required, Filter{ApplicationAccount, ApplicationProvider},
+#     MaxResults 1-100 validated but pages of at most 50 (ApplicationList has max 50), NextToken.
+#     The model gives ListApplications no ResourceNotFoundException: an unknown instance is a
+#     ValidationException here (unconfirmed).
+#   - PutApplicationAccessScope "adds or updates" a scope (its AuthorizedTargets replaced, or
+#     removed when not given); Get of a scope the application lacks is a ResourceNotFoundException,
+#     and so is Delete of one (unconfirmed: the operation is marked idempotent, which allows AWS to
+#     answer success instead; a caller must accept both). Scope and ScopeTarget are checked
+#     against their patterns only; AuthorizedTargets 1-10. ListApplicationAccessScopes:
+#     MaxResults 1-10, pages of at most 10 (Scopes has max 10), in the order the scopes were added.
+#   - DeleteApplication removes the application with its scopes and tags; a second one is a
+#     ResourceNotFoundException.
+#   - Tags given to CreateApplication, and TagResource/UntagResource/ListTagsForResource on the
+#     application's ARN (the _TAGGABLE_ARN pattern already admits it).
+
+_APPLICATION_ARN = re.compile(
+    r"arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}"
+)
+_APPLICATION_PROVIDER_ARN = re.compile(r"arn:aws(-[a-z]{1,5}){0,3}:sso::aws:applicationProvider/[a-zA-Z0-9-/]+")
+_CUSTOM_PROVIDER = re.compile(r"arn:aws(-[a-z]{1,5}){0,3}:sso::aws:applicationProvider/custom")
+_APPLICATION_NAME = re.compile(r"[\S\s]*")
+_APPLICATION_URL = re.compile(
+    r"http(s)?:\/\/[-a-zA-Z0-9+&@#\/%?=~_|!:,.;]*[-a-zA-Z0-9+&bb@#\/%?=~_|]"
+)
+_CLIENT_TOKEN = re.compile(r"[!-~]+")
+_SCOPE = re.compile(r"([A-Za-z0-9_]{1,50})(:[A-Za-z0-9_]{1,50}){0,1}(:[A-Za-z0-9_]{1,50}){0,1}")
+_SCOPE_TARGET = re.compile(
+    r"arn:aws(-[a-z]{1,5}){0,3}:sso::(\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}"
+    r"|:instance/(sso)?ins-[a-zA-Z0-9-.]{16})"
+)
+_APPLICATION_STATUSES = ("ENABLED", "DISABLED")  # ApplicationStatus, ApplicationVisibility
+_SIGN_IN_ORIGINS = ("IDENTITY_CENTER", "APPLICATION")
+
+
+def _check_enum(value: Any, member: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+        )
+    return str(value)
+
+
+def _check_range(value: Any, member: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+            f"Member must have value between {low} and {high}"
+        )
+    return value
+
+
+def _check_application_arn(value: Any, member: str = "applicationArn") -> str:
+    _check(_APPLICATION_ARN, _require(value, member), member, 10, 1224)
+    return str(value)
+
+
+def _parse_portal_options(value: Any) -> dict[str, Any] | None:
+    """PortalOptions{SignInOptions{Origin, ApplicationUrl?}?, Visibility?}, as given."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationException("PortalOptions must be a structure")
+    options: dict[str, Any] = {}
+    sign_in = value.get("SignInOptions")
+    if sign_in is not None:
+        if not isinstance(sign_in, dict):
+            raise ValidationException("PortalOptions.SignInOptions must be a structure")
+        origin = _require(sign_in.get("Origin"), "portalOptions.signInOptions.origin")
+        parsed = {"Origin": _check_enum(origin, "portalOptions.signInOptions.origin", _SIGN_IN_ORIGINS)}
+        url = sign_in.get("ApplicationUrl")
+        if url is not None:
+            _check(_APPLICATION_URL, url, "portalOptions.signInOptions.applicationUrl", 1, 512)
+            parsed["ApplicationUrl"] = url
+        options["SignInOptions"] = parsed
+    visibility = value.get("Visibility")
+    if visibility is not None:
+        options["Visibility"] = _check_enum(visibility, "portalOptions.visibility", _APPLICATION_STATUSES)
+    return options
+
+
+def _find_application(backend: SSOAdminBackend, application_arn: Any) -> dict[str, Any]:
+    application = _state(backend).applications.get(_check_application_arn(application_arn))
+    if application is None:
+        raise ResourceNotFoundException(f"Application {application_arn} not found")
+    return application
+
+
+def create_application(
+    self: SSOAdminBackend,
+    instance_arn: Any,
+    application_provider_arn: Any,
+    name: Any,
+    description: Any,
+    portal_options: Any,
+    tags: Any,
+    status: Any,
+    client_token: Any,
+) -> dict[str, Any]:
+    _check_instance_arn(instance_arn)
+    provider_member = "applicationProviderArn"
+    _check(_APPLICATION_PROVIDER_ARN, _require(application_provider_arn, provider_member), provider_member, 10, 1224)
+    _check(_APPLICATION_NAME, _require(name, "name"), "name", 1, 100)
+    if description is not None:
+        _check(_APPLICATION_NAME, description, "description", 1, 128)
+    options = _parse_portal_options(portal_options)
+    parsed_tags = _parse_tags(tags if tags is not None else [])
+    if status is not None:
+        _check_enum(status, "status", _APPLICATION_STATUSES)
+    if client_token is not None:
+        _check(_CLIENT_TOKEN, client_token, "clientToken", 1, 64)
+    if not _CUSTOM_PROVIDER.fullmatch(application_provider_arn):
+        raise ValidationException(
+            f"CreateApplication creates OAuth 2.0 customer managed applications only; "
+            f"{application_provider_arn} is not arn:aws:sso::aws:applicationProvider/custom"
+        )
+    instance = _find_instance(self, instance_arn)
+    state = _state(self)
+    members = [instance_arn, application_provider_arn, name, description, options, parsed_tags, status]
+    if client_token is not None and client_token in state.application_tokens:
+        arn, seen = state.application_tokens[client_token]
+        if seen != members:
+            raise ConflictException(f"ClientToken {client_token} was used with different parameters")
+        application = state.applications.get(arn)
+        if application is not None:
+            return {k: application[k] for k in ("ApplicationArn", "InstanceArn", "IdentityStoreArn")}
+    partition, instance_id = instance_arn.split(":")[1], instance_arn.split("/")[-1]
+    arn = f"arn:{partition}:sso::{self.account_id}:application/{instance_id}/apl-{random.get_random_hex(16)}"
+    application = _without_none(
+        {
+            "ApplicationArn": arn,
+            "ApplicationProviderArn": application_provider_arn,
+            "Name": name,
+            "ApplicationAccount": self.account_id,
+            "InstanceArn": instance_arn,
+            "IdentityStoreArn": f"arn:{partition}:identitystore::{self.account_id}:identitystore/{instance.identity_store_id}",
+            "Status": status or "ENABLED",
+            "PortalOptions": options,
+            "Description": description,
+            "CreatedDate": unix_time(),
+            "CreatedFrom": self.region_name,
+        }
+    )
+    state.applications[arn] = application
+    state.application_tags[arn] = parsed_tags
+    state.access_scopes[arn] = {}
+    if client_token is not None:
+        state.application_tokens[client_token] = (arn, members)
+    return {"ApplicationArn": arn, "InstanceArn": instance_arn, "IdentityStoreArn": application["IdentityStoreArn"]}
+
+
+def describe_application(self: SSOAdminBackend, application_arn: Any) -> dict[str, Any]:
+    return dict(_find_application(self, application_arn))
+
+
+@paginate(_PAGINATION_MODEL)
+def idc_list_applications(
+    self: SSOAdminBackend, instance_arn: Any, account: str | None, provider: str | None
+) -> list[dict[str, Any]]:
+    """ListApplications: the instance's applications in creation order, filtered."""
+    _check_instance_arn(instance_arn)
+    if not any(i.instance_arn == instance_arn for i in self.instances):
+        raise ValidationException(f"Instance {instance_arn} does not exist")
+    return [
+        dict(a)
+        for a in _state(self).applications.values()
+        if a["InstanceArn"] == instance_arn
+        and (account is None or a["ApplicationAccount"] == account)
+        and (provider is None or a["ApplicationProviderArn"] == provider)
+    ]
+
+
+def _parse_application_filter(value: Any) -> tuple[str | None, str | None]:
+    """ListApplicationsFilter: (ApplicationAccount, ApplicationProvider)."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        raise ValidationException("Filter must be a structure")
+    account = value.get("ApplicationAccount")
+    provider = value.get("ApplicationProvider")
+    if account is not None:
+        _check_account_id(account, "filter.applicationAccount")
+    if provider is not None:
+        _check(_APPLICATION_PROVIDER_ARN, provider, "filter.applicationProvider", 10, 1224)
+    return account, provider
+
+
+def delete_application(self: SSOAdminBackend, application_arn: Any) -> None:
+    _find_application(self, application_arn)
+    state = _state(self)
+    del state.applications[application_arn]
+    state.access_scopes.pop(application_arn, None)
+    state.application_tags.pop(application_arn, None)
+
+
+def _check_scope(value: Any) -> str:
+    _check(_SCOPE, _require(value, "scope"), "scope", 1, 152)
+    return str(value)
+
+
+def put_application_access_scope(
+    self: SSOAdminBackend, application_arn: Any, scope: Any, authorized_targets: Any
+) -> None:
+    _check_application_arn(application_arn)
+    _check_scope(scope)
+    if authorized_targets is not None:
+        if not isinstance(authorized_targets, list) or not 1 <= len(authorized_targets) <= 10:
+            raise ValidationException(
+                "1 validation error detected: Value at 'authorizedTargets' failed to satisfy constraint: "
+                "Member must have length between 1 and 10"
+            )
+        for index, target in enumerate(authorized_targets, start=1):
+            _check(_SCOPE_TARGET, target, f"authorizedTargets.{index}.member", 1, 100)
+    _find_application(self, application_arn)
+    scopes = _state(self).access_scopes.setdefault(application_arn, {})
+    scopes[scope] = list(authorized_targets) if authorized_targets is not None else None
+
+
+def get_application_access_scope(self: SSOAdminBackend, application_arn: Any, scope: Any) -> dict[str, Any]:
+    _check_application_arn(application_arn)
+    _check_scope(scope)
+    _find_application(self, application_arn)
+    scopes = _state(self).access_scopes.get(application_arn, {})
+    if scope not in scopes:
+        raise ResourceNotFoundException(f"Scope {scope} not found for application {application_arn}")
+    return _without_none({"Scope": scope, "AuthorizedTargets": scopes[scope]})
+
+
+def delete_application_access_scope(self: SSOAdminBackend, application_arn: Any, scope: Any) -> None:
+    get_application_access_scope(self, application_arn, scope)
+    del _state(self).access_scopes[application_arn][scope]
+
+
+@paginate(_PAGINATION_MODEL)
+def idc_list_application_access_scopes(self: SSOAdminBackend, application_arn: Any) -> list[dict[str, Any]]:
+    """ListApplicationAccessScopes: ScopeDetails in the order the scopes were added."""
+    _find_application(self, application_arn)
+    scopes = _state(self).access_scopes.get(application_arn, {})
+    return [_without_none({"Scope": s, "AuthorizedTargets": t}) for s, t in scopes.items()]
 
 
 # --- wrappers around moto's own operations ---------------------------------------------------
@@ -1103,6 +1396,79 @@ def _r_list_permission_sets_provisioned_to_account(self: SSOAdminResponse) -> st
     return _json(_without_none({"PermissionSets": arns, "NextToken": next_token}))
 
 
+def _r_create_application(self: SSOAdminResponse) -> str:
+    return _json(
+        _backend(self).create_application(
+            instance_arn=self._get_param("InstanceArn"),
+            application_provider_arn=self._get_param("ApplicationProviderArn"),
+            name=self._get_param("Name"),
+            description=self._get_param("Description"),
+            portal_options=self._get_param("PortalOptions"),
+            tags=self._get_param("Tags"),
+            status=self._get_param("Status"),
+            client_token=self._get_param("ClientToken"),
+        )
+    )
+
+
+def _r_describe_application(self: SSOAdminResponse) -> str:
+    return _json(_backend(self).describe_application(application_arn=self._get_param("ApplicationArn")))
+
+
+def _r_list_applications(self: SSOAdminResponse) -> str:
+    account, provider = _parse_application_filter(self._get_param("Filter"))
+    max_results = _check_range(self._get_param("MaxResults"), "maxResults", 1, 100)
+    applications, next_token = _paginated(
+        _backend(self).idc_list_applications,
+        instance_arn=self._get_param("InstanceArn"),
+        account=account,
+        provider=provider,
+        max_results=None if max_results is None else min(max_results, APPLICATIONS_PAGE_MAX),
+        next_token=self._get_param("NextToken"),
+    )
+    return _json(_without_none({"Applications": applications, "NextToken": next_token}))
+
+
+def _r_delete_application(self: SSOAdminResponse) -> str:
+    _backend(self).delete_application(application_arn=self._get_param("ApplicationArn"))
+    return "{}"
+
+
+def _r_put_application_access_scope(self: SSOAdminResponse) -> str:
+    _backend(self).put_application_access_scope(
+        application_arn=self._get_param("ApplicationArn"),
+        scope=self._get_param("Scope"),
+        authorized_targets=self._get_param("AuthorizedTargets"),
+    )
+    return "{}"
+
+
+def _r_get_application_access_scope(self: SSOAdminResponse) -> str:
+    return _json(
+        _backend(self).get_application_access_scope(
+            application_arn=self._get_param("ApplicationArn"), scope=self._get_param("Scope")
+        )
+    )
+
+
+def _r_delete_application_access_scope(self: SSOAdminResponse) -> str:
+    _backend(self).delete_application_access_scope(
+        application_arn=self._get_param("ApplicationArn"), scope=self._get_param("Scope")
+    )
+    return "{}"
+
+
+def _r_list_application_access_scopes(self: SSOAdminResponse) -> str:
+    max_results = _check_range(self._get_param("MaxResults"), "maxResults", 1, SCOPES_PAGE_MAX)
+    scopes, next_token = _paginated(
+        _backend(self).idc_list_application_access_scopes,
+        application_arn=self._get_param("ApplicationArn"),
+        max_results=max_results,
+        next_token=self._get_param("NextToken"),
+    )
+    return _json(_without_none({"Scopes": scopes, "NextToken": next_token}))
+
+
 def _json(value: Any) -> str:
     return json.dumps(value)
 
@@ -1164,6 +1530,14 @@ def apply(
         "describe_account_assignment_creation_status": describe_account_assignment_creation_status,
         "describe_account_assignment_deletion_status": describe_account_assignment_deletion_status,
         "idc_list_operation_statuses": idc_list_operation_statuses,
+        "create_application": create_application,
+        "describe_application": describe_application,
+        "idc_list_applications": idc_list_applications,
+        "delete_application": delete_application,
+        "put_application_access_scope": put_application_access_scope,
+        "get_application_access_scope": get_application_access_scope,
+        "delete_application_access_scope": delete_application_access_scope,
+        "idc_list_application_access_scopes": idc_list_application_access_scopes,
         "delete_permission_set": _wrap_delete_permission_set(SSOAdminBackend.delete_permission_set),
         "create_permission_set": _wrap_create_permission_set(SSOAdminBackend.create_permission_set),
         "update_permission_set": _wrap_update_permission_set(
@@ -1205,6 +1579,14 @@ def apply(
         "list_permission_set_provisioning_status": _r_list_permission_set_provisioning_status,
         "list_account_assignment_creation_status": _r_list_account_assignment_creation_status,
         "list_account_assignment_deletion_status": _r_list_account_assignment_deletion_status,
+        "create_application": _r_create_application,
+        "describe_application": _r_describe_application,
+        "list_applications": _r_list_applications,
+        "delete_application": _r_delete_application,
+        "put_application_access_scope": _r_put_application_access_scope,
+        "get_application_access_scope": _r_get_application_access_scope,
+        "delete_application_access_scope": _r_delete_application_access_scope,
+        "list_application_access_scopes": _r_list_application_access_scopes,
     }
     for name, method in response_methods.items():
         method.__name__ = name

@@ -9,7 +9,8 @@ file, so nothing here can block on a full pipe. Readiness: `GET /moto-api/` answ
 
 Every request passes through gateway.Gateway: the limits mode (IAM Identity Center's collective
 request rate and outstanding assignment operations, limits.py), a log of every request, and
-CloudTrail records of Identity Center writes (cloudtrail.py). All of it is off unless the options
+CloudTrail records of Identity Center and account access manager writes (cloudtrail.py). The
+gateway also answers account access manager itself (account_access.py), which moto lacks. All of it is off unless the options
 above, or `POST /idc-guard/limits`, turn it on; gateway.py documents the control endpoints,
 including `POST /idc-guard/member-policies` (the policies member accounts hold, member_policies.py).
 """

@@ -74,3 +74,7 @@ mod dashboard;
 // with GetFindings: statuses per outcome, one finding per (rule, resource), publication off by
 // default, refused findings, batches of 100, and the template's conditional grant.
 mod securityhub;
+// The emulator's account access manager (issue #19) through aws-sdk-accountaccess.
+mod emulator_account_access;
+// The emulator's sso-admin customer managed applications and access scopes (issue #19).
+mod emulator_application_scopes;

@@ -520,3 +520,28 @@ pub async fn set_kill_switch(ssm: &aws_sdk_ssm::Client, name: &str, value: &str)
         .await
         .expect("PutParameter");
 }
+
+/// Clients of the services the emulator adds to moto (issue #19).
+impl Emulator {
+    /// An account access manager client for this server: region eu-west-1, the usual test
+    /// credentials (access key `testing`), this endpoint. The SDK signs with the service name
+    /// `account-access`, which is how the gateway recognises the service
+    /// (`tests/emulator/account_access.py`).
+    pub fn account_access_client(&self) -> aws_sdk_accountaccess::Client {
+        self.account_access_client_as("testing")
+    }
+
+    /// [`Emulator::account_access_client`] signing with `access_key` (the key the request log and
+    /// the CloudTrail records name the caller by).
+    pub fn account_access_client_as(&self, access_key: &str) -> aws_sdk_accountaccess::Client {
+        use aws_sdk_accountaccess::config::{BehaviorVersion, Credentials, Region};
+        let credentials = Credentials::new(access_key, "testing", None, None, "idc-guard-emulator");
+        let config = aws_sdk_accountaccess::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(credentials)
+            .build();
+        aws_sdk_accountaccess::Client::from_conf(config)
+    }
+}
