@@ -22,6 +22,9 @@ mod limits;
 mod provisioning_emulator;
 // The remediation engine against the emulator, rule by rule.
 mod guard;
+// The access paths outside permission sets (issue #19): entitlements and application access
+// scopes judged and corrected by the guard.
+mod access_paths;
 // Batches (issue #15): triage before reading, one read per resource, one report per event.
 mod batch;
 // Provisioning that did not happen (issue #16): operations followed to their end by the guards,

@@ -142,6 +142,9 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
     /// user or display name), for the findings' messages. Read only once a finding exists; a
     /// failed read leaves the ids (names never decide a verdict). `true` when anything was added.
     pub(super) async fn name_assignment(&self, change: &Change, facts: &mut Facts) -> bool {
+        if let ChangeKind::EntitlementCreated(e) = &change.kind {
+            return self.name_entitlement(e, facts).await;
+        }
         let (ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a)) = &change.kind else {
             return false;
         };
@@ -191,6 +194,25 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
                 .await?
                 .into_iter()
                 .find(|e| e.same_grant(created))),
+        }
+    }
+
+    /// The name of an entitlement's principal, from the policy's identity store (an
+    /// entitlement names no instance).
+    async fn name_entitlement(&self, e: &Entitlement, facts: &mut Facts) -> bool {
+        let Some(store) = &self.policy.identity_store_id else {
+            return false;
+        };
+        match self.identity_store.principal(store, e.principal_type, &e.principal_id).await {
+            Ok(names) => {
+                let added = names.is_some();
+                facts.principal = Fact::Known(names);
+                added
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, principal = %e.principal_id, "could not read the principal's name");
+                false
+            }
         }
     }
 

@@ -277,9 +277,23 @@ where
     ) -> Result<Vec<Outcome>, GuardError> {
         let mut outcomes = Vec::new();
         let mut retry_later = None;
+        // Two rules may plan the same correction (an entitlement to a USER and to a role off the
+        // allow-list: one deletion): it is made once, and the second finding reports its result.
+        let mut done: Vec<(&[Action], OutcomeKind)> = Vec::new();
         for finding in &evaluation.findings {
-            let Some(correction) = self.correct(change, finding, facts, today).await else {
-                continue;
+            let earlier = done
+                .iter()
+                .find(|(plan, _)| !plan.is_empty() && *plan == finding.remediation.as_slice())
+                .map(|(_, kind)| kind.clone());
+            let correction = match earlier {
+                Some(kind) => Correction::without_calls(kind),
+                None => {
+                    let Some(correction) = self.correct(change, finding, facts, today).await else {
+                        continue;
+                    };
+                    done.push((&finding.remediation, correction.kind.clone()));
+                    correction
+                }
             };
             if let (OutcomeKind::Failed { .. }, Some(e)) = (&correction.kind, correction.retry) {
                 retry_later = Some(e);
