@@ -32,12 +32,21 @@ pub fn recognise_own_actor(actor: Actor, policy: &Policy) -> Actor {
 }
 
 /// Whether the policy scopes the change out (another instance or identity store).
-fn out_of_scope(kind: &ChangeKind, policy: &Policy) -> Option<IgnoreReason> {
+fn out_of_scope(kind: &ChangeKind, region: &str, policy: &Policy) -> Option<IgnoreReason> {
     if let (Some(want), Some(have)) = (&policy.instance_arn, kind.instance_arn())
         && want != have
     {
         return Some(IgnoreReason::OtherInstance {
             instance_arn: have.to_string(),
+        });
+    }
+    // Multi-Region replication: a Region the policy does not list is another deployment's.
+    if !policy.regions.is_empty()
+        && !region.is_empty()
+        && !policy.regions.iter().any(|r| r == region)
+    {
+        return Some(IgnoreReason::OtherRegion {
+            region: region.to_owned(),
         });
     }
     // An application's ARN names its instance by id only.
@@ -89,7 +98,7 @@ pub fn actionable(policy: &Policy, decoded: Decoded, own: OwnChanges) -> Result<
             return Err(ignore(decoded.meta, actor, IgnoreReason::NotApiCall { detail_type }));
         }
     };
-    if let Some(reason) = out_of_scope(&kind, policy) {
+    if let Some(reason) = out_of_scope(&kind, &decoded.meta.region, policy) {
         return Err(ignore(decoded.meta, actor, reason));
     }
     if let (Actor::Guard { role_name }, OwnChanges::Ignore) = (&actor, own) {
@@ -266,4 +275,54 @@ fn covers(e: &Exception, r: &Resource) -> Cover {
 /// Decodes and checks one record of JSON text with the facts it carries (the offline check).
 pub fn check_json(policy: &Policy, json: &str, today: Date) -> Result<Evaluation, crate::event::DecodeError> {
     Ok(check(policy, crate::event::decode(json)?, today))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EventVerdict;
+
+    const USER_ASSIGNMENT: &str = include_str!("../../events/sso.CreateAccountAssignment-user-violation.json");
+
+    fn with_regions(regions: &[&str]) -> Policy {
+        let mut policy = Policy::default();
+        policy.regions = regions.iter().map(|r| (*r).to_owned()).collect();
+        policy
+    }
+
+    #[test]
+    fn events_from_a_region_the_policy_does_not_list_are_ignored_with_the_reason() {
+        let today = Date::new(2026, 12, 6).unwrap();
+        // The fixture was recorded in eu-west-1.
+        for (regions, judged) in [
+            (&[][..], true),
+            (&["eu-west-1"][..], true),
+            (&["us-east-1", "eu-west-1"][..], true),
+            (&["us-east-1"][..], false),
+        ] {
+            let evaluation = check_json(&with_regions(regions), USER_ASSIGNMENT, today).unwrap();
+            if judged {
+                assert_eq!(evaluation.verdict, EventVerdict::Violation, "{regions:?}");
+            } else {
+                assert_eq!(evaluation.verdict, EventVerdict::Ignored, "{regions:?}");
+                assert_eq!(
+                    evaluation.reason,
+                    Some(IgnoreReason::OtherRegion {
+                        region: "eu-west-1".into()
+                    })
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn regions_are_read_from_the_policy_file_and_bad_names_are_reported() {
+        let policy = Policy::from_toml("p.toml", "mode = \"enforce\"\n[instance]\nregions = [\"eu-west-1\", \"us-east-1\"]\n")
+            .unwrap();
+        assert_eq!(policy.regions, ["eu-west-1", "us-east-1"]);
+        let err = Policy::from_toml("p.toml", "mode = \"enforce\"\n[instance]\nregions = [\"Europe\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("p.toml:3:") && err.contains("\"Europe\" is not an AWS Region name"), "{err}");
+    }
 }

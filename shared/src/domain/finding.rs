@@ -248,6 +248,11 @@ pub enum IgnoreReason {
         /// The store named in the event.
         identity_store_id: String,
     },
+    /// Recorded in a Region the policy's `[instance] regions` does not list (issue #19).
+    OtherRegion {
+        /// The event's Region.
+        region: String,
+    },
     /// idc-guard's own change coming back as an event.
     OwnEcho {
         /// idc-guard's role.
@@ -264,6 +269,9 @@ impl fmt::Display for IgnoreReason {
             Self::NotApiCall { detail_type } => write!(f, "not a CloudTrail API call (detail-type {detail_type:?})"),
             Self::OtherInstance { instance_arn } => write!(f, "another Identity Center instance ({instance_arn})"),
             Self::OtherIdentityStore { identity_store_id } => write!(f, "another identity store ({identity_store_id})"),
+            Self::OtherRegion { region } => {
+                write!(f, "a Region the policy's [instance] regions does not list ({region})")
+            }
             Self::OwnEcho { role_name } => write!(f, "idc-guard's own change ({role_name})"),
         }
     }

@@ -328,6 +328,9 @@ pub struct Policy {
     pub instance_arn: Option<InstanceArn>,
     /// The guarded identity store; events for other stores are ignored. `None`: any store.
     pub identity_store_id: Option<IdentityStoreId>,
+    /// The instance's Regions (its primary and its replicas, issue #19): events recorded in
+    /// another Region are ignored, with the reason. Empty: every Region's events are judged.
+    pub regions: Vec<String>,
     /// idc-guard's own principals.
     pub own_identity: OwnIdentity,
     /// Name patterns of the admin and break-glass permission sets.
@@ -352,6 +355,7 @@ impl Default for Policy {
             mode: Mode::Enforce,
             instance_arn: None,
             identity_store_id: None,
+            regions: Vec::new(),
             own_identity: OwnIdentity::default(),
             privileged: vec![NamePattern::new("*Admin*"), NamePattern::new("BreakGlass*")],
             protected_groups: Vec::new(),

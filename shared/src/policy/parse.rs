@@ -26,7 +26,7 @@ pub(super) mod keys {
     pub(crate) const REVOCATION: &[&str] = &["mode", "margin"];
     pub(crate) const OWNERS: &[&str] = &["tag_key", "default", "routes", "slack_channels"];
     pub(crate) const OWNER_ROUTE: &[&str] = &["owner", "permission_sets", "accounts"];
-    pub(crate) const INSTANCE: &[&str] = &["arn", "identity_store_id"];
+    pub(crate) const INSTANCE: &[&str] = &["arn", "identity_store_id", "regions"];
     pub(crate) const OWN_IDENTITY: &[&str] = &["role_prefixes", "role_arns"];
     pub(crate) const PERMISSION_SETS: &[&str] = &["privileged"];
     pub(crate) const GROUPS: &[&str] = &["protected"];
@@ -55,9 +55,9 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
     let mode = top
         .require(r, "mode", ": set the global mode to \"enforce\", \"detect\" or \"off\"")
         .and_then(|v| r.mode(v, "mode"));
-    let (instance_arn, identity_store_id) = match top.take("instance") {
+    let (instance_arn, identity_store_id, regions) = match top.take("instance") {
         Some(v) => read_instance(r, v),
-        None => (None, None),
+        None => (None, None, Vec::new()),
     };
     let own_identity = read_own_identity(r, top.take("own_identity"), &d.own_identity);
     let privileged = read_patterns(r, top.take("permission_sets"), "permission_sets", keys::PERMISSION_SETS)
@@ -85,6 +85,7 @@ fn read_policy(r: &mut Reader<'_>, root: &Value<'_>, d: &Policy) -> Option<Polic
         mode: mode?,
         instance_arn,
         identity_store_id,
+        regions,
         own_identity,
         privileged,
         protected_groups,
@@ -134,9 +135,9 @@ fn read_revocation(r: &mut Reader<'_>, value: &Value<'_>, d: Revocation) -> Opti
     })
 }
 
-fn read_instance(r: &mut Reader<'_>, value: &Value<'_>) -> (Option<InstanceArn>, Option<IdentityStoreId>) {
+fn read_instance(r: &mut Reader<'_>, value: &Value<'_>) -> (Option<InstanceArn>, Option<IdentityStoreId>, Vec<String>) {
     let Some(mut t) = r.table(value, "instance", keys::INSTANCE) else {
-        return (None, None);
+        return (None, None, Vec::new());
     };
     let parsed = |r: &mut Reader<'_>, t: &mut Table<'_, '_>, key: &'static str| {
         let v = t.take(key)?;
@@ -158,8 +159,26 @@ fn read_instance(r: &mut Reader<'_>, value: &Value<'_>) -> (Option<InstanceArn>,
             None
         }
     });
+    // The instance's Regions (issue #19: multi-Region replication): its primary and the
+    // replicas whose events are judged. Region names as AWS writes them (`eu-west-1`).
+    let regions = match t.take("regions") {
+        Some(v) => r
+            .list(v, &t.child("regions"), |r, s, span, p| {
+                let valid = s.split('-').count() >= 3
+                    && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && s.bytes().last().is_some_and(|b| b.is_ascii_digit());
+                if valid {
+                    Some(s.to_owned())
+                } else {
+                    r.problem(span, p, format!("{s:?} is not an AWS Region name (like \"eu-west-1\")"));
+                    None
+                }
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     t.finish(r);
-    (arn, store)
+    (arn, store, regions)
 }
 
 fn read_own_identity(r: &mut Reader<'_>, value: Option<&Value<'_>>, d: &OwnIdentity) -> OwnIdentity {

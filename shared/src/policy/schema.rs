@@ -56,7 +56,9 @@ pub fn json_schema() -> Value {
             "mode": mode(),
             "instance": { "type": "object", "additionalProperties": false, "properties": {
                 "arn": { "type": "string", "pattern": "^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$" },
-                "identity_store_id": { "type": "string", "pattern": "^(d-[0-9a-f]{10}|[0-9a-f-]{36})$" } } },
+                "identity_store_id": { "type": "string", "pattern": "^(d-[0-9a-f]{10}|[0-9a-f-]{36})$" },
+                "regions": { "type": "array", "description": "the instance's Regions (primary and replicas) whose events are judged; empty: all",
+                    "items": { "type": "string", "pattern": "^[a-z]+(-[a-z]+)+-[0-9]+$" } } } },
             "own_identity": { "type": "object", "additionalProperties": false, "properties": {
                 "role_prefixes": { "type": "array", "items": { "type": "string", "minLength": 1 } },
                 "role_arns": { "type": "array", "items": { "type": "string", "pattern": "^arn:.+:role/.+$" } } } },

@@ -2,7 +2,8 @@
 //! matching CloudTrail events delivered to the guard, and what it found, reverted and verified;
 //! the quiet failures (issue #16): a provisioning that fails in a member account lacking a
 //! customer managed policy, a burst of refused SCIM calls reported once, and `idc-guard sets`
-//! finding a family of cloned permission sets; then the notifications it published to the findings topic (read back from the emulator), and
+//! finding a family of cloned permission sets; an entitlement of account access manager (issue
+//! #19) deleted; then the notifications it published to the findings topic (read back from the emulator), and
 //! the Slack payloads slack-notifier's code posts for them to a local webhook stand-in.
 
 use aws_sdk_ssoadmin::types::PrincipalType;
@@ -201,10 +202,62 @@ async fn violations(w: &World, guard: &DemoGuard, today: Date) -> Result<String,
     let what = "bob added to platform-admins by a pipeline role, not by SCIM";
     deliver(w, guard, what, &event, today).await?;
 
+    entitlement(w, guard, today).await?;
+
     failed_provisioning(w, guard, today).await?;
     scim_burst(guard, today).await?;
     near_duplicates(w).await?;
     Ok(first)
+}
+
+/// Issue #19: account access manager lets a user assume an IAM role without any permission set.
+/// alice is entitled to a role directly: deleted, and read back gone.
+async fn entitlement(w: &World, guard: &DemoGuard, today: Date) -> Result<(), Error> {
+    use aws_sdk_accountaccess::types::{
+        Entitlement, IdentityCenter, IdentityCenterPrincipal, IdentitySource, Principal, PrincipalRoleEntitlement,
+    };
+    let client = w.emulator.account_access_client();
+    let application = client
+        .create_application()
+        .identity_source(IdentitySource::IdentityCenter(
+            IdentityCenter::builder().instance_arn(&w.instance).build()?,
+        ))
+        .send()
+        .await?
+        .application_arn;
+    let alice = w.user_id("alice");
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/DataAnalyst");
+    let id = client
+        .create_entitlement()
+        .application_arn(&application)
+        .entitlement(Entitlement::PrincipalRole(
+            PrincipalRoleEntitlement::builder()
+                .principal(Principal::IdentityCenter(IdentityCenterPrincipal::UserId(alice.to_owned())))
+                .role_arn(&role)
+                .build()?,
+        ))
+        .send()
+        .await?
+        .entitlement_id;
+    let event = Event::fixture("account-access.CreateEntitlement-user-violation.json")
+        .with("requestParameters.applicationArn", json!(application))
+        .with(
+            "requestParameters.entitlement.principalRole.principal.identityCenter",
+            json!({ "userId": alice }),
+        )
+        .with("requestParameters.entitlement.principalRole.roleArn", json!(role))
+        .with("responseElements", json!({ "entitlementId": id }));
+    let what = "alice entitled to assume DataAnalyst in 333333333333 through account access manager, no permission set";
+    deliver(w, guard, what, &event, today).await?;
+    let gone = client
+        .get_entitlement()
+        .application_arn(&application)
+        .entitlement_id(&id)
+        .send()
+        .await
+        .is_err();
+    println!("   read back: the entitlement {}", if gone { "is gone" } else { "STILL EXISTS" });
+    Ok(())
 }
 
 /// The IdP's SCIM token was replaced on the AWS side but not in the IdP: every sync call is
