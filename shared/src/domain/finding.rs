@@ -206,6 +206,10 @@ pub enum MissingFact {
     /// Who used an assignment and when (no usage data, or a group's members could not be
     /// read), or a window not yet observed whole.
     Usage,
+    // issue #19
+    /// Who made a change (an identity store notification names neither the caller nor the
+    /// channel).
+    Actor,
 }
 
 /// Why a record is not acted upon.
@@ -241,6 +245,21 @@ pub enum IgnoreReason {
         /// idc-guard's role.
         role_name: String,
     },
+    // issue #19
+    /// An identity store notification sent in a replica Region: the identity store sends one per
+    /// Region per change, and only the primary Region's is judged.
+    ReplicaRegion {
+        /// The Region it was sent in.
+        region: String,
+        /// The instance's primary Region (the guard's).
+        primary: String,
+    },
+    /// An identity store change that already arrived another way (its CloudTrail record, or a
+    /// notification): it is judged under that delivery.
+    AlreadyDelivered {
+        /// The delivery that came first.
+        by: String,
+    },
 }
 
 impl fmt::Display for IgnoreReason {
@@ -253,6 +272,12 @@ impl fmt::Display for IgnoreReason {
             Self::OtherInstance { instance_arn } => write!(f, "another Identity Center instance ({instance_arn})"),
             Self::OtherIdentityStore { identity_store_id } => write!(f, "another identity store ({identity_store_id})"),
             Self::OwnEcho { role_name } => write!(f, "idc-guard's own change ({role_name})"),
+            Self::ReplicaRegion { region, primary } => write!(
+                f,
+                "an identity store notification sent in the replica Region {region}: the change is judged from \
+                 the primary Region's ({primary})"
+            ),
+            Self::AlreadyDelivered { by } => write!(f, "the same change already arrived as {by}"),
         }
     }
 }
