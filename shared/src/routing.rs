@@ -110,7 +110,8 @@ pub fn route_health(event_type_code: &str) -> Option<&'static str> {
     HEALTH_EVENT_TYPES.contains(&event_type_code).then_some(IDENTITY_GUARD)
 }
 
-/// The guard functions that have a second rule, for the SCIM health signals.
+/// The guard functions that have a second rule, for the SCIM health signals (and, issue #19,
+/// the identity store's own notifications: [`route_notification`]).
 pub const SIGNAL_FUNCTIONS: &[&str] = &[IDENTITY_GUARD];
 
 // Issue #17: uses of access.
