@@ -514,6 +514,48 @@ pub trait Gate: Send + Sync {
     fn scim_last_write(&self) -> impl Future<Output = Remote<Option<u64>>> + Send {
         async { Err(not_supported("scim state")) }
     }
+
+    // issue #19
+    /// Notes that `delivery` brought the identity store change `key` (what every delivery of
+    /// one change has in common: `crate::event::notification::change_key`, with the store), made
+    /// at `at` (Unix seconds), and answers whether another delivery of it came first. A CloudTrail
+    /// record is always judged (it names who made the change): it is noted, and answered
+    /// [`SameChange::First`]. A notification yields ([`SameChange::Seen`]) to any other delivery
+    /// of the same change noted before it, made within a few minutes of `at`. The note is a
+    /// conditional write, so concurrent deliveries agree. The default (a gate without state)
+    /// cannot tell: every delivery is the first.
+    fn same_change(&self, key: &str, at: u64, delivery: &Delivery) -> impl Future<Output = Remote<SameChange>> + Send {
+        let _ = (key, at, delivery);
+        async { Ok(SameChange::First) }
+    }
+}
+
+/// How an identity store change reached a guard (issue #19): its CloudTrail record or the
+/// identity store's own notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The CloudTrail record, by its eventID.
+    CloudTrail(String),
+    /// The notification, by its EventBridge id.
+    Notification(String),
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CloudTrail(id) => write!(f, "its CloudTrail record (event {id})"),
+            Self::Notification(id) => write!(f, "an identity store notification (event {id})"),
+        }
+    }
+}
+
+/// Whether another delivery of the same change came first ([`Gate::same_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SameChange {
+    /// None did: judge this one.
+    First,
+    /// This one did: the change is judged under it.
+    Seen(Delivery),
 }
 
 /// An exclusive lease on one resource, from [`Gate::lease`].
@@ -630,6 +672,10 @@ impl<G: Gate> Gate for Arc<G> {
 
     fn scim_last_write(&self) -> impl Future<Output = Remote<Option<u64>>> + Send {
         G::scim_last_write(self)
+    }
+
+    fn same_change(&self, key: &str, at: u64, delivery: &Delivery) -> impl Future<Output = Remote<SameChange>> + Send {
+        G::same_change(self, key, at, delivery)
     }
 }
 

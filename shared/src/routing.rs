@@ -16,9 +16,16 @@
 //! Uses of access (issue #17: `GetRoleCredentials`, `Federate`) go to none of the guards but to
 //! [`USAGE_RECORDER`], through a rule of their own ([`route_usage`]): they are read-only events,
 //! which reach a rule only when its State is [`USAGE_RULE_STATE`].
+//!
+//! Issue #19: the patterns pin `source` only where a document confirms it ([`pinned_source`]):
+//! SCIM's CloudTrail events are matched on `detail.eventSource` alone, whatever their `source`
+//! turns out to be (docs/reference/access-paths.md §5). The identity store's own notifications
+//! (`source` `aws.identitystore`, any detail-type but CloudTrail's) go to identity-guard through
+//! a rule of their own ([`route_notification`]).
 
 use crate::domain::EventSource;
 use crate::domain::scim::AUTH_ERROR_CODES;
+use crate::event::notification::{CLOUDTRAIL_DETAIL_TYPES, NOTIFICATION_SOURCE};
 use crate::event::usage::{SERVICE_EVENT_DETAIL_TYPE, USAGE_EVENT_NAMES, USAGE_EVENT_SOURCES};
 use crate::event::{API_CALL_DETAIL_TYPE, HEALTH_EVENT_TYPES, handled_event_names};
 
@@ -38,6 +45,7 @@ pub const SOURCES: &[EventSource] = &[
     EventSource::IdentityStore,
     EventSource::SsoDirectory,
     EventSource::Scim,
+    EventSource::AccountAccess,
 ];
 
 /// The sso-admin event names assignment-guard receives; every other handled sso-admin name goes
@@ -66,6 +74,33 @@ pub fn route(source: &EventSource, event_name: &str) -> Option<&'static str> {
     })
 }
 
+/// The EventBridge `source` the patterns pin for the CloudTrail events of `source`, or `None`
+/// where no document confirms it and the patterns match `detail.eventSource` alone: SCIM's
+/// (`aws.identitystore-scim` is only inferred from the `aws.<prefix>` convention; a public example
+/// uses `aws.cloudtrail`; docs/reference/access-paths.md §5). `detail.eventSource` is what
+/// CloudTrail writes and is documented for SCIM (`identitystore-scim.amazonaws.com`).
+pub fn pinned_source(source: &EventSource) -> Option<&'static str> {
+    match source {
+        // Account access manager's is as unconfirmed (access-paths.md §1.8).
+        EventSource::Scim | EventSource::AccountAccess => None,
+        other => Some(other.eventbridge_source()),
+    }
+}
+
+/// The `source` values SCIM's CloudTrail events might carry: the convention's, the identity
+/// store's, and the one a public example uses. The patterns admit any (they do not pin it); the
+/// tests put each on the emulator's bus.
+pub const SCIM_SOURCE_CANDIDATES: &[&str] = &["aws.identitystore-scim", "aws.identitystore", "aws.cloudtrail"];
+
+// Issue #19: the identity store's own notifications.
+/// The guard function that receives an identity store notification (`source` `aws.identitystore`,
+/// any detail-type but CloudTrail's: the decoder judges the six documented ones and logs and
+/// ignores the others), or `None` for anything else. Notifications are about users and groups, so
+/// identity-guard, whose rule matches `anything-but` [`CLOUDTRAIL_DETAIL_TYPES`].
+pub fn route_notification(source: &str, detail_type: &str) -> Option<&'static str> {
+    (source == NOTIFICATION_SOURCE && !CLOUDTRAIL_DETAIL_TYPES.contains(&detail_type)).then_some(IDENTITY_GUARD)
+}
+
 // track C
 /// The failed calls a guard receives, by source: SCIM calls refused for their token, whatever
 /// the operation (`scim-sync-failing`), go to identity-guard, which judges the identity store.
@@ -86,7 +121,8 @@ pub fn route_health(event_type_code: &str) -> Option<&'static str> {
     HEALTH_EVENT_TYPES.contains(&event_type_code).then_some(IDENTITY_GUARD)
 }
 
-/// The guard functions that have a second rule, for the SCIM health signals.
+/// The guard functions that have a second rule, for the SCIM health signals (and, issue #19,
+/// the identity store's own notifications: [`route_notification`]).
 pub const SIGNAL_FUNCTIONS: &[&str] = &[IDENTITY_GUARD];
 
 // Issue #17: uses of access.
@@ -222,6 +258,32 @@ mod tests {
         assert_eq!(route_health("AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"), None);
         for (_, _, function) in FAILURE_ROUTES {
             assert!(SIGNAL_FUNCTIONS.contains(function));
+        }
+    }
+
+    #[test]
+    fn notifications_go_to_identity_guard_and_cloudtrail_deliveries_of_their_source_do_not() {
+        for detail_type in crate::event::notification::NOTIFICATION_DETAIL_TYPES {
+            assert_eq!(
+                route_notification("aws.identitystore", detail_type),
+                Some(IDENTITY_GUARD)
+            );
+        }
+        // A type AWS may add later reaches the guard too (which logs and ignores it).
+        assert_eq!(
+            route_notification("aws.identitystore", "Group Membership Created"),
+            Some(IDENTITY_GUARD)
+        );
+        assert_eq!(route_notification("aws.identitystore", API_CALL_DETAIL_TYPE), None);
+        assert_eq!(route_notification("aws.identitystore", SERVICE_EVENT_DETAIL_TYPE), None);
+        assert_eq!(route_notification("aws.sso", "User Created"), None);
+        // Only SCIM's and account access manager's sources are left unpinned.
+        let unpinned = [EventSource::Scim, EventSource::AccountAccess];
+        for source in &unpinned {
+            assert_eq!(pinned_source(source), None);
+        }
+        for source in SOURCES.iter().filter(|s| !unpinned.contains(s)) {
+            assert_eq!(pinned_source(source), Some(source.eventbridge_source()));
         }
     }
 }

@@ -361,6 +361,19 @@ impl Gate for Rails {
             Self::Withhold(_) | Self::Modes => ModeGate.scim_last_write().await,
         }
     }
+
+    // issue #19: which delivery of an identity store change came first lives in the table too.
+    async fn same_change(
+        &self,
+        key: &str,
+        at: u64,
+        delivery: &crate::ports::Delivery,
+    ) -> Remote<crate::ports::SameChange> {
+        match self {
+            Self::Safety(gate) => gate.same_change(key, at, delivery).await,
+            Self::Withhold(_) | Self::Modes => ModeGate.same_change(key, at, delivery).await,
+        }
+    }
 }
 
 /// What the gate does when no state table is configured.
@@ -680,7 +693,10 @@ impl Session {
         }
         let gate = rails(config, sdk, without_table);
         Self {
-            guard: Guard::with_gate(sso, directory.clone(), publisher, policy, gate),
+            // The SDK's Region is the instance's primary (the deployment guide's home Region): the
+            // one whose identity store notifications are judged (issue #19).
+            guard: Guard::with_gate(sso, directory.clone(), publisher, policy, gate)
+                .with_region(sdk.region().map(ToString::to_string)),
             directory,
             organization: Organizations::new(orgs, RetryPolicy::default()),
             calls,

@@ -217,12 +217,24 @@ fn console_calls_are_marked() {
     assert!(!decode(&json).unwrap().meta.console);
 }
 
+/// Issue #19: the identity store's own notifications are judged like their CloudTrail records,
+/// but name no actor (undetermined, the missing fact named); a type idc-guard does not decode is
+/// ignored with its detail-type as the reason; one that names no user is an error saying so.
 #[test]
-fn native_identity_store_notifications_are_ignored_with_the_reason() {
-    let native = r#"{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"User Created","source":"aws.identitystore","account":"111111111111","time":"2026-03-01T10:00:00Z","region":"eu-west-1","resources":[],"detail":{"identityStoreId":"d-9067a1b2c3"}}"#;
+fn native_identity_store_notifications_are_judged_with_the_actor_unknown() {
+    let native = r#"{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"User Created","source":"aws.identitystore","account":"111111111111","time":"2026-03-01T10:00:00Z","region":"eu-west-1","resources":["arn:aws:identitystore:::user/u-1"],"detail":{"identityStoreId":"d-9067a1b2c3"}}"#;
     let e = check_json(&fixture_policy(), native, today()).unwrap();
+    assert_eq!(e.verdict.as_str(), "undetermined");
+    assert_eq!(e.undetermined.len(), 1, "{:?}", e.undetermined);
+    assert_eq!(e.undetermined[0].fact, idc_guard::domain::MissingFact::Actor);
+    let unknown = native.replace("User Created", "User Signed In");
+    let e = check_json(&fixture_policy(), &unknown, today()).unwrap();
     assert_eq!(e.verdict.as_str(), "ignored");
-    assert!(e.reason.unwrap().to_string().contains("User Created"));
+    assert!(e.reason.unwrap().to_string().contains("User Signed In"));
+    let nameless = native.replace(r#""arn:aws:identitystore:::user/u-1""#, "");
+    let error = check_json(&fixture_policy(), &nameless, today()).unwrap_err();
+    assert_eq!(error.path, "resources");
+    assert!(error.message.contains("names no user"), "{error}");
 }
 
 /// The usage fixtures (issue #17): `sso.GetRoleCredentials-*` follows a real record's shape

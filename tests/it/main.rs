@@ -54,6 +54,9 @@ mod usage_recorder;
 // SCIM health (issue #16): refused SCIM calls, the token's expiry notice, silence, mass removals,
 // with the guard's state in the emulator's DynamoDB.
 mod scim;
+// Identity store notifications (issue #19): one change delivered by CloudTrail and by the
+// identity store, in either order or at once, reported once; replica Regions' copies ignored.
+mod identity_notifications;
 // Dormant access (issue #17): usage recorded in the emulator's DynamoDB, joined onto the live
 // assignments by the reconciler; GROUP, USER and no-data cases; enforce through the gate.
 mod dormant;

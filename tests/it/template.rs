@@ -1067,9 +1067,54 @@ fn the_guards_share_of_identity_center_is_the_api_share_parameter() {
 // Event patterns: static shape
 // ---------------------------------------------------------------------------------------------
 
-/// The (eventSource, eventName) pairs a pattern's `detail` admits (`$or` branches or itself).
+/// A call pattern's branches: its top-level `$or` branches, or the pattern itself. Each branch
+/// has its own `source` (or none: issue #19, SCIM's is unconfirmed) and `detail`.
+fn call_branches(pattern: &Value) -> Vec<&Value> {
+    match pattern["$or"].as_array() {
+        Some(branches) => branches.iter().collect(),
+        None => vec![pattern],
+    }
+}
+
+/// The (eventSource, eventName) pairs a pattern admits (over its branches, and each branch's
+/// `detail`'s `$or` branches or itself).
 fn pattern_pairs(pattern: &Value) -> BTreeSet<(String, String)> {
-    let detail = &pattern["detail"];
+    let mut pairs = BTreeSet::new();
+    for branch in call_branches(pattern) {
+        for pair in detail_pairs(&branch["detail"]) {
+            assert!(pairs.insert(pair.clone()), "{pair:?} twice");
+        }
+    }
+    pairs
+}
+
+/// Every branch of a call pattern: it excludes failed calls, and pins `source` exactly as
+/// `routing::pinned_source` says for the event sources it names (no `source` key where it says
+/// `None`).
+fn assert_sources_pinned_as_routing_says(pattern: &Value, at: &str) {
+    for branch in call_branches(pattern) {
+        let detail = &branch["detail"];
+        assert_eq!(detail["errorCode"], json!([{"exists": false}]), "{at}: {branch}");
+        let pinned: BTreeSet<Option<&str>> = detail_pairs(detail)
+            .iter()
+            .map(|(event_source, _)| {
+                let source = EventSource::from_event_source(event_source).expect("a known eventSource");
+                idc_guard::routing::pinned_source(&source)
+            })
+            .collect();
+        assert_eq!(pinned.len(), 1, "{at}: one pinning per branch: {branch}");
+        match pinned.into_iter().next().flatten() {
+            Some(source) => assert_eq!(branch["source"], json!([source]), "{at}: {branch}"),
+            None => assert!(
+                branch.get("source").is_none(),
+                "{at}: an unconfirmed source is pinned: {branch}"
+            ),
+        }
+    }
+}
+
+/// The (eventSource, eventName) pairs a `detail` admits (its `$or` branches or itself).
+fn detail_pairs(detail: &Value) -> BTreeSet<(String, String)> {
     let branches: Vec<&Value> = match detail["$or"].as_array() {
         Some(branches) => branches.iter().collect(),
         None => vec![detail],
@@ -1098,8 +1143,22 @@ fn routed_pairs(routes: &[(EventSource, &str)]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The `source`s the patterns pin for these routes (SCIM's none: `routing::pinned_source`).
 fn routed_sources(routes: &[(EventSource, &str)]) -> BTreeSet<String> {
-    routes.iter().map(|(s, _)| s.eventbridge_source().to_owned()).collect()
+    routes
+        .iter()
+        .filter_map(|(s, _)| idc_guard::routing::pinned_source(s))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `source`s a call pattern pins, over its branches.
+fn pattern_sources(pattern: &Value) -> BTreeSet<String> {
+    call_branches(pattern)
+        .into_iter()
+        .flat_map(|b| strings(&b["source"]))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Every rule that delivers to `guard`'s queue.
@@ -1118,7 +1177,10 @@ fn rules_to<'a>(t: &'a Value, guard: &str) -> Vec<(&'a str, &'a Value)> {
 /// Whether a rule is a guard's rule of successful CloudTrail calls (its pattern excludes
 /// `errorCode`), rather than its SCIM health signals' rule or the usage rule.
 fn is_call_rule(rule: &Value) -> bool {
-    rule["Properties"]["EventPattern"]["detail"]["errorCode"] == json!([{"exists": false}]) && !is_usage_rule(rule)
+    call_branches(&rule["Properties"]["EventPattern"])
+        .iter()
+        .all(|b| b["detail"]["errorCode"] == json!([{"exists": false}]))
+        && !is_usage_rule(rule)
 }
 
 /// Whether a rule delivers uses of access (its pattern names exactly `routing`'s use events).
@@ -1180,11 +1242,14 @@ fn signals_pattern(account: &Value) -> Value {
     let failures: Vec<Value> = idc_guard::routing::FAILURE_ROUTES
         .iter()
         .map(|(source, codes, _)| {
-            json!({
-                "source": [source.eventbridge_source()],
+            let mut branch = json!({
                 "detail-type": [DETAIL_TYPE],
                 "detail": {"eventSource": [source.event_source()], "errorCode": codes},
-            })
+            });
+            if let Some(pinned) = idc_guard::routing::pinned_source(source) {
+                branch["source"] = json!([pinned]);
+            }
+            branch
         })
         .collect();
     let mut branches = failures;
@@ -1192,6 +1257,11 @@ fn signals_pattern(account: &Value) -> Value {
         "source": [idc_guard::event::HEALTH_SOURCE],
         "detail-type": [idc_guard::event::HEALTH_DETAIL_TYPE],
         "detail": {"eventTypeCode": idc_guard::event::HEALTH_EVENT_TYPES},
+    }));
+    // Issue #19: the identity store's own notifications, any detail-type but CloudTrail's.
+    branches.push(json!({
+        "source": [idc_guard::event::notification::NOTIFICATION_SOURCE],
+        "detail-type": [{"anything-but": idc_guard::event::notification::CLOUDTRAIL_DETAIL_TYPES}],
     }));
     json!({"account": account, "$or": branches})
 }
@@ -1256,9 +1326,8 @@ fn each_guard_rule_lists_exactly_the_events_routed_to_it() {
             json!([{"Ref": "AWS::AccountId"}, {"Ref": "ManagementAccountId"}]),
             "{id}: this account and the management account only"
         );
-        assert_eq!(pattern["detail"]["errorCode"], json!([{"exists": false}]), "{id}");
-        let sources: BTreeSet<String> = strings(&pattern["source"]).into_iter().map(str::to_owned).collect();
-        assert_eq!(sources, routed_sources(&routes), "{id}");
+        assert_sources_pinned_as_routing_says(pattern, id);
+        assert_eq!(pattern_sources(pattern), routed_sources(&routes), "{id}");
         assert_eq!(
             pattern_pairs(pattern),
             routed_pairs(&routes),
@@ -1298,9 +1367,8 @@ fn the_forwarder_sends_every_routed_event_to_the_guardrail_bus_which_admits_only
     let all: Vec<_> = GUARD_FUNCTIONS.iter().flat_map(|g| routes_of(g)).collect();
     assert_eq!(pattern["detail-type"], json!([DETAIL_TYPE]));
     assert_eq!(pattern["account"], json!([{"Ref": "AWS::AccountId"}]));
-    assert_eq!(pattern["detail"]["errorCode"], json!([{"exists": false}]));
-    let sources: BTreeSet<String> = strings(&pattern["source"]).into_iter().map(str::to_owned).collect();
-    assert_eq!(sources, routed_sources(&all));
+    assert_sources_pinned_as_routing_says(pattern, FORWARDER);
+    assert_eq!(pattern_sources(pattern), routed_sources(&all));
     assert_eq!(pattern_pairs(pattern), routed_pairs(&all));
     let target = &p["Targets"][0];
     assert_eq!(
@@ -1327,11 +1395,33 @@ fn the_forwarder_sends_every_routed_event_to_the_guardrail_bus_which_admits_only
     expected.extend(
         idc_guard::routing::FAILURE_ROUTES
             .iter()
-            .map(|(s, _, _)| s.eventbridge_source().to_owned()),
+            .filter_map(|(s, _, _)| idc_guard::routing::pinned_source(s))
+            .map(str::to_owned),
     );
     expected.insert(idc_guard::event::HEALTH_SOURCE.to_owned());
     expected.extend(idc_guard::routing::USAGE_SOURCES.iter().map(|s| (*s).to_owned()));
+    // Issue #19: the notifications' source, and SCIM's conventional candidate.
+    expected.insert(idc_guard::event::notification::NOTIFICATION_SOURCE.to_owned());
+    expected.insert(idc_guard::routing::SCIM_SOURCE_CANDIDATES[0].to_owned());
     assert_eq!(admitted, expected);
+    // SCIM's `source` is unconfirmed: a second statement admits the management account's
+    // CloudTrail calls whatever their source (docs/reference/access-paths.md §5).
+    let cloudtrail = &resources(t)["ManagementForwarderBusPolicyCloudTrail"];
+    assert_eq!(cloudtrail["Condition"], "HasSeparateManagementAccount");
+    let statement = &cloudtrail["Properties"]["Statement"];
+    assert_ne!(
+        cloudtrail["Properties"]["StatementId"], policy["StatementId"],
+        "two statements"
+    );
+    assert_eq!(statement["Action"], "events:PutEvents");
+    assert_eq!(
+        statement["Principal"],
+        json!({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ManagementAccountId}:root"}})
+    );
+    assert_eq!(
+        statement["Condition"],
+        json!({"StringEquals": {"events:detail-type": [DETAIL_TYPE]}})
+    );
 }
 
 /// Uses of access (issue #17): one rule, in the State that lets read-only management events
@@ -1433,7 +1523,8 @@ mod bus {
     use idc_guard::domain::EventSource;
     use idc_guard::event::usage::USAGE_EVENT_NAMES;
     use idc_guard::routing::{
-        GUARD_FUNCTIONS, USAGE_RECORDER, route, route_failure, route_health, route_usage, usage_source,
+        GUARD_FUNCTIONS, IDENTITY_GUARD, SCIM_SOURCE_CANDIDATES, USAGE_RECORDER, route, route_failure, route_health,
+        route_notification, route_usage, usage_source,
     };
     use idc_guard_tests::emulator::{Emulator, REGION};
     use idc_guard_tests::{fixtures, repo_root};
@@ -1631,9 +1722,16 @@ mod bus {
             let event_source = detail["eventSource"].as_str().unwrap_or_default();
             let event_name = detail["eventName"].as_str().unwrap_or_default();
             let usage_source = usage_source(event_source).filter(|_| USAGE_EVENT_NAMES.contains(&event_name));
+            let source_text = event["source"].as_str().unwrap_or_default();
+            let detail_type = event["detail-type"].as_str().unwrap_or_default();
             let expected = if event["detail-type"] == idc_guard::event::HEALTH_DETAIL_TYPE {
                 assert_eq!(event["source"], idc_guard::event::HEALTH_SOURCE, "{stem}");
                 route_health(detail["eventTypeCode"].as_str().unwrap())
+            } else if stem.starts_with("identitystore.notification.") {
+                // Issue #19: the identity store's own notifications, the unknown types included.
+                let to = route_notification(source_text, detail_type);
+                assert!(to.is_some(), "{stem}: a notification fixture that is not routed");
+                to
             } else if let Some(source) = usage_source {
                 // A use of access (issue #17): to usage-recorder, unless it failed.
                 assert_eq!(event["source"], source, "{stem}");
@@ -1746,6 +1844,82 @@ mod bus {
             } else {
                 assert!(got.is_empty(), "{account} must not be admitted: {got:?}");
             }
+        }
+    }
+
+    /// Issue #19: SCIM's `source` is unconfirmed (docs/reference/access-paths.md §5), so a SCIM
+    /// event is routed the same whichever candidate it carries: its successful calls and its
+    /// refused ones reach identity-guard (the calls' rule or the signals' rule, as `routing`
+    /// says) and the forwarder, each exactly once; and an identity store notification reaches
+    /// identity-guard's signals rule and the forwarder, but no CloudTrail delivery of the same
+    /// source does.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn scim_events_are_routed_the_same_whatever_their_source() {
+        let emulator = Emulator::start();
+        let bus = Bus::of(&emulator, GUARDRAIL).await;
+        let patterns = guard_patterns(IDENTITY_GUARD);
+        let mut urls = Vec::new();
+        for (i, pattern) in patterns.iter().enumerate() {
+            urls.push(bus.rule(&format!("identity-{i}"), pattern).await);
+        }
+        let mut forwarder = Vec::new();
+        for (i, rule) in resources(template(FORWARDER))
+            .values()
+            .filter(|r| r["Type"] == "AWS::Events::Rule")
+            .enumerate()
+        {
+            let pattern = resolve(
+                &rule["Properties"]["EventPattern"],
+                &BTreeMap::from([("AWS::AccountId", GUARDRAIL)]),
+            );
+            forwarder.push(bus.rule(&format!("forward-{i}"), &pattern).await);
+        }
+        let scim: Vec<(String, Value, Option<&str>)> = fixture_events()
+            .into_iter()
+            .filter(|(stem, _, to)| stem.starts_with("identitystore-scim.") && to.is_some())
+            .collect();
+        assert!(scim.len() >= 8, "SCIM fixtures: {}", scim.len());
+        assert!(
+            scim.iter().any(|(_, e, _)| e["detail"]["errorCode"].is_string()),
+            "a refused SCIM call"
+        );
+        for source in SCIM_SOURCE_CANDIDATES {
+            let events: Vec<Value> = scim
+                .iter()
+                .map(|(_, e, _)| {
+                    let mut e = e.clone();
+                    e["source"] = json!(source);
+                    e
+                })
+                .collect();
+            bus.put(&events).await;
+            let want: BTreeSet<String> = scim.iter().map(|(stem, _, _)| stem.clone()).collect();
+            for (name, queues) in [("identity-guard", &urls), ("forwarder", &forwarder)] {
+                let mut got = BTreeSet::new();
+                for url in queues {
+                    for id in bus.received(url).await {
+                        assert!(got.insert(id), "{source}: delivered twice to {name}");
+                    }
+                }
+                assert_eq!(got, want, "{source}: {name}");
+            }
+        }
+        // A notification arrives; CloudTrail's record of an identity store call with the same
+        // source and a detail-type of CloudTrail's does not arrive through the notification branch.
+        let notification = fixture_events()
+            .into_iter()
+            .find(|(stem, _, _)| stem == "identitystore.notification.UserCreated-undetermined")
+            .unwrap();
+        let mut service = notification.1.clone();
+        service["detail-type"] = json!(idc_guard::event::usage::SERVICE_EVENT_DETAIL_TYPE);
+        service["detail"]["eventID"] = json!("service-event");
+        bus.put(&[notification.1.clone(), service]).await;
+        for (name, queues) in [("identity-guard", &urls), ("forwarder", &forwarder)] {
+            let mut got = BTreeSet::new();
+            for url in queues {
+                got.extend(bus.received(url).await);
+            }
+            assert_eq!(got, BTreeSet::from([notification.0.clone()]), "{name}");
         }
     }
 }

@@ -45,11 +45,13 @@ pub fn fixtures() -> Vec<PathBuf> {
 }
 
 /// Whether a fixture is a CloudTrail event (its `detail` a CloudTrail record), not an AWS Health
-/// notice (`events/health.*`, issue #16), whose `detail` is no record.
+/// notice (`events/health.*`, issue #16) nor an identity store notification
+/// (`events/identitystore.notification.*`, issue #19), whose `detail` is no record.
 pub fn is_cloudtrail_fixture(path: &Path) -> bool {
-    !path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("health."))
+    !path.file_name().is_some_and(|n| {
+        let name = n.to_string_lossy();
+        name.starts_with("health.") || name.starts_with("identitystore.notification.")
+    })
 }
 
 /// The shipped `guardrail.toml`, scoped to the fixtures' instance and identity store.

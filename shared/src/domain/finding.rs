@@ -218,6 +218,10 @@ pub enum MissingFact {
     EntitlementState,
     /// Whether an application holds an access scope now, and its name (issue #19).
     AccessScopeState,
+    // issue #19
+    /// Who made a change (an identity store notification names neither the caller nor the
+    /// channel).
+    Actor,
 }
 
 /// Why a record is not acted upon.
@@ -258,6 +262,21 @@ pub enum IgnoreReason {
         /// idc-guard's role.
         role_name: String,
     },
+    // issue #19
+    /// An identity store notification sent in a replica Region: the identity store sends one per
+    /// Region per change, and only the primary Region's is judged.
+    ReplicaRegion {
+        /// The Region it was sent in.
+        region: String,
+        /// The instance's primary Region (the guard's).
+        primary: String,
+    },
+    /// An identity store change that already arrived another way (its CloudTrail record, or a
+    /// notification): it is judged under that delivery.
+    AlreadyDelivered {
+        /// The delivery that came first.
+        by: String,
+    },
 }
 
 impl fmt::Display for IgnoreReason {
@@ -273,6 +292,12 @@ impl fmt::Display for IgnoreReason {
                 write!(f, "a Region the policy's [instance] regions does not list ({region})")
             }
             Self::OwnEcho { role_name } => write!(f, "idc-guard's own change ({role_name})"),
+            Self::ReplicaRegion { region, primary } => write!(
+                f,
+                "an identity store notification sent in the replica Region {region}: the change is judged from \
+                 the primary Region's ({primary})"
+            ),
+            Self::AlreadyDelivered { by } => write!(f, "the same change already arrived as {by}"),
         }
     }
 }

@@ -8,13 +8,16 @@
 //! into records without loading them whole.
 //!
 //! AWS Health events (`health.rs`) decode too: the SCIM bearer token's expiry notice is a change
-//! to judge (issue #16); any other Health event is [`Body::Unhandled`].
+//! to judge (issue #16); any other Health event is [`Body::Unhandled`]. So do the identity
+//! store's own notifications (`notification.rs`, issue #19: "User Created", …), into the same
+//! identity changes as their CloudTrail records, with the actor unknown.
 //!
 //! Malformed input is a [`DecodeError`] naming the path to the bad field; decoding never panics.
 
 mod actor;
 mod cloudtrail;
 mod health;
+pub mod notification;
 pub mod stream;
 pub mod usage;
 
@@ -129,6 +132,10 @@ pub fn decode(json: &str) -> Result<Decoded, DecodeError> {
             // AWS Health's notices (the SCIM token's expiry): their own schema (`health.rs`).
             if health::is_health(outer.source.as_deref(), &detail_type) {
                 return health::decode(json);
+            }
+            // The identity store's own notifications (issue #19): their own envelope.
+            if notification::is_notification(outer.source.as_deref(), &detail_type) {
+                return notification::decode(json);
             }
             if detail_type != API_CALL_DETAIL_TYPE {
                 let event_id = outer.id.unwrap_or_default();

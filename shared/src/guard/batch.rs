@@ -210,6 +210,12 @@ where
             Ok(change) => change,
             Err(ignored) => return Ok(Prepared::Done(report_of(&ignored, Vec::new()), None)),
         };
+        // Issue #19: an identity store change delivered twice (CloudTrail, notification) or by a
+        // replica Region is judged once (`delivery.rs`).
+        if let Some(reason) = self.other_delivery(&change).await {
+            let ignored = Evaluation::ignored(change.meta, change.actor, reason);
+            return Ok(Prepared::Done(report_of(&ignored, Vec::new()), None));
+        }
         self.names.learn_change(&change);
         // SCIM health (track C): each signal is recorded and judged on its own, not grouped.
         if let Some(report) = self.scim_event(&change, today).await? {

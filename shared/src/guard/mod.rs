@@ -7,6 +7,7 @@
 //! correction is reported done until a read-back shows the rule passing.
 
 mod batch;
+mod delivery;
 mod follow;
 mod live;
 mod scim;
@@ -201,6 +202,9 @@ pub struct Guard<I, S, N, G = ModeGate> {
     gate: G,
     policy: Policy,
     names: NameCache,
+    /// The instance's primary Region, when known: the only one whose identity store
+    /// notifications are judged (issue #19).
+    region: Option<String>,
 }
 
 impl<I, S, N> Guard<I, S, N, ModeGate> {
@@ -220,7 +224,16 @@ impl<I, S, N, G> Guard<I, S, N, G> {
             gate,
             policy,
             names: NameCache::default(),
+            region: None,
         }
+    }
+
+    /// The guard, judging identity store notifications only when sent in `region` (the
+    /// instance's primary Region; `None`: every Region's, as offline).
+    #[must_use]
+    pub fn with_region(mut self, region: Option<String>) -> Self {
+        self.region = region;
+        self
     }
 
     /// The policy in force.

@@ -1,9 +1,9 @@
 //! `identity-store-scim-only`: users, groups and memberships come only from SCIM.
 
-use super::{Context, Doc, REVOCATION, Rule, Runs, Verdict, Violation};
+use super::{Context, Doc, Missing, REVOCATION, Rule, Runs, Verdict, Violation};
 use crate::domain::{
-    Action, Actor, ChangeKind, EventSource, Fact, IdentityOp, Mode, Removal, Resource, ResourceKind, RuleId, Scope,
-    Severity,
+    Action, Actor, ChangeKind, EventSource, Fact, IdentityOp, MissingFact, Mode, Removal, Resource, ResourceKind,
+    RuleId, Scope, Severity,
 };
 
 /// The rule's id.
@@ -56,6 +56,19 @@ impl Rule for IdentityStoreScimOnly {
         };
         if cx.change.meta.source == Some(EventSource::Scim) || cx.change.actor == Actor::Scim {
             return Verdict::Pass;
+        }
+        // No CloudTrail source: an identity store notification (issue #19), which names neither
+        // the caller nor the channel. Who made the change is unknown, which is neither SCIM nor a
+        // hand-made change; the CloudTrail record of the same change, when it comes, decides.
+        if cx.change.meta.source.is_none() && matches!(cx.change.actor, Actor::Unknown { .. }) {
+            return Verdict::Undetermined(Missing {
+                fact: MissingFact::Actor,
+                detail: format!(
+                    "{} arrived as an identity store notification, which does not say who made it \
+                     (SCIM or by hand); its CloudTrail record decides",
+                    cx.change.meta.event_name
+                ),
+            });
         }
         // Level-driven: a hand-made membership that is already gone needs nothing.
         if matches!(op, IdentityOp::MemberAdded { .. }) && cx.facts.membership == Fact::Known(None) {
@@ -180,6 +193,37 @@ mod tests {
                 expected,
             );
         }
+    }
+
+    #[test]
+    fn a_notification_names_no_actor_so_it_is_undetermined_never_compliant() {
+        let mut change = identity_change(
+            EventSource::IdentityStore,
+            Actor::Unknown {
+                identity_type: "IdentityStoreNotification".into(),
+            },
+            IdentityOp::UserCreated {
+                user_id: Some("u".into()),
+            },
+        );
+        change.meta.source = None;
+        change.meta.event_name = "User Created".into();
+        check(
+            &IdentityStoreScimOnly,
+            &change,
+            &facts_for(&change),
+            &policy(),
+            Expect::Undetermined,
+        );
+        // The same unknown actor in a CloudTrail record of the public API is judged as ever.
+        change.meta.source = Some(EventSource::IdentityStore);
+        check(
+            &IdentityStoreScimOnly,
+            &change,
+            &facts_for(&change),
+            &policy(),
+            Expect::Fail,
+        );
     }
 
     #[test]

@@ -574,6 +574,15 @@ impl<P: Parameters, S: StateStore, C: Clock> Gate for SafetyGate<P, S, C> {
         self.last_write().await
     }
 
+    async fn same_change(
+        &self,
+        key: &str,
+        at: u64,
+        delivery: &crate::ports::Delivery,
+    ) -> Remote<crate::ports::SameChange> {
+        self.note_delivery(key, at, delivery).await
+    }
+
     async fn settle(&self, change: &Change, finding: &Finding, outcome: &OutcomeKind) {
         let key = claim_key(change, finding);
         match outcome {

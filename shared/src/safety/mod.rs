@@ -49,6 +49,7 @@
 //! | usage recording start | `usage#since` | `since` | `at` (the first start, kept) |
 //! | first sighting of an assignment | `seen#NN` ([`shard`] of the assignment key) | the assignment key | `at` |
 //! | the reconciler's last run (issue #18) | `reconciler` | `last-run` | `since` (its start), `until` (its end), `status` (how it ended, as JSON: [`RunOutcome`]) |
+//! | an identity store change's first delivery (issue #19) | `change#<store>#<user or group>/<id>#<what>` | `delivery` | `status` (`cloudtrail`, `notification`), `owner` (its event id), `since` (the change's time), `expires_at` (24 h) |
 //!
 //! The own-call journal tells idc-guard's echoes (its own calls coming back as events) from
 //! someone else using its role: each mutating call is recorded just before it is made; a change
@@ -72,6 +73,7 @@ mod kill_switch;
 mod limits;
 mod memory;
 mod runs;
+mod same_change;
 mod scim;
 pub use scim::WATCHING as SCIM_WATCHING;
 
