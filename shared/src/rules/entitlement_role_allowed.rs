@@ -128,14 +128,18 @@ impl Rule for EntitlementRoleAllowed {
             }
         };
         let allowed: Vec<&str> = cx.settings.allowed_roles.iter().map(NamePattern::as_str).collect();
+        let names = cx.facts.principal.known().cloned().flatten();
+        let who = match &names {
+            Some(n) => format!("{n} ({})", live.principal_id),
+            None => live.principal_id.clone(),
+        };
         let message = format!(
-            "{} {} was entitled to assume {} in account {} through account access manager; the policy \
+            "{} {who} was entitled to assume {} in account {} through account access manager; the policy \
              allows entitlements only to {}. Entitle a reviewed role, or add this one to \
              allowed_roles once reviewed ({}). Role sessions already issued through the \
              entitlement last until they expire, unless revoked in account {} with IAM's \
              \"Revoke active sessions\" on the role.",
             live.principal_type,
-            live.principal_id,
             live.role_arn,
             live.account_id,
             if allowed.is_empty() {
@@ -146,9 +150,11 @@ impl Rule for EntitlementRoleAllowed {
             cx.what_idc_guard_does("deletes the entitlement"),
             live.account_id,
         );
+        let mut resource = live.resource();
+        resource.principal_name = names.map(|n| n.to_string());
         Verdict::Fail(Violation {
             message,
-            resource: live.resource(),
+            resource,
             remediation: vec![Action::DeleteEntitlement(live.clone())],
         })
     }
