@@ -41,10 +41,7 @@ fn out_of_scope(kind: &ChangeKind, region: &str, policy: &Policy) -> Option<Igno
         });
     }
     // Multi-Region replication: a Region the policy does not list is another deployment's.
-    if !policy.regions.is_empty()
-        && !region.is_empty()
-        && !policy.regions.iter().any(|r| r == region)
-    {
+    if !policy.regions.is_empty() && !region.is_empty() && !policy.regions.iter().any(|r| r == region) {
         return Some(IgnoreReason::OtherRegion {
             region: region.to_owned(),
         });
@@ -146,11 +143,13 @@ pub fn evaluate(policy: &Policy, change: Change, facts: &Facts, today: Date) -> 
                 fact: missing.fact,
                 detail: missing.detail,
             }),
-            Verdict::Fail(v) => match apply_exceptions(policy, rule, config.rule.shares_exceptions_of(), mode, v, today) {
-                Judged::Finding(f) => findings.push(*f),
-                Judged::Excepted(x) => excepted.push(x),
-                Judged::Undetermined(u) => undetermined.push(u),
-            },
+            Verdict::Fail(v) => {
+                match apply_exceptions(policy, rule, config.rule.shares_exceptions_of(), mode, v, today) {
+                    Judged::Finding(f) => findings.push(*f),
+                    Judged::Excepted(x) => excepted.push(x),
+                    Judged::Undetermined(u) => undetermined.push(u),
+                }
+            }
         }
     }
     let verdict = if !findings.is_empty() {
@@ -181,14 +180,7 @@ enum Judged {
 /// Applies the rule's exceptions to a violation: a live exception covering it excepts it, one
 /// that may cover it (by a name not known) leaves it undetermined, and an expired one is named
 /// on the finding.
-fn apply_exceptions(
-    policy: &Policy,
-    rule: RuleId,
-    shared: &[RuleId],
-    mode: Mode,
-    v: Violation,
-    today: Date,
-) -> Judged {
+fn apply_exceptions(policy: &Policy, rule: RuleId, shared: &[RuleId], mode: Mode, v: Violation, today: Date) -> Judged {
     let applies = |e: &Exception| e.rule == rule || shared.contains(&e.rule);
     let live: Vec<&Exception> = policy
         .exceptions
@@ -285,9 +277,10 @@ mod tests {
     const USER_ASSIGNMENT: &str = include_str!("../../events/sso.CreateAccountAssignment-user-violation.json");
 
     fn with_regions(regions: &[&str]) -> Policy {
-        let mut policy = Policy::default();
-        policy.regions = regions.iter().map(|r| (*r).to_owned()).collect();
-        policy
+        Policy {
+            regions: regions.iter().map(|r| (*r).to_owned()).collect(),
+            ..Policy::default()
+        }
     }
 
     #[test]
@@ -317,12 +310,18 @@ mod tests {
 
     #[test]
     fn regions_are_read_from_the_policy_file_and_bad_names_are_reported() {
-        let policy = Policy::from_toml("p.toml", "mode = \"enforce\"\n[instance]\nregions = [\"eu-west-1\", \"us-east-1\"]\n")
-            .unwrap();
+        let policy = Policy::from_toml(
+            "p.toml",
+            "mode = \"enforce\"\n[instance]\nregions = [\"eu-west-1\", \"us-east-1\"]\n",
+        )
+        .unwrap();
         assert_eq!(policy.regions, ["eu-west-1", "us-east-1"]);
         let err = Policy::from_toml("p.toml", "mode = \"enforce\"\n[instance]\nregions = [\"Europe\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("p.toml:3:") && err.contains("\"Europe\" is not an AWS Region name"), "{err}");
+        assert!(
+            err.contains("p.toml:3:") && err.contains("\"Europe\" is not an AWS Region name"),
+            "{err}"
+        );
     }
 }

@@ -1067,6 +1067,15 @@ fn the_guards_share_of_identity_center_is_the_api_share_parameter() {
 // Event patterns: static shape
 // ---------------------------------------------------------------------------------------------
 
+/// The forwarder's target: the guardrail account's default bus, in this stack's Region or, for a
+/// replica Region of a multi-Region instance, in `GuardrailRegion` (issue #19).
+fn guardrail_bus() -> Value {
+    json!({"Fn::Sub": [
+        "arn:${AWS::Partition}:events:${Region}:${GuardrailAccountId}:event-bus/default",
+        {"Region": {"Fn::If": ["GuardrailInThisRegion", {"Ref": "AWS::Region"}, {"Ref": "GuardrailRegion"}]}}
+    ]})
+}
+
 /// A call pattern's branches: its top-level `$or` branches, or the pattern itself. Each branch
 /// has its own `source` (or none: issue #19, SCIM's is unconfirmed) and `detail`.
 fn call_branches(pattern: &Value) -> Vec<&Value> {
@@ -1371,10 +1380,7 @@ fn the_forwarder_sends_every_routed_event_to_the_guardrail_bus_which_admits_only
     assert_eq!(pattern_sources(pattern), routed_sources(&all));
     assert_eq!(pattern_pairs(pattern), routed_pairs(&all));
     let target = &p["Targets"][0];
-    assert_eq!(
-        target["Arn"],
-        json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${GuardrailAccountId}:event-bus/default"})
-    );
+    assert_eq!(target["Arn"], guardrail_bus());
     assert_eq!(referenced(&target["RoleArn"]), Some("ForwarderRole"));
 
     // The receiving side: the default bus admits the management account, for these sources.
@@ -1493,10 +1499,7 @@ fn the_usage_rule_admits_exactly_the_uses_routing_declares_in_the_state_that_let
         usage_pattern(&json!([{"Ref": "AWS::AccountId"}])),
         "{fid}"
     );
-    assert_eq!(
-        p["Targets"][0]["Arn"],
-        json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${GuardrailAccountId}:event-bus/default"})
-    );
+    assert_eq!(p["Targets"][0]["Arn"], guardrail_bus());
     assert_eq!(
         referenced(&p["Targets"][0]["DeadLetterConfig"]["Arn"]),
         Some("ForwarderDeadLetterQueue")

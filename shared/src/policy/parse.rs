@@ -165,7 +165,8 @@ fn read_instance(r: &mut Reader<'_>, value: &Value<'_>) -> (Option<InstanceArn>,
         Some(v) => r
             .list(v, &t.child("regions"), |r, s, span, p| {
                 let valid = s.split('-').count() >= 3
-                    && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                     && s.bytes().last().is_some_and(|b| b.is_ascii_digit());
                 if valid {
                     Some(s.to_owned())

@@ -232,7 +232,9 @@ async fn entitlement(w: &World, guard: &DemoGuard, today: Date) -> Result<(), Er
         .application_arn(&application)
         .entitlement(Entitlement::PrincipalRole(
             PrincipalRoleEntitlement::builder()
-                .principal(Principal::IdentityCenter(IdentityCenterPrincipal::UserId(alice.to_owned())))
+                .principal(Principal::IdentityCenter(IdentityCenterPrincipal::UserId(
+                    alice.to_owned(),
+                )))
                 .role_arn(&role)
                 .build()?,
         ))
@@ -256,7 +258,10 @@ async fn entitlement(w: &World, guard: &DemoGuard, today: Date) -> Result<(), Er
         .send()
         .await
         .is_err();
-    println!("   read back: the entitlement {}", if gone { "is gone" } else { "STILL EXISTS" });
+    println!(
+        "   read back: the entitlement {}",
+        if gone { "is gone" } else { "STILL EXISTS" }
+    );
     Ok(())
 }
 
