@@ -137,11 +137,13 @@ pub fn evaluate(policy: &Policy, change: Change, facts: &Facts, today: Date) -> 
                 fact: missing.fact,
                 detail: missing.detail,
             }),
-            Verdict::Fail(v) => match apply_exceptions(policy, rule, config.rule.shares_exceptions_of(), mode, v, today) {
-                Judged::Finding(f) => findings.push(*f),
-                Judged::Excepted(x) => excepted.push(x),
-                Judged::Undetermined(u) => undetermined.push(u),
-            },
+            Verdict::Fail(v) => {
+                match apply_exceptions(policy, rule, config.rule.shares_exceptions_of(), mode, v, today) {
+                    Judged::Finding(f) => findings.push(*f),
+                    Judged::Excepted(x) => excepted.push(x),
+                    Judged::Undetermined(u) => undetermined.push(u),
+                }
+            }
         }
     }
     let verdict = if !findings.is_empty() {
@@ -172,14 +174,7 @@ enum Judged {
 /// Applies the rule's exceptions to a violation: a live exception covering it excepts it, one
 /// that may cover it (by a name not known) leaves it undetermined, and an expired one is named
 /// on the finding.
-fn apply_exceptions(
-    policy: &Policy,
-    rule: RuleId,
-    shared: &[RuleId],
-    mode: Mode,
-    v: Violation,
-    today: Date,
-) -> Judged {
+fn apply_exceptions(policy: &Policy, rule: RuleId, shared: &[RuleId], mode: Mode, v: Violation, today: Date) -> Judged {
     let applies = |e: &Exception| e.rule == rule || shared.contains(&e.rule);
     let live: Vec<&Exception> = policy
         .exceptions

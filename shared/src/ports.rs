@@ -9,9 +9,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::domain::{
-    AbacAttribute, AccessApplicationArn, ApplicationArn, Entitlement, EntitlementId, AccountId, Assignment, Boundary, Change, CustomerManagedPolicyRef, Decision, Finding,
-    IdentityStoreId, InlinePolicyText, InstanceArn, LastUse, Notice, OperationKind, OperationState, OperationStatus,
-    Outcome, OutcomeKind, PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType, SessionDuration,
+    AbacAttribute, AccessApplicationArn, AccountId, ApplicationArn, Assignment, Boundary, Change,
+    CustomerManagedPolicyRef, Decision, Entitlement, EntitlementId, Finding, IdentityStoreId, InlinePolicyText,
+    InstanceArn, LastUse, Notice, OperationKind, OperationState, OperationStatus, Outcome, OutcomeKind,
+    PermissionSetArn, PermissionSetFacts, PrincipalNames, PrincipalType, SessionDuration,
 };
 
 /// How a call to AWS failed, classified for the retry and reporting decisions.
@@ -328,7 +329,11 @@ pub trait IdentityCenter: Send + Sync {
     }
 
     /// DeleteApplicationAccessScope.
-    fn delete_access_scope(&self, application: &ApplicationArn, scope: &str) -> impl Future<Output = Remote<()>> + Send {
+    fn delete_access_scope(
+        &self,
+        application: &ApplicationArn,
+        scope: &str,
+    ) -> impl Future<Output = Remote<()>> + Send {
         let _ = (application, scope);
         async { Err(not_supported("DeleteApplicationAccessScope")) }
     }

@@ -106,7 +106,11 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore, G: Gate>(
         }
         Action::DeleteAccessScope { application_arn, scope } => {
             ports
-                .journal(calls, "DeleteApplicationAccessScope", &format!("{application_arn}#{scope}"))
+                .journal(
+                    calls,
+                    "DeleteApplicationAccessScope",
+                    &format!("{application_arn}#{scope}"),
+                )
                 .await?;
             gone_is_done(ic.delete_access_scope(application_arn, scope).await)
         }

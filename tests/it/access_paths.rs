@@ -73,7 +73,12 @@ async fn exists(w: &World, app: &str, id: &str) -> bool {
         .await
     {
         Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            false
+        }
         Err(e) => panic!("GetEntitlement: {e:?}"),
     }
 }
@@ -90,9 +95,18 @@ fn created_event(app: &str, user: bool, role_name: &str, id: Option<&str>) -> St
         "account-access.CreateEntitlement-user-violation.json",
         &[
             ("requestParameters.applicationArn", json!(app)),
-            ("requestParameters.entitlement.principalRole.principal.identityCenter", principal),
-            ("requestParameters.entitlement.principalRole.roleArn", json!(role(role_name))),
-            ("responseElements", id.map_or(json!(null), |id| json!({ "entitlementId": id }))),
+            (
+                "requestParameters.entitlement.principalRole.principal.identityCenter",
+                principal,
+            ),
+            (
+                "requestParameters.entitlement.principalRole.roleArn",
+                json!(role(role_name)),
+            ),
+            (
+                "responseElements",
+                id.map_or(json!(null), |id| json!({ "entitlementId": id })),
+            ),
         ],
     )
 }
@@ -187,7 +201,12 @@ async fn an_entitlement_to_a_role_outside_the_allow_list_is_deleted_in_enforce_a
     assert!(exists(&w, &app, &id).await);
 
     // a role on the allow-list: kept
-    let allowed = policy_of(&w, |p| p.replace(r#"allowed_roles = ["BreakGlass*"]"#, r#"allowed_roles = ["BreakGlass*", "Admin*"]"#));
+    let allowed = policy_of(&w, |p| {
+        p.replace(
+            r#"allowed_roles = ["BreakGlass*"]"#,
+            r#"allowed_roles = ["BreakGlass*", "Admin*"]"#,
+        )
+    });
     w.calls.clear();
     let report = w
         .guard(LoggingNotifier, allowed)
@@ -214,8 +233,15 @@ async fn a_record_without_the_entitlement_id_finds_it_by_principal_role_and_acco
         .unwrap();
     // Both rules find it (a USER, a role off the list); one deletion, both remediated.
     let rules: Vec<&str> = report.outcomes.iter().map(|o| o.finding.rule.as_str()).collect();
-    assert_eq!(rules, ["entitlement-principal-type", "entitlement-role-allowed"], "{report:?}");
-    assert!(report.outcomes.iter().all(|o| o.kind == OutcomeKind::Remediated), "{report:?}");
+    assert_eq!(
+        rules,
+        ["entitlement-principal-type", "entitlement-role-allowed"],
+        "{report:?}"
+    );
+    assert!(
+        report.outcomes.iter().all(|o| o.kind == OutcomeKind::Remediated),
+        "{report:?}"
+    );
     assert_eq!(report.outcomes[0].calls, ["DeleteEntitlement"]);
     assert!(report.outcomes[1].calls.is_empty());
     assert_eq!(w.calls.mutating(), ["DeleteEntitlement"]);
@@ -270,7 +296,12 @@ async fn scope_held(w: &World, app: &str) -> bool {
         .await
     {
         Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            false
+        }
         Err(e) => panic!("GetApplicationAccessScope: {e:?}"),
     }
 }
@@ -324,7 +355,9 @@ async fn an_application_given_account_access_outside_the_allow_list_loses_the_sc
         .await
         .unwrap();
     w.calls.clear();
-    let allowed = policy_of(&w, |p| p.replace("allowed_applications = []", r#"allowed_applications = ["Report*"]"#));
+    let allowed = policy_of(&w, |p| {
+        p.replace("allowed_applications = []", r#"allowed_applications = ["Report*"]"#)
+    });
     let report = w
         .guard(LoggingNotifier, allowed)
         .handle(&scope_event(&app), today())
@@ -352,6 +385,9 @@ async fn an_application_of_another_instance_is_ignored() {
         .await
         .unwrap();
     assert!(report.outcomes.is_empty(), "{report:?}");
-    assert!(report.reason.as_deref().is_some_and(|r| r.contains("instance")), "{report:?}");
+    assert!(
+        report.reason.as_deref().is_some_and(|r| r.contains("instance")),
+        "{report:?}"
+    );
     assert!(w.calls.all().is_empty(), "{:?}", w.calls.all());
 }

@@ -24,9 +24,9 @@ pub(super) fn classify(e: &Error) -> Option<FailureKind> {
         Error::ConflictException(_) => Some(FailureKind::Conflict),
         Error::ResourceNotFoundException(_) => Some(FailureKind::NotFound),
         Error::AccessDeniedException(_) => Some(FailureKind::AccessDenied),
-        Error::ValidationException(_)
-        | Error::ServiceQuotaExceededException(_)
-        | Error::AlreadyCreatedException(_) => Some(FailureKind::Rejected),
+        Error::ValidationException(_) | Error::ServiceQuotaExceededException(_) | Error::AlreadyCreatedException(_) => {
+            Some(FailureKind::Rejected)
+        }
         _ => None,
     }
 }
@@ -53,7 +53,12 @@ fn grant(
     let (principal_type, principal_id) = match principal {
         Some(Principal::IdentityCenter(IdentityCenterPrincipal::UserId(id))) => (PrincipalType::User, id.clone()),
         Some(Principal::IdentityCenter(IdentityCenterPrincipal::GroupId(id))) => (PrincipalType::Group, id.clone()),
-        _ => return Err(unexpected(operation, "an entitlement whose principal is not a user or group")),
+        _ => {
+            return Err(unexpected(
+                operation,
+                "an entitlement whose principal is not a user or group",
+            ));
+        }
     };
     Ok(Entitlement {
         application_arn: application.clone(),
@@ -99,7 +104,10 @@ impl SsoAdmin {
                 &d.account,
             )
             .map(Some),
-            _ => Err(unexpected(OP, "an entitlement that is not a principal-role entitlement")),
+            _ => Err(unexpected(
+                OP,
+                "an entitlement that is not a principal-role entitlement",
+            )),
         }
     }
 
@@ -154,7 +162,10 @@ impl SsoAdmin {
                             &s.role_arn,
                             &s.account,
                         ),
-                        _ => Err(unexpected(OP, "an entitlement that is not a principal-role entitlement")),
+                        _ => Err(unexpected(
+                            OP,
+                            "an entitlement that is not a principal-role entitlement",
+                        )),
                     })
                     .collect::<Remote<Vec<_>>>()?;
                 Ok((rows, page.next_token))
@@ -178,9 +189,7 @@ impl SsoAdmin {
             let rows = page
                 .applications
                 .iter()
-                .map(|a| {
-                    AccessApplicationArn::parse(&a.application_arn).map_err(|e| unexpected(OP, &e.to_string()))
-                })
+                .map(|a| AccessApplicationArn::parse(&a.application_arn).map_err(|e| unexpected(OP, &e.to_string())))
                 .collect::<Remote<Vec<_>>>()?;
             Ok((rows, page.next_token))
         })
@@ -188,7 +197,11 @@ impl SsoAdmin {
     }
 
     /// DeleteEntitlement.
-    pub(super) async fn remove_entitlement(&self, application: &AccessApplicationArn, id: &EntitlementId) -> Remote<()> {
+    pub(super) async fn remove_entitlement(
+        &self,
+        application: &AccessApplicationArn,
+        id: &EntitlementId,
+    ) -> Remote<()> {
         const OP: &str = "DeleteEntitlement";
         let client = self.account_access(OP)?;
         retried(self.retry(), self.pacer(), classify, OP, || {
@@ -204,7 +217,11 @@ impl SsoAdmin {
 
     /// GetApplicationAccessScope; `None` when the application does not hold the scope (or is
     /// gone: ResourceNotFoundException either way).
-    pub(super) async fn get_access_scope(&self, application: &ApplicationArn, scope: &str) -> Remote<Option<Vec<String>>> {
+    pub(super) async fn get_access_scope(
+        &self,
+        application: &ApplicationArn,
+        scope: &str,
+    ) -> Remote<Option<Vec<String>>> {
         const OP: &str = "GetApplicationAccessScope";
         let out = found(
             retried(self.retry(), self.pacer(), super::sso_admin::classify, OP, || {

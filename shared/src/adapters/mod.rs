@@ -11,6 +11,7 @@
 //! with `RetryConfig::disabled()` (as [`crate::wiring::sdk_config`] does) to let the policy alone
 //! decide.
 
+mod account_access;
 pub mod deployment;
 pub mod dynamodb;
 mod identity_store;
@@ -20,7 +21,6 @@ pub mod secrets;
 pub mod securityhub;
 pub mod sns;
 pub mod ssm;
-mod account_access;
 mod sso_admin;
 
 pub use deployment::Deployment;

@@ -788,7 +788,11 @@ impl IdentityCenter for SsoAdmin {
         self.remove_entitlement(application, id).await
     }
 
-    async fn access_scope(&self, application: &crate::domain::ApplicationArn, scope: &str) -> Remote<Option<Vec<String>>> {
+    async fn access_scope(
+        &self,
+        application: &crate::domain::ApplicationArn,
+        scope: &str,
+    ) -> Remote<Option<Vec<String>>> {
         self.get_access_scope(application, scope).await
     }
 

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::finding::Mode;
 use super::entitlement::Entitlement;
+use super::finding::Mode;
 use super::ids::{AccountId, ApplicationArn, IdentityStoreId, InstanceArn, PermissionSetArn};
 use super::model::{AbacAttribute, Assignment, Boundary, SessionDuration};
 

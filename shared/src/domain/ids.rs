@@ -200,7 +200,11 @@ impl AccessApplicationArn {
             let (region, rest) = rest.split_once(':')?;
             let (account, rest) = rest.split_once(':')?;
             let id = rest.strip_prefix("application/")?;
-            let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let lower = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
             Some(
                 lower(partition)
                     && lower(region)
@@ -279,7 +283,11 @@ impl RoleArn {
     /// Validates an IAM role ARN, in any partition.
     pub fn parse(value: &str) -> Result<Self, IdError> {
         match role_arn_parts(value) {
-            Some((_, role)) if role.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b)) => {
+            Some((_, role))
+                if role
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b)) =>
+            {
                 Ok(Self(value.to_owned()))
             }
             _ => Err(err(value, "an IAM role ARN")),

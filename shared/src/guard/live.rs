@@ -4,7 +4,8 @@
 
 use super::{Guard, GuardError};
 use crate::domain::{
-    Change, ChangeKind, Entitlement, Fact, Facts, Finding, IdentityOp, PermissionSetArn, PermissionSetFacts, RuleId, Scope,
+    Change, ChangeKind, Entitlement, Fact, Facts, Finding, IdentityOp, PermissionSetArn, PermissionSetFacts, RuleId,
+    Scope,
 };
 use crate::ports::{Gate, IdentityCenter, IdentityStore, MembershipRef, Notifier, RemoteError};
 
@@ -203,7 +204,11 @@ impl<I: IdentityCenter, S: IdentityStore, N: Notifier, G: Gate> Guard<I, S, N, G
         let Some(store) = &self.policy.identity_store_id else {
             return false;
         };
-        match self.identity_store.principal(store, e.principal_type, &e.principal_id).await {
+        match self
+            .identity_store
+            .principal(store, e.principal_type, &e.principal_id)
+            .await
+        {
             Ok(names) => {
                 let added = names.is_some();
                 facts.principal = Fact::Known(names);

@@ -129,7 +129,10 @@ impl Rule for ApplicationAccountAccess {
             return Verdict::NotApplicable;
         };
         let name = cx.facts.application_name.known().cloned().flatten();
-        let allowed = match (&cx.facts.application_name, cx.settings.allows(application_arn, name.as_deref())) {
+        let allowed = match (
+            &cx.facts.application_name,
+            cx.settings.allows(application_arn, name.as_deref()),
+        ) {
             (_, Allowed::Yes) => return Verdict::Pass,
             (Fact::Known(None), Allowed::Unknown) => Allowed::No,
             (_, verdict) => verdict,
@@ -181,8 +184,10 @@ mod tests {
 
     fn allowing(entries: &[&str]) -> crate::policy::Policy {
         let mut p = policy();
-        p.rules.settings_mut::<ApplicationAccountAccess>().unwrap().allowed_applications =
-            entries.iter().map(|s| (*s).to_owned()).collect();
+        p.rules
+            .settings_mut::<ApplicationAccountAccess>()
+            .unwrap()
+            .allowed_applications = entries.iter().map(|s| (*s).to_owned()).collect();
         p
     }
 
@@ -201,7 +206,13 @@ mod tests {
         for (entries, name, expected) in cases {
             let mut facts = facts_for(&change);
             facts.application_name = name.map_or(Fact::Unknown, |n| Fact::Known(Some(n.to_owned())));
-            check(&ApplicationAccountAccess, &change, &facts, &allowing(entries), *expected);
+            check(
+                &ApplicationAccountAccess,
+                &change,
+                &facts,
+                &allowing(entries),
+                *expected,
+            );
         }
     }
 
@@ -215,17 +226,31 @@ mod tests {
         else {
             panic!()
         };
-        assert!(matches!(&v.remediation[..], [Action::DeleteAccessScope { scope, .. }] if scope == ACCOUNT_ACCESS_SCOPE));
+        assert!(
+            matches!(&v.remediation[..], [Action::DeleteAccessScope { scope, .. }] if scope == ACCOUNT_ACCESS_SCOPE)
+        );
         assert!(v.message.contains("application Payroll"), "{}", v.message);
         facts.access_scope = Fact::Known(None);
         check(&ApplicationAccountAccess, &change, &facts, &policy(), Expect::Pass);
         facts.access_scope = Fact::Unknown;
-        check(&ApplicationAccountAccess, &change, &facts, &policy(), Expect::Undetermined);
+        check(
+            &ApplicationAccountAccess,
+            &change,
+            &facts,
+            &policy(),
+            Expect::Undetermined,
+        );
     }
 
     #[test]
     fn other_scopes_and_deletions_are_not_applicable() {
         let change = access_scope_put("sso:application:authorize");
-        check(&ApplicationAccountAccess, &change, &facts_for(&change), &policy(), Expect::NotApplicable);
+        check(
+            &ApplicationAccountAccess,
+            &change,
+            &facts_for(&change),
+            &policy(),
+            Expect::NotApplicable,
+        );
     }
 }

@@ -42,7 +42,11 @@ impl Rule for EntitlementPrincipalType {
                 "account-access:DeleteEntitlement",
             ],
             // The principal's name, for the finding.
-            &["sso:ListInstances", "identitystore:DescribeUser", "identitystore:DescribeGroup"],
+            &[
+                "sso:ListInstances",
+                "identitystore:DescribeUser",
+                "identitystore:DescribeGroup",
+            ],
         ],
     };
 
@@ -121,9 +125,18 @@ mod tests {
 
     #[test]
     fn principal_types_table() {
-        for (principal, expected) in [(PrincipalType::Group, Expect::Pass), (PrincipalType::User, Expect::Fail)] {
+        for (principal, expected) in [
+            (PrincipalType::Group, Expect::Pass),
+            (PrincipalType::User, Expect::Fail),
+        ] {
             let change = entitlement_created(principal, "ReadOnly");
-            check(&EntitlementPrincipalType, &change, &facts_for(&change), &policy(), expected);
+            check(
+                &EntitlementPrincipalType,
+                &change,
+                &facts_for(&change),
+                &policy(),
+                expected,
+            );
         }
     }
 
@@ -152,7 +165,13 @@ mod tests {
             .allowed
             .push(PrincipalType::User);
         let change = entitlement_created(PrincipalType::User, "ReadOnly");
-        check(&EntitlementPrincipalType, &change, &facts_for(&change), &p, Expect::Pass);
+        check(
+            &EntitlementPrincipalType,
+            &change,
+            &facts_for(&change),
+            &p,
+            Expect::Pass,
+        );
     }
 
     #[test]
@@ -163,27 +182,48 @@ mod tests {
         facts.entitlement = Fact::Known(None);
         check(&EntitlementPrincipalType, &change, &facts, &policy(), Expect::Pass);
         facts.entitlement = Fact::Unknown;
-        check(&EntitlementPrincipalType, &change, &facts, &policy(), Expect::Undetermined);
+        check(
+            &EntitlementPrincipalType,
+            &change,
+            &facts,
+            &policy(),
+            Expect::Undetermined,
+        );
         let mut without_id = facts_for(&change);
         if let Fact::Known(Some(e)) = &mut without_id.entitlement {
             e.entitlement_id = None;
         }
-        check(&EntitlementPrincipalType, &change, &without_id, &policy(), Expect::Undetermined);
+        check(
+            &EntitlementPrincipalType,
+            &change,
+            &without_id,
+            &policy(),
+            Expect::Undetermined,
+        );
         // The live entitlement's id is the one deleted.
         let mut live = facts_for(&change);
         if let Fact::Known(Some(e)) = &mut live.entitlement {
             e.entitlement_id = Some(EntitlementId::parse("ent-live").unwrap());
         }
-        let Verdict::Fail(v) = EntitlementPrincipalType.evaluate(cx(&EntitlementPrincipalType, &change, &live, &policy()))
+        let Verdict::Fail(v) =
+            EntitlementPrincipalType.evaluate(cx(&EntitlementPrincipalType, &change, &live, &policy()))
         else {
             panic!()
         };
-        assert!(matches!(&v.remediation[..], [Action::DeleteEntitlement(e)] if e.entitlement_id.as_ref().unwrap().as_str() == "ent-live"));
+        assert!(
+            matches!(&v.remediation[..], [Action::DeleteEntitlement(e)] if e.entitlement_id.as_ref().unwrap().as_str() == "ent-live")
+        );
     }
 
     #[test]
     fn other_changes_are_not_applicable() {
         let change = assignment_created(PrincipalType::User);
-        check(&EntitlementPrincipalType, &change, &facts_for(&change), &policy(), Expect::NotApplicable);
+        check(
+            &EntitlementPrincipalType,
+            &change,
+            &facts_for(&change),
+            &policy(),
+            Expect::NotApplicable,
+        );
     }
 }

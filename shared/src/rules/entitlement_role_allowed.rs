@@ -123,7 +123,10 @@ impl Rule for EntitlementRoleAllowed {
             Fact::Known(Some(_)) | Fact::Unknown => {
                 return Verdict::Undetermined(Missing {
                     fact: MissingFact::EntitlementState,
-                    detail: format!("whether the entitlement ({}) still exists, and its id", created.describe()),
+                    detail: format!(
+                        "whether the entitlement ({}) still exists, and its id",
+                        created.describe()
+                    ),
                 });
             }
         };
@@ -202,7 +205,9 @@ mod tests {
         else {
             panic!()
         };
-        assert!(matches!(&v.remediation[..], [Action::DeleteEntitlement(e)] if e.role_arn.name() == "AdministratorAccess"));
+        assert!(
+            matches!(&v.remediation[..], [Action::DeleteEntitlement(e)] if e.role_arn.name() == "AdministratorAccess")
+        );
         assert!(v.message.contains("roles matching BreakGlass*"), "{}", v.message);
         let mut gone = facts_for(&change);
         gone.entitlement = Fact::Known(None);
@@ -219,7 +224,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("p.toml:2:") && err.contains("\"Read Only\" is not a role pattern"), "{err}");
+        assert!(
+            err.contains("p.toml:2:") && err.contains("\"Read Only\" is not a role pattern"),
+            "{err}"
+        );
         assert!(err.contains("\"/x/\" is not a role pattern"), "{err}");
     }
 }

@@ -251,9 +251,11 @@ pub(super) fn scim_patch_group(removed: usize) -> Change {
 }
 
 /// The account access manager application of the entitlement builders.
-pub(super) const ACCESS_APPLICATION: &str = "arn:aws:account-access:eu-west-1:222222222222:application/aam-0123456789abcdef";
+pub(super) const ACCESS_APPLICATION: &str =
+    "arn:aws:account-access:eu-west-1:222222222222:application/aam-0123456789abcdef";
 /// The customer managed application of the access-scope builders.
-pub(super) const APPLICATION: &str = "arn:aws:sso::222222222222:application/ssoins-7223b1c4d5e6f708/apl-0123456789abcdef";
+pub(super) const APPLICATION: &str =
+    "arn:aws:sso::222222222222:application/ssoins-7223b1c4d5e6f708/apl-0123456789abcdef";
 
 /// A CreateEntitlement giving a principal of type `p` the role `role` (its path and name) in
 /// account 111111111111.

@@ -74,7 +74,10 @@ pub(super) fn account_access(name: &str, p: &Params<'_>) -> Result<Option<Change
             let response: CreateEntitlementResponse = p.response()?;
             let role = r.entitlement.principal_role;
             let at = |field: &str| p.path("requestParameters", &format!("entitlement.principalRole.{field}"));
-            let (principal_type, principal_id) = match (role.principal.identity_center.user_id, role.principal.identity_center.group_id) {
+            let (principal_type, principal_id) = match (
+                role.principal.identity_center.user_id,
+                role.principal.identity_center.group_id,
+            ) {
                 (Some(user), None) => (PrincipalType::User, user),
                 (None, Some(group)) => (PrincipalType::Group, group),
                 _ => {
@@ -85,9 +88,13 @@ pub(super) fn account_access(name: &str, p: &Params<'_>) -> Result<Option<Change
                 }
             };
             if principal_id.is_empty() {
-                return Err(DecodeError::new(at("principal.identityCenter"), "an empty principal id"));
+                return Err(DecodeError::new(
+                    at("principal.identityCenter"),
+                    "an empty principal id",
+                ));
             }
-            let role_arn = RoleArn::parse(&role.role_arn).map_err(|e| DecodeError::new(at("roleArn"), e.to_string()))?;
+            let role_arn =
+                RoleArn::parse(&role.role_arn).map_err(|e| DecodeError::new(at("roleArn"), e.to_string()))?;
             let account = role.account.unwrap_or_else(|| role_arn.account().to_owned());
             let account_id = AccountId::parse(&account).map_err(|e| DecodeError::new(at("account"), e.to_string()))?;
             if account_id.as_str() != role_arn.account() {
@@ -97,9 +104,10 @@ pub(super) fn account_access(name: &str, p: &Params<'_>) -> Result<Option<Change
                 ));
             }
             let entitlement_id = match response.entitlement_id {
-                Some(id) => Some(EntitlementId::parse(&id).map_err(|e| {
-                    DecodeError::new(p.path("responseElements", "entitlementId"), e.to_string())
-                })?),
+                Some(id) => Some(
+                    EntitlementId::parse(&id)
+                        .map_err(|e| DecodeError::new(p.path("responseElements", "entitlementId"), e.to_string()))?,
+                ),
                 None => None,
             };
             ChangeKind::EntitlementCreated(Entitlement {
