@@ -828,6 +828,17 @@ pub trait InstanceInventory: Send + Sync {
         let _ = (instance, permission_set);
         async { Err(not_supported("ListAccountsForProvisionedPermissionSet")) }
     }
+
+    /// ListApplications (sso-admin, issue #19): the instance's Identity Center applications,
+    /// all pages, each with its name when it has one. An implementation that cannot list them
+    /// answers `Rejected` (the applications' access scopes are then unknown, never "none").
+    fn applications(
+        &self,
+        instance: &InstanceArn,
+    ) -> impl Future<Output = Remote<Vec<(ApplicationArn, Option<String>)>>> + Send {
+        let _ = instance;
+        async { Err(not_supported("ListApplications")) }
+    }
 }
 
 /// The identity store's directory reads (names for resolution and export).

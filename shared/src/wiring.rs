@@ -77,6 +77,11 @@ const INVENTORY: &[&str] = &[
     "sso:ListAccountAssignments",
     "sso:ListAccountAssignmentsForPrincipal",
     "sso:DescribeInstanceAccessControlAttributeConfiguration",
+    // Issue #19: the instance's applications (each one's scope is read with the rule's
+    // GetApplicationAccessScope), and account access manager's applications (their entitlements
+    // with the rules' ListEntitlements).
+    "sso:ListApplications",
+    "account-access:ListApplications",
     "identitystore:ListGroups",
     "identitystore:ListUsers",
     "identitystore:ListGroupMemberships",

@@ -84,3 +84,6 @@ mod securityhub;
 mod emulator_account_access;
 // The emulator's sso-admin customer managed applications and access scopes (issue #19).
 mod emulator_application_scopes;
+// The drift reconciler on the access paths outside permission sets (issue #19): entitlements
+// and applications with account access found and corrected, unknown reads planning nothing.
+mod reconcile_entitlements;

@@ -967,6 +967,8 @@ mod failing_page {
         let mut options = RunOptions::now(dry_run);
         options.inventory.definitions = false;
         options.inventory.strategy = Strategy::ByAccount;
+        // These tests are about assignments: account access manager is not mocked.
+        options.inventory.access_paths = false;
         let instance = InstanceRef {
             instance_arn: InstanceArn::parse(INSTANCE).unwrap(),
             identity_store_id: IdentityStoreId::parse(STORE).unwrap(),

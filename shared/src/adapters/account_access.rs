@@ -236,6 +236,42 @@ impl SsoAdmin {
         Ok(out.map(|o| o.authorized_targets.unwrap_or_default()))
     }
 
+    /// ListApplications of sso-admin: the instance's applications, all pages, with their names.
+    pub(super) async fn list_instance_applications(
+        &self,
+        instance: &crate::domain::InstanceArn,
+    ) -> Remote<Vec<(ApplicationArn, Option<String>)>> {
+        const OP: &str = "ListApplications";
+        listed(self.retry(), |token| async move {
+            let page = attempt(
+                self.pacer(),
+                super::sso_admin::classify,
+                OP,
+                self.client()
+                    .list_applications()
+                    .instance_arn(instance.as_str())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
+            let rows = page
+                .applications
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| {
+                    let arn = a
+                        .application_arn
+                        .ok_or_else(|| unexpected(OP, "an application without an ARN"))?;
+                    let arn = ApplicationArn::parse(&arn).map_err(|e| unexpected(OP, &e.to_string()))?;
+                    Ok((arn, a.name))
+                })
+                .collect::<Remote<Vec<_>>>()?;
+            Ok((rows, page.next_token))
+        })
+        .await
+    }
+
     /// DescribeApplication's name; `None` when the application is gone or has none.
     pub(super) async fn describe_application_name(&self, application: &ApplicationArn) -> Remote<Option<String>> {
         const OP: &str = "DescribeApplication";

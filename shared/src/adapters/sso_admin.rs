@@ -833,6 +833,13 @@ impl SsoAdmin {
 }
 
 impl InstanceInventory for SsoAdmin {
+    async fn applications(
+        &self,
+        instance: &InstanceArn,
+    ) -> Remote<Vec<(crate::domain::ApplicationArn, Option<String>)>> {
+        self.list_instance_applications(instance).await
+    }
+
     async fn stale_accounts(
         &self,
         instance: &InstanceArn,

@@ -170,7 +170,11 @@ impl Action {
     pub fn is_destructive(&self) -> bool {
         matches!(
             self,
-            Self::DeleteAccountAssignment(_) | Self::DeleteGroupMembership { .. } | Self::DeleteInlinePolicy { .. }
+            Self::DeleteAccountAssignment(_)
+                | Self::DeleteGroupMembership { .. }
+                | Self::DeleteInlinePolicy { .. }
+                | Self::DeleteEntitlement(_)
+                | Self::DeleteAccessScope { .. }
         )
     }
 

@@ -357,7 +357,11 @@ impl<'a> Gaps<'a> {
                     gaps.reason
                         .get_or_insert_with(|| format!("the assignments in account {account_id}: {reason}"));
                 }
-                Unknown::PermissionSet { .. } | Unknown::GroupMembers { .. } | Unknown::Instance { .. } => {}
+                Unknown::PermissionSet { .. }
+                | Unknown::GroupMembers { .. }
+                | Unknown::Instance { .. }
+                | Unknown::AccessApplication { .. }
+                | Unknown::Application { .. } => {}
             }
         }
         gaps

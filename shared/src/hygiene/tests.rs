@@ -63,6 +63,7 @@ impl Builder {
                 strategy: Strategy::ByPrincipal,
                 provisioning: None,
                 group_members: BTreeMap::new(),
+                access: Default::default(),
             },
         }
     }

@@ -18,14 +18,24 @@
 //! names, and every group assigned a privileged permission set. Who holds privileged access is
 //! reported for recertification; a failed read is [`Unknown::GroupMembers`], which keeps no
 //! assignment from being planned.
+//!
+//! **Access paths outside permission sets** (issue #19, with [`Options::access_paths`]): account
+//! access manager's applications (ListApplications) and every entitlement of each
+//! (ListEntitlements, all pages), and the instance's Identity Center applications
+//! (ListApplications) with the `sso:account:access` scope (GetApplicationAccessScope, one per
+//! application). Every request is paced like sso-admin's. A failed listing is unknown, never
+//! "none": account access manager not visible (not configured, AccessDenied) is
+//! [`Unknown::Instance`], an application whose entitlements could not be listed is
+//! [`Unknown::AccessApplication`], an application whose scope could not be read is
+//! [`Unknown::Application`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, OperationStatus, PermissionSetArn,
-    PermissionSetFacts, PrincipalType,
+    AbacAttribute, AccessApplicationArn, AccountId, ApplicationArn, Assignment, Entitlement, Fact, IdentityStoreId,
+    InstanceArn, OperationStatus, PermissionSetArn, PermissionSetFacts, PrincipalType,
 };
 use crate::ports::RemoteError;
 
@@ -68,6 +78,9 @@ pub struct Options {
     /// Read the members of every group that holds an assignment, for per-assignment usage
     /// (issue #17: a GROUP assignment's use is its members'); protected groups' reads are reused.
     pub assigned_members: bool,
+    /// Read account access manager's entitlements and the applications holding the
+    /// `sso:account:access` scope (issue #19).
+    pub access_paths: bool,
 }
 
 impl Default for Options {
@@ -81,6 +94,7 @@ impl Default for Options {
             owner_tags: false,
             memberships: true,
             assigned_members: false,
+            access_paths: true,
         }
     }
 }
@@ -136,7 +150,23 @@ pub enum Unknown {
         /// The failed read.
         reason: String,
     },
-    /// Something instance-wide (the ABAC configuration, the organisation).
+    /// An account access manager application's entitlements (issue #19): nothing is planned
+    /// for its entitlements, neither a deletion nor a creation.
+    AccessApplication {
+        /// The application.
+        application_arn: String,
+        /// The failed read.
+        reason: String,
+    },
+    /// An Identity Center application's `sso:account:access` scope (issue #19).
+    Application {
+        /// The application.
+        application_arn: String,
+        /// The failed read.
+        reason: String,
+    },
+    /// Something instance-wide (the ABAC configuration, the organisation, account access
+    /// manager's applications).
     Instance {
         /// What.
         what: String,
@@ -169,6 +199,37 @@ pub struct ProtectedGroup {
     pub reasons: Vec<String>,
     /// Its members' user ids, as listed; `None` when the read failed (see [`Unknown::GroupMembers`]).
     pub members: Option<Vec<String>>,
+}
+
+/// An Identity Center application holding the `sso:account:access` scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopedApplication {
+    /// Its name, when it has one.
+    pub name: Option<String>,
+    /// The scope's authorised targets (empty: not restricted).
+    pub authorized_targets: Vec<String>,
+}
+
+/// The access paths outside permission sets, as read (issue #19).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessPaths {
+    /// Account access manager's applications: unknown when they could not be listed (or were
+    /// not read); each `true` when its entitlements were listed whole.
+    pub applications: Fact<BTreeMap<AccessApplicationArn, bool>>,
+    /// Every entitlement of the applications listed whole.
+    pub entitlements: BTreeSet<Entitlement>,
+    /// Whether the instance's applications were listed (and each one's scope read, or made
+    /// [`Unknown::Application`]).
+    pub applications_listed: bool,
+    /// The instance's applications holding `sso:account:access`.
+    pub scoped: BTreeMap<ApplicationArn, ScopedApplication>,
+}
+
+impl AccessPaths {
+    /// Whether an account access manager application's entitlements are known whole.
+    pub fn entitlements_known(&self, application: &AccessApplicationArn) -> bool {
+        matches!(&self.applications, Fact::Known(apps) if apps.get(application) == Some(&true))
+    }
 }
 
 /// The instance as read.
@@ -204,6 +265,8 @@ pub struct Inventory {
     /// The members (user ids) of every group holding an assignment (with
     /// [`Options::assigned_members`]); `None` for a group whose read failed.
     pub group_members: BTreeMap<String, Option<Vec<String>>>,
+    /// Entitlements and applications with account access (with [`Options::access_paths`]).
+    pub access: AccessPaths,
 }
 
 impl Inventory {
@@ -218,7 +281,10 @@ impl Inventory {
                 principal_id,
                 ..
             } => principal_type == ptype.as_str() && *principal_id == key.principal_id,
-            Unknown::GroupMembers { .. } | Unknown::Instance { .. } => false,
+            Unknown::GroupMembers { .. }
+            | Unknown::Instance { .. }
+            | Unknown::AccessApplication { .. }
+            | Unknown::Application { .. } => false,
         })
     }
 

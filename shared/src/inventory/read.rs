@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::StreamExt;
 
 use super::{
-    FAILED_DESCRIBED, Inventory, InventoryError, Options, PermissionSetEntry, ProtectedGroup, ProvisioningState,
-    Strategy, Unknown,
+    AccessPaths, FAILED_DESCRIBED, Inventory, InventoryError, Options, PermissionSetEntry, ProtectedGroup,
+    ProvisioningState, ScopedApplication, Strategy, Unknown,
 };
 use crate::domain::{
-    AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, Mode, OperationKind, OperationState,
-    OperationStatus, PermissionSetArn, PrincipalType,
+    ACCOUNT_ACCESS_SCOPE, AbacAttribute, AccountId, Assignment, Fact, IdentityStoreId, InstanceArn, Mode,
+    OperationKind, OperationState, OperationStatus, PermissionSetArn, PrincipalType,
 };
 use crate::policy::Policy;
 use crate::ports::{Directory, FailureKind, IdentityCenter, InstanceInventory, Organization, RemoteError};
@@ -95,6 +95,11 @@ where
     } else {
         BTreeMap::new()
     };
+    let access = if options.access_paths {
+        access_paths(center, instance, options.concurrency, &mut unknown).await
+    } else {
+        AccessPaths::default()
+    };
     Ok(Inventory {
         instance: instance.clone(),
         identity_store: identity_store.clone(),
@@ -110,7 +115,96 @@ where
         strategy,
         provisioning,
         group_members,
+        access,
     })
+}
+
+/// The access paths outside permission sets (issue #19): account access manager's applications
+/// and all their entitlements, then the instance's applications holding `sso:account:access`.
+/// What could not be read is unknown, never "none".
+async fn access_paths<C: IdentityCenter + InstanceInventory>(
+    center: &C,
+    instance: &InstanceArn,
+    concurrency: usize,
+    unknown: &mut BTreeSet<Unknown>,
+) -> AccessPaths {
+    let limit = concurrency.max(1);
+    let mut out = AccessPaths::default();
+    match center.access_applications().await {
+        Ok(applications) => {
+            let read = futures_util::stream::iter(applications)
+                .map(|app| async move {
+                    let got = center.entitlements(&app, None).await;
+                    (app, got)
+                })
+                .buffer_unordered(limit)
+                .collect::<Vec<_>>()
+                .await;
+            let mut listed = BTreeMap::new();
+            for (app, got) in read {
+                match got {
+                    Ok(entitlements) => {
+                        out.entitlements.extend(entitlements);
+                        listed.insert(app, true);
+                    }
+                    Err(e) => {
+                        unknown.insert(Unknown::AccessApplication {
+                            application_arn: app.to_string(),
+                            reason: reason(&e),
+                        });
+                        listed.insert(app, false);
+                    }
+                }
+            }
+            out.applications = Fact::Known(listed);
+        }
+        Err(e) => {
+            unknown.insert(Unknown::Instance {
+                what: "account access manager's applications and entitlements".to_owned(),
+                reason: reason(&e),
+            });
+        }
+    }
+    match center.applications(instance).await {
+        Ok(applications) => {
+            let read = futures_util::stream::iter(applications.into_iter().filter(|(arn, _)| arn.belongs_to(instance)))
+                .map(|(arn, name)| async move {
+                    let got = center.access_scope(&arn, ACCOUNT_ACCESS_SCOPE).await;
+                    (arn, name, got)
+                })
+                .buffer_unordered(limit)
+                .collect::<Vec<_>>()
+                .await;
+            for (arn, name, got) in read {
+                match got {
+                    Ok(Some(authorized_targets)) => {
+                        out.scoped.insert(
+                            arn,
+                            ScopedApplication {
+                                name,
+                                authorized_targets,
+                            },
+                        );
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        unknown.insert(Unknown::Application {
+                            application_arn: arn.to_string(),
+                            reason: reason(&e),
+                        });
+                    }
+                }
+            }
+            out.applications_listed = true;
+        }
+        Err(e) => {
+            unknown.insert(Unknown::Instance {
+                what: format!("the instance's applications with {ACCOUNT_ACCESS_SCOPE}"),
+                reason: reason(&e),
+            });
+        }
+    }
+    out
 }
 
 /// The members of every group holding an assignment: the protected groups' lists are reused,

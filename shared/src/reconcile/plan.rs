@@ -9,8 +9,8 @@ use super::{ACTOR, DESTRUCTIVE_FLOOR, DESTRUCTIVE_SHARE, Desired, EVENT_NAME, MA
 use crate::desired::Resolved;
 use crate::domain::time::utc;
 use crate::domain::{
-    AbacOp, Action, Actor, Change, ChangeKind, Date, DesiredFact, EventMeta, Fact, Facts, Finding, PermissionSetArn,
-    PermissionSetFacts, PermissionSetOp, Scope,
+    ACCOUNT_ACCESS_SCOPE, AbacOp, AccessScopeOp, Action, Actor, Change, ChangeKind, Date, DesiredFact, EventMeta, Fact,
+    Facts, Finding, PermissionSetArn, PermissionSetFacts, PermissionSetOp, Scope,
 };
 use crate::engine::evaluate;
 use crate::inventory::{Inventory, Unknown};
@@ -66,6 +66,10 @@ pub struct Counts {
     pub skipped: usize,
     /// Mutating API calls made.
     pub mutations: usize,
+    /// Live entitlements of account access manager read (issue #19).
+    pub entitlements: usize,
+    /// Applications holding the `sso:account:access` scope (issue #19).
+    pub scoped_applications: usize,
     /// Protected groups (named by the policy or assigned a privileged permission set).
     pub protected_groups: usize,
     /// Their memberships read.
@@ -139,6 +143,8 @@ pub fn plan(
     planner.permission_sets();
     planner.abac();
     planner.hygiene();
+    planner.entitlements();
+    planner.access_scopes();
     let (items, skipped) = select(planner.candidates);
     let counts = counts(inv, resolved, &items, skipped.len());
     let refusal = refusal(desired, &counts);
@@ -345,6 +351,49 @@ impl Planner<'_> {
         }
     }
 
+    /// Live entitlements (issue #19): every rule, each as the creation that made it. Only the
+    /// entitlements of applications listed whole are here, so none is unknown.
+    fn entitlements(&mut self) {
+        for e in &self.inv.access.entitlements {
+            let facts = Facts {
+                scope: Scope::Resource,
+                principal: match self.inv.principal_name(e.principal_type, &e.principal_id) {
+                    Some(name) => Fact::Known(Some(crate::domain::PrincipalNames {
+                        name: name.to_owned(),
+                        display_name: None,
+                    })),
+                    None => Fact::Unknown,
+                },
+                entitlement: Fact::Known(Some(e.clone())),
+                as_of: Some(self.now),
+                ..Facts::default()
+            };
+            self.push(ChangeKind::EntitlementCreated(e.clone()), &facts, None, false);
+        }
+    }
+
+    /// The instance's applications holding `sso:account:access` (issue #19): every rule, each
+    /// as the PutApplicationAccessScope that gave it.
+    fn access_scopes(&mut self) {
+        for (arn, app) in &self.inv.access.scoped {
+            let facts = Facts {
+                scope: Scope::Resource,
+                access_scope: Fact::Known(Some(app.authorized_targets.clone())),
+                application_name: Fact::Known(app.name.clone()),
+                as_of: Some(self.now),
+                ..Facts::default()
+            };
+            let kind = ChangeKind::AccessScope {
+                application_arn: arn.clone(),
+                scope: ACCOUNT_ACCESS_SCOPE.to_owned(),
+                op: AccessScopeOp::Put {
+                    authorized_targets: app.authorized_targets.clone(),
+                },
+            };
+            self.push(kind, &facts, None, false);
+        }
+    }
+
     /// The ABAC configuration.
     fn abac(&mut self) {
         let Fact::Known(attributes) = &self.inv.abac else {
@@ -415,6 +464,8 @@ fn counts(inv: &Inventory, resolved: Option<&Resolved>, items: &[PlanItem], skip
         planned: items.len(),
         destructive: items.iter().filter(|i| i.is_destructive()).count(),
         skipped,
+        entitlements: inv.access.entitlements.len(),
+        scoped_applications: inv.access.scoped.len(),
         protected_groups: inv.protected_groups.len(),
         protected_memberships: inv
             .protected_groups

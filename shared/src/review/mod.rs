@@ -683,6 +683,14 @@ fn describe_unknown(u: &Unknown) -> String {
         ),
         Unknown::GroupMembers { group_id, reason } => format!("group {group_id}'s members: {reason}"),
         Unknown::Instance { what, reason } => format!("{what}: {reason}"),
+        Unknown::AccessApplication {
+            application_arn,
+            reason,
+        } => format!("the entitlements of account access manager application {application_arn}: {reason}"),
+        Unknown::Application {
+            application_arn,
+            reason,
+        } => format!("application {application_arn}'s account access scope: {reason}"),
     }
 }
 

@@ -86,6 +86,7 @@ fn inventory() -> Inventory {
         strategy: Strategy::ByPrincipal,
         provisioning: None,
         group_members: BTreeMap::new(),
+        access: Default::default(),
     }
 }
 

@@ -89,6 +89,7 @@ fn inventory() -> Inventory {
             ("g-eng".to_owned(), Some(vec!["u-alice".to_owned(), "u-bob".to_owned()])),
             ("g-ops".to_owned(), None),
         ]),
+        access: Default::default(),
     }
 }
 
