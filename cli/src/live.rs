@@ -263,6 +263,10 @@ pub(crate) fn export(
         }
         let routing = routed_owners.then_some(&s.guard.policy().owners);
         let mut rows = desired::export_rows(&inv, &owners, routing);
+        let resolved = match &desired {
+            Desired::Resolved(r) => Some(r),
+            _ => None,
+        };
         // Last use and dormancy, when usage data is available (issue #17).
         let now = idc_guard::safety::Clock::now(&idc_guard::safety::SystemClock);
         let columns = usage::columns(s.guard.policy(), &inv, &usage, now);
@@ -272,6 +276,9 @@ pub(crate) fn export(
         if let UsageInput::Failed(e) = &usage {
             eprintln!("idc-guard: usage data could not be read ({e}); exported without last use");
         }
+        // Account access manager's entitlements (issue #19) follow the assignments.
+        let assignments = rows.len();
+        rows.extend(desired::entitlement_rows(&inv, resolved, routing));
         let text = match format {
             ExportFormat::Csv => csv(&rows),
             ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
@@ -279,7 +286,11 @@ pub(crate) fn export(
         };
         crate::write_out(&text)?;
         if std::io::stderr().is_terminal() {
-            eprintln!("{} assignments, {} API calls", rows.len(), s.calls.total());
+            eprintln!(
+                "{assignments} assignments, {} entitlements, {} API calls",
+                rows.len() - assignments,
+                s.calls.total()
+            );
         }
         Ok(Outcome::Clean)
     })
@@ -296,11 +307,16 @@ fn csv(rows: &[idc_guard::desired::ExportRow]) -> String {
     // The usage columns appear only when usage data was joined, so consumers of the plain
     // export see the columns they always saw.
     let with_usage = rows.iter().any(|r| r.usage.is_some());
+    // Likewise the entitlement columns (issue #19), only when there are entitlements.
+    let with_entitlements = rows.iter().any(|r| !r.role_arn.is_empty());
     let mut out = String::from(
         "principal_type,principal_name,principal_id,permission_set_name,permission_set_arn,account_id,account_name,owner",
     );
     if with_usage {
         out.push_str(",last_use,last_user,users,dormancy,window_days");
+    }
+    if with_entitlements {
+        out.push_str(",role_arn,application_arn");
     }
     out.push('\n');
     for r in rows {
@@ -326,9 +342,13 @@ fn csv(rows: &[idc_guard::desired::ExportRow]) -> String {
                     u.dormancy.clone(),
                     u.window_days.to_string(),
                 ]),
-                // Usage unknown for this one (a group's members unread).
+                // Usage unknown for this one (a group's members unread); an entitlement has none.
+                None if !r.role_arn.is_empty() => cells.extend(["", "", "", "", ""].map(str::to_owned)),
                 None => cells.extend(["", "", "", "unknown", ""].map(str::to_owned)),
             }
+        }
+        if with_entitlements {
+            cells.extend([field(&r.role_arn), field(&r.application_arn)]);
         }
         out.push_str(&cells.join(","));
         out.push('\n');
@@ -370,7 +390,8 @@ pub(crate) fn diff(args: &LiveArgs, assignments: &Path) -> Result<Outcome, CliEr
             &assignments.display().to_string(),
         ))?;
         let (extra, missing) = desired::diff(&inv, &resolved);
-        if extra.is_empty() && missing.is_empty() {
+        let (extra_entitlements, missing_entitlements) = desired::entitlement_diff(&inv, &resolved);
+        if extra.is_empty() && missing.is_empty() && extra_entitlements.is_empty() && missing_entitlements.is_empty() {
             Ok(Outcome::Clean)
         } else {
             Ok(Outcome::Findings)

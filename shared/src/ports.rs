@@ -301,6 +301,13 @@ pub trait IdentityCenter: Send + Sync {
         async { Err(not_supported("ListApplications")) }
     }
 
+    /// CreateEntitlement (issue #19: an entitlement the desired-assignments file declares): the
+    /// id of the entitlement, new or (the operation is idempotent) the existing one.
+    fn create_entitlement(&self, entitlement: &Entitlement) -> impl Future<Output = Remote<EntitlementId>> + Send {
+        let _ = entitlement;
+        async { Err(not_supported("CreateEntitlement")) }
+    }
+
     /// DeleteEntitlement.
     fn delete_entitlement(
         &self,

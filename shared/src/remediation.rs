@@ -104,6 +104,12 @@ async fn execute_one<I: IdentityCenter, S: IdentityStore, G: Gate>(
                 .await?;
             gone_is_done(ic.delete_entitlement(&entitlement.application_arn, id).await)
         }
+        Action::CreateEntitlement(entitlement) => {
+            ports
+                .journal(calls, "CreateEntitlement", &entitlement.resource_id())
+                .await?;
+            ic.create_entitlement(entitlement).await.map(|_| ())
+        }
         Action::DeleteAccessScope { application_arn, scope } => {
             ports
                 .journal(
@@ -280,6 +286,7 @@ async fn permission_set_action<I: IdentityCenter, S, G: Gate>(
         | Action::RestoreAccessControlAttributes { .. }
         | Action::DeleteGroupMembership { .. }
         | Action::DeleteEntitlement(_)
+        | Action::CreateEntitlement(_)
         | Action::DeleteAccessScope { .. }
         | Action::RevokeSessions { .. } => Ok(()),
     }

@@ -4,11 +4,14 @@
 //! what it could not read is unknown and nothing is planned for it. Each test asserts the
 //! emulator's state afterwards and exactly which mutating calls were made.
 
+use aws_sdk_accountaccess::types::EntitlementFilter;
 use aws_sdk_accountaccess::types::{
     Entitlement as SdkEntitlement, IdentityCenter, IdentityCenterPrincipal, IdentitySource, Principal,
     PrincipalRoleEntitlement,
 };
+use aws_sdk_ssoadmin::types::PrincipalType as SdkPrincipalType;
 use idc_guard::adapters::{IdentityStoreApi, Organizations, SsoAdmin};
+use idc_guard::desired;
 use idc_guard::domain::{IdentityStoreId, InstanceArn};
 use idc_guard::guard::Guard;
 use idc_guard::inventory::Unknown;
@@ -17,7 +20,7 @@ use idc_guard::policy::Policy;
 use idc_guard::ports::InstanceRef;
 use idc_guard::reconcile::{self, RunOptions, RunReport};
 use idc_guard::retry::RetryPolicy;
-use idc_guard_tests::world::{User, World};
+use idc_guard_tests::world::{PermissionSet, User, World};
 
 /// Rules that judge permission sets and ABAC are off: these tests are about entitlements.
 const POLICY: &str = r#"
@@ -102,6 +105,16 @@ async fn exists(w: &World, app: &str, id: &str) -> bool {
 }
 
 async fn run(w: &World, guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier>, dry_run: bool) -> RunReport {
+    run_with(w, guard, None, dry_run).await
+}
+
+/// A run with a desired-assignments file.
+async fn run_with(
+    w: &World,
+    guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifier>,
+    desired_text: Option<&str>,
+    dry_run: bool,
+) -> RunReport {
     let mut options = RunOptions::now(dry_run);
     options.inventory.definitions = true;
     Box::pin(reconcile::run(
@@ -109,11 +122,68 @@ async fn run(w: &World, guard: &Guard<SsoAdmin, IdentityStoreApi, LoggingNotifie
         &IdentityStoreApi::new(w.ids.clone(), RetryPolicy::immediate()),
         &Organizations::new(w.orgs.clone(), RetryPolicy::immediate()),
         &instance(w),
-        None,
+        desired_text.map(|t| desired::parse("assignments.toml", t)),
         &options,
     ))
     .await
     .unwrap()
+}
+
+/// A world whose group `platform` is assigned `ReadOnly` in its one account: the desired file's
+/// assignment (a file resolving to no assignment is refused).
+async fn assigned_world() -> World {
+    let w = World::builder()
+        .organization(["acct-0"])
+        .permission_set(PermissionSet::new("ReadOnly"))
+        .group("platform")
+        .group("data")
+        .build()
+        .await;
+    w.assign(
+        &w.accounts[0],
+        w.set_arn("ReadOnly"),
+        SdkPrincipalType::Group,
+        w.group_id("platform"),
+    )
+    .await;
+    w
+}
+
+/// The desired file: the world's assignment, then `entitlements` (TOML) as written.
+fn desired_file(w: &World, entitlements: &str) -> String {
+    format!(
+        "[[assignments]]\ngroup = \"platform\"\npermission_set = \"ReadOnly\"\ntargets = [{:?}]\n\n{entitlements}",
+        w.accounts[0]
+    )
+}
+
+/// Every entitlement of `app`, as (principal id, role ARN).
+async fn entitlements(w: &World, app: &str) -> Vec<(String, String)> {
+    let out = w
+        .emulator
+        .account_access_client()
+        .list_entitlements()
+        .application_arn(app)
+        .filter(EntitlementFilter::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let mut all: Vec<(String, String)> = out
+        .entitlements()
+        .iter()
+        .filter_map(|e| {
+            let details = e.entitlement()?.as_principal_role().ok()?;
+            let principal = match details.principal()? {
+                Principal::IdentityCenter(
+                    IdentityCenterPrincipal::GroupId(id) | IdentityCenterPrincipal::UserId(id),
+                ) => id.clone(),
+                _ => return None,
+            };
+            Some((principal, details.role_arn().to_owned()))
+        })
+        .collect();
+    all.sort();
+    all
 }
 
 fn policy() -> Policy {
@@ -229,6 +299,226 @@ async fn the_reconciler_removes_account_access_from_an_application_outside_the_a
     assert!(held.is_err(), "{held:?}");
 }
 
+// --- entitlements as code: the desired file declares them (issue #19 item 3) --------------------
+
+#[tokio::test]
+async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then_left_alone() {
+    let w = assigned_world().await;
+    let app = application(&w).await;
+    let group = w.group_id("platform").to_owned();
+    let text = desired_file(
+        &w,
+        &format!(
+            "[[entitlements]]\ngroup = \"platform\"\nrole = \"BreakGlassAdmin\"\ntargets = [{:?}]\nowner = \"platform-team\"\n",
+            w.accounts[0]
+        ),
+    );
+    let guard = w.guard(LoggingNotifier, policy());
+
+    // A dry run plans the creation and changes nothing.
+    w.calls.clear();
+    let plan = run_with(&w, &guard, Some(&text), true).await;
+    assert_eq!(plan.refused, None, "{}", plan.table());
+    assert_eq!(plan.counts.desired, 2, "{}", plan.table());
+    assert_eq!(plan.counts.missing, 1, "{}", plan.table());
+    assert_eq!(plan.plan.len(), 1, "{}", plan.table());
+    assert_eq!(plan.plan[0].rule.as_str(), "desired-assignments");
+    assert!(!plan.plan[0].destructive);
+    assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
+    assert!(entitlements(&w, &app).await.is_empty());
+
+    // The run creates it, through the gate, and reads it back.
+    w.calls.clear();
+    let report = run_with(&w, &guard, Some(&text), false).await;
+    assert_eq!(report.refused, None, "{}", report.table());
+    assert_eq!(report.plan.len(), 1, "{}", report.table());
+    assert_eq!(
+        report.plan[0].outcome.as_deref(),
+        Some("remediated and verified"),
+        "{}",
+        report.table()
+    );
+    assert_eq!(w.calls.mutating(), ["CreateEntitlement"], "{:?}", w.calls.all());
+    assert_eq!(
+        entitlements(&w, &app).await,
+        [(group.clone(), role(&w, "BreakGlassAdmin"))]
+    );
+
+    // Live and declared: nothing more to do.
+    w.calls.clear();
+    let again = run_with(&w, &guard, Some(&text), false).await;
+    assert!(!again.has_drift(), "{}", again.table());
+    assert_eq!(again.counts.entitlements, 1);
+    assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
+
+    // The CLI: the export declares it, the diff of that file is empty; removed by hand, the diff
+    // shows it missing, with its line.
+    let dir = std::env::temp_dir().join(format!(
+        "idc-guard-entitlements-{}-{}",
+        std::process::id(),
+        w.emulator.port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = w.idc_guard(&dir, POLICY, &["export", "--format", "toml"], &[]);
+    assert_eq!(export.status.code(), Some(0), "{}", idc_guard_tests::shown(&export));
+    let exported = String::from_utf8(export.stdout).unwrap();
+    assert!(
+        exported.contains(&format!(
+            "[[entitlements]]\ngroup = \"platform\"\nrole = \"BreakGlassAdmin\"\ntargets = [\"{}\"]\n",
+            w.accounts[0]
+        )),
+        "{exported}"
+    );
+    std::fs::write(dir.join("assignments.toml"), &exported).unwrap();
+    let same = w.idc_guard(&dir, POLICY, &["diff", "assignments.toml"], &[]);
+    let shown = idc_guard_tests::shown(&same);
+    assert_eq!(same.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("0 extra entitlements, 0 missing entitlements"),
+        "{shown}"
+    );
+    let csv = w.idc_guard(&dir, POLICY, &["export", "--format", "csv"], &[]);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(
+        csv.lines().next().unwrap().ends_with(",owner,role_arn,application_arn"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(",{},{app}\n", role(&w, "BreakGlassAdmin"))),
+        "{csv}"
+    );
+
+    let (id, _) = w
+        .emulator
+        .account_access_client()
+        .list_entitlements()
+        .application_arn(&app)
+        .filter(EntitlementFilter::builder().build())
+        .send()
+        .await
+        .unwrap()
+        .entitlements()
+        .first()
+        .map(|e| (e.entitlement_id().to_owned(), ()))
+        .unwrap();
+    w.emulator
+        .account_access_client()
+        .delete_entitlement()
+        .application_arn(&app)
+        .entitlement_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let drift = w.idc_guard(&dir, POLICY, &["diff", "assignments.toml"], &[]);
+    let shown = idc_guard_tests::shown(&drift);
+    assert_eq!(drift.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "+ GROUP platform may assume {} in {} (acct-0)  # line ",
+            role(&w, "BreakGlassAdmin"),
+            w.accounts[0]
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("0 extra entitlements, 1 missing entitlements"),
+        "{shown}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_undeclared_entitlement_is_deleted_within_the_refusal_share_and_refused_beyond_it() {
+    let w = assigned_world().await;
+    let app = application(&w).await;
+    let group = w.group_id("platform").to_owned();
+    // 21 entitlements the rules allow (a group, break-glass roles); the file declares 20.
+    for i in 0..21 {
+        entitle(
+            &w,
+            &app,
+            IdentityCenterPrincipal::GroupId(group.clone()),
+            &format!("BreakGlass{i}"),
+        )
+        .await;
+    }
+    let declared: String = (0..20)
+        .map(|i| {
+            format!(
+                "[[entitlements]]\ngroup = \"platform\"\nrole = \"BreakGlass{i}\"\ntargets = [{:?}]\n\n",
+                w.accounts[0]
+            )
+        })
+        .collect();
+    let guard = w.guard(LoggingNotifier, policy());
+
+    // Everything undeclared (`entitlements = []`): 21 of the 22 governed, refused.
+    w.calls.clear();
+    // (A top-level key: before the first [[table]] of the file.)
+    let none_declared = format!("entitlements = []\n\n{}", desired_file(&w, ""));
+    let refused = run_with(&w, &guard, Some(&none_declared), false).await;
+    let why = refused.refused.clone().unwrap_or_default();
+    assert!(
+        why.contains("would delete 21 of the 22 live assignments and entitlements it governs"),
+        "{}",
+        refused.table()
+    );
+    assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
+    assert_eq!(entitlements(&w, &app).await.len(), 21);
+
+    // One undeclared of 22 governed (4.5%): deleted, verified.
+    w.calls.clear();
+    let report = run_with(&w, &guard, Some(&desired_file(&w, &declared)), false).await;
+    assert_eq!(report.refused, None, "{}", report.table());
+    assert_eq!(report.counts.extra, 1, "{}", report.table());
+    assert_eq!(report.plan.len(), 1, "{}", report.table());
+    assert_eq!(report.plan[0].rule.as_str(), "desired-assignments");
+    assert_eq!(
+        report.plan[0].outcome.as_deref(),
+        Some("remediated and verified"),
+        "{}",
+        report.table()
+    );
+    assert_eq!(w.calls.mutating(), ["DeleteEntitlement"], "{:?}", w.calls.all());
+    let left = entitlements(&w, &app).await;
+    assert_eq!(left.len(), 20);
+    assert!(!left.iter().any(|(_, r)| r == &role(&w, "BreakGlass20")), "{left:?}");
+
+    // A file without an `entitlements` key governs none: nothing is deleted.
+    w.calls.clear();
+    let ungoverned = run_with(&w, &guard, Some(&desired_file(&w, "")), false).await;
+    assert!(!ungoverned.has_drift(), "{}", ungoverned.table());
+    assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
+}
+
+#[tokio::test]
+async fn a_declared_entitlement_naming_an_unknown_group_is_refused_not_a_deletion() {
+    let w = assigned_world().await;
+    let app = application(&w).await;
+    entitle(
+        &w,
+        &app,
+        IdentityCenterPrincipal::GroupId(w.group_id("data").to_owned()),
+        "BreakGlassAdmin",
+    )
+    .await;
+    let text = desired_file(
+        &w,
+        &format!(
+            "[[entitlements]]\ngroup = \"no-such-team\"\nrole = \"/team/Reader\"\ntargets = [{:?}]\n",
+            w.accounts[0]
+        ),
+    );
+    let guard = w.guard(LoggingNotifier, policy());
+    w.calls.clear();
+    let report = run_with(&w, &guard, Some(&text), false).await;
+    assert_eq!(report.desired, "invalid", "{}", report.table());
+    let why = report.refused.clone().unwrap_or_default();
+    assert!(why.contains("unknown group \"no-such-team\""), "{why}");
+    assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
+    assert_eq!(entitlements(&w, &app).await.len(), 1);
+}
+
 // --- what could not be read (aws-smithy-mocks on account access manager) ---------------------
 
 mod unreadable {
@@ -331,5 +621,37 @@ mod unreadable {
             "{:?}",
             report.unknown
         );
+    }
+
+    #[tokio::test]
+    async fn declared_entitlements_with_unreadable_applications_refuse_the_plan() {
+        let w = assigned_world().await;
+        let list = mock!(accountaccess::Client::list_applications).then_error(|| {
+            accountaccess::operation::list_applications::ListApplicationsError::AccessDeniedException(denied())
+        });
+        let create = mock!(accountaccess::Client::create_entitlement).then_output(|| {
+            accountaccess::operation::create_entitlement::CreateEntitlementOutput::builder()
+                .entitlement_id("ent-1")
+                .build()
+                .unwrap()
+        });
+        let guard = guard(&w, &[&list, &create]);
+        let text = desired_file(
+            &w,
+            &format!(
+                "[[entitlements]]\ngroup = \"platform\"\nrole = \"BreakGlassAdmin\"\ntargets = [{:?}]\n",
+                w.accounts[0]
+            ),
+        );
+        w.calls.clear();
+        let report = run_with(&w, &guard, Some(&text), false).await;
+        let why = report.refused.clone().unwrap_or_default();
+        assert!(
+            why.contains("account access manager's applications could not be read"),
+            "{}",
+            report.table()
+        );
+        assert_eq!(create.num_calls(), 0);
+        assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     }
 }

@@ -559,9 +559,9 @@ fn allowed_actions<'a>(statement: &'a Value, at: &str) -> Vec<&'a str> {
         "{at}: Action must be plain strings: {}",
         statement["Action"]
     );
-    // The only action without resource-level permissions that a function needs: Organizations'
-    // ListAccounts accepts nothing but "*".
-    let unscopable = actions == ["organizations:ListAccounts"];
+    // The only actions without resource-level permissions that a function needs: Organizations'
+    // ListAccounts and account access manager's ListApplications accept nothing but "*".
+    let unscopable = actions == ["organizations:ListAccounts"] || actions == ["account-access:ListApplications"];
     assert!(
         unscopable || !strings(&statement["Resource"]).contains(&"*"),
         "{at}: Resource \"*\""

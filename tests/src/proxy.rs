@@ -132,7 +132,7 @@ fn serve(stream: TcpStream, upstream: u16, calls: &CallRecorder, stopping: &Atom
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         // The query protocol (SNS) names its operation in the form body (`Action=ListTopics`),
         // not in a target header: recorded as if it were one, so it is classified like the rest.
-        let action = query_action(&head, &body);
+        let action = query_action(&head, &body).or_else(|| rest_operation(&head, method, path));
         let target = head.header("x-amz-target").or(action.as_deref());
         calls.record(target, &format!("{method} {path}"));
         let response = forward(upstream, method, path, &head, &body).unwrap_or_else(|e| {
@@ -266,4 +266,36 @@ fn query_action(head: &Head, body: &[u8]) -> Option<String> {
         .split('&')
         .find_map(|pair| pair.strip_prefix("Action="))
         .map(str::to_owned)
+}
+
+/// The operation of an account access manager request (restJson1: no target header, the
+/// operation is the method and path), under the prefix the recorder's interceptor gives it
+/// (`AccountAccess.ListEntitlements`), so that the proxy and the interceptor name a call alike.
+/// The service is told by the SigV4 credential scope (`…/us-east-1/account-access/aws4_request`);
+/// the paths are those of the `account-access` service model's `requestUri`s.
+fn rest_operation(head: &Head, method: &str, path: &str) -> Option<String> {
+    let signed_for = head.header("authorization")?;
+    if !signed_for.contains("/account-access/aws4_request") {
+        return None;
+    }
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    let (collection, labelled) = match path.strip_prefix('/')?.split_once('/') {
+        Some((collection, _label)) => (collection, true),
+        None => (path.strip_prefix('/')?, false),
+    };
+    let operation = match (method, collection, labelled) {
+        ("POST", "applications", false) => "CreateApplication",
+        ("POST", "applications-list", false) => "ListApplications",
+        ("GET", "applications", true) => "GetApplication",
+        ("DELETE", "applications", true) => "DeleteApplication",
+        ("POST", "entitlements", false) => "CreateEntitlement",
+        ("POST", "entitlements-list", false) => "ListEntitlements",
+        ("GET", "entitlements", true) => "GetEntitlement",
+        ("DELETE", "entitlements", true) => "DeleteEntitlement",
+        ("POST", "tags", true) => "TagResource",
+        ("DELETE", "tags", true) => "UntagResource",
+        ("GET", "tags", true) => "ListTagsForResource",
+        _ => return None,
+    };
+    Some(format!("AccountAccess.{operation}"))
 }

@@ -7,7 +7,7 @@
 use aws_sdk_accountaccess::Error;
 use aws_sdk_accountaccess::types::{
     EntitlementDetails, EntitlementFilter, EntitlementSummary, IdentityCenterPrincipal, IdentityCenterPrincipalFilter,
-    Principal, PrincipalFilter, PrincipalRoleEntitlementFilter,
+    Principal, PrincipalFilter, PrincipalRoleEntitlement, PrincipalRoleEntitlementFilter,
 };
 
 use super::sso_admin::SsoAdmin;
@@ -194,6 +194,32 @@ impl SsoAdmin {
             Ok((rows, page.next_token))
         })
         .await
+    }
+
+    /// CreateEntitlement: the principal may assume the role (whose account is the role's: the
+    /// input has no account member). Idempotent ("This operation is idempotent", API
+    /// reference), so a retried attempt answers the same entitlement.
+    pub(super) async fn add_entitlement(&self, entitlement: &Entitlement) -> Remote<EntitlementId> {
+        const OP: &str = "CreateEntitlement";
+        let client = self.account_access(OP)?;
+        let principal = Principal::IdentityCenter(match entitlement.principal_type {
+            PrincipalType::User => IdentityCenterPrincipal::UserId(entitlement.principal_id.clone()),
+            PrincipalType::Group => IdentityCenterPrincipal::GroupId(entitlement.principal_id.clone()),
+        });
+        let grant = PrincipalRoleEntitlement::builder()
+            .principal(principal)
+            .role_arn(entitlement.role_arn.as_str())
+            .build()
+            .map_err(|e| unexpected(OP, &e.to_string()))?;
+        let out = retried(self.retry(), self.pacer(), classify, OP, || {
+            client
+                .create_entitlement()
+                .application_arn(entitlement.application_arn.as_str())
+                .entitlement(aws_sdk_accountaccess::types::Entitlement::PrincipalRole(grant.clone()))
+                .send()
+        })
+        .await?;
+        EntitlementId::parse(out.entitlement_id()).map_err(|e| unexpected(OP, &e.to_string()))
     }
 
     /// DeleteEntitlement.

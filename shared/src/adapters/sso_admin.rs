@@ -780,6 +780,13 @@ impl IdentityCenter for SsoAdmin {
         self.list_access_applications().await
     }
 
+    async fn create_entitlement(
+        &self,
+        entitlement: &crate::domain::Entitlement,
+    ) -> Remote<crate::domain::EntitlementId> {
+        self.add_entitlement(entitlement).await
+    }
+
     async fn delete_entitlement(
         &self,
         application: &crate::domain::AccessApplicationArn,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::Resolved;
-use crate::domain::{AccountId, Assignment, InstanceArn};
+use crate::domain::{AccountId, Assignment, Entitlement, InstanceArn};
 use crate::inventory::Inventory;
 use crate::policy::Owners;
 
@@ -28,40 +28,81 @@ pub struct ExportRow {
     pub account_name: String,
     /// The owner (from the desired file or the owner map; empty when none).
     pub owner: String,
+    /// For an entitlement of account access manager (issue #19): the role it may assume (the
+    /// permission set's columns are then empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub role_arn: String,
+    /// For an entitlement: its account access manager application.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub application_arn: String,
     /// Its last use and dormancy, when usage data is available (issue #17).
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
     pub usage: Option<crate::usage::UsageColumns>,
 }
 
 /// Renders rows as a desired-assignments file: one entry per (principal, permission set,
-/// owner), its accounts as targets, sorted, so the file diffs well in review.
+/// owner), its accounts as targets, sorted, so the file diffs well in review. Entitlement rows
+/// become `[[entitlements]]` entries the same way, by (principal, role, application, owner); the
+/// application is written only when there are several.
 pub fn to_toml(rows: &[ExportRow], _instance: &InstanceArn) -> String {
-    let mut grouped: BTreeMap<(String, String, String, String), BTreeSet<String>> = BTreeMap::new();
+    type Key = (String, String, String, String, String);
+    let mut assignments: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
+    let mut entitlements: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
     for r in rows {
-        grouped
-            .entry((
-                r.principal_type.clone(),
-                r.principal_name.clone(),
-                r.permission_set_name.clone(),
-                r.owner.clone(),
-            ))
-            .or_default()
-            .insert(r.account_id.clone());
+        let (map, what, application) = if r.role_arn.is_empty() {
+            (&mut assignments, r.permission_set_name.clone(), String::new())
+        } else {
+            (
+                &mut entitlements,
+                role_as_written(&r.role_arn),
+                r.application_arn.clone(),
+            )
+        };
+        map.entry((
+            r.principal_type.clone(),
+            r.principal_name.clone(),
+            what,
+            application,
+            r.owner.clone(),
+        ))
+        .or_default()
+        .insert(r.account_id.clone());
     }
+    let applications: BTreeSet<&String> = entitlements.keys().map(|k| &k.3).collect();
     let mut out =
         String::from("# Desired account assignments (idc-guard export): review changes to this file like code.\n");
-    for ((kind, name, ps, owner), accounts) in grouped {
-        out.push_str("\n[[assignments]]\n");
-        let key = if kind == "USER" { "user" } else { "group" };
-        let _ = writeln!(out, "{key} = {}", quote(&name));
-        let _ = writeln!(out, "permission_set = {}", quote(&ps));
-        let targets: Vec<String> = accounts.iter().map(|a| quote(a)).collect();
-        let _ = writeln!(out, "targets = [{}]", targets.join(", "));
-        if !owner.is_empty() {
-            let _ = writeln!(out, "owner = {}", quote(&owner));
+    for (table, map) in [("assignments", &assignments), ("entitlements", &entitlements)] {
+        for ((kind, name, what, application, owner), accounts) in map {
+            let _ = writeln!(out, "\n[[{table}]]");
+            let key = if kind == "USER" { "user" } else { "group" };
+            let _ = writeln!(out, "{key} = {}", quote(name));
+            if table == "assignments" {
+                let _ = writeln!(out, "permission_set = {}", quote(what));
+            } else {
+                let _ = writeln!(out, "role = {}", quote(what));
+            }
+            let targets: Vec<String> = accounts.iter().map(|a| quote(a)).collect();
+            let _ = writeln!(out, "targets = [{}]", targets.join(", "));
+            if applications.len() > 1 {
+                let _ = writeln!(out, "application = {}", quote(application));
+            }
+            if !owner.is_empty() {
+                let _ = writeln!(out, "owner = {}", quote(owner));
+            }
         }
     }
     out
+}
+
+/// A role as the desired file writes it: its name, or its path and name when it has a path.
+fn role_as_written(role_arn: &str) -> String {
+    let path_and_name = crate::domain::RoleArn::parse(role_arn)
+        .map(|r| r.path_and_name())
+        .unwrap_or_else(|_| role_arn.to_owned());
+    match path_and_name.strip_prefix('/') {
+        Some(name) if !name.contains('/') => name.to_owned(),
+        _ => path_and_name,
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -101,6 +142,41 @@ pub fn export_rows(inv: &Inventory, named: &BTreeMap<Assignment, String>, routin
                         .to_owned()
                 })
             }),
+            role_arn: String::new(),
+            application_arn: String::new(),
+            usage: None,
+        })
+        .collect()
+}
+
+/// Every entitlement of account access manager with names (issue #19), for `idc-guard export`:
+/// its owner is the one the desired file names for it; else, with `routing`, the route of its
+/// account, else the default owner; else empty.
+pub fn entitlement_rows(inv: &Inventory, resolved: Option<&Resolved>, routing: Option<&Owners>) -> Vec<ExportRow> {
+    inv.access
+        .entitlements
+        .iter()
+        .map(|e| ExportRow {
+            principal_type: e.principal_type.as_str().to_owned(),
+            principal_name: inv
+                .principal_name(e.principal_type, &e.principal_id)
+                .unwrap_or_default()
+                .to_owned(),
+            principal_id: e.principal_id.clone(),
+            permission_set_name: String::new(),
+            permission_set_arn: String::new(),
+            account_id: e.account_id.to_string(),
+            account_name: account_name(inv, &e.account_id),
+            owner: resolved
+                .and_then(|r| r.entitlement(e).flatten())
+                .and_then(|w| w.owner.clone())
+                .unwrap_or_else(|| {
+                    routing.map_or_else(String::new, |owners| {
+                        owners.resolve(None, None, Some(e.account_id.as_str())).to_owned()
+                    })
+                }),
+            role_arn: e.role_arn.to_string(),
+            application_arn: e.application_arn.to_string(),
             usage: None,
         })
         .collect()
@@ -130,9 +206,33 @@ pub fn diff(inv: &Inventory, resolved: &Resolved) -> (Vec<Assignment>, Vec<Assig
     (extra, missing)
 }
 
+/// Live versus desired entitlements (issue #19): (extra, missing), each sorted; both empty when
+/// the file does not govern entitlements. An application whose entitlements could not be listed
+/// contributes to neither (the inventory reports it unknown).
+pub fn entitlement_diff(inv: &Inventory, resolved: &Resolved) -> (Vec<Entitlement>, Vec<Entitlement>) {
+    let Some(wanted) = &resolved.entitlements else {
+        return (Vec::new(), Vec::new());
+    };
+    let extra = inv
+        .access
+        .entitlements
+        .iter()
+        .filter(|e| matches!(resolved.entitlement(e), Some(None)))
+        .cloned()
+        .collect();
+    let missing = wanted
+        .keys()
+        .filter(|w| inv.access.entitlements_known(&w.application_arn))
+        .filter(|w| !inv.access.entitlements.iter().any(|e| e.same_grant(w)))
+        .cloned()
+        .collect();
+    (extra, missing)
+}
+
 /// A readable diff: `-` what exists but is not desired, `+` what is desired but does not exist.
 pub fn render_diff(inv: &Inventory, resolved: &Resolved, file: &str) -> String {
     let (extra, missing) = diff(inv, resolved);
+    let (extra_entitlements, missing_entitlements) = entitlement_diff(inv, resolved);
     let mut out = format!("--- live ({})\n+++ desired ({file})\n", inv.instance);
     let line = |k: &Assignment| {
         let name = account_name(inv, &k.account_id);
@@ -163,10 +263,47 @@ pub fn render_diff(inv: &Inventory, resolved: &Resolved, file: &str) -> String {
             (line(k), '+', at)
         }))
         .collect();
+    let entitlement = |e: &Entitlement| {
+        let name = account_name(inv, &e.account_id);
+        format!(
+            "{} {} may assume {} in {}{}",
+            e.principal_type.as_str(),
+            inv.principal_name(e.principal_type, &e.principal_id)
+                .unwrap_or(&e.principal_id),
+            e.role_arn,
+            e.account_id,
+            if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({name})")
+            }
+        )
+    };
+    rows.extend(
+        extra_entitlements
+            .iter()
+            .map(|e| (entitlement(e), '-', String::new()))
+            .chain(missing_entitlements.iter().map(|e| {
+                let at = resolved
+                    .entitlement(e)
+                    .flatten()
+                    .map(|w| format!("  # line {}", w.line))
+                    .unwrap_or_default();
+                (entitlement(e), '+', at)
+            })),
+    );
     rows.sort();
     for (text, sign, note) in &rows {
         let _ = writeln!(out, "{sign} {text}{note}");
     }
     let _ = writeln!(out, "{} extra, {} missing", extra.len(), missing.len());
+    if resolved.entitlements.is_some() {
+        let _ = writeln!(
+            out,
+            "{} extra entitlements, {} missing entitlements",
+            extra_entitlements.len(),
+            missing_entitlements.len()
+        );
+    }
     out
 }

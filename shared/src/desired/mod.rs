@@ -6,7 +6,17 @@
 //! permission_set = "AdministratorAccess"
 //! targets = ["111111111111", "ou-ab12-cdef3456", "all"]
 //! owner = "platform-team"                 # optional
+//!
+//! [[entitlements]]                        # issue #19: account access manager's entitlements
+//! group = "data-analysts"                 # or: user = "alice@example.com"
+//! role = "DataAnalyst"                    # the role's name, or its path and name: "/team/DataAnalyst"
+//! targets = ["111111111111", "ou-ab12-cdef3456"]
+//! owner = "data-team"                     # optional
+//! application = "arn:aws:account-access:…" # optional: needed only when several applications exist
 //! ```
+//!
+//! Entitlements are governed only when the file has an `entitlements` key (`entitlements = []`
+//! declares that none is wanted): a file written before entitlements existed deletes none.
 //!
 //! Parsing ([`parse`], `file.rs`) is pure and reports every problem at once with file, line and
 //! column, in the policy file's style. Resolution ([`resolve`], `resolve.rs`) turns names into ids
@@ -20,9 +30,9 @@ mod resolve;
 
 use std::collections::BTreeSet;
 
-use crate::domain::{AccountId, PrincipalType};
+use crate::domain::{AccessApplicationArn, AccountId, PrincipalType};
 
-pub use export::{ExportRow, diff, export_rows, render_diff, to_toml};
+pub use export::{ExportRow, diff, entitlement_diff, entitlement_rows, export_rows, render_diff, to_toml};
 pub use file::{load, parse};
 pub use resolve::{Names, Resolved, Unusable, Want, resolve};
 
@@ -121,6 +131,24 @@ pub struct Entry {
     pub at: (usize, usize),
 }
 
+/// One `[[entitlements]]` entry (issue #19): a principal may assume a role, named by its path
+/// and name, in each target account, through account access manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementEntry {
+    /// The principal.
+    pub principal: PrincipalName,
+    /// The role's path and name as IAM writes them (`/DataAnalyst`, `/team/DataAnalyst`).
+    pub role: String,
+    /// The accounts the role is in.
+    pub targets: Vec<PlacedTarget>,
+    /// The account access manager application, when the file names one.
+    pub application: Option<AccessApplicationArn>,
+    /// Who owns this access, if named.
+    pub owner: Option<String>,
+    /// 1-based line and column of the entry.
+    pub at: (usize, usize),
+}
+
 /// A parsed desired-assignments file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredFile {
@@ -128,13 +156,24 @@ pub struct DesiredFile {
     pub file: String,
     /// The entries, in file order.
     pub entries: Vec<Entry>,
+    /// The entitlement entries; `None` when the file has no `entitlements` key (entitlements
+    /// are then not governed by the file).
+    pub entitlements: Option<Vec<EntitlementEntry>>,
+}
+
+impl DesiredFile {
+    /// Every target of every entry, assignments and entitlements.
+    fn targets(&self) -> impl Iterator<Item = &PlacedTarget> {
+        self.entries
+            .iter()
+            .flat_map(|e| &e.targets)
+            .chain(self.entitlements.iter().flatten().flat_map(|e| &e.targets))
+    }
 }
 
 /// The OU and root ids the file names (the inventory expands them).
 pub fn organizational_units(file: &DesiredFile) -> BTreeSet<String> {
-    file.entries
-        .iter()
-        .flat_map(|e| &e.targets)
+    file.targets()
         .filter_map(|t| match &t.target {
             Target::OrganizationalUnit(id) => Some(id.clone()),
             _ => None,
@@ -144,10 +183,7 @@ pub fn organizational_units(file: &DesiredFile) -> BTreeSet<String> {
 
 /// Whether the file uses `all` or an OU (Organizations must be read).
 pub fn needs_organization(file: &DesiredFile) -> bool {
-    file.entries
-        .iter()
-        .flat_map(|e| &e.targets)
-        .any(|t| !matches!(t.target, Target::Account(_)))
+    file.targets().any(|t| !matches!(t.target, Target::Account(_)))
 }
 
 #[cfg(test)]

@@ -53,6 +53,10 @@ pub enum Action {
     /// DeleteEntitlement (account access manager, issue #19), then read back. The entitlement
     /// carries its id (a rule plans the deletion only once the id is known).
     DeleteEntitlement(Entitlement),
+    /// CreateEntitlement (account access manager, issue #19: an entitlement the
+    /// desired-assignments file declares), then read back. The entitlement carries no id (the
+    /// service assigns one).
+    CreateEntitlement(Entitlement),
     /// DeleteApplicationAccessScope (issue #19), then read back.
     DeleteAccessScope {
         /// The customer managed application.
@@ -202,6 +206,7 @@ impl Action {
             Self::DeleteGroupMembership { .. } => "delete_group_membership",
             Self::RevokeSessions { .. } => "revoke_sessions",
             Self::DeleteEntitlement(_) => "delete_entitlement",
+            Self::CreateEntitlement(_) => "create_entitlement",
             Self::DeleteAccessScope { .. } => "delete_access_scope",
         }
     }

@@ -144,6 +144,7 @@ pub fn plan(
     planner.abac();
     planner.hygiene();
     planner.entitlements();
+    planner.missing_entitlements();
     planner.access_scopes();
     let (items, skipped) = select(planner.candidates);
     let counts = counts(inv, resolved, &items, skipped.len());
@@ -351,13 +352,16 @@ impl Planner<'_> {
         }
     }
 
-    /// Live entitlements (issue #19): every rule, each as the creation that made it. Only the
-    /// entitlements of applications listed whole are here, so none is unknown.
+    /// Live entitlements (issue #19): every rule, each as the creation that made it, and "extra"
+    /// when the desired file governs entitlements. Only the entitlements of applications listed
+    /// whole are here, so none is unknown.
     fn entitlements(&mut self) {
         for e in &self.inv.access.entitlements {
+            let want = self.resolved.and_then(|r| r.entitlement(e));
+            let name = self.inv.principal_name(e.principal_type, &e.principal_id);
             let facts = Facts {
                 scope: Scope::Resource,
-                principal: match self.inv.principal_name(e.principal_type, &e.principal_id) {
+                principal: match name {
                     Some(name) => Fact::Known(Some(crate::domain::PrincipalNames {
                         name: name.to_owned(),
                         display_name: None,
@@ -365,10 +369,46 @@ impl Planner<'_> {
                     None => Fact::Unknown,
                 },
                 entitlement: Fact::Known(Some(e.clone())),
+                desired: want.map(|w| DesiredFact {
+                    wanted: w.is_some(),
+                    principal_name: name.map(str::to_owned),
+                    line: w.map(|w| w.line),
+                }),
                 as_of: Some(self.now),
                 ..Facts::default()
             };
-            self.push(ChangeKind::EntitlementCreated(e.clone()), &facts, None, false);
+            let owner = want.flatten().and_then(|w| w.owner.as_deref());
+            self.push(ChangeKind::EntitlementCreated(e.clone()), &facts, owner, false);
+        }
+    }
+
+    /// Entitlements the desired file declares that do not exist (issue #19), each judged as its
+    /// creation with the live fact "absent". One whose application's entitlements could not be
+    /// listed is unknown: nothing is created for it.
+    fn missing_entitlements(&mut self) {
+        let Some(wanted) = self.resolved.and_then(|r| r.entitlements.as_ref()) else {
+            return;
+        };
+        let live = &self.inv.access.entitlements;
+        for (e, want) in wanted.iter().filter(|(w, _)| !live.iter().any(|l| l.same_grant(w))) {
+            let facts = Facts {
+                scope: Scope::Resource,
+                entitlement: Fact::Known(None),
+                desired: Some(DesiredFact {
+                    wanted: true,
+                    principal_name: Some(want.principal_name.clone()),
+                    line: Some(want.line),
+                }),
+                as_of: Some(self.now),
+                ..Facts::default()
+            };
+            let unknown = !self.inv.access.entitlements_known(&e.application_arn);
+            self.push(
+                ChangeKind::EntitlementCreated(e.clone()),
+                &facts,
+                want.owner.as_deref(),
+                unknown,
+            );
         }
     }
 
@@ -454,7 +494,9 @@ fn counts(inv: &Inventory, resolved: Option<&Resolved>, items: &[PlanItem], skip
             .map(|k| &k.account_id)
             .collect::<BTreeSet<_>>()
             .len(),
-        desired: resolved.map_or(0, |r| r.wanted.len()),
+        desired: resolved.map_or(0, |r| {
+            r.wanted.len() + r.entitlements.as_ref().map_or(0, std::collections::BTreeMap::len)
+        }),
         extra: items.iter().filter(desired_rule).filter(|i| i.is_destructive()).count(),
         missing: items
             .iter()
@@ -483,12 +525,23 @@ fn refusal(desired: &Desired, counts: &Counts) -> Option<String> {
         Desired::Resolved(r) if r.wanted.is_empty() => {
             return Some("the desired-assignments file resolves to zero assignments".to_owned());
         }
-        Desired::Resolved(_) => {
-            let governed = counts.assignments;
+        Desired::Resolved(r) => {
+            // Entitlements count when the file governs them (issue #19).
+            let entitlements = if r.entitlements.is_some() {
+                counts.entitlements
+            } else {
+                0
+            };
+            let governed = counts.assignments + entitlements;
+            let what = if entitlements > 0 {
+                "live assignments and entitlements"
+            } else {
+                "live assignments"
+            };
             #[allow(clippy::cast_precision_loss)]
             if counts.extra > 0 && counts.extra as f64 > MAX_DESIRED_DELETE_SHARE * governed as f64 {
                 return Some(format!(
-                    "the desired-assignments file would delete {} of the {governed} live assignments it governs \
+                    "the desired-assignments file would delete {} of the {governed} {what} it governs \
                      (more than {}%)",
                     counts.extra,
                     MAX_DESIRED_DELETE_SHARE * 100.0

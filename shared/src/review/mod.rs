@@ -444,7 +444,7 @@ fn principals(inv: &Inventory) -> Vec<ReviewPrincipal> {
 /// one its findings are routed to (the set's owner tag, the first matching route, the default
 /// owner), as `export --routed-owners` names it.
 fn owner_of(policy: &Policy, inv: &Inventory, desired: &Desired, a: &Assignment) -> String {
-    if let Desired::Resolved(Resolved { wanted }) = desired
+    if let Desired::Resolved(Resolved { wanted, .. }) = desired
         && let Some(owner) = wanted.get(a).and_then(|w| w.owner.clone())
     {
         return owner;

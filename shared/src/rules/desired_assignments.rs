@@ -2,10 +2,14 @@
 //!
 //! Only the reconciler supplies the fact this rule needs ([`Facts::desired`]); the event path and
 //! offline checks do not, so for them the rule does not apply.
+//!
+//! The file may also declare account access manager's entitlements (issue #19): when it does,
+//! a live entitlement it does not declare is extra (deleted) and one it declares that does not
+//! exist is missing (created), exactly as for assignments.
 
 use super::{Context, Doc, Missing, REVOCATION, Rule, Runs, Verdict, Violation};
 use crate::domain::{
-    Action, ChangeKind, Fact, Facts, MissingFact, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
+    Action, ChangeKind, Entitlement, Fact, Facts, MissingFact, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
 };
 
 /// The rule's id.
@@ -29,12 +33,12 @@ impl Rule for DesiredAssignments {
 
     const DOC: Doc = Doc {
         id: ID,
-        summary: "Live account assignments match the desired-assignments file (extra ones deleted, missing ones created)",
+        summary: "Live account assignments (and entitlements, when the file declares them) match the desired-assignments file (extra ones deleted, missing ones created)",
         severity: Severity::Medium,
         mode: None,
         runs: Runs::Reconciler,
         why: "Access that differs from the reviewed assignments file was granted or removed outside review.",
-        correction: "delete an extra assignment (revoking the role sessions it issued); create a missing one (the reconciler and `scan` only)",
+        correction: "delete an extra assignment (revoking the role sessions it issued) or entitlement; create a missing one (the reconciler and `scan` only)",
         actions: &[
             &[
                 "sso:ListAccountAssignments",
@@ -44,6 +48,12 @@ impl Rule for DesiredAssignments {
                 "sso:DescribeAccountAssignmentCreationStatus",
             ],
             REVOCATION,
+            &[
+                "account-access:ListEntitlements",
+                "account-access:GetEntitlement",
+                "account-access:DeleteEntitlement",
+                "account-access:CreateEntitlement",
+            ],
         ],
     };
 
@@ -55,11 +65,16 @@ impl Rule for DesiredAssignments {
         scope == Scope::Resource
             && matches!(
                 change,
-                ChangeKind::AssignmentCreated(_) | ChangeKind::AssignmentDeleted(_)
+                ChangeKind::AssignmentCreated(_) | ChangeKind::AssignmentDeleted(_) | ChangeKind::EntitlementCreated(_)
             )
     }
 
     fn judge(&self, cx: Context<'_, Settings>) -> Verdict {
+        // The reconciler judges every entitlement, live or declared, as its creation: the live
+        // fact says whether it exists (a deletion event names no grant to create again).
+        if let ChangeKind::EntitlementCreated(e) = &cx.change.kind {
+            return judge_entitlement(&cx, e);
+        }
         let (ChangeKind::AssignmentCreated(a) | ChangeKind::AssignmentDeleted(a)) = &cx.change.kind else {
             return Verdict::NotApplicable;
         };
@@ -121,6 +136,60 @@ impl Rule for DesiredAssignments {
             resource,
             remediation: std::iter::once(action).chain(revoke).collect(),
         })
+    }
+}
+
+/// An entitlement against the file: the live one (read by the reconciler) is extra when the file
+/// does not declare it; a declared one that does not exist is missing.
+fn judge_entitlement(cx: &Context<'_, Settings>, e: &Entitlement) -> Verdict {
+    let Some(desired) = &cx.facts.desired else {
+        return Verdict::NotApplicable;
+    };
+    let live = match &cx.facts.entitlement {
+        Fact::Known(live) => live.as_ref(),
+        Fact::Unknown => {
+            return Verdict::Undetermined(Missing {
+                fact: MissingFact::EntitlementState,
+                detail: "whether the entitlement exists could not be read".to_owned(),
+            });
+        }
+    };
+    if live.is_some() == desired.wanted {
+        return Verdict::Pass;
+    }
+    let who = desired
+        .principal_name
+        .as_deref()
+        .map_or_else(|| e.principal_id.clone(), |n| format!("{n} ({})", e.principal_id));
+    let grant = format!(
+        "{} {who} may assume {} in account {}",
+        e.principal_type, e.role_arn, e.account_id
+    );
+    match live {
+        Some(live) => Verdict::Fail(Violation {
+            message: format!(
+                "{grant} through account access manager, but the desired-assignments file does not declare \
+                 it (extra: it will be deleted; role sessions it issued last until they expire). Add it to \
+                 the file's [[entitlements]] if it is wanted."
+            ),
+            resource: live.resource(),
+            remediation: vec![Action::DeleteEntitlement(live.clone())],
+        }),
+        None => {
+            let line = desired.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            let wanted = Entitlement {
+                entitlement_id: None,
+                ..e.clone()
+            };
+            Verdict::Fail(Violation {
+                message: format!(
+                    "{grant} as the desired-assignments file declares{line}, but no such entitlement exists \
+                     (missing: it will be created)."
+                ),
+                resource: wanted.resource(),
+                remediation: vec![Action::CreateEntitlement(wanted)],
+            })
+        }
     }
 }
 
