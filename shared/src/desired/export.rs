@@ -83,7 +83,7 @@ pub fn to_toml(rows: &[ExportRow], _instance: &InstanceArn) -> String {
             }
             let targets: Vec<String> = accounts.iter().map(|a| quote(a)).collect();
             let _ = writeln!(out, "targets = [{}]", targets.join(", "));
-            if applications.len() > 1 {
+            if table == "entitlements" && applications.len() > 1 {
                 let _ = writeln!(out, "application = {}", quote(application));
             }
             if !owner.is_empty() {

@@ -211,6 +211,7 @@ targets = ["222222222222"]
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.entries.len(), 3);
+        assert_eq!(f.entitlements.map(|e| e.len()), Some(1));
         assert!(needs_organization(&f));
         assert_eq!(organizational_units(&f).len(), 2);
     }
@@ -253,6 +254,283 @@ targets = []
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
+    }
+
+    const APP: &str = "arn:aws:account-access:us-east-1:123456789012:application/aam-0123456789abcdef";
+
+    fn names(apps: crate::domain::Fact<Vec<&str>>) -> Names {
+        let mut names = Names::empty(
+            crate::domain::InstanceArn::parse("arn:aws-us-gov:sso:::instance/ssoins-7223b1c4d5e6f708")
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        names.groups.insert("data".to_owned(), "g-data".to_owned());
+        names.users.insert("alice".to_owned(), "u-alice".to_owned());
+        names.permission_sets.insert(
+            "ReadOnly".to_owned(),
+            crate::domain::PermissionSetArn::parse(
+                "arn:aws:sso:::permissionSet/ssoins-7223b1c4d5e6f708/ps-0123456789abcdef",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        names.accounts = Some(
+            ["111111111111", "222222222222"]
+                .iter()
+                .map(|a| AccountId::parse(a).unwrap_or_else(|e| panic!("{e}")))
+                .collect(),
+        );
+        names.access_applications = match apps {
+            crate::domain::Fact::Known(apps) => crate::domain::Fact::Known(
+                apps.iter()
+                    .map(|a| AccessApplicationArn::parse(a).unwrap_or_else(|e| panic!("{e}")))
+                    .collect(),
+            ),
+            crate::domain::Fact::Unknown => crate::domain::Fact::Unknown,
+        };
+        names
+    }
+
+    const ENTITLEMENTS: &str = r#"
+[[assignments]]
+group = "data"
+permission_set = "ReadOnly"
+targets = ["111111111111"]
+
+[[entitlements]]
+group = "data"
+role = "/team/DataAnalyst"
+targets = ["111111111111", "all"]
+owner = "data-team"
+
+[[entitlements]]
+user = "alice"
+role = "BreakGlassAdmin"
+targets = ["222222222222"]
+"#;
+
+    #[test]
+    fn entitlements_are_governed_only_when_the_file_has_the_key() {
+        let f = parse("a.toml", GOOD).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.entitlements, None);
+        let f = parse("a.toml", &format!("entitlements = []\n{GOOD}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.entitlements, Some(Vec::new()));
+        let f = parse("a.toml", ENTITLEMENTS).unwrap_or_else(|e| panic!("{e}"));
+        let e = f.entitlements.unwrap_or_default();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].principal, PrincipalName::Group("data".to_owned()));
+        assert_eq!(e[0].role, "/team/DataAnalyst");
+        assert_eq!(e[0].targets.len(), 2);
+        assert_eq!(e[0].owner.as_deref(), Some("data-team"));
+        assert_eq!(e[1].role, "/BreakGlassAdmin");
+        assert_eq!(e[1].at.0, 13);
+        // The OU and "all" of an entitlement make the organisation needed, as an assignment's do.
+        let only = parse(
+            "a.toml",
+            "[[entitlements]]\ngroup = \"g\"\nrole = \"R\"\ntargets = [\"ou-ab12-cdef3456\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(needs_organization(&only));
+        assert_eq!(organizational_units(&only).len(), 1);
+    }
+
+    #[test]
+    fn every_entitlement_problem_is_reported_with_its_place() {
+        let text = r#"
+[[entitlements]]
+group = "data"
+role = "team/DataAnalyst"
+targets = []
+application = "arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708"
+
+[[entitlements]]
+user = "alice"
+roles = "X"
+targets = ["all"]
+
+[[entitlements]]
+group = "data"
+role = "/bad path/Name"
+targets = ["111111111111"]
+"#;
+        let e = parse("bad.toml", text).err().unwrap_or_else(|| panic!("should fail"));
+        let text = e.to_string();
+        for expected in [
+            "bad.toml:4:8: entitlements[0].role: \"team/DataAnalyst\" is not a role name",
+            "bad.toml:5:11: entitlements[0].targets: must name at least one target",
+            "bad.toml:6:15: entitlements[0].application: \"arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708\" is not an account access manager application ARN",
+            "entitlements[1]: unknown key `roles`; did you mean `role`?",
+            "entitlements[1]: missing key `role`",
+            "bad.toml:15:8: entitlements[2].role: \"/bad path/Name\" is not a role name",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn role_names_and_paths_are_written_as_iam_writes_them() {
+        use super::file::role_path_and_name as role;
+        assert_eq!(role("Admin").as_deref(), Some("/Admin"));
+        assert_eq!(role("/Admin").as_deref(), Some("/Admin"));
+        assert_eq!(role("/team/a.b/Reader+1").as_deref(), Some("/team/a.b/Reader+1"));
+        for bad in ["", "/", "team/Name", "/team//Name", "/team/", "Na me", &"x".repeat(65)] {
+            assert_eq!(role(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn declared_entitlements_resolve_to_one_grant_per_account_in_the_instance_partition() {
+        let f = parse("a.toml", ENTITLEMENTS).unwrap_or_else(|e| panic!("{e}"));
+        let r = resolve(&f, &names(crate::domain::Fact::Known(vec![APP]))).unwrap_or_else(|e| panic!("{e}"));
+        let wanted = r.entitlements.unwrap_or_default();
+        let grants: Vec<(String, String, String)> = wanted
+            .keys()
+            .map(|e| {
+                (
+                    e.principal_id.clone(),
+                    e.role_arn.to_string(),
+                    e.application_arn.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            grants,
+            [
+                (
+                    "g-data".to_owned(),
+                    "arn:aws-us-gov:iam::111111111111:role/team/DataAnalyst".to_owned(),
+                    APP.to_owned()
+                ),
+                (
+                    "g-data".to_owned(),
+                    "arn:aws-us-gov:iam::222222222222:role/team/DataAnalyst".to_owned(),
+                    APP.to_owned()
+                ),
+                (
+                    "u-alice".to_owned(),
+                    "arn:aws-us-gov:iam::222222222222:role/BreakGlassAdmin".to_owned(),
+                    APP.to_owned()
+                ),
+            ]
+        );
+        assert!(wanted.keys().all(|e| e.entitlement_id.is_none()));
+        let first = wanted.values().next().unwrap_or_else(|| panic!("one wanted"));
+        assert_eq!((first.owner.as_deref(), first.line), (Some("data-team"), 7));
+    }
+
+    #[test]
+    fn the_application_must_be_known_and_unambiguous() {
+        let f = parse("a.toml", ENTITLEMENTS).unwrap_or_else(|e| panic!("{e}"));
+        // Unreadable: the desired state is unknown, not "no entitlement".
+        let Err(Unusable::Unknown(why)) = resolve(&f, &names(crate::domain::Fact::Unknown)) else {
+            panic!("should be unknown")
+        };
+        assert!(
+            why.contains("account access manager's applications could not be read"),
+            "{why}"
+        );
+        // None, or several and none named: a problem at the entry.
+        let Err(Unusable::Invalid(problems)) = resolve(&f, &names(crate::domain::Fact::Known(vec![]))) else {
+            panic!("should be invalid")
+        };
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("a.toml:7:1: no account access manager application exists")
+        );
+        let other = "arn:aws:account-access:us-east-1:123456789012:application/aam-fedcba9876543210";
+        let Err(Unusable::Invalid(problems)) = resolve(&f, &names(crate::domain::Fact::Known(vec![APP, other]))) else {
+            panic!("should be invalid")
+        };
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("2 account access manager applications exist")
+        );
+        // Named, and listed: fine; named but not listed: a problem.
+        let named = ENTITLEMENTS
+            .replace(
+                "owner = \"data-team\"",
+                &format!("owner = \"data-team\"\napplication = {other:?}"),
+            )
+            .replace(
+                "targets = [\"222222222222\"]",
+                &format!("targets = [\"222222222222\"]\napplication = {other:?}"),
+            );
+        let f = parse("a.toml", &named).unwrap_or_else(|e| panic!("{e}"));
+        let Err(Unusable::Invalid(problems)) = resolve(&f, &names(crate::domain::Fact::Known(vec![APP]))) else {
+            panic!("should be invalid")
+        };
+        assert!(
+            problems[0]
+                .to_string()
+                .contains(&format!("unknown account access manager application {other}"))
+        );
+        let wanted = resolve(&f, &names(crate::domain::Fact::Known(vec![APP, other])))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .entitlements
+            .unwrap_or_default();
+        assert_eq!(wanted.keys().filter(|e| e.application_arn.as_str() == other).count(), 3);
+        // An empty declaration needs no application at all.
+        let f = parse("a.toml", &format!("entitlements = []\n{GOOD}")).unwrap_or_else(|e| panic!("{e}"));
+        let mut n = names(crate::domain::Fact::Unknown);
+        n.groups.insert("platform".to_owned(), "g-p".to_owned());
+        n.permission_sets
+            .insert("AdministratorAccess".to_owned(), n.permission_sets["ReadOnly"].clone());
+        n.ou_accounts
+            .insert("ou-ab12-cdef3456".to_owned(), Some(BTreeSet::new()));
+        let r = resolve(&f, &n).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.entitlements, Some(std::collections::BTreeMap::new()));
+    }
+
+    #[test]
+    fn an_export_with_entitlements_is_a_file_declaring_them() {
+        let row = |kind: &str, name: &str, account: &str, role: &str, app: &str| ExportRow {
+            principal_type: kind.to_owned(),
+            principal_name: name.to_owned(),
+            principal_id: format!("id-{name}"),
+            permission_set_name: if role.is_empty() {
+                "ReadOnly".to_owned()
+            } else {
+                String::new()
+            },
+            permission_set_arn: String::new(),
+            account_id: account.to_owned(),
+            account_name: String::new(),
+            owner: String::new(),
+            role_arn: if role.is_empty() {
+                String::new()
+            } else {
+                format!("arn:aws:iam::{account}:role{role}")
+            },
+            application_arn: app.to_owned(),
+            usage: None,
+        };
+        let instance = crate::domain::InstanceArn::parse("arn:aws:sso:::instance/ssoins-7223b1c4d5e6f708")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = [
+            row("GROUP", "data", "111111111111", "", ""),
+            row("GROUP", "data", "111111111111", "/BreakGlassAdmin", APP),
+            row("GROUP", "data", "222222222222", "/BreakGlassAdmin", APP),
+            row("USER", "alice", "222222222222", "/team/Reader", APP),
+        ];
+        let text = to_toml(&rows, &instance);
+        assert!(
+            text.contains(
+                "[[entitlements]]\ngroup = \"data\"\nrole = \"BreakGlassAdmin\"\ntargets = [\"111111111111\", \"222222222222\"]\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("user = \"alice\"\nrole = \"/team/Reader\""), "{text}");
+        assert!(!text.contains("application"), "one application: not named\n{text}");
+        let f = parse("export.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entitlements.map(|e| e.len()), Some(2));
+        // Several applications: each entry names its own.
+        let other = "arn:aws:account-access:us-east-1:123456789012:application/aam-fedcba9876543210";
+        let mut rows = rows.to_vec();
+        rows.push(row("GROUP", "data", "111111111111", "/Ops", other));
+        let text = to_toml(&rows, &instance);
+        assert_eq!(text.matches("application = ").count(), 3, "{text}");
+        assert!(parse("export.toml", &text).is_ok(), "{text}");
     }
 
     #[test]

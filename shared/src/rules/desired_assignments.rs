@@ -277,4 +277,86 @@ mod tests {
         // No desired file: the rule does not apply.
         assert_eq!(judge(Fact::Known(true), None), Verdict::NotApplicable);
     }
+
+    fn entitlement(id: Option<&str>) -> Entitlement {
+        Entitlement {
+            application_arn: crate::domain::AccessApplicationArn::parse(
+                "arn:aws:account-access:us-east-1:123456789012:application/aam-0123456789abcdef",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            entitlement_id: id.map(|id| crate::domain::EntitlementId::parse(id).unwrap_or_else(|_| unreachable!())),
+            principal_type: PrincipalType::Group,
+            principal_id: "g-data".to_owned(),
+            role_arn: crate::domain::RoleArn::parse("arn:aws:iam::111122223333:role/team/DataAnalyst")
+                .unwrap_or_else(|_| unreachable!()),
+            account_id: AccountId::parse("111122223333").unwrap_or_else(|_| unreachable!()),
+        }
+    }
+
+    /// The reconciler's synthetic creation of `declared` (a declared one has no id), with the live
+    /// entitlement as read and what the file says.
+    fn judge_entitlement(live: Fact<Option<Entitlement>>, wanted: Option<bool>) -> Verdict {
+        let policy = Policy::default();
+        let subject = match &live {
+            Fact::Known(Some(e)) => e.clone(),
+            _ => entitlement(None),
+        };
+        let c = Change {
+            kind: ChangeKind::EntitlementCreated(subject),
+            ..change(true)
+        };
+        let facts = Facts {
+            scope: Scope::Resource,
+            entitlement: live,
+            desired: wanted.map(|wanted| DesiredFact {
+                wanted,
+                principal_name: Some("data".to_owned()),
+                line: Some(9),
+            }),
+            ..Facts::default()
+        };
+        DesiredAssignments.evaluate(cx(&DesiredAssignments, &c, &facts, &policy))
+    }
+
+    #[test]
+    fn an_undeclared_entitlement_is_deleted_a_missing_one_created_when_the_file_governs_them() {
+        let live = entitlement(Some("ent-1"));
+        let Verdict::Fail(extra) = judge_entitlement(Fact::Known(Some(live.clone())), Some(false)) else {
+            panic!("extra should fail")
+        };
+        assert_eq!(extra.remediation, [Action::DeleteEntitlement(live.clone())]);
+        assert_eq!(extra.resource, live.resource());
+        assert!(
+            extra
+                .message
+                .contains("GROUP data (g-data) may assume arn:aws:iam::111122223333:role/team/DataAnalyst")
+        );
+        assert!(
+            extra.message.contains("does not declare it (extra"),
+            "{}",
+            extra.message
+        );
+
+        let Verdict::Fail(missing) = judge_entitlement(Fact::Known(None), Some(true)) else {
+            panic!("missing should fail")
+        };
+        assert_eq!(missing.remediation, [Action::CreateEntitlement(entitlement(None))]);
+        assert!(missing.message.contains("declares (line 9)"), "{}", missing.message);
+        assert!(!missing.remediation.iter().any(Action::is_destructive));
+
+        assert_eq!(judge_entitlement(Fact::Known(Some(live)), Some(true)), Verdict::Pass);
+        assert_eq!(judge_entitlement(Fact::Known(None), Some(false)), Verdict::Pass);
+        assert!(matches!(
+            judge_entitlement(Fact::Unknown, Some(true)),
+            Verdict::Undetermined(Missing {
+                fact: MissingFact::EntitlementState,
+                ..
+            })
+        ));
+        // A file that does not govern entitlements (and the event path): not applicable.
+        assert_eq!(
+            judge_entitlement(Fact::Known(Some(entitlement(Some("ent-1")))), None),
+            Verdict::NotApplicable
+        );
+    }
 }
