@@ -324,6 +324,12 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
     assert_eq!(plan.plan.len(), 1, "{}", plan.table());
     assert_eq!(plan.plan[0].rule.as_str(), "desired-assignments");
     assert!(!plan.plan[0].destructive);
+    let table = plan.table();
+    assert!(
+        table.contains("create   desired-assignments")
+            && table.contains(&format!("{} role /BreakGlassAdmin {group}", w.accounts[0])),
+        "{table}"
+    );
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
     assert!(entitlements(&w, &app).await.is_empty());
 
@@ -349,6 +355,13 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
     let again = run_with(&w, &guard, Some(&text), false).await;
     assert!(!again.has_drift(), "{}", again.table());
     assert_eq!(again.counts.entitlements, 1);
+    assert!(
+        again
+            .table()
+            .contains("entitlements 1  applications with account access 0"),
+        "{}",
+        again.table()
+    );
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
 
     // The CLI: the export declares it, the diff of that file is empty; removed by hand, the diff

@@ -234,6 +234,13 @@ impl RunReport {
             self.desired,
             self.strategy
         );
+        if self.counts.entitlements + self.counts.scoped_applications > 0 {
+            let _ = writeln!(
+                out,
+                "entitlements {}  applications with account access {}",
+                self.counts.entitlements, self.counts.scoped_applications
+            );
+        }
         if let Some(why) = &self.refused {
             let _ = writeln!(out, "REFUSED: {why}\nnothing was changed.");
         }
@@ -247,8 +254,8 @@ impl RunReport {
             );
             for a in &self.plan {
                 let verb = match a.actions.first() {
-                    Some(Action::CreateAccountAssignment(_)) => "create",
-                    Some(Action::DeleteAccountAssignment(_)) => "delete",
+                    Some(Action::CreateAccountAssignment(_) | Action::CreateEntitlement(_)) => "create",
+                    Some(Action::DeleteAccountAssignment(_) | Action::DeleteEntitlement(_)) => "delete",
                     Some(_) => "fix",
                     None => "report",
                 };
@@ -319,6 +326,11 @@ impl RunReport {
 }
 
 fn describe(r: &Resource) -> String {
+    // An entitlement (issue #19): the account, the role it may assume, the principal.
+    if let (Some(account), Some(role), Some(principal)) = (&r.account_id, &r.role_arn, &r.principal_id) {
+        let role = crate::domain::RoleArn::parse(role).map_or_else(|_| role.clone(), |r| r.path_and_name());
+        return format!("{account} role {role} {principal}");
+    }
     match (&r.account_id, &r.permission_set_name, &r.principal_id) {
         (Some(account), ps, Some(principal)) => format!(
             "{account} {} {principal}",
