@@ -7,6 +7,10 @@
 //! [`RULES`] is the registry: one line per rule, in evaluation order. Nothing else in the crate
 //! names a particular rule's settings, so adding a rule is its file, its registry line, its
 //! section of the shipped `guardrail.toml`, and fixtures (ARCHITECTURE.md, "How to add a rule").
+//! One exception, by design (issue #19): `entitlement-principal-type` has no allowed types of
+//! its own but `assignment-principal-type`'s, which `Policy::baseline` passes to every rule as
+//! [`Baseline::assignable`], and it takes that rule's `[[exceptions]]` too
+//! ([`Rule::SHARES_EXCEPTIONS_OF`], applied by the engine). Prefer neither for a new rule.
 //!
 //! Invariant: nothing here performs I/O, reads a clock, or can fail. A rule that needs a fact
 //! nobody supplied answers [`Verdict::Undetermined`] naming that fact; a rule that does not
