@@ -1,8 +1,10 @@
 //! `entitlement-principal-type`: account access manager's entitlements go to groups, never to
 //! individual users (issue #19).
 
-use super::{Context, Doc, Missing, Rule, Runs, Verdict, Violation};
-use crate::domain::{Action, ChangeKind, Fact, MissingFact, RuleId, Scope, Severity};
+use std::ops::ControlFlow;
+
+use super::{Context, Doc, Lacking, LiveEntitlement, Rule, Runs, Verdict};
+use crate::domain::{ChangeKind, RuleId, Scope, Severity};
 
 /// The rule's id.
 pub const ID: RuleId = RuleId::new("entitlement-principal-type");
@@ -73,47 +75,30 @@ impl Rule for EntitlementPrincipalType {
         if cx.baseline.assignable.contains(&created.principal_type) {
             return Verdict::Pass;
         }
-        let live = match &cx.facts.entitlement {
-            Fact::Known(None) => return Verdict::Pass,
-            Fact::Known(Some(live)) => live,
-            Fact::Unknown => {
-                return Verdict::Undetermined(Missing {
-                    fact: MissingFact::EntitlementState,
-                    detail: format!("whether the entitlement ({}) still exists", created.describe()),
-                });
-            }
+        let detail = |lacking| match lacking {
+            Lacking::State => format!("whether the entitlement ({}) still exists", created.describe()),
+            Lacking::Id => format!("the id of the entitlement ({})", created.describe()),
         };
-        if live.entitlement_id.is_none() {
-            return Verdict::Undetermined(Missing {
-                fact: MissingFact::EntitlementState,
-                detail: format!("the id of the entitlement ({})", created.describe()),
-            });
-        }
+        let entitled = match LiveEntitlement::of(&cx, detail) {
+            ControlFlow::Continue(entitled) => entitled,
+            ControlFlow::Break(verdict) => return verdict,
+        };
+        let live = entitled.live;
         let allowed: Vec<&str> = cx.baseline.assignable.iter().map(|p| p.as_str()).collect();
-        let names = cx.facts.principal.known().cloned().flatten();
-        let who = match &names {
-            Some(n) => format!("{} {n} ({})", live.principal_type, live.principal_id),
-            None => format!("{} {}", live.principal_type, live.principal_id),
-        };
         let message = format!(
-            "{who} was entitled to assume {} in account {} through account access manager; only {} \
+            "{} was entitled to assume {} in account {} through account access manager; only {} \
              may be granted access. Entitle a group the user belongs to instead ({}). Role sessions \
              already issued through the entitlement are not Identity Center sessions: they last \
              until they expire, unless revoked in account {} with IAM's \"Revoke active sessions\" \
              on the role.",
+            entitled.who(),
             live.role_arn,
             live.account_id,
             allowed.join(" or "),
             cx.what_idc_guard_does("deletes the entitlement"),
             live.account_id,
         );
-        let mut resource = live.resource();
-        resource.principal_name = names.map(|n| n.to_string());
-        Verdict::Fail(Violation {
-            message,
-            resource,
-            remediation: vec![Action::DeleteEntitlement(live.clone())],
-        })
+        entitled.violation(message)
     }
 }
 
@@ -121,7 +106,7 @@ impl Rule for EntitlementPrincipalType {
 mod tests {
     use super::super::test_support::*;
     use super::*;
-    use crate::domain::{EntitlementId, PrincipalType};
+    use crate::domain::{Action, EntitlementId, Fact, PrincipalType};
 
     #[test]
     fn principal_types_table() {

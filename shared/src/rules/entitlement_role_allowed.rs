@@ -1,8 +1,10 @@
 //! `entitlement-role-allowed`: account access manager's entitlements may only target roles the
 //! policy allows (issue #19).
 
-use super::{Context, Doc, Missing, Rule, Runs, Verdict, Violation};
-use crate::domain::{Action, ChangeKind, Fact, MissingFact, NamePattern, RoleArn, RuleId, Scope, Severity};
+use std::ops::ControlFlow;
+
+use super::{Context, Doc, LiveEntitlement, Rule, Runs, Verdict};
+use crate::domain::{ChangeKind, NamePattern, RoleArn, RuleId, Scope, Severity};
 use crate::spanned::{Reader, Table};
 
 /// The rule's id.
@@ -117,32 +119,25 @@ impl Rule for EntitlementRoleAllowed {
         if cx.settings.allows(&created.role_arn) {
             return Verdict::Pass;
         }
-        let live = match &cx.facts.entitlement {
-            Fact::Known(None) => return Verdict::Pass,
-            Fact::Known(Some(live)) if live.entitlement_id.is_some() => live,
-            Fact::Known(Some(_)) | Fact::Unknown => {
-                return Verdict::Undetermined(Missing {
-                    fact: MissingFact::EntitlementState,
-                    detail: format!(
-                        "whether the entitlement ({}) still exists, and its id",
-                        created.describe()
-                    ),
-                });
-            }
+        let detail = |_| {
+            format!(
+                "whether the entitlement ({}) still exists, and its id",
+                created.describe()
+            )
         };
+        let entitled = match LiveEntitlement::of(&cx, detail) {
+            ControlFlow::Continue(entitled) => entitled,
+            ControlFlow::Break(verdict) => return verdict,
+        };
+        let live = entitled.live;
         let allowed: Vec<&str> = cx.settings.allowed_roles.iter().map(NamePattern::as_str).collect();
-        let names = cx.facts.principal.known().cloned().flatten();
-        let who = match &names {
-            Some(n) => format!("{n} ({})", live.principal_id),
-            None => live.principal_id.clone(),
-        };
         let message = format!(
-            "{} {who} was entitled to assume {} in account {} through account access manager; the policy \
+            "{} was entitled to assume {} in account {} through account access manager; the policy \
              allows entitlements only to {}. Entitle a reviewed role, or add this one to \
              allowed_roles once reviewed ({}). Role sessions already issued through the \
              entitlement last until they expire, unless revoked in account {} with IAM's \
              \"Revoke active sessions\" on the role.",
-            live.principal_type,
+            entitled.who(),
             live.role_arn,
             live.account_id,
             if allowed.is_empty() {
@@ -153,13 +148,7 @@ impl Rule for EntitlementRoleAllowed {
             cx.what_idc_guard_does("deletes the entitlement"),
             live.account_id,
         );
-        let mut resource = live.resource();
-        resource.principal_name = names.map(|n| n.to_string());
-        Verdict::Fail(Violation {
-            message,
-            resource,
-            remediation: vec![Action::DeleteEntitlement(live.clone())],
-        })
+        entitled.violation(message)
     }
 }
 
@@ -167,7 +156,7 @@ impl Rule for EntitlementRoleAllowed {
 mod tests {
     use super::super::test_support::*;
     use super::*;
-    use crate::domain::PrincipalType;
+    use crate::domain::{Action, Fact, PrincipalType};
 
     #[test]
     fn roles_table() {

@@ -7,6 +7,10 @@
 //! [`RULES`] is the registry: one line per rule, in evaluation order. Nothing else in the crate
 //! names a particular rule's settings, so adding a rule is its file, its registry line, its
 //! section of the shipped `guardrail.toml`, and fixtures (ARCHITECTURE.md, "How to add a rule").
+//! One exception, by design (issue #19): `entitlement-principal-type` has no allowed types of
+//! its own but `assignment-principal-type`'s, which `Policy::baseline` passes to every rule as
+//! [`Baseline::assignable`], and it takes that rule's `[[exceptions]]` too
+//! ([`Rule::SHARES_EXCEPTIONS_OF`], applied by the engine). Prefer neither for a new rule.
 //!
 //! Invariant: nothing here performs I/O, reads a clock, or can fail. A rule that needs a fact
 //! nobody supplied answers [`Verdict::Undetermined`] naming that fact; a rule that does not
@@ -40,10 +44,11 @@ mod test_support;
 
 use std::any::Any;
 use std::fmt;
+use std::ops::ControlFlow;
 
 use crate::domain::{
-    Action, Change, ChangeKind, Facts, InstanceArn, MissingFact, Mode, NamePattern, PermissionSetFacts,
-    PermissionSetOp, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
+    Action, Change, ChangeKind, Entitlement, Fact, Facts, InstanceArn, MissingFact, Mode, NamePattern,
+    PermissionSetFacts, PermissionSetOp, PrincipalNames, Removal, Resource, ResourceKind, RuleId, Scope, Severity,
 };
 use crate::spanned::{Reader, Table};
 
@@ -468,6 +473,67 @@ fn name_unknown(what: &str) -> Verdict {
     })
 }
 
+/// What an entitlement rule lacks to plan the deletion of an entitlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lacking {
+    /// Whether it still exists.
+    State,
+    /// Its id (it exists, but the deletion needs the id).
+    Id,
+}
+
+/// The entitlement an entitlement rule judges: the live one the change names (entitlements are
+/// immutable, so it is what the change created), with its principal's names, and the finding
+/// that deletes it.
+struct LiveEntitlement<'a> {
+    live: &'a Entitlement,
+    names: Option<&'a PrincipalNames>,
+}
+
+impl<'a> LiveEntitlement<'a> {
+    /// The live entitlement, level-driven, or the verdict without it: `Pass` when it is gone
+    /// (what is gone needs nothing); `Undetermined` on [`MissingFact::EntitlementState`] when
+    /// its state is unknown or it has no id (the deletion needs it), `detail` wording what the
+    /// rule lacks.
+    fn of<S>(cx: &Context<'a, S>, detail: impl FnOnce(Lacking) -> String) -> ControlFlow<Verdict, Self> {
+        let lacking = match &cx.facts.entitlement {
+            Fact::Known(None) => return ControlFlow::Break(Verdict::Pass),
+            Fact::Known(Some(live)) if live.entitlement_id.is_some() => {
+                return ControlFlow::Continue(Self {
+                    live,
+                    names: cx.facts.principal.known().and_then(Option::as_ref),
+                });
+            }
+            Fact::Known(Some(_)) => Lacking::Id,
+            Fact::Unknown => Lacking::State,
+        };
+        ControlFlow::Break(Verdict::Undetermined(Missing {
+            fact: MissingFact::EntitlementState,
+            detail: detail(lacking),
+        }))
+    }
+
+    /// The principal, for messages: its type, its name when known, and its id.
+    fn who(&self) -> String {
+        let live = self.live;
+        match self.names {
+            Some(n) => format!("{} {n} ({})", live.principal_type, live.principal_id),
+            None => format!("{} {}", live.principal_type, live.principal_id),
+        }
+    }
+
+    /// The finding: the entitlement, with its principal's name, and its deletion.
+    fn violation(&self, message: String) -> Verdict {
+        let mut resource = self.live.resource();
+        resource.principal_name = self.names.map(PrincipalNames::to_string);
+        Verdict::Fail(Violation {
+            message,
+            resource,
+            remediation: vec![Action::DeleteEntitlement(self.live.clone())],
+        })
+    }
+}
+
 /// The AWS actions every permission-set rule's live read needs (the guard reads the whole set).
 const PERMISSION_SET_READS: &[&str] = &[
     "sso:DescribePermissionSet",
@@ -500,7 +566,11 @@ const PROVISIONING: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    use super::entitlement_principal_type::EntitlementPrincipalType;
+    use super::entitlement_role_allowed::EntitlementRoleAllowed;
+    use super::test_support::{cx, entitlement_created, facts_for, policy};
     use super::*;
+    use crate::domain::PrincipalType;
 
     #[test]
     fn rule_ids_are_unique_kebab_case_and_documented() {
@@ -527,6 +597,71 @@ mod tests {
             }
         }
         assert!(find("no-such-rule").is_none());
+    }
+
+    #[test]
+    fn entitlement_findings_name_the_principal_when_known() {
+        let change = entitlement_created(PrincipalType::User, "ReadOnly");
+        let mut facts = facts_for(&change);
+        facts.principal = Fact::Known(Some(PrincipalNames {
+            name: "alice".into(),
+            display_name: Some("Alice Liddell".into()),
+        }));
+        let p = policy();
+        let findings = [
+            EntitlementPrincipalType.evaluate(cx(&EntitlementPrincipalType, &change, &facts, &p)),
+            EntitlementRoleAllowed.evaluate(cx(&EntitlementRoleAllowed, &change, &facts, &p)),
+        ];
+        for verdict in findings {
+            let Verdict::Fail(v) = verdict else {
+                panic!("{verdict:?}")
+            };
+            assert!(
+                v.message
+                    .starts_with("USER alice (Alice Liddell) (906771a3e2-0000-0000-0000-000000000001) was entitled"),
+                "{}",
+                v.message
+            );
+            assert_eq!(v.resource.principal_name.as_deref(), Some("alice (Alice Liddell)"));
+        }
+    }
+
+    #[test]
+    fn entitlement_rules_say_what_they_lack() {
+        let change = entitlement_created(PrincipalType::User, "ReadOnly");
+        let grant = "USER 906771a3e2-0000-0000-0000-000000000001 may assume \
+                     arn:aws:iam::111111111111:role/ReadOnly in account 111111111111";
+        let unknown = Facts {
+            entitlement: Fact::Unknown,
+            ..facts_for(&change)
+        };
+        let mut without_id = facts_for(&change);
+        if let Fact::Known(Some(e)) = &mut without_id.entitlement {
+            e.entitlement_id = None;
+        }
+        let p = policy();
+        let detail = |verdict| match verdict {
+            Verdict::Undetermined(m) if m.fact == MissingFact::EntitlementState => m.detail,
+            other => panic!("{other:?}"),
+        };
+        let principal_type =
+            |facts| detail(EntitlementPrincipalType.evaluate(cx(&EntitlementPrincipalType, &change, facts, &p)));
+        let role_allowed =
+            |facts| detail(EntitlementRoleAllowed.evaluate(cx(&EntitlementRoleAllowed, &change, facts, &p)));
+        assert_eq!(
+            principal_type(&unknown),
+            format!("whether the entitlement ({grant}) still exists")
+        );
+        assert_eq!(
+            principal_type(&without_id),
+            format!("the id of the entitlement ({grant})")
+        );
+        for facts in [&unknown, &without_id] {
+            assert_eq!(
+                role_allowed(facts),
+                format!("whether the entitlement ({grant}) still exists, and its id")
+            );
+        }
     }
 
     #[test]

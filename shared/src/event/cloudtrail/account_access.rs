@@ -159,3 +159,164 @@ pub(super) fn access_scope(name: &str, p: &Params<'_>) -> Result<ChangeKind, Dec
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::event::{Body, decode};
+
+    const CREATE: &str =
+        include_str!("../../../../events/account-access.CreateEntitlement-group-admin-role-violation.json");
+    const DELETE: &str = include_str!("../../../../events/account-access.DeleteEntitlement-compliant.json");
+    /// Where the CreateEntitlement's principal and role are.
+    const ROLE: &str = "detail.requestParameters.entitlement.principalRole";
+
+    /// The fixture `json` with `edit` applied to its `requestParameters`.
+    fn with(json: &str, edit: impl FnOnce(&mut Value)) -> String {
+        let mut v: Value = serde_json::from_str(json).unwrap();
+        edit(&mut v["detail"]["requestParameters"]);
+        v.to_string()
+    }
+
+    /// The CreateEntitlement fixture with `edit` applied to its `entitlement.principalRole`.
+    fn with_role(edit: impl FnOnce(&mut Value)) -> String {
+        with(CREATE, |r| edit(&mut r["entitlement"]["principalRole"]))
+    }
+
+    #[track_caller]
+    fn error(json: &str) -> DecodeError {
+        match decode(json) {
+            Ok(d) => panic!("decoded: {:?}", d.body),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn the_fixtures_decode() {
+        let Body::Change(ChangeKind::EntitlementCreated(e)) = decode(CREATE).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(e.principal_type, PrincipalType::Group);
+        // No `account` given: the role ARN's (another account than the record's, as usual).
+        assert_eq!(e.account_id.as_str(), "333333333333");
+        assert!(matches!(
+            decode(DELETE).unwrap().body,
+            Body::Change(ChangeKind::EntitlementDeleted { .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_principal_is_an_error_naming_it() {
+        let e = error(&with_role(|r| {
+            r.as_object_mut().unwrap().remove("principal");
+        }));
+        assert_eq!(e.path, ROLE);
+        assert!(e.message.contains("missing field `principal`"), "{e}");
+        // Present, but naming nobody.
+        let e = error(&with_role(|r| r["principal"]["identityCenter"] = json!({})));
+        assert_eq!(e.path, format!("{ROLE}.principal.identityCenter"));
+        assert!(e.message.contains("exactly one of userId and groupId"), "{e}");
+        let e = error(&with_role(|r| r["principal"]["identityCenter"] = json!({"userId": ""})));
+        assert_eq!(e.path, format!("{ROLE}.principal.identityCenter"));
+        assert!(e.message.contains("empty principal id"), "{e}");
+    }
+
+    #[test]
+    fn both_a_user_and_a_group_is_an_error() {
+        let e = error(&with_role(|r| {
+            r["principal"]["identityCenter"]["userId"] = "a2f5c4e8-7011-70d3-9b1e-5c6d7e8f9a0b".into()
+        }));
+        assert_eq!(e.path, format!("{ROLE}.principal.identityCenter"));
+        assert!(e.message.contains("exactly one of userId and groupId"), "{e}");
+        // A user alone is a user.
+        let user =
+            with_role(|r| r["principal"]["identityCenter"] = json!({"userId": "a2f5c4e8-7011-70d3-9b1e-5c6d7e8f9a0b"}));
+        assert!(matches!(
+            decode(&user).unwrap().body,
+            Body::Change(ChangeKind::EntitlementCreated(Entitlement {
+                principal_type: PrincipalType::User,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn an_account_other_than_the_roles_is_an_error() {
+        let e = error(&with_role(|r| r["account"] = "444444444444".into()));
+        assert_eq!(e.path, format!("{ROLE}.account"));
+        assert_eq!(
+            e.message,
+            "444444444444 is not the account of arn:aws:iam::333333333333:role/AdministratorAccess"
+        );
+        let e = error(&with_role(|r| r["account"] = "3333".into()));
+        assert_eq!(e.path, format!("{ROLE}.account"));
+        assert!(e.message.contains("\"3333\" is not"), "{e}");
+        // The role's own account, given, is accepted.
+        let same = with_role(|r| r["account"] = "333333333333".into());
+        assert!(matches!(decode(&same).unwrap().body, Body::Change(_)));
+    }
+
+    #[test]
+    fn a_malformed_application_arn_is_an_error_naming_it() {
+        for bad in [
+            // An Identity Center application, not account access manager's.
+            "arn:aws:sso::222222222222:application/ssoins-7223b1c4d5e6f708/apl-0123456789abcdef",
+            "arn:aws:account-access:eu-west-1:2222:application/aam-7c1d2e3f4a5b6c7d",
+            "",
+        ] {
+            let e = error(&with(CREATE, |r| r["applicationArn"] = bad.into()));
+            assert_eq!(e.path, "detail.requestParameters.applicationArn", "{bad}");
+            assert!(
+                e.message.contains("is not an account access manager application ARN"),
+                "{e}"
+            );
+        }
+        let e = error(&with(DELETE, |r| r["applicationArn"] = "aam-7c1d2e3f4a5b6c7d".into()));
+        assert_eq!(e.path, "detail.requestParameters.applicationArn");
+    }
+
+    #[test]
+    fn a_malformed_role_arn_is_an_error_naming_it() {
+        for bad in [
+            "arn:aws:iam::333333333333:user/Bob",
+            "arn:aws:iam::333333333333:role/",
+            "arn:aws:iam::333333333333:role/Admin Access",
+            "AdministratorAccess",
+        ] {
+            let e = error(&with_role(|r| r["roleArn"] = bad.into()));
+            assert_eq!(e.path, format!("{ROLE}.roleArn"), "{bad}");
+            assert!(e.message.contains("is not an IAM role ARN"), "{e}");
+        }
+        let e = error(&with_role(|r| {
+            r.as_object_mut().unwrap().remove("roleArn");
+        }));
+        assert_eq!(e.path, ROLE);
+        assert!(e.message.contains("missing field `roleArn`"), "{e}");
+    }
+
+    #[test]
+    fn a_deletion_without_its_entitlement_id_is_an_error_naming_it() {
+        let e = error(&with(DELETE, |r| {
+            r.as_object_mut().unwrap().remove("entitlementId");
+        }));
+        assert_eq!(e.path, "detail.requestParameters");
+        assert!(e.message.contains("missing field `entitlementId`"), "{e}");
+        for bad in [json!(""), json!("ent 1"), json!(null), json!(7)] {
+            let e = error(&with(DELETE, |r| r["entitlementId"] = bad.clone()));
+            assert_eq!(e.path, "detail.requestParameters.entitlementId", "{bad}");
+        }
+        let e = error(&with(DELETE, |r| r["entitlementId"] = "".into()));
+        assert!(e.message.contains("is not an entitlement id"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_entitlement_id_in_the_response_is_an_error_naming_it() {
+        let mut v: Value = serde_json::from_str(CREATE).unwrap();
+        v["detail"]["responseElements"]["entitlementId"] = "ent 1".into();
+        let e = error(&v.to_string());
+        assert_eq!(e.path, "detail.responseElements.entitlementId");
+        assert!(e.message.contains("is not an entitlement id"), "{e}");
+    }
+}
