@@ -364,8 +364,12 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
     );
     assert!(w.calls.mutating().is_empty(), "{:?}", w.calls.all());
 
-    // The CLI: the export declares it, the diff of that file is empty; removed by hand, the diff
-    // shows it missing, with its line.
+    the_cli_exports_and_diffs_the_entitlement(&w, &app).await;
+}
+
+/// The CLI: the export declares the world's one entitlement, the diff of that file is empty;
+/// removed by hand, the diff shows it missing, with its line.
+async fn the_cli_exports_and_diffs_the_entitlement(w: &World, app: &str) {
     let dir = std::env::temp_dir().join(format!(
         "idc-guard-entitlements-{}-{}",
         std::process::id(),
@@ -397,7 +401,7 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
         "{csv}"
     );
     assert!(
-        csv.contains(&format!(",{},{app}\n", role(&w, "BreakGlassAdmin"))),
+        csv.contains(&format!(",{},{app}\n", role(w, "BreakGlassAdmin"))),
         "{csv}"
     );
 
@@ -405,7 +409,7 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
         .emulator
         .account_access_client()
         .list_entitlements()
-        .application_arn(&app)
+        .application_arn(app)
         .filter(EntitlementFilter::builder().build())
         .send()
         .await
@@ -417,7 +421,7 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
     w.emulator
         .account_access_client()
         .delete_entitlement()
-        .application_arn(&app)
+        .application_arn(app)
         .entitlement_id(&id)
         .send()
         .await
@@ -428,7 +432,7 @@ async fn a_declared_entitlement_that_does_not_exist_is_created_verified_and_then
     assert!(
         shown.contains(&format!(
             "+ GROUP platform may assume {} in {} (acct-0)  # line ",
-            role(&w, "BreakGlassAdmin"),
+            role(w, "BreakGlassAdmin"),
             w.accounts[0]
         )),
         "{shown}"

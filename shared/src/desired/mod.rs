@@ -211,7 +211,7 @@ targets = ["222222222222"]
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.entries.len(), 3);
-        assert_eq!(f.entitlements.map(|e| e.len()), Some(1));
+        assert_eq!(f.entitlements.as_ref().map(Vec::len), Some(1));
         assert!(needs_organization(&f));
         assert_eq!(organizational_units(&f).len(), 2);
     }
