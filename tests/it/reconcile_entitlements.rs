@@ -441,6 +441,22 @@ async fn the_cli_exports_and_diffs_the_entitlement(w: &World, app: &str) {
         shown.contains("0 extra entitlements, 1 missing entitlements"),
         "{shown}"
     );
+    // `scan` (a dry run) plans its creation, and changes nothing.
+    let scan = w.idc_guard(
+        &dir,
+        POLICY,
+        &["scan", "--format", "json", "--assignments", "assignments.toml"],
+        &[],
+    );
+    assert_eq!(scan.status.code(), Some(1), "{}", idc_guard_tests::shown(&scan));
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(report["counts"]["missing"], 1, "{report}");
+    assert_eq!(report["plan"][0]["rule"], "desired-assignments", "{report}");
+    assert_eq!(
+        report["plan"][0]["actions"][0]["action"], "create_entitlement",
+        "{report}"
+    );
+    assert!(entitlements(w, app).await.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
