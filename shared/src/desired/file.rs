@@ -7,8 +7,18 @@ use crate::spanned::{PolicyError, Reader, Table, Value};
 /// Keys accepted at each level.
 mod keys {
     pub(super) const TOP: &[&str] = &["assignments", "entitlements"];
-    pub(super) const ENTRY: &[&str] = &["group", "user", "permission_set", "targets", "owner"];
-    pub(super) const ENTITLEMENT: &[&str] = &["group", "user", "role", "targets", "owner", "application"];
+    // `entitlements` is top-level; accepted here only to say where it belongs (TOML reads a key
+    // written after a `[[table]]` header as that table's).
+    pub(super) const ENTRY: &[&str] = &["group", "user", "permission_set", "targets", "owner", "entitlements"];
+    pub(super) const ENTITLEMENT: &[&str] = &[
+        "group",
+        "user",
+        "role",
+        "targets",
+        "owner",
+        "application",
+        "entitlements",
+    ];
 }
 
 /// Parses a desired-assignments file; every problem at once.
@@ -77,6 +87,7 @@ fn read_entry(r: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option<Entry
     let owner = t
         .take("owner")
         .and_then(|v| r.non_empty_string(v, &format!("{path}.owner")));
+    misplaced_entitlements_key(r, &mut t, path);
     t.finish(r);
     Some(Entry {
         principal: principal?,
@@ -135,6 +146,7 @@ fn read_entitlement(r: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option
     let owner = t
         .take("owner")
         .and_then(|v| r.non_empty_string(v, &format!("{path}.owner")));
+    misplaced_entitlements_key(r, &mut t, path);
     t.finish(r);
     Some(EntitlementEntry {
         principal: principal?,
@@ -166,6 +178,18 @@ pub(crate) fn role_path_and_name(text: &str) -> Option<String> {
     // A bare name has no path; a path must start with `/`.
     let shape_ok = text.starts_with('/') || !text.contains('/');
     (name_ok && path_ok && shape_ok).then_some(full)
+}
+
+/// An `entitlements = …` written after a `[[table]]` header, which TOML reads as that entry's.
+fn misplaced_entitlements_key(r: &mut Reader<'_>, t: &mut Table<'_, '_>, path: &str) {
+    if let Some(v) = t.take("entitlements") {
+        r.problem(
+            v.span(),
+            &format!("{path}.entitlements"),
+            "`entitlements` is a top-level key: write it before the file's first [[table]] \
+             (after a [[table]] header, TOML reads it as a key of that entry)",
+        );
+    }
 }
 
 /// `group` or `user`, exactly one.

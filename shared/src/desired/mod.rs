@@ -366,6 +366,18 @@ targets = ["111111111111"]
     }
 
     #[test]
+    fn an_entitlements_key_after_a_table_header_says_where_it_belongs() {
+        let e = parse("a.toml", &format!("{GOOD}entitlements = []\n"))
+            .err()
+            .unwrap_or_else(|| panic!("should fail"));
+        let text = e.to_string();
+        assert!(
+            text.contains("a.toml:12:16: assignments[1].entitlements: `entitlements` is a top-level key: write it before the file's first [[table]]"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn role_names_and_paths_are_written_as_iam_writes_them() {
         use super::file::role_path_and_name as role;
         assert_eq!(role("Admin").as_deref(), Some("/Admin"));
